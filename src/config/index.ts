@@ -1,0 +1,17 @@
+// Public face of src/config: zoo.cfg parsing and validation, with errors and warnings
+// that name the file, line and key. Owns the mapping from ZooKeeper's key spellings to
+// Corral's typed, unit-suffixed names; the only place in Corral that reads config.
+// Imports nothing of ours.
+
+export { parseConfig, defaultConfig, DEFAULT_DATA_DIR } from "./parse.js";
+export { loadConfigFile } from "./load.js";
+export { ConfigError } from "./errors.js";
+export { extraSetting } from "./extra.js";
+export type {
+  ConfigResult,
+  ConfigWarning,
+  CorralConfig,
+  ParseOptions,
+  ServerRole,
+  ServerSpec,
+} from "./types.js";

@@ -1,0 +1,334 @@
+// The request path (DESIGN.md "One write, end to end"): per-session FIFO queues, then
+// prep -> commit -> apply -> reply. Writes are prepared at once (so a session may have
+// many in flight), committed through the CommitLog, and applied strictly in zxid order;
+// a read waits behind its session's earlier writes and runs when they are answered.
+// After each apply the effects go to subscribers (watches here; the recipe engine is
+// subscribed by server). No I/O: connections and the commit step are interfaces.
+
+import { Err, OpCode, Xid, type Id } from "../jute/index.js";
+import type { SessionTable } from "../session/index.js";
+import type { ApplyResult, DataTree, Effect } from "../tree/index.js";
+import type { Txn, TxnEntry } from "../txn/index.js";
+import { asSessionId, asZxid, assert, type Clock, type SessionId, type Zxid } from "../util/index.js";
+import type { WatchRegistry } from "../watch/index.js";
+import { Prep } from "./prep.js";
+import { Reads } from "./reads.js";
+import { writeReply } from "./replies.js";
+import { isWrite, type ReadReq, type Request, type WriteReq } from "./requests.js";
+import type { CommitLog, Conn } from "./types.js";
+
+export interface PipelineOptions {
+  tree: DataTree;
+  sessions: SessionTable;
+  watches: WatchRegistry;
+  log: CommitLog;
+  clock: Clock;
+  serverId: bigint;
+  extendedTypesEnabled: boolean;
+  /** Requests a connection may have queued before it stops being read. */
+  outstandingMax: number;
+}
+
+/** Called after every applied txn, in zxid order. */
+export type ApplySubscriber = (entry: TxnEntry, result: ApplyResult, effects: readonly Effect[]) => void;
+
+interface PendingWrite {
+  readonly kind: "write";
+  readonly xid: number;
+  readonly req: WriteReq;
+  result: ApplyResult | undefined;
+}
+interface PendingRead {
+  readonly kind: "read";
+  readonly xid: number;
+  readonly req: ReadReq;
+}
+type Pending = PendingWrite | PendingRead;
+
+interface Committing {
+  readonly entry: TxnEntry;
+  durable: boolean;
+  readonly done: ((result: ApplyResult) => void) | undefined;
+}
+
+/** One connection's place in the pipeline: its FIFO of requests not yet answered. */
+export class SessionQueue {
+  readonly conn: Conn;
+  readonly pending: Pending[] = [];
+  #head = 0;
+  closed = false;
+
+  constructor(conn: Conn) {
+    this.conn = conn;
+  }
+
+  get size(): number {
+    return this.pending.length - this.#head;
+  }
+
+  peek(): Pending | undefined {
+    return this.pending[this.#head];
+  }
+
+  shift(): void {
+    this.pending[this.#head++] = undefined as unknown as Pending;
+    if (this.#head === this.pending.length) {
+      this.pending.length = 0;
+      this.#head = 0;
+    }
+  }
+}
+
+export class Pipeline {
+  readonly tree: DataTree;
+  readonly sessions: SessionTable;
+  readonly watches: WatchRegistry;
+  readonly #opts: PipelineOptions;
+  readonly #prep: Prep;
+  readonly #reads: Reads;
+  readonly #committing: Committing[] = [];
+  #committingHead = 0;
+  readonly #subscribers: ApplySubscriber[] = [];
+  /** The connection currently bound to each session. */
+  readonly #queues = new Map<SessionId, SessionQueue>();
+  #lastZxid: bigint;
+  #nextSessionId: bigint;
+
+  constructor(opts: PipelineOptions) {
+    this.#opts = opts;
+    this.tree = opts.tree;
+    this.sessions = opts.sessions;
+    this.watches = opts.watches;
+    this.#prep = new Prep(opts.tree);
+    this.#reads = new Reads(opts.tree, opts.watches);
+    this.#lastZxid = opts.tree.lastProcessedZxid;
+    this.#nextSessionId = initialSessionId(opts.clock.nowMs(), opts.serverId);
+    this.subscribe((entry, _result, effects) => this.#afterApply(entry, effects));
+  }
+
+  subscribe(fn: ApplySubscriber): void {
+    this.#subscribers.push(fn);
+  }
+
+  get lastZxid(): Zxid {
+    return asZxid(this.#lastZxid);
+  }
+
+  get outstandingCount(): number {
+    return this.#committing.length - this.#committingHead;
+  }
+
+  connectionCount(): number {
+    return this.#queues.size;
+  }
+
+  queueOf(sessionId: SessionId): SessionQueue | undefined {
+    return this.#queues.get(sessionId);
+  }
+
+  /** Creates a session through a createSession txn; `done` runs once it is applied. */
+  createSession(timeoutMs: number, done: (id: SessionId) => void): void {
+    const id = asSessionId(this.#nextSessionId++);
+    this.#commit(id, 0, OpCode.createSession, { type: "createSession", timeoutMs }, () => done(id));
+  }
+
+  touchSession(id: SessionId): void {
+    this.sessions.touch(id, this.#opts.clock.monotonicMs());
+  }
+
+  /** Binds a connection to its (existing) session; a previous connection is closed. */
+  attach(conn: Conn): SessionQueue {
+    const old = this.#queues.get(conn.sessionId);
+    if (old !== undefined && old.conn !== conn) this.detach(old, "session moved to a new connection");
+    const q = new SessionQueue(conn);
+    this.#queues.set(conn.sessionId, q);
+    return q;
+  }
+
+  /** Unbinds a closed connection: its watches go, its session stays until it expires. */
+  detach(q: SessionQueue, reason: string): void {
+    if (q.closed) return;
+    q.closed = true;
+    this.watches.removeTarget(q.conn);
+    if (this.#queues.get(q.conn.sessionId) === q) this.#queues.delete(q.conn.sessionId);
+    q.conn.close(reason);
+  }
+
+  /** Takes one decoded request from a connection, in the order they arrived. */
+  submit(q: SessionQueue, xid: number, opCode: number, req: Request): void {
+    if (q.closed) return;
+    const sid = q.conn.sessionId;
+    const session = this.sessions.get(sid);
+    if (session === undefined || session.closing) {
+      if (req.kind !== "closeSession") q.conn.reply(xid, this.#lastZxid, Err.SessionExpired);
+      return;
+    }
+    this.sessions.touch(sid, this.#opts.clock.monotonicMs());
+    if (isWrite(req)) {
+      const item: PendingWrite = { kind: "write", xid, req, result: undefined };
+      q.pending.push(item);
+      // After a closeSession nothing more is accepted for the session.
+      if (req.kind === "closeSession") this.sessions.markClosing(sid);
+      this.#prepAndCommit(sid, xid, opCode, req, (result) => {
+        item.result = result;
+        this.#drain(q);
+      });
+    } else if (q.size === 0) {
+      this.#answerRead(q, xid, req);
+    } else {
+      q.pending.push({ kind: "read", xid, req });
+    }
+    if (q.size > this.#opts.outstandingMax) q.conn.setBackpressure(true);
+  }
+
+  /** Starts closing a session that timed out; its ephemerals go with the closeSession txn. */
+  expire(sid: SessionId): void {
+    if (!this.sessions.markClosing(sid)) return;
+    this.#prepAndCommit(sid, 0, OpCode.closeSession, { kind: "closeSession" }, () => {
+      const q = this.#queues.get(sid);
+      if (q !== undefined) this.detach(q, "session expired");
+    });
+  }
+
+  /** Expires every session past its deadline at `nowMs` (monotonic). */
+  expireSessions(nowMs: number): SessionId[] {
+    const due = this.sessions.expired(nowMs);
+    for (const sid of due) this.expire(sid);
+    return due;
+  }
+
+  /** Deletes containers and TTL nodes that are due, at most `max` of them. */
+  reapContainers(max: number): string[] {
+    const reaped: string[] = [];
+    for (const path of this.tree.expiredContainersAndTtls(this.#opts.clock.nowMs())) {
+      if (reaped.length >= max) break;
+      const zxid = this.#lastZxid + 1n;
+      const txn = this.#prep.prepReapDelete(path, zxid);
+      if (txn === undefined) continue;
+      this.#commitTxn(asSessionId(0n), 0, OpCode.deleteContainer, txn, zxid, undefined);
+      reaped.push(path);
+    }
+    return reaped;
+  }
+
+  #prepAndCommit(
+    sid: SessionId,
+    cxid: number,
+    opCode: number,
+    req: WriteReq,
+    done: (r: ApplyResult) => void,
+  ): void {
+    const zxid = this.#lastZxid + 1n;
+    const txn = this.#prep.prep(req, zxid, {
+        sessionId: sid,
+        authIds: this.#queues.get(sid)?.conn.authIds ?? NO_IDS,
+        extendedTypesEnabled: this.#opts.extendedTypesEnabled,
+      });
+    this.#commitTxn(sid, cxid, opCode, txn, zxid, done);
+  }
+
+  #commit(sid: SessionId, cxid: number, opCode: number, txn: Txn, done: (r: ApplyResult) => void): void {
+    this.#commitTxn(sid, cxid, opCode, txn, this.#lastZxid + 1n, done);
+  }
+
+  #commitTxn(
+    sid: SessionId,
+    cxid: number,
+    opCode: number,
+    txn: Txn,
+    zxid: bigint,
+    done: ((r: ApplyResult) => void) | undefined,
+  ): void {
+    assert(zxid === this.#lastZxid + 1n, "zxids must be issued in order");
+    this.#lastZxid = zxid;
+    const entry: TxnEntry = {
+      hdr: { sessionId: sid, cxid, zxid: asZxid(zxid), timeMs: this.#opts.clock.nowMs(), opCode },
+      txn,
+    };
+    const item: Committing = { entry, durable: false, done };
+    this.#committing.push(item);
+    const pending = this.#opts.log.append(entry);
+    if (pending === undefined) {
+      item.durable = true;
+      this.#applyCommitted();
+      return;
+    }
+    pending.then(
+      () => {
+        item.durable = true;
+        this.#applyCommitted();
+      },
+      (e: unknown) => {
+        // A txn that cannot be made durable must not be acknowledged or applied; the
+        // server cannot continue safely (ZooKeeper exits on a log write failure too).
+        queueMicrotask(() => {
+          throw e;
+        });
+      },
+    );
+  }
+
+  /** Applies committed txns from the head of the queue, in zxid order. */
+  #applyCommitted(): void {
+    while (this.#committingHead < this.#committing.length) {
+      const item = this.#committing[this.#committingHead]!;
+      if (!item.durable) return;
+      this.#committing[this.#committingHead++] = undefined as unknown as Committing;
+      const effects: Effect[] = [];
+      const result = this.tree.apply(item.entry, effects);
+      this.#prep.applied(item.entry.hdr.zxid);
+      for (const fn of this.#subscribers) fn(item.entry, result, effects);
+      item.done?.(result);
+    }
+    this.#committing.length = 0;
+    this.#committingHead = 0;
+  }
+
+  /** Session table changes and watch events that an applied txn causes. */
+  #afterApply(entry: TxnEntry, effects: readonly Effect[]): void {
+    const { hdr, txn } = entry;
+    if (txn.type === "createSession") {
+      this.sessions.add(hdr.sessionId, txn.timeoutMs, this.#opts.clock.monotonicMs());
+    } else if (txn.type === "closeSession") {
+      this.sessions.remove(hdr.sessionId);
+    }
+    if (effects.length > 0) this.watches.trigger(effects);
+  }
+
+  /** Answers what has become answerable at the head of a session's queue. */
+  #drain(q: SessionQueue): void {
+    for (let p = q.peek(); p !== undefined; p = q.peek()) {
+      if (p.kind === "write") {
+        if (p.result === undefined) break;
+        q.shift();
+        this.#answerWrite(q, p);
+      } else {
+        q.shift();
+        this.#answerRead(q, p.xid, p.req);
+      }
+    }
+    if (q.size <= this.#opts.outstandingMax / 2) q.conn.setBackpressure(false);
+  }
+
+  #answerWrite(q: SessionQueue, p: PendingWrite): void {
+    if (q.closed) return;
+    const { err, body } = writeReply(p.req, p.result!);
+    q.conn.reply(p.xid, this.tree.lastProcessedZxid, err, body);
+    if (p.req.kind === "closeSession") this.detach(q, "client closed the session");
+  }
+
+  #answerRead(q: SessionQueue, xid: number, req: ReadReq): void {
+    if (q.closed) return;
+    const r = this.#reads.run(q.conn, req);
+    const replyXid = req.kind === "ping" ? Xid.ping : req.kind === "setWatches" ? Xid.setWatches : xid;
+    q.conn.reply(replyXid, this.tree.lastProcessedZxid, r.err, r.body);
+  }
+}
+
+const NO_IDS: readonly Id[] = [];
+
+/** ZooKeeper's scheme: time in the middle bits, the creating server's id in the top byte. */
+export function initialSessionId(nowMs: number, serverId: bigint): bigint {
+  const mid = BigInt.asUintN(64, BigInt(nowMs) << 24n) >> 8n;
+  return BigInt.asIntN(64, mid | (serverId << 56n));
+}

@@ -1,0 +1,297 @@
+// Prep: validate a write request against the tree *as it will be* once every txn already
+// prepared has been applied (ZooKeeper's "outstanding changes"), check ACLs, and turn
+// it into a txn. Nothing here changes the tree: the overlay records what prepared txns
+// will do, and entries leave it when their txn is applied. A failed request becomes an
+// error txn, which still takes a zxid and is logged, as in ZooKeeper.
+
+import {
+  CONTAINER_EPHEMERAL_OWNER,
+  CreateMode,
+  Err,
+  OpCode,
+  Perms,
+  TTL_EPHEMERAL_OWNER_PREFIX,
+  TTL_MAX_MS,
+  isEphemeralMode,
+  isSequentialMode,
+  isTtlMode,
+  type ACL,
+  type Id,
+} from "../jute/index.js";
+import {
+  checkAcl,
+  childCount,
+  fixupAcl,
+  invalidPathReason,
+  parentOf,
+  sequenceSuffix,
+  type DataTree,
+} from "../tree/index.js";
+import type { Txn } from "../txn/index.js";
+import type { CreateReq, MultiOp, WriteReq } from "./requests.js";
+
+/** The prep-time view of a node: just what validation needs. */
+interface PendingNode {
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  childCount: number;
+  acl: readonly ACL[];
+}
+
+interface ChangeRecord {
+  zxid: bigint;
+  path: string;
+  /** null: deleted by a prepared txn. */
+  node: PendingNode | null;
+}
+
+export interface PrepContext {
+  sessionId: bigint;
+  authIds: readonly Id[];
+  extendedTypesEnabled: boolean;
+}
+
+/** Thrown inside prep to unwind to the error txn; never escapes this module. */
+class PrepError {
+  readonly err: number;
+  constructor(err: number) {
+    this.err = err;
+  }
+}
+
+/** Paths no client may delete (ZooKeeper's isSpecialPath). */
+const SPECIAL_PATHS: ReadonlySet<string> = new Set(["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"]);
+
+const MODES_MAX = CreateMode.PersistentSequentialWithTtl;
+
+export class Prep {
+  readonly #tree: DataTree;
+  /** Latest pending record per path. */
+  readonly #overlay = new Map<string, ChangeRecord>();
+  /** Every pending record in zxid order, so applying a txn can retire its records. */
+  readonly #queue: ChangeRecord[] = [];
+  #queueHead = 0;
+  /** A multi's own changes while it is prepared; merged into the overlay on success. */
+  #scratch: Map<string, ChangeRecord> | null = null;
+
+  constructor(tree: DataTree) {
+    this.#tree = tree;
+  }
+
+  get outstandingCount(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  /** Turns a write request into the txn zxid `zxid` will carry. */
+  prep(req: WriteReq, zxid: bigint, ctx: PrepContext): Txn {
+    if (req.kind === "multi") return this.#prepMulti(req.ops, zxid, ctx);
+    if (req.kind === "closeSession") return this.#prepCloseSession(zxid, ctx.sessionId);
+    try {
+      return this.#prepOne(req, zxid, ctx);
+    } catch (e) {
+      if (e instanceof PrepError) return { type: "error", err: e.err };
+      throw e;
+    }
+  }
+
+  /** An internal delete of an expired container or TTL node, if it is still one. */
+  prepReapDelete(path: string, zxid: bigint): Txn | undefined {
+    const node = this.#lookup(path);
+    if (node === null || node.childCount > 0) return undefined;
+    const txn: Txn = { type: "delete", path };
+    this.#recordDelete(path, node, zxid);
+    return txn;
+  }
+
+  /** Retires overlay records of txns up to `zxid`, once that txn is applied. */
+  applied(zxid: bigint): void {
+    while (this.#queueHead < this.#queue.length && this.#queue[this.#queueHead]!.zxid <= zxid) {
+      const cr = this.#queue[this.#queueHead++]!;
+      if (this.#overlay.get(cr.path) === cr) this.#overlay.delete(cr.path);
+    }
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  #prepOne(req: Exclude<WriteReq, { kind: "multi" | "closeSession" }>, zxid: bigint, ctx: PrepContext): Txn {
+    switch (req.kind) {
+      case "create":
+        return this.#prepCreate(req, zxid, ctx);
+      case "delete":
+        return this.#prepDelete(req.path, req.version, zxid, ctx);
+      case "setData":
+        return this.#prepSetData(req.path, req.data, req.version, zxid, ctx);
+      case "setACL":
+        return this.#prepSetAcl(req.path, req.acl, req.version, zxid, ctx);
+      case "check":
+        return this.#prepCheck(req.path, req.version, ctx);
+    }
+  }
+
+  #prepCreate(req: CreateReq, zxid: bigint, ctx: PrepContext): Txn {
+    const mode = req.flags;
+    if (mode < 0 || mode > MODES_MAX) throw new PrepError(Err.BadArguments);
+    if (req.opCode === OpCode.createContainer && mode !== CreateMode.Container) throw new PrepError(Err.BadArguments);
+    if (isTtlMode(mode) || req.opCode === OpCode.createTTL) {
+      if (!ctx.extendedTypesEnabled) throw new PrepError(Err.Unimplemented);
+      if (!isTtlMode(mode) || req.ttl <= 0n || req.ttl > TTL_MAX_MS) throw new PrepError(Err.BadArguments);
+    }
+    const sequential = isSequentialMode(mode);
+    if (invalidPathReason(req.path, sequential) !== undefined) throw new PrepError(Err.BadArguments);
+    const acl = fixupAcl(req.acl, ctx.authIds);
+    if (acl === Err.InvalidAcl) throw new PrepError(Err.InvalidAcl);
+    const parentPath = parentOf(req.path);
+    if (req.path === "/") throw new PrepError(Err.NodeExists);
+    const parent = this.#need(parentPath);
+    if (!checkAcl(parent.acl, Perms.Create, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    const path = sequential ? req.path + sequenceSuffix(parent.cversion) : req.path;
+    if (this.#lookup(path) !== null) throw new PrepError(Err.NodeExists);
+    if (parent.ephemeralOwner > 0n) throw new PrepError(Err.NoChildrenForEphemerals);
+    const owner = ownerFor(mode, ctx.sessionId, req.ttl);
+    const parentCVersion = (parent.cversion + 1) | 0;
+    this.#record(parentPath, zxid, { ...parent, cversion: parentCVersion, childCount: parent.childCount + 1 });
+    this.#record(path, zxid, { version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl });
+    return { type: "create", path, data: req.data, acl, ephemeralOwner: owner, parentCVersion };
+  }
+
+  #prepDelete(path: string, version: number, zxid: bigint, ctx: PrepContext): Txn {
+    if (invalidPathReason(path) !== undefined || SPECIAL_PATHS.has(path)) throw new PrepError(Err.BadArguments);
+    const parent = this.#need(parentOf(path));
+    const node = this.#need(path);
+    if (!checkAcl(parent.acl, Perms.Delete, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    checkVersion(node.version, version);
+    if (node.childCount > 0) throw new PrepError(Err.NotEmpty);
+    this.#recordDelete(path, node, zxid);
+    return { type: "delete", path };
+  }
+
+  #prepSetData(path: string, data: Buffer | null, version: number, zxid: bigint, ctx: PrepContext): Txn {
+    if (invalidPathReason(path) !== undefined) throw new PrepError(Err.BadArguments);
+    const node = this.#need(path);
+    if (!checkAcl(node.acl, Perms.Write, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    const next = checkVersion(node.version, version);
+    this.#record(path, zxid, { ...node, version: next });
+    return { type: "setData", path, data, version: next };
+  }
+
+  #prepSetAcl(path: string, aclIn: ACL[], version: number, zxid: bigint, ctx: PrepContext): Txn {
+    if (invalidPathReason(path) !== undefined) throw new PrepError(Err.BadArguments);
+    const acl = fixupAcl(aclIn, ctx.authIds);
+    if (acl === Err.InvalidAcl) throw new PrepError(Err.InvalidAcl);
+    const node = this.#need(path);
+    if (!checkAcl(node.acl, Perms.Admin, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    const next = checkVersion(node.aversion, version);
+    this.#record(path, zxid, { ...node, aversion: next, acl });
+    return { type: "setACL", path, acl, version: next };
+  }
+
+  #prepCheck(path: string, version: number, ctx: PrepContext): Txn {
+    if (invalidPathReason(path) !== undefined) throw new PrepError(Err.BadArguments);
+    const node = this.#need(path);
+    if (!checkAcl(node.acl, Perms.Read, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    checkVersion(node.version, version);
+    return { type: "check", path, version: node.version };
+  }
+
+  /** All ops or none: ops before the failing one report Ok, later ones RuntimeInconsistency. */
+  #prepMulti(ops: MultiOp[], zxid: bigint, ctx: PrepContext): Txn {
+    this.#scratch = new Map();
+    const txns: Txn[] = [];
+    let failedAt = -1;
+    let failure: number = Err.Ok;
+    try {
+      for (const op of ops) {
+        try {
+          txns.push(this.#prepOne(op, zxid, ctx));
+        } catch (e) {
+          if (!(e instanceof PrepError)) throw e;
+          failedAt = txns.length;
+          failure = e.err;
+          break;
+        }
+      }
+      if (failedAt === -1) {
+        for (const cr of this.#scratch.values()) this.#publish(cr);
+        return { type: "multi", txns };
+      }
+    } finally {
+      this.#scratch = null;
+    }
+    const errs: Txn[] = ops.map((_, i) => ({
+      type: "error",
+      err: i < failedAt ? Err.Ok : i === failedAt ? failure : Err.RuntimeInconsistency,
+    }));
+    return { type: "multi", txns: errs };
+  }
+
+  #prepCloseSession(zxid: bigint, sessionId: bigint): Txn {
+    // Ephemerals this session owns now or will own once prepared creates apply.
+    const owned = new Set(this.#tree.ephemeralsOf(sessionId));
+    for (const [path, cr] of this.#overlay) {
+      if (cr.node === null) owned.delete(path);
+      else if (cr.node.ephemeralOwner === sessionId) owned.add(path);
+    }
+    for (const path of [...owned].sort()) {
+      const node = this.#lookup(path);
+      if (node !== null) this.#recordDelete(path, node, zxid);
+    }
+    return { type: "closeSession" };
+  }
+
+  #recordDelete(path: string, _node: PendingNode, zxid: bigint): void {
+    const parentPath = parentOf(path);
+    const parent = this.#lookup(parentPath);
+    if (parent !== null) this.#record(parentPath, zxid, { ...parent, childCount: parent.childCount - 1 });
+    this.#record(path, zxid, null);
+  }
+
+  #need(path: string): PendingNode {
+    const node = this.#lookup(path);
+    if (node === null) throw new PrepError(Err.NoNode);
+    return node;
+  }
+
+  /** The node as it will be after every prepared txn (and this multi's earlier ops). */
+  #lookup(path: string): PendingNode | null {
+    const cr = this.#scratch?.get(path) ?? this.#overlay.get(path);
+    if (cr !== undefined) return cr.node;
+    const n = this.#tree.get(path);
+    if (n === undefined) return null;
+    return {
+      version: n.version,
+      cversion: n.cversion,
+      aversion: n.aversion,
+      ephemeralOwner: n.ephemeralOwner,
+      childCount: childCount(n),
+      acl: n.acl,
+    };
+  }
+
+  #record(path: string, zxid: bigint, node: PendingNode | null): void {
+    const cr: ChangeRecord = { zxid, path, node };
+    if (this.#scratch !== null) this.#scratch.set(path, cr);
+    else this.#publish(cr);
+  }
+
+  #publish(cr: ChangeRecord): void {
+    this.#overlay.set(cr.path, cr);
+    this.#queue.push(cr);
+  }
+}
+
+/** ZooKeeper's checkAndIncVersion: -1 matches any version; returns the next version. */
+function checkVersion(current: number, expected: number): number {
+  if (expected !== -1 && expected !== current) throw new PrepError(Err.BadVersion);
+  return (current + 1) | 0;
+}
+
+function ownerFor(mode: number, sessionId: bigint, ttl: bigint): bigint {
+  if (isEphemeralMode(mode)) return sessionId;
+  if (mode === CreateMode.Container) return CONTAINER_EPHEMERAL_OWNER;
+  if (isTtlMode(mode)) return TTL_EPHEMERAL_OWNER_PREFIX | ttl;
+  return 0n;
+}

@@ -1,0 +1,89 @@
+// Reply bodies of write ops, encoded from the result of applying their txn
+// (ZooKeeper's FinalRequestProcessor, write half).
+
+import {
+  Create2ResponseSchema,
+  CreateResponseSchema,
+  Err,
+  ErrorResponseSchema,
+  MultiHeaderSchema,
+  OpCode,
+  StatResponseSchema,
+  encodeRecord,
+  writeStat,
+  type JuteWriter,
+} from "../jute/index.js";
+import type { ApplyResult, OpResult } from "../tree/index.js";
+import { assert } from "../util/index.js";
+import type { MultiOp, WriteReq } from "./requests.js";
+
+type Body = ((w: JuteWriter) => void) | undefined;
+
+function opCodeOf(op: MultiOp): number {
+  switch (op.kind) {
+    case "create":
+      return op.opCode;
+    case "delete":
+      return OpCode.delete;
+    case "setData":
+      return OpCode.setData;
+    case "check":
+      return OpCode.check;
+  }
+}
+
+function writeOpResult(w: JuteWriter, opCode: number, r: OpResult): void {
+  switch (opCode) {
+    case OpCode.create:
+      encodeRecord(w, CreateResponseSchema, { path: r.path! });
+      return;
+    case OpCode.create2:
+    case OpCode.createContainer:
+    case OpCode.createTTL:
+      encodeRecord(w, Create2ResponseSchema, { path: r.path!, stat: r.stat! });
+      return;
+    case OpCode.setData:
+    case OpCode.setACL:
+      writeStat(w, r.stat!);
+      return;
+    default:
+      return;
+  }
+}
+
+/** MultiResponse: per op a MultiHeader and its result, then the done marker. */
+export function writeMultiResponse(w: JuteWriter, ops: readonly MultiOp[], results: readonly OpResult[]): void {
+  assert(ops.length === results.length, "multi results do not match ops");
+  const failed = results.some((r) => r.err !== Err.Ok);
+  for (let i = 0; i < ops.length; i++) {
+    const r = results[i]!;
+    if (failed) {
+      encodeRecord(w, MultiHeaderSchema, { type: OpCode.error, done: false, err: r.err });
+      encodeRecord(w, ErrorResponseSchema, { err: r.err });
+      continue;
+    }
+    const opCode = opCodeOf(ops[i]!);
+    encodeRecord(w, MultiHeaderSchema, { type: opCode, done: false, err: 0 });
+    writeOpResult(w, opCode, r);
+  }
+  encodeRecord(w, MultiHeaderSchema, { type: -1, done: true, err: -1 });
+}
+
+/** The reply error code and body for a write whose txn was applied with `result`. */
+export function writeReply(req: WriteReq, result: ApplyResult): { err: number; body: Body } {
+  if (req.kind === "multi") {
+    return { err: Err.Ok, body: (w) => writeMultiResponse(w, req.ops, result.multi ?? []) };
+  }
+  if (result.err !== Err.Ok) return { err: result.err, body: undefined };
+  switch (req.kind) {
+    case "create":
+      return { err: Err.Ok, body: (w) => writeOpResult(w, req.opCode, result) };
+    case "setData":
+    case "setACL":
+    case "check":
+      return { err: Err.Ok, body: (w) => encodeRecord(w, StatResponseSchema, { stat: result.stat! }) };
+    case "delete":
+    case "closeSession":
+      return { err: Err.Ok, body: undefined };
+  }
+}

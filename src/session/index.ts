@@ -1,0 +1,1 @@
+export { SessionTable, type Session, type SessionTableOptions } from "./table.js";

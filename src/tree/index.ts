@@ -1,0 +1,15 @@
+// The data tree face: znodes, paths, ACL rules, deterministic apply.
+export { DataTree, EffectKind, childCount, isContainerOwner, ttlOfOwner } from "./tree.js";
+export type { ZNode, Effect, OpResult, ApplyResult } from "./tree.js";
+export { invalidPathReason, parentOf, basenameOf, joinPath, isUnder, sequenceSuffix } from "./paths.js";
+export {
+  checkAcl,
+  fixupAcl,
+  maskDigests,
+  ipMatches,
+  isSuper,
+  OPEN_ACL_UNSAFE,
+  READ_ACL_UNSAFE,
+  SUPER_ID,
+  WORLD_ANYONE,
+} from "./acl.js";

@@ -1,0 +1,341 @@
+// The data tree: znodes, their Stat, ephemeral owners, containers and TTL nodes.
+// `apply(entry)` is deterministic: the same txns in the same order give the same tree
+// on every replica. No I/O, no clock (times come in the txn header), no randomness.
+// Apply never decides anything a txn has not already decided; where the tree disagrees
+// with a txn (a fuzzy-snapshot replay) it reports an error code and changes nothing.
+
+import {
+  CONTAINER_EPHEMERAL_OWNER,
+  Err,
+  TTL_EPHEMERAL_OWNER_PREFIX,
+  type ACL,
+  type Stat,
+} from "../jute/index.js";
+import type { Txn, TxnEntry, TxnHeader } from "../txn/index.js";
+import { asZxid, assert, assertNever, type Zxid } from "../util/index.js";
+import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, aclKey } from "./acl.js";
+import { basenameOf, joinPath, parentOf } from "./paths.js";
+
+export interface ZNode {
+  data: Buffer | null;
+  acl: readonly ACL[];
+  czxid: bigint;
+  mzxid: bigint;
+  pzxid: bigint;
+  ctimeMs: number;
+  mtimeMs: number;
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  /** Child names; null for a leaf that never had children (saves a Set per leaf). */
+  children: Set<string> | null;
+}
+
+export const EffectKind = {
+  Created: 1,
+  Deleted: 2,
+  DataChanged: 3,
+  ChildrenChanged: 4,
+} as const;
+export type EffectKind = (typeof EffectKind)[keyof typeof EffectKind];
+
+/** What applying a txn changed, for the watch registry and the recipe engine. */
+export interface Effect {
+  kind: EffectKind;
+  path: string;
+}
+
+export interface OpResult {
+  err: number;
+  /** Created path (create) and the node's Stat after the op (create/setData/setACL/check). */
+  path?: string;
+  stat?: Stat;
+}
+
+export interface ApplyResult extends OpResult {
+  /** Per-op results of a multi, in request order. */
+  multi?: OpResult[];
+}
+
+const ZOOKEEPER = "/zookeeper";
+const QUOTA = "/zookeeper/quota";
+const CONFIG = "/zookeeper/config";
+
+export function isContainerOwner(owner: bigint): boolean {
+  return owner === CONTAINER_EPHEMERAL_OWNER;
+}
+
+/** TTL in ms of a TTL node's ephemeralOwner, or undefined for other nodes. */
+export function ttlOfOwner(owner: bigint): bigint | undefined {
+  if (owner >= 0n || owner === CONTAINER_EPHEMERAL_OWNER) return undefined;
+  if ((owner & TTL_EPHEMERAL_OWNER_PREFIX) !== TTL_EPHEMERAL_OWNER_PREFIX) return undefined;
+  return owner & 0xff_ffff_ffffn;
+}
+
+export class DataTree {
+  readonly #nodes = new Map<string, ZNode>();
+  readonly #ephemerals = new Map<bigint, Set<string>>();
+  readonly #containers = new Set<string>();
+  readonly #ttls = new Set<string>();
+  readonly #acls = new Map<string, readonly ACL[]>();
+  #dataBytes = 0;
+  lastProcessedZxid: Zxid = asZxid(0n);
+
+  constructor() {
+    this.#nodes.set("/", this.#newNode(Buffer.alloc(0), OPEN_ACL_UNSAFE, 0n, 0, 0n));
+    for (const [path, acl] of [
+      [ZOOKEEPER, OPEN_ACL_UNSAFE],
+      [QUOTA, OPEN_ACL_UNSAFE],
+      [CONFIG, READ_ACL_UNSAFE],
+    ] as const) {
+      this.#link(path, this.#newNode(Buffer.alloc(0), acl, 0n, 0, 0n));
+    }
+  }
+
+  get nodeCount(): number {
+    return this.#nodes.size;
+  }
+
+  /** Bytes of data plus path lengths, as ZooKeeper's approximateDataSize counts them. */
+  get approximateDataBytes(): number {
+    return this.#dataBytes;
+  }
+
+  get(path: string): ZNode | undefined {
+    return this.#nodes.get(path);
+  }
+
+  paths(): IterableIterator<string> {
+    return this.#nodes.keys();
+  }
+
+  ephemeralsOf(sessionId: bigint): ReadonlySet<string> {
+    return this.#ephemerals.get(sessionId) ?? EMPTY_SET;
+  }
+
+  ephemeralSessions(): IterableIterator<[bigint, Set<string>]> {
+    return this.#ephemerals.entries();
+  }
+
+  ephemeralCount(): number {
+    let n = 0;
+    for (const s of this.#ephemerals.values()) n += s.size;
+    return n;
+  }
+
+  /** Containers with no children that once had one, and TTL nodes idle past their TTL. */
+  expiredContainersAndTtls(nowMs: number): string[] {
+    const out: string[] = [];
+    for (const path of this.#containers) {
+      const n = this.#nodes.get(path)!;
+      if (n.cversion > 0 && childCount(n) === 0) out.push(path);
+    }
+    for (const path of this.#ttls) {
+      const n = this.#nodes.get(path)!;
+      const ttl = ttlOfOwner(n.ephemeralOwner)!;
+      if (childCount(n) === 0 && BigInt(Math.floor(nowMs - n.mtimeMs)) > ttl) out.push(path);
+    }
+    return out.sort();
+  }
+
+  /** Number of nodes below `path`, not counting itself (getAllChildrenNumber). */
+  descendantCount(path: string): number {
+    const n = this.#nodes.get(path);
+    if (n === undefined || n.children === null) return 0;
+    let total = 0;
+    for (const c of n.children) total += 1 + this.descendantCount(joinPath(path, c));
+    return total;
+  }
+
+  statOf(n: ZNode): Stat {
+    return {
+      czxid: n.czxid,
+      mzxid: n.mzxid,
+      ctime: BigInt(n.ctimeMs),
+      mtime: BigInt(n.mtimeMs),
+      version: n.version,
+      cversion: n.cversion,
+      aversion: n.aversion,
+      ephemeralOwner: n.ephemeralOwner,
+      dataLength: n.data === null ? 0 : n.data.length,
+      numChildren: childCount(n),
+      pzxid: n.pzxid,
+    };
+  }
+
+  /** Applies one committed txn. Effects are appended to `effects` in the order they happen. */
+  apply(entry: TxnEntry, effects: Effect[]): ApplyResult {
+    const { hdr, txn } = entry;
+    assert(hdr.zxid > this.lastProcessedZxid || hdr.zxid === 0n, `txn zxid ${hdr.zxid} not after ${this.lastProcessedZxid}`);
+    const result = txn.type === "multi" ? this.#applyMulti(hdr, txn.txns, effects) : this.#applyOne(hdr, txn, effects);
+    if (hdr.zxid > this.lastProcessedZxid) this.lastProcessedZxid = hdr.zxid;
+    return result;
+  }
+
+  #applyMulti(hdr: TxnHeader, txns: Txn[], effects: Effect[]): ApplyResult {
+    // A multi that failed at prep arrives as all error txns: it changes nothing.
+    if (txns.some((t) => t.type === "error")) {
+      return { err: Err.Ok, multi: txns.map((t) => ({ err: t.type === "error" ? t.err : Err.Ok })) };
+    }
+    const multi = txns.map((t) => this.#applyOne(hdr, t, effects));
+    return { err: Err.Ok, multi };
+  }
+
+  #applyOne(hdr: TxnHeader, txn: Txn, effects: Effect[]): OpResult {
+    switch (txn.type) {
+      case "create":
+        return this.#create(hdr, txn.path, txn.data, txn.acl, txn.ephemeralOwner, txn.parentCVersion, effects);
+      case "delete":
+        return this.#delete(hdr, txn.path, effects);
+      case "setData":
+        return this.#setData(hdr, txn.path, txn.data, txn.version, effects);
+      case "setACL":
+        return this.#setAcl(txn.path, txn.acl, txn.version);
+      case "check": {
+        const n = this.#nodes.get(txn.path);
+        return n === undefined ? { err: Err.NoNode } : { err: Err.Ok, stat: this.statOf(n) };
+      }
+      case "closeSession":
+        this.#closeSession(hdr, effects);
+        return { err: Err.Ok };
+      case "createSession":
+        return { err: Err.Ok };
+      case "error":
+        return { err: txn.err };
+      case "multi":
+        return { err: Err.RuntimeInconsistency };
+      default:
+        return assertNever(txn, "txn");
+    }
+  }
+
+  #create(
+    hdr: TxnHeader,
+    path: string,
+    data: Buffer | null,
+    acl: ACL[],
+    owner: bigint,
+    parentCVersion: number,
+    effects: Effect[],
+  ): OpResult {
+    const parentPath = parentOf(path);
+    const parent = this.#nodes.get(parentPath);
+    if (parent === undefined) return { err: Err.NoNode };
+    if (this.#nodes.has(path)) return { err: Err.NodeExists };
+    const node = this.#newNode(data, acl, hdr.zxid, hdr.timeMs, owner);
+    this.#link(path, node);
+    parent.cversion = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
+    parent.pzxid = hdr.zxid;
+    effects.push({ kind: EffectKind.Created, path }, { kind: EffectKind.ChildrenChanged, path: parentPath });
+    return { err: Err.Ok, path, stat: this.statOf(node) };
+  }
+
+  #delete(hdr: TxnHeader, path: string, effects: Effect[]): OpResult {
+    const node = this.#nodes.get(path);
+    if (node === undefined) return { err: Err.NoNode };
+    if (childCount(node) > 0) return { err: Err.NotEmpty };
+    const parentPath = parentOf(path);
+    const parent = this.#nodes.get(parentPath)!;
+    parent.children!.delete(basenameOf(path));
+    // Since ZOOKEEPER-1046 a delete moves only pzxid: cversion counts creations, so
+    // sequence numbers never repeat under a parent.
+    parent.pzxid = hdr.zxid;
+    this.#nodes.delete(path);
+    this.#dataBytes -= path.length + dataLength(node);
+    this.#untrackOwner(path, node.ephemeralOwner);
+    effects.push({ kind: EffectKind.Deleted, path }, { kind: EffectKind.ChildrenChanged, path: parentPath });
+    return { err: Err.Ok };
+  }
+
+  #setData(hdr: TxnHeader, path: string, data: Buffer | null, version: number, effects: Effect[]): OpResult {
+    const node = this.#nodes.get(path);
+    if (node === undefined) return { err: Err.NoNode };
+    this.#dataBytes += (data === null ? 0 : data.length) - dataLength(node);
+    node.data = data;
+    node.version = version;
+    node.mzxid = hdr.zxid;
+    node.mtimeMs = hdr.timeMs;
+    effects.push({ kind: EffectKind.DataChanged, path });
+    return { err: Err.Ok, stat: this.statOf(node) };
+  }
+
+  #setAcl(path: string, acl: ACL[], version: number): OpResult {
+    const node = this.#nodes.get(path);
+    if (node === undefined) return { err: Err.NoNode };
+    node.acl = this.#intern(acl);
+    node.aversion = version;
+    return { err: Err.Ok, stat: this.statOf(node) };
+  }
+
+  #closeSession(hdr: TxnHeader, effects: Effect[]): void {
+    const owned = this.#ephemerals.get(hdr.sessionId);
+    if (owned === undefined) return;
+    for (const path of [...owned].sort()) this.#delete(hdr, path, effects);
+    this.#ephemerals.delete(hdr.sessionId);
+  }
+
+  #newNode(data: Buffer | null, acl: readonly ACL[], zxid: bigint, timeMs: number, owner: bigint): ZNode {
+    return {
+      data,
+      acl: this.#intern(acl),
+      czxid: zxid,
+      mzxid: zxid,
+      pzxid: zxid,
+      ctimeMs: timeMs,
+      mtimeMs: timeMs,
+      version: 0,
+      cversion: 0,
+      aversion: 0,
+      ephemeralOwner: owner,
+      children: null,
+    };
+  }
+
+  /** Puts a node into the maps and its parent's children (parent must exist). */
+  #link(path: string, node: ZNode): void {
+    const parent = this.#nodes.get(parentOf(path))!;
+    (parent.children ??= new Set()).add(basenameOf(path));
+    this.#nodes.set(path, node);
+    this.#dataBytes += path.length + dataLength(node);
+    const owner = node.ephemeralOwner;
+    if (owner === 0n) return;
+    if (owner > 0n) {
+      let set = this.#ephemerals.get(owner);
+      if (set === undefined) this.#ephemerals.set(owner, (set = new Set()));
+      set.add(path);
+    } else if (isContainerOwner(owner)) this.#containers.add(path);
+    else if (ttlOfOwner(owner) !== undefined) this.#ttls.add(path);
+  }
+
+  #untrackOwner(path: string, owner: bigint): void {
+    if (owner === 0n) return;
+    if (owner > 0n) {
+      const set = this.#ephemerals.get(owner);
+      set?.delete(path);
+      if (set?.size === 0) this.#ephemerals.delete(owner);
+    } else {
+      this.#containers.delete(path);
+      this.#ttls.delete(path);
+    }
+  }
+
+  /** Nodes with equal ACLs share one array, as ZooKeeper's ACL cache does. */
+  #intern(acl: readonly ACL[]): readonly ACL[] {
+    const key = aclKey(acl);
+    const have = this.#acls.get(key);
+    if (have !== undefined) return have;
+    this.#acls.set(key, acl);
+    return acl;
+  }
+}
+
+const EMPTY_SET: ReadonlySet<string> = new Set();
+
+export function childCount(n: ZNode): number {
+  return n.children === null ? 0 : n.children.size;
+}
+
+function dataLength(n: ZNode): number {
+  return n.data === null ? 0 : n.data.length;
+}

@@ -1,0 +1,11 @@
+export type * from "./types.js";
+export {
+  writeTxn,
+  readTxn,
+  writeTxnHeader,
+  readTxnHeader,
+  writeTxnEntry,
+  readTxnEntry,
+  encodeTxnEntry,
+  decodeTxnEntry,
+} from "./codec.js";

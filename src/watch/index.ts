@@ -1,0 +1,1 @@
+export { WatchRegistry, WatchKind, type WatchTarget } from "./registry.js";

@@ -1,0 +1,92 @@
+/**
+ * Loopback networking helpers for integration tests: a free TCP port and the
+ * four-letter-word probe ZooKeeper answers on its client port.
+ *
+ * Only 127.0.0.1 is ever used; nothing here listens on or dials another address.
+ */
+import { createServer, connect } from "node:net";
+
+export const LOOPBACK = "127.0.0.1";
+
+/**
+ * A TCP port that was free on 127.0.0.1 a moment ago. The OS picks it (bind to
+ * port 0), so it is outside the well-known range; the caller must still expect
+ * a rare race with another process and retry its bind once.
+ */
+export async function freePort(host: string = LOOPBACK): Promise<number> {
+  return await new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen({ host, port: 0, exclusive: true }, () => {
+      const address = server.address();
+      if (address === null || typeof address === "string") {
+        server.close();
+        reject(new Error(`freePort: unexpected address ${String(address)}`));
+        return;
+      }
+      const { port } = address;
+      server.close((error) => (error ? reject(error) : resolve(port)));
+    });
+  });
+}
+
+/**
+ * Sends a four-letter word (e.g. "ruok", "srvr", "mntr") to a ZooKeeper-compatible
+ * server and returns everything it writes before closing the connection.
+ * Rejects on connection errors or when the answer takes longer than `timeoutMs`.
+ */
+export async function fourLetterWord(
+  host: string,
+  port: number,
+  word: string,
+  timeoutMs = 2_000,
+): Promise<string> {
+  if (word.length !== 4) throw new Error(`four-letter word must have 4 letters: ${word}`);
+  return await new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`4lw ${word} to ${host}:${port}: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once("connect", () => socket.end(word));
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.once("close", () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    });
+  });
+}
+
+/**
+ * Polls `ruok` until the server answers `imok`. Bounded: `attempts` tries,
+ * `intervalMs` apart. `abortIf` is checked before each try so a caller can stop
+ * early (for example when the server process has already exited).
+ */
+export async function waitForImok(
+  host: string,
+  port: number,
+  options: { attempts?: number; intervalMs?: number; abortIf?: () => string | undefined } = {},
+): Promise<void> {
+  const attempts = options.attempts ?? 150;
+  const intervalMs = options.intervalMs ?? 100;
+  let last = "no attempt made";
+  for (let attempt = 1; attempt <= attempts; attempt += 1) {
+    const abortReason = options.abortIf?.();
+    if (abortReason !== undefined) throw new Error(abortReason);
+    try {
+      const answer = await fourLetterWord(host, port, "ruok", 1_000);
+      if (answer === "imok") return;
+      last = `answered ${JSON.stringify(answer)}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`${host}:${port} did not answer ruok with imok after ${attempts} attempts (last: ${last})`);
+}
