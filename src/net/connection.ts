@@ -26,6 +26,9 @@ import {
 } from "../jute/index.js";
 import { decodeRequest, type Conn, type Pipeline, type SessionQueue } from "../pipeline/index.js";
 import { asSessionId, hex64, type Logger, type SessionId } from "../util/index.js";
+import { ServerStats } from "./stats.js";
+
+const OP_NAMES = new Map<number, string>(Object.entries(OpCode).map(([name, code]) => [code, name]));
 
 export interface ConnectionHost {
   readonly pipeline: Pipeline;
@@ -37,7 +40,7 @@ export interface ConnectionHost {
   authenticate(scheme: string, auth: Buffer, remoteAddress: string): Id[] | undefined;
   /** The reply to a four-letter word, or undefined if `word` is not one. */
   fourLetterWord(word: string): string | undefined;
-  readonly counters: { packetsReceived: number; packetsSent: number };
+  readonly counters: ServerStats;
   connectionClosed(c: ClientConnection): void;
 }
 
@@ -56,6 +59,13 @@ export class ClientConnection implements Conn {
   packetsReceived = 0;
   packetsSent = 0;
   lastZxid = 0n;
+  lastCxid = 0;
+  lastOp = "NA";
+  lastLatencyMs = 0;
+  lastResponseAtMs = 0;
+  readonly stats = new ServerStats();
+  /** Arrival times of requests not yet answered; replies go out in request order. */
+  readonly #arrivals: number[] = [];
   readonly #host: ConnectionHost;
   readonly #parser: FrameParser;
   readonly #out = new JuteWriter(4096);
@@ -92,8 +102,9 @@ export class ClientConnection implements Conn {
   #onData(chunk: Buffer): void {
     if (this.#state === State.Closed) return;
     try {
-      if (this.#state === State.Handshake && this.packetsReceived === 0 && this.#tryFourLetterWord(chunk)) return;
-      for (const frame of this.#parser.push(chunk)) {
+      const data = this.#headChecked ? chunk : this.#firstBytes(chunk);
+      if (data === undefined) return;
+      for (const frame of this.#parser.push(data)) {
         if (this.#isClosed()) return;
         this.#onFrame(frame);
       }
@@ -102,16 +113,23 @@ export class ClientConnection implements Conn {
     }
   }
 
-  /** A connection whose first four bytes spell a four-letter word gets that command. */
-  #tryFourLetterWord(chunk: Buffer): boolean {
-    const first = this.#parser.bufferedBytes === 0 ? chunk : undefined;
-    if (first === undefined || first.length < 4) return false;
-    const word = first.toString("latin1", 0, 4);
-    const reply = this.#host.fourLetterWord(word);
-    if (reply === undefined) return false;
+  /** Bytes before the first frame, held until four have come to tell a four-letter word. */
+  #head: Buffer | undefined;
+  #headChecked = false;
+
+  #firstBytes(chunk: Buffer): Buffer | undefined {
+    const data = this.#head === undefined ? chunk : Buffer.concat([this.#head, chunk]);
+    if (data.length < 4) {
+      this.#head = data;
+      return undefined;
+    }
+    this.#head = undefined;
+    this.#headChecked = true;
+    const reply = this.#host.fourLetterWord(data.toString("latin1", 0, 4));
+    if (reply === undefined) return data;
     this.#state = State.Closed;
     this.socket.end(reply);
-    return true;
+    return undefined;
   }
 
   #onFrame(frame: Buffer): void {
@@ -129,6 +147,9 @@ export class ClientConnection implements Conn {
       return;
     }
     const req = decodeRequest(hdr.type, r);
+    this.lastOp = OP_NAMES.get(hdr.type) ?? "unknown";
+    if (hdr.xid >= 0) this.lastCxid = hdr.xid;
+    this.#arrivals.push(performance.now());
     this.#host.pipeline.submit(this.#queue!, hdr.xid, hdr.type, req);
   }
 
@@ -194,11 +215,22 @@ export class ClientConnection implements Conn {
 
   reply(xid: number, zxid: bigint, err: number, body?: (w: JuteWriter) => void): void {
     if (this.#state === State.Closed) return;
-    if (xid !== Xid.notification) this.lastZxid = zxid;
+    if (xid !== Xid.notification && xid !== Xid.auth) this.#answered(zxid);
     const w = this.#beginFrame();
     writeReplyHeader(w, xid, zxid, err);
     if (body !== undefined && err === Err.Ok) body(w);
     this.#endFrame();
+  }
+
+  #answered(zxid: bigint): void {
+    this.lastZxid = zxid;
+    const at = this.#arrivals.shift();
+    if (at === undefined) return;
+    const now = performance.now();
+    this.lastLatencyMs = Math.round(now - at);
+    this.lastResponseAtMs = Date.now();
+    this.stats.recordLatency(this.lastLatencyMs);
+    this.#host.counters.recordLatency(this.lastLatencyMs);
   }
 
   deliver(type: EventType, path: string): void {

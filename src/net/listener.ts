@@ -50,7 +50,6 @@ export class ClientListener {
     this.#perAddress.set(addr, n + 1);
     const conn = new ClientConnection(socket, {
       ...this.#host,
-      counters: this.#host.counters,
       connectionClosed: (c) => this.#closed(c, addr),
     });
     this.connections.add(conn);
