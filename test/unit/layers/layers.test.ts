@@ -1,0 +1,82 @@
+// Tidy checks that fail CI (STYLE.md): imports point down DESIGN.md's layer table, and the
+// deterministic core never reaches for the clock, timers, randomness or node: modules.
+
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOT = new URL("../../../", import.meta.url).pathname;
+
+/** What each src folder may import (DESIGN.md "Layers"); the folder itself is always allowed. */
+const ALLOWED: Record<string, readonly string[]> = {
+  util: [],
+  jute: ["util"],
+  txn: ["util", "jute"],
+  tree: ["util", "jute", "txn"],
+  watch: ["util", "jute", "tree"],
+  session: ["util", "txn"],
+  pipeline: ["util", "jute", "txn", "tree", "watch", "session", "storage"],
+  zab: ["util", "txn"],
+  storage: ["util", "jute", "txn", "tree"],
+  net: ["util", "jute", "pipeline", "zab"],
+  config: [],
+  server: ["util", "jute", "txn", "tree", "watch", "session", "pipeline", "zab", "storage", "net", "config", "recipe-engine"],
+  client: ["util", "jute"],
+  cli: ["util", "client", "server", "config"],
+  "recipe-engine": ["util", "jute", "tree", "txn", "watch", "pipeline"],
+};
+
+const DETERMINISTIC = new Set(["jute", "txn", "tree", "session", "watch", "zab", "pipeline"]);
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return sourceFiles(p);
+    return p.endsWith(".ts") ? [p] : [];
+  });
+}
+
+function importsOf(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s*["']([^"']+)["']/gm)) out.push(m[1]!);
+  for (const m of text.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)) out.push(m[1]!);
+  return out;
+}
+
+const files = sourceFiles(join(ROOT, "src")).map((path) => {
+  const rel = relative(join(ROOT, "src"), path);
+  return { rel, layer: rel.split("/")[0]!, text: readFileSync(path, "utf8") };
+});
+
+describe("layering", () => {
+  it("knows every src folder", () => {
+    for (const f of files) expect(Object.keys(ALLOWED), f.rel).toContain(f.layer);
+  });
+
+  it("imports only point down the layer table, through each folder's index", () => {
+    const bad: string[] = [];
+    for (const f of files) {
+      for (const spec of importsOf(f.text)) {
+        if (!spec.startsWith(".")) continue;
+        const target = relative(join(ROOT, "src"), join(ROOT, "src", f.rel, "..", spec)).split("/");
+        const layer = target[0]!;
+        if (layer === f.layer) continue;
+        if (!ALLOWED[f.layer]!.includes(layer)) bad.push(`${f.rel} imports ${layer} (${spec})`);
+        else if (target.length !== 2 || target[1] !== "index.js") bad.push(`${f.rel} reaches past ${layer}'s face (${spec})`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it("the deterministic core uses no clock, timers, randomness or node: modules", () => {
+    const bad: string[] = [];
+    const forbidden = /\b(Date\.now|new Date\(|setTimeout|setInterval|setImmediate|Math\.random|performance\.now|process\.)/;
+    for (const f of files.filter((x) => DETERMINISTIC.has(x.layer))) {
+      for (const spec of importsOf(f.text)) if (spec.startsWith("node:")) bad.push(`${f.rel} imports ${spec}`);
+      const code = f.text.replace(/\/\/.*$/gm, "").replace(/\/\*[\s\S]*?\*\//g, "");
+      const m = forbidden.exec(code);
+      if (m !== null) bad.push(`${f.rel} uses ${m[1]}`);
+    }
+    expect(bad).toEqual([]);
+  });
+});
