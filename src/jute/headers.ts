@@ -13,6 +13,11 @@ export function readRequestHeader(r: JuteReader): RequestHeader {
   return { xid: r.int(), type: r.int() };
 }
 
+export function writeRequestHeader(w: JuteWriter, xid: number, type: number): void {
+  w.int(xid);
+  w.int(type);
+}
+
 export function writeReplyHeader(w: JuteWriter, xid: number, zxid: bigint, err: number): void {
   w.int(xid);
   w.long(zxid);

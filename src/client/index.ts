@@ -1,0 +1,31 @@
+// Corral's client: `connect()` is the package's main export.
+import type { ClientOptions } from "./client.js";
+import { ZooKeeperClient } from "./zookeeper.js";
+
+export { Client, type ClientOptions, type ClientState, type CallOptions } from "./client.js";
+export {
+  ZooKeeperClient,
+  MultiError,
+  OPEN_ACL_UNSAFE,
+  READ_ACL_UNSAFE,
+  CREATOR_ALL_ACL,
+  type NodeMode,
+  type CreateOptions,
+  type VersionOptions,
+  type WatchOptions,
+  type MultiOp,
+  type MultiResult,
+  type Data,
+  type ACL,
+  type Stat,
+} from "./zookeeper.js";
+export { ZooKeeperError } from "./errors.js";
+export type { WatchEvent, WatchListener, EventName } from "./watches.js";
+export { parseConnectString, type ConnectString, type HostPort } from "./connect-string.js";
+
+/** Connects to one of the hosts in `connectString` ("h1:p1,h2:p2[/chroot]") and opens a session. */
+export async function connect(connectString: string, opts: ClientOptions = {}): Promise<ZooKeeperClient> {
+  const client = new ZooKeeperClient(connectString, opts);
+  await client.start();
+  return client;
+}

@@ -1,0 +1,470 @@
+// Every ZooKeeper op, typed: results carry Stat, failures are ZooKeeperErrors, every call
+// takes an AbortSignal. Paths are the caller's (chroot applied here, in and out).
+
+import {
+  AddWatchMode,
+  AddWatchRequestSchema,
+  Create2ResponseSchema,
+  CreateMode,
+  CreateRequestSchema,
+  CreateTTLRequestSchema,
+  Err,
+  ErrorResponseSchema,
+  GetACLResponseSchema,
+  GetAllChildrenNumberResponseSchema,
+  GetChildren2ResponseSchema,
+  GetChildrenResponseSchema,
+  GetDataResponseSchema,
+  GetEphemeralsRequestSchema,
+  GetEphemeralsResponseSchema,
+  JuteReader,
+  MultiHeaderSchema,
+  OpCode,
+  PathSchema,
+  PathTypeSchema,
+  PathVersionSchema,
+  PathWatchSchema,
+  Perms,
+  SetACLRequestSchema,
+  SetDataRequestSchema,
+  WatcherType,
+  WhoAmIResponseSchema,
+  decodeRecord,
+  encodeRecord,
+  readStat,
+  type ACL,
+  type JuteWriter,
+  type Stat,
+} from "../jute/index.js";
+import { Client, type CallOptions, type ClientOptions } from "./client.js";
+import { toClientPath, toServerPath } from "./connect-string.js";
+import { ZooKeeperError } from "./errors.js";
+import { ClientWatchKind, type WatchEvent, type WatchListener } from "./watches.js";
+
+export type { ACL, Stat };
+
+export type NodeMode =
+  | "persistent"
+  | "ephemeral"
+  | "persistentSequential"
+  | "ephemeralSequential"
+  | "container"
+  | "persistentTtl"
+  | "persistentSequentialTtl";
+
+const MODE_FLAGS: Record<NodeMode, number> = {
+  persistent: CreateMode.Persistent,
+  ephemeral: CreateMode.Ephemeral,
+  persistentSequential: CreateMode.PersistentSequential,
+  ephemeralSequential: CreateMode.EphemeralSequential,
+  container: CreateMode.Container,
+  persistentTtl: CreateMode.PersistentWithTtl,
+  persistentSequentialTtl: CreateMode.PersistentSequentialWithTtl,
+};
+
+export const OPEN_ACL_UNSAFE: readonly ACL[] = [{ perms: Perms.All, id: { scheme: "world", id: "anyone" } }];
+export const READ_ACL_UNSAFE: readonly ACL[] = [{ perms: Perms.Read, id: { scheme: "world", id: "anyone" } }];
+export const CREATOR_ALL_ACL: readonly ACL[] = [{ perms: Perms.All, id: { scheme: "auth", id: "" } }];
+
+export interface CreateOptions extends CallOptions {
+  mode?: NodeMode;
+  acl?: readonly ACL[];
+  /** TTL in ms, for the TTL modes. */
+  ttlMs?: number;
+}
+
+export interface VersionOptions extends CallOptions {
+  /** Expected version; -1 (default) matches any. */
+  version?: number;
+}
+
+export interface WatchOptions extends CallOptions {
+  watch?: WatchListener;
+}
+
+export type Data = Buffer | string | null | undefined;
+
+/** One op of a multi. */
+export type MultiOp =
+  | { op: "create"; path: string; data?: Data; mode?: NodeMode; acl?: readonly ACL[]; ttlMs?: number }
+  | { op: "delete"; path: string; version?: number }
+  | { op: "setData"; path: string; data: Data; version?: number }
+  | { op: "check"; path: string; version: number };
+
+export type MultiResult =
+  | { op: "create"; path: string; stat: Stat }
+  | { op: "delete" }
+  | { op: "setData"; stat: Stat }
+  | { op: "check" }
+  | { op: "error"; err: number; code: string };
+
+export class MultiError extends ZooKeeperError {
+  readonly results: MultiResult[];
+  constructor(errno: number, path: string | undefined, results: MultiResult[]) {
+    super(errno, path);
+    this.results = results;
+  }
+}
+
+function toBuffer(data: Data): Buffer | null {
+  if (data === null || data === undefined) return null;
+  return typeof data === "string" ? Buffer.from(data, "utf8") : data;
+}
+
+export class ZooKeeperClient extends Client {
+  constructor(connectString: string, opts: ClientOptions = {}) {
+    super(connectString, opts);
+  }
+
+  #p(path: string): string {
+    return toServerPath(this.chroot, path);
+  }
+
+  /** Creates a node; returns its path (with the sequence suffix for sequential modes). */
+  async create(path: string, data?: Data, opts: CreateOptions = {}): Promise<string> {
+    return (await this.create2(path, data, opts)).path;
+  }
+
+  /** Creates a node; returns its path and Stat (ZooKeeper's create2). */
+  async create2(path: string, data?: Data, opts: CreateOptions = {}): Promise<{ path: string; stat: Stat }> {
+    const mode = opts.mode ?? "persistent";
+    const flags = MODE_FLAGS[mode];
+    const ttl = opts.ttlMs;
+    const opCode = mode === "container" ? OpCode.createContainer : ttl !== undefined ? OpCode.createTTL : OpCode.create2;
+    const r = await this.request(
+      opCode,
+      path,
+      (w) => writeCreate(w, this.#p(path), toBuffer(data), opts.acl ?? OPEN_ACL_UNSAFE, flags, ttl),
+      (rd) => decodeRecord(rd, Create2ResponseSchema),
+      opts,
+    );
+    return { path: toClientPath(this.chroot, r.path), stat: r.stat };
+  }
+
+  async delete(path: string, opts: VersionOptions = {}): Promise<void> {
+    const body = { path: this.#p(path), version: opts.version ?? -1 };
+    await this.request(OpCode.delete, path, (w) => encodeRecord(w, PathVersionSchema, body), undefined, opts);
+  }
+
+  /** The node's Stat, or null if it does not exist. A watch fires on create, change or delete. */
+  async exists(path: string, opts: WatchOptions = {}): Promise<Stat | null> {
+    const sp = this.#p(path);
+    const watch = opts.watch;
+    try {
+      return await this.request(
+        OpCode.exists,
+        path,
+        (w) => encodeRecord(w, PathWatchSchema, { path: sp, watch: watch !== undefined }),
+        (r) => readStat(r),
+        {
+          ...opts,
+          onReply: (err) => {
+            if (watch === undefined) return;
+            if (err === Err.Ok) this.watches.add(ClientWatchKind.Data, path, watch);
+            else if (err === Err.NoNode) this.watches.add(ClientWatchKind.Exist, path, watch);
+          },
+        },
+      );
+    } catch (e) {
+      if (ZooKeeperError.is(e, "NoNode")) return null;
+      throw e;
+    }
+  }
+
+  async getData(path: string, opts: WatchOptions = {}): Promise<{ data: Buffer | null; stat: Stat }> {
+    return this.request(
+      OpCode.getData,
+      path,
+      (w) => encodeRecord(w, PathWatchSchema, { path: this.#p(path), watch: opts.watch !== undefined }),
+      (r) => decodeRecord(r, GetDataResponseSchema),
+      { ...opts, onReply: this.#registerOnOk(ClientWatchKind.Data, path, opts.watch) },
+    );
+  }
+
+  async setData(path: string, data: Data, opts: VersionOptions = {}): Promise<Stat> {
+    const body = { path: this.#p(path), data: toBuffer(data), version: opts.version ?? -1 };
+    return this.request(OpCode.setData, path, (w) => encodeRecord(w, SetDataRequestSchema, body), (r) => readStat(r), opts);
+  }
+
+  async getACL(path: string, opts: CallOptions = {}): Promise<{ acl: ACL[]; stat: Stat }> {
+    const sp = this.#p(path);
+    return this.request(OpCode.getACL, path, (w) => encodeRecord(w, PathSchema, { path: sp }), (r) => decodeRecord(r, GetACLResponseSchema), opts);
+  }
+
+  async setACL(path: string, acl: readonly ACL[], opts: VersionOptions = {}): Promise<Stat> {
+    const body = { path: this.#p(path), acl: [...acl], version: opts.version ?? -1 };
+    return this.request(OpCode.setACL, path, (w) => encodeRecord(w, SetACLRequestSchema, body), (r) => readStat(r), opts);
+  }
+
+  async getChildren(path: string, opts: WatchOptions = {}): Promise<string[]> {
+    return this.request(
+      OpCode.getChildren,
+      path,
+      (w) => encodeRecord(w, PathWatchSchema, { path: this.#p(path), watch: opts.watch !== undefined }),
+      (r) => decodeRecord(r, GetChildrenResponseSchema).children,
+      { ...opts, onReply: this.#registerOnOk(ClientWatchKind.Child, path, opts.watch) },
+    );
+  }
+
+  async getChildren2(path: string, opts: WatchOptions = {}): Promise<{ children: string[]; stat: Stat }> {
+    return this.request(
+      OpCode.getChildren2,
+      path,
+      (w) => encodeRecord(w, PathWatchSchema, { path: this.#p(path), watch: opts.watch !== undefined }),
+      (r) => decodeRecord(r, GetChildren2ResponseSchema),
+      { ...opts, onReply: this.#registerOnOk(ClientWatchKind.Child, path, opts.watch) },
+    );
+  }
+
+  /** Makes this server catch up with the leader before this session's next read. */
+  async sync(path: string, opts: CallOptions = {}): Promise<void> {
+    const sp = this.#p(path);
+    await this.request(OpCode.sync, path, (w) => encodeRecord(w, PathSchema, { path: sp }), undefined, opts);
+  }
+
+  /** All ops or none. On failure throws MultiError whose results say which op failed. */
+  async multi(ops: readonly MultiOp[], opts: CallOptions = {}): Promise<MultiResult[]> {
+    const results = await this.request(
+      OpCode.multi,
+      undefined,
+      (w) => {
+        for (const op of ops) this.#writeMultiOp(w, op);
+        encodeRecord(w, MultiHeaderSchema, { type: -1, done: true, err: -1 });
+      },
+      (r) => this.#readMultiResults(r),
+      opts,
+    );
+    const failedAt = results.findIndex((x) => x.op === "error" && x.err !== Err.Ok && x.err !== Err.RuntimeInconsistency);
+    if (failedAt !== -1) {
+      const f = results[failedAt] as { err: number };
+      throw new MultiError(f.err, ops[failedAt]?.path, results);
+    }
+    return results;
+  }
+
+  #writeMultiOp(w: JuteWriter, op: MultiOp): void {
+    const path = this.#p(op.path);
+    switch (op.op) {
+      case "create": {
+        const mode = op.mode ?? "persistent";
+        const type = mode === "container" ? OpCode.createContainer : op.ttlMs !== undefined ? OpCode.createTTL : OpCode.create2;
+        encodeRecord(w, MultiHeaderSchema, { type, done: false, err: -1 });
+        writeCreate(w, path, toBuffer(op.data), op.acl ?? OPEN_ACL_UNSAFE, MODE_FLAGS[mode], op.ttlMs);
+        return;
+      }
+      case "delete":
+        encodeRecord(w, MultiHeaderSchema, { type: OpCode.delete, done: false, err: -1 });
+        encodeRecord(w, PathVersionSchema, { path, version: op.version ?? -1 });
+        return;
+      case "setData":
+        encodeRecord(w, MultiHeaderSchema, { type: OpCode.setData, done: false, err: -1 });
+        encodeRecord(w, SetDataRequestSchema, { path, data: toBuffer(op.data), version: op.version ?? -1 });
+        return;
+      case "check":
+        encodeRecord(w, MultiHeaderSchema, { type: OpCode.check, done: false, err: -1 });
+        encodeRecord(w, PathVersionSchema, { path, version: op.version });
+        return;
+    }
+  }
+
+  #readMultiResults(r: JuteReader): MultiResult[] {
+    const out: MultiResult[] = [];
+    for (;;) {
+      const h = decodeRecord(r, MultiHeaderSchema);
+      if (h.done) return out;
+      switch (h.type) {
+        case OpCode.create: {
+          const path = decodeRecord(r, PathSchema).path;
+          out.push({ op: "create", path: toClientPath(this.chroot, path), stat: ZERO_STAT });
+          break;
+        }
+        case OpCode.create2:
+        case OpCode.createContainer:
+        case OpCode.createTTL: {
+          const c = decodeRecord(r, Create2ResponseSchema);
+          out.push({ op: "create", path: toClientPath(this.chroot, c.path), stat: c.stat });
+          break;
+        }
+        case OpCode.delete:
+          out.push({ op: "delete" });
+          break;
+        case OpCode.setData:
+          out.push({ op: "setData", stat: readStat(r) });
+          break;
+        case OpCode.check:
+          out.push({ op: "check" });
+          break;
+        default: {
+          const err = decodeRecord(r, ErrorResponseSchema).err;
+          out.push({ op: "error", err, code: new ZooKeeperError(err).code });
+        }
+      }
+    }
+  }
+
+  /** Several reads in one round trip; each answers on its own. */
+  async multiRead(
+    ops: readonly ({ op: "getData"; path: string } | { op: "getChildren"; path: string })[],
+    opts: CallOptions = {},
+  ): Promise<({ data: Buffer | null; stat: Stat } | { children: string[] } | { error: ZooKeeperError })[]> {
+    return this.request(
+      OpCode.multiRead,
+      undefined,
+      (w) => {
+        for (const op of ops) {
+          encodeRecord(w, MultiHeaderSchema, { type: op.op === "getData" ? OpCode.getData : OpCode.getChildren, done: false, err: -1 });
+          encodeRecord(w, PathWatchSchema, { path: this.#p(op.path), watch: false });
+        }
+        encodeRecord(w, MultiHeaderSchema, { type: -1, done: true, err: -1 });
+      },
+      (r) => {
+        const out: ({ data: Buffer | null; stat: Stat } | { children: string[] } | { error: ZooKeeperError })[] = [];
+        let i = 0;
+        for (;;) {
+          const h = decodeRecord(r, MultiHeaderSchema);
+          if (h.done) return out;
+          if (h.type === OpCode.getData) out.push(decodeRecord(r, GetDataResponseSchema));
+          else if (h.type === OpCode.getChildren) out.push(decodeRecord(r, GetChildrenResponseSchema));
+          else out.push({ error: new ZooKeeperError(decodeRecord(r, ErrorResponseSchema).err, ops[i]?.path) });
+          i++;
+        }
+      },
+      opts,
+    );
+  }
+
+  /** A persistent (optionally recursive) watch: fires on every change until removed. */
+  async addWatch(path: string, listener: WatchListener, opts: CallOptions & { recursive?: boolean } = {}): Promise<void> {
+    const mode = opts.recursive === true ? AddWatchMode.PersistentRecursive : AddWatchMode.Persistent;
+    const kind = opts.recursive === true ? ClientWatchKind.PersistentRecursive : ClientWatchKind.Persistent;
+    await this.request(
+      OpCode.addWatch,
+      path,
+      (w) => encodeRecord(w, AddWatchRequestSchema, { path: this.#p(path), mode }),
+      undefined,
+      { ...opts, onReply: this.#registerOnOk(kind, path, listener) },
+    );
+  }
+
+  /** A persistent watch as an async iterator; leaving the loop removes the watch. */
+  watch(path: string, opts: CallOptions & { recursive?: boolean } = {}): AsyncIterable<WatchEvent> {
+    const client = this;
+    return {
+      [Symbol.asyncIterator](): AsyncIterator<WatchEvent> {
+        const buffered: WatchEvent[] = [];
+        let wake: ((r: IteratorResult<WatchEvent>) => void) | undefined;
+        let done = false;
+        const listener: WatchListener = (e) => {
+          if (wake !== undefined) {
+            const w = wake;
+            wake = undefined;
+            w({ value: e, done: false });
+          } else buffered.push(e);
+        };
+        const added = client.addWatch(path, listener, opts);
+        const finish = async (): Promise<IteratorResult<WatchEvent>> => {
+          if (!done) {
+            done = true;
+            const type = opts.recursive === true ? WatcherType.PersistentRecursive : WatcherType.Persistent;
+            await client.removeWatches(path, type, listener).catch(() => undefined);
+          }
+          return { value: undefined, done: true };
+        };
+        opts.signal?.addEventListener("abort", () => {
+          void finish();
+          wake?.({ value: undefined, done: true });
+        });
+        return {
+          async next(): Promise<IteratorResult<WatchEvent>> {
+            await added;
+            if (done) return { value: undefined, done: true };
+            const e = buffered.shift();
+            if (e !== undefined) return { value: e, done: false };
+            return new Promise((resolve) => (wake = resolve));
+          },
+          return: finish,
+        };
+      },
+    };
+  }
+
+  /**
+   * Removes watches of `type` (WatcherType) on `path` — the given listener only, or all.
+   * With `local`, removes them here even if the server cannot be reached.
+   */
+  async removeWatches(path: string, type: number, listener?: WatchListener, opts: CallOptions & { local?: boolean } = {}): Promise<void> {
+    const kinds = clientKinds(type);
+    const removedHere = kinds.filter((k) => this.watches.has(k, path));
+    if (removedHere.length === 0) throw new ZooKeeperError(Err.NoWatcher, path);
+    for (const k of removedHere) this.watches.remove(k, path, listener);
+    const stillHeld = kinds.some((k) => this.watches.has(k, path));
+    if (stillHeld) return;
+    const sp = this.#p(path);
+    try {
+      await this.request(OpCode.removeWatches, path, (w) => encodeRecord(w, PathTypeSchema, { path: sp, type }), undefined, opts);
+    } catch (e) {
+      if (!(opts.local === true && e instanceof ZooKeeperError)) throw e;
+    }
+  }
+
+  /** This session's ephemeral nodes whose path starts with `prefix`. */
+  async getEphemerals(prefix = "/", opts: CallOptions = {}): Promise<string[]> {
+    const prefixPath = this.#p(prefix);
+    const list = await this.request(
+      OpCode.getEphemerals,
+      prefix,
+      (w) => encodeRecord(w, GetEphemeralsRequestSchema, { prefixPath }),
+      (r) => decodeRecord(r, GetEphemeralsResponseSchema).ephemerals,
+      opts,
+    );
+    return list.map((p) => toClientPath(this.chroot, p));
+  }
+
+  /** Number of nodes below `path` (not counting it). */
+  async getAllChildrenNumber(path: string, opts: CallOptions = {}): Promise<number> {
+    const sp = this.#p(path);
+    return this.request(
+      OpCode.getAllChildrenNumber,
+      path,
+      (w) => encodeRecord(w, PathSchema, { path: sp }),
+      (r) => decodeRecord(r, GetAllChildrenNumberResponseSchema).totalNumber,
+      opts,
+    );
+  }
+
+  async whoAmI(opts: CallOptions = {}): Promise<{ authScheme: string; user: string }[]> {
+    return this.request(OpCode.whoAmI, undefined, undefined, (r) => decodeRecord(r, WhoAmIResponseSchema).clientInfo, opts);
+  }
+
+  #registerOnOk(kind: ClientWatchKind, path: string, listener: WatchListener | undefined): ((err: number) => void) | undefined {
+    if (listener === undefined) return undefined;
+    return (err) => {
+      if (err === Err.Ok) this.watches.add(kind, path, listener);
+    };
+  }
+}
+
+const ZERO_STAT: Stat = {
+  czxid: 0n, mzxid: 0n, ctime: 0n, mtime: 0n, version: 0, cversion: 0, aversion: 0,
+  ephemeralOwner: 0n, dataLength: 0, numChildren: 0, pzxid: 0n,
+};
+
+function writeCreate(w: JuteWriter, path: string, data: Buffer | null, acl: readonly ACL[], flags: number, ttlMs: number | undefined): void {
+  if (ttlMs !== undefined) encodeRecord(w, CreateTTLRequestSchema, { path, data, acl: [...acl], flags, ttl: BigInt(ttlMs) });
+  else encodeRecord(w, CreateRequestSchema, { path, data, acl: [...acl], flags });
+}
+
+function clientKinds(type: number): ClientWatchKind[] {
+  switch (type) {
+    case WatcherType.Children:
+      return [ClientWatchKind.Child];
+    case WatcherType.Data:
+      return [ClientWatchKind.Data, ClientWatchKind.Exist];
+    case WatcherType.Persistent:
+      return [ClientWatchKind.Persistent];
+    case WatcherType.PersistentRecursive:
+      return [ClientWatchKind.PersistentRecursive];
+    default:
+      return [ClientWatchKind.Data, ClientWatchKind.Exist, ClientWatchKind.Child, ClientWatchKind.Persistent, ClientWatchKind.PersistentRecursive];
+  }
+}
