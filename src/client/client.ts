@@ -14,6 +14,8 @@ import {
   JuteReader,
   JuteWriter,
   OpCode,
+  RECIPE_EVENT_XID,
+  RecipeEventSchema,
   SetWatches2Schema,
   WatcherEventSchema,
   Xid,
@@ -232,7 +234,9 @@ export class Client extends EventEmitter {
     this.#resendSessionState(socket);
     for (const o of this.#queued.splice(0)) this.#send(socket, o);
     this.#startPings(socket);
+    const wasSuspended = this.#state === "SUSPENDED";
     this.#setState(resp.readOnly === true ? "CONNECTED_READ_ONLY" : "CONNECTED");
+    if (wasSuspended) this.emit("reconnected");
   }
 
   /** After a reconnect: auth first, then the watches the server must re-arm. */
@@ -299,6 +303,9 @@ export class Client extends EventEmitter {
         return;
       case Xid.ping:
       case Xid.setWatches:
+        return;
+      case RECIPE_EVENT_XID:
+        this.emit("recipeEvent", decodeRecord(r, RecipeEventSchema));
         return;
       case Xid.auth: {
         const f = this.#authInflight.shift();

@@ -1,6 +1,6 @@
 // Corral's client: `connect()` is the package's main export.
 import type { ClientOptions } from "./client.js";
-import { ZooKeeperClient } from "./zookeeper.js";
+import { CorralClient } from "./recipes.js";
 
 export { Client, type ClientOptions, type ClientState, type CallOptions } from "./client.js";
 export {
@@ -20,12 +20,24 @@ export {
   type Stat,
 } from "./zookeeper.js";
 export { ZooKeeperError } from "./errors.js";
+export {
+  CorralClient,
+  type RecipeMode,
+  type WaitOptions,
+  type LockHandle,
+  type Queue,
+  type JobQueue,
+  type Job,
+  type Barrier,
+  type DoubleBarrier,
+  type Election,
+} from "./recipes.js";
 export type { WatchEvent, WatchListener, EventName } from "./watches.js";
 export { parseConnectString, type ConnectString, type HostPort } from "./connect-string.js";
 
 /** Connects to one of the hosts in `connectString` ("h1:p1,h2:p2[/chroot]") and opens a session. */
-export async function connect(connectString: string, opts: ClientOptions = {}): Promise<ZooKeeperClient> {
-  const client = new ZooKeeperClient(connectString, opts);
+export async function connect(connectString: string, opts: ClientOptions = {}): Promise<CorralClient> {
+  const client = new CorralClient(connectString, opts);
   await client.start();
   return client;
 }

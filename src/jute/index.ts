@@ -6,3 +6,4 @@ export { Err, errName, errMessage, type ErrName, type ErrCode } from "./errors.j
 export * from "./records.js";
 export * from "./headers.js";
 export { decodeRecord, encodeRecord, recordOf, vectorOf, type RecordType, type Schema } from "./schema.js";
+export * from "./corral.js";

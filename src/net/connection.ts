@@ -13,6 +13,7 @@ import {
   JuteWriter,
   KeeperState,
   OpCode,
+  RECIPE_EVENT_XID,
   WatcherEventSchema,
   Xid,
   decodeRecord,
@@ -24,7 +25,7 @@ import {
   type ConnectRequest,
   type Id,
 } from "../jute/index.js";
-import { decodeRequest, type Conn, type Pipeline, type SessionQueue } from "../pipeline/index.js";
+import type { Conn, Pipeline, SessionQueue } from "../pipeline/index.js";
 import { asSessionId, hex64, type Logger, type SessionId } from "../util/index.js";
 import { ServerStats } from "./stats.js";
 
@@ -128,7 +129,10 @@ export class ClientConnection implements Conn {
     const reply = this.#host.fourLetterWord(data.toString("latin1", 0, 4));
     if (reply === undefined) return data;
     this.#state = State.Closed;
+    // Close fully once the reply is flushed, as ZooKeeper does: end() alone leaves the
+    // socket half-open (and counted against maxClientCnxns) until the client hangs up.
     this.socket.end(reply);
+    this.socket.destroySoon();
     return undefined;
   }
 
@@ -146,7 +150,7 @@ export class ClientConnection implements Conn {
       this.#onAuth(hdr.xid, r);
       return;
     }
-    const req = decodeRequest(hdr.type, r);
+    const req = this.#host.pipeline.decodeRequest(hdr.type, r);
     this.lastOp = OP_NAMES.get(hdr.type) ?? "unknown";
     if (hdr.xid >= 0) this.lastCxid = hdr.xid;
     this.#arrivals.push(performance.now());
@@ -215,7 +219,7 @@ export class ClientConnection implements Conn {
 
   reply(xid: number, zxid: bigint, err: number, body?: (w: JuteWriter) => void): void {
     if (this.#state === State.Closed) return;
-    if (xid !== Xid.notification && xid !== Xid.auth) this.#answered(zxid);
+    if (xid !== Xid.notification && xid !== Xid.auth && xid !== RECIPE_EVENT_XID) this.#answered(zxid);
     const w = this.#beginFrame();
     writeReplyHeader(w, xid, zxid, err);
     if (body !== undefined && err === Err.Ok) body(w);

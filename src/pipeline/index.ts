@@ -1,4 +1,4 @@
 // The request path: per-session FIFO, prep -> commit -> apply -> reply.
 export { Pipeline, SessionQueue, initialSessionId, type PipelineOptions, type ApplySubscriber } from "./pipeline.js";
 export { decodeRequest, isWrite, type Request, type WriteReq, type ReadReq } from "./requests.js";
-export { memoryCommitLog, type CommitLog, type Conn } from "./types.js";
+export { memoryCommitLog, type CommitLog, type Conn, type ExtensionCall, type PlanContext, type RequestExtension } from "./types.js";

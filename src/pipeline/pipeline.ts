@@ -15,7 +15,9 @@ import { Prep } from "./prep.js";
 import { Reads } from "./reads.js";
 import { writeReply } from "./replies.js";
 import { isWrite, type ReadReq, type Request, type WriteReq } from "./requests.js";
-import type { CommitLog, Conn } from "./types.js";
+import type { CommitLog, Conn, ExtensionCall, RequestExtension } from "./types.js";
+import { decodeRequest } from "./requests.js";
+import type { JuteReader } from "../jute/index.js";
 
 export interface PipelineOptions {
   tree: DataTree;
@@ -36,6 +38,8 @@ interface PendingWrite {
   readonly kind: "write";
   readonly xid: number;
   readonly req: WriteReq;
+  /** Set when the write was planned by an extension request, which then answers it. */
+  readonly ext: ExtensionCall | undefined;
   result: ApplyResult | undefined;
 }
 interface PendingRead {
@@ -43,7 +47,13 @@ interface PendingRead {
   readonly xid: number;
   readonly req: ReadReq;
 }
-type Pending = PendingWrite | PendingRead;
+/** An error answer (SessionExpired) that waits behind the session's earlier requests. */
+interface PendingFail {
+  readonly kind: "fail";
+  readonly xid: number;
+  readonly err: number;
+}
+type Pending = PendingWrite | PendingRead | PendingFail;
 
 interface Committing {
   readonly entry: TxnEntry;
@@ -93,6 +103,7 @@ export class Pipeline {
   readonly #queues = new Map<SessionId, SessionQueue>();
   #lastZxid: bigint;
   #nextSessionId: bigint;
+  #extension: RequestExtension | undefined;
 
   constructor(opts: PipelineOptions) {
     this.#opts = opts;
@@ -104,6 +115,17 @@ export class Pipeline {
     this.#lastZxid = opts.tree.lastProcessedZxid;
     this.#nextSessionId = initialSessionId(opts.clock.nowMs(), opts.serverId);
     this.subscribe((entry, _result, effects) => this.#afterApply(entry, effects));
+  }
+
+  /** Installs the decoder of op codes beyond ZooKeeper's (the recipe engine's). */
+  setExtension(ext: RequestExtension): void {
+    this.#extension = ext;
+  }
+
+  /** Decodes a request body: ZooKeeper's op codes, then the extension's. */
+  decodeRequest(opCode: number, r: JuteReader): Request {
+    const call = this.#extension?.decode(opCode, r);
+    return call === undefined ? decodeRequest(opCode, r) : { kind: "extension", call };
   }
 
   subscribe(fn: ApplySubscriber): void {
@@ -160,25 +182,48 @@ export class Pipeline {
     const sid = q.conn.sessionId;
     const session = this.sessions.get(sid);
     if (session === undefined || session.closing) {
-      if (req.kind !== "closeSession") q.conn.reply(xid, this.#lastZxid, Err.SessionExpired);
+      if (req.kind === "closeSession") return;
+      // Replies stay in request order: behind earlier requests the error waits its turn.
+      if (q.size === 0) q.conn.reply(xid, this.tree.lastProcessedZxid, Err.SessionExpired);
+      else q.pending.push({ kind: "fail", xid, err: Err.SessionExpired });
       return;
     }
     this.sessions.touch(sid, this.#opts.clock.monotonicMs());
-    if (isWrite(req)) {
-      const item: PendingWrite = { kind: "write", xid, req, result: undefined };
+    const planned = req.kind === "extension" ? this.#plan(sid, req.call) : undefined;
+    if (planned !== undefined || isWrite(req)) {
+      const write = planned ?? (req as WriteReq);
+      const ext = req.kind === "extension" ? req.call : undefined;
+      const item: PendingWrite = { kind: "write", xid, req: write, ext, result: undefined };
       q.pending.push(item);
       // After a closeSession nothing more is accepted for the session.
       if (req.kind === "closeSession") this.sessions.markClosing(sid);
-      this.#prepAndCommit(sid, xid, opCode, req, (result) => {
+      this.#prepAndCommit(sid, xid, opCode, write, (result) => {
         item.result = result;
         this.#drain(q);
       });
     } else if (q.size === 0) {
-      this.#answerRead(q, xid, req);
+      this.#answerRead(q, xid, req as ReadReq);
     } else {
-      q.pending.push({ kind: "read", xid, req });
+      q.pending.push({ kind: "read", xid, req: req as ReadReq });
     }
     if (q.size > this.#opts.outstandingMax) q.conn.setBackpressure(true);
+  }
+
+  #plan(sid: SessionId, call: ExtensionCall): WriteReq | undefined {
+    return call.plan({ sessionId: sid, tree: this.tree, willExist: (path) => this.#prep.willExist(path) });
+  }
+
+  /**
+   * Prepares and commits a write on a session's behalf outside its request queue (the
+   * recipe engine waking a waiter); `done` runs once it is applied.
+   */
+  submitInternal(sid: SessionId, opCode: number, req: WriteReq, done: (result: ApplyResult) => void): void {
+    this.#prepAndCommit(sid, 0, opCode, req, done);
+  }
+
+  /** Whether `path` will exist once every prepared txn is applied. */
+  willExist(path: string): boolean {
+    return this.#prep.willExist(path);
   }
 
   /** Starts closing a session that timed out; its ephemerals go with the closeSession txn. */
@@ -302,6 +347,9 @@ export class Pipeline {
         if (p.result === undefined) break;
         q.shift();
         this.#answerWrite(q, p);
+      } else if (p.kind === "fail") {
+        q.shift();
+        if (!q.closed) q.conn.reply(p.xid, this.tree.lastProcessedZxid, p.err);
       } else {
         q.shift();
         this.#answerRead(q, p.xid, p.req);
@@ -312,7 +360,7 @@ export class Pipeline {
 
   #answerWrite(q: SessionQueue, p: PendingWrite): void {
     if (q.closed) return;
-    const { err, body } = writeReply(p.req, p.result!);
+    const { err, body } = p.ext === undefined ? writeReply(p.req, p.result!) : p.ext.answer(q.conn, p.result);
     q.conn.reply(p.xid, this.tree.lastProcessedZxid, err, body);
     if (p.req.kind === "closeSession") this.detach(q, "client closed the session");
   }

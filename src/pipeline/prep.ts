@@ -23,6 +23,7 @@ import {
   childCount,
   fixupAcl,
   invalidPathReason,
+  isEphemeralOwner,
   parentOf,
   sequenceSuffix,
   type DataTree,
@@ -105,6 +106,11 @@ export class Prep {
     return txn;
   }
 
+  /** Whether `path` will exist once every prepared txn is applied. */
+  willExist(path: string): boolean {
+    return this.#lookup(path) !== null;
+  }
+
   /** Retires overlay records of txns up to `zxid`, once that txn is applied. */
   applied(zxid: bigint): void {
     while (this.#queueHead < this.#queue.length && this.#queue[this.#queueHead]!.zxid <= zxid) {
@@ -150,7 +156,7 @@ export class Prep {
     if (!checkAcl(parent.acl, Perms.Create, ctx.authIds)) throw new PrepError(Err.NoAuth);
     const path = sequential ? req.path + sequenceSuffix(parent.cversion) : req.path;
     if (this.#lookup(path) !== null) throw new PrepError(Err.NodeExists);
-    if (parent.ephemeralOwner > 0n) throw new PrepError(Err.NoChildrenForEphemerals);
+    if (isEphemeralOwner(parent.ephemeralOwner)) throw new PrepError(Err.NoChildrenForEphemerals);
     const owner = ownerFor(mode, ctx.sessionId, req.ttl);
     const parentCVersion = (parent.cversion + 1) | 0;
     this.#record(parentPath, zxid, { ...parent, cversion: parentCVersion, childCount: parent.childCount + 1 });

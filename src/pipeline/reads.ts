@@ -35,6 +35,7 @@ export interface ReadResult {
 }
 
 const OK_EMPTY: ReadResult = { err: Err.Ok };
+const ADD_WATCH_OK: ReadResult = { err: Err.Ok, body: (w) => encodeRecord(w, ErrorResponseSchema, { err: Err.Ok }) };
 
 function fail(err: number): ReadResult {
   return { err };
@@ -89,6 +90,8 @@ export class Reads {
         return OK_EMPTY;
       case "unimplemented":
         return fail(Err.Unimplemented);
+      case "extension":
+        return req.call.answer(conn, undefined);
     }
   }
 
@@ -199,7 +202,9 @@ export class Reads {
     if (mode === AddWatchMode.Persistent) this.#watches.add(conn, WatchKind.Persistent, path);
     else if (mode === AddWatchMode.PersistentRecursive) this.#watches.add(conn, WatchKind.PersistentRecursive, path);
     else return fail(Err.BadArguments);
-    return OK_EMPTY;
+    // ZooKeeper answers addWatch with ErrorResponse{err: 0}; the Java client reads that
+    // record and drops the connection on an empty body.
+    return ADD_WATCH_OK;
   }
 
   #watchOp(conn: Conn, kind: "checkWatches" | "removeWatches", path: string, type: number): ReadResult {

@@ -22,7 +22,10 @@ type Body = ((w: JuteWriter) => void) | undefined;
 function opCodeOf(op: MultiOp): number {
   switch (op.kind) {
     case "create":
-      return op.opCode;
+      // ZooKeeper answers create2, createTTL and createContainer sub-ops alike with a
+      // CreateResult(path, stat), typed create2: the Java client's MultiResponse rejects
+      // any other create type ("Invalid type 19 in MultiResponse").
+      return op.opCode === OpCode.create ? OpCode.create : OpCode.create2;
     case "delete":
       return OpCode.delete;
     case "setData":

@@ -22,6 +22,7 @@ import {
   type ACL,
   type JuteReader,
 } from "../jute/index.js";
+import type { ExtensionCall } from "./types.js";
 
 export interface CreateReq {
   readonly kind: "create";
@@ -108,7 +109,12 @@ export interface UnimplementedReq {
   readonly kind: "unimplemented";
   opCode: number;
 }
+export interface ExtensionReq {
+  readonly kind: "extension";
+  readonly call: ExtensionCall;
+}
 export type ReadReq =
+  | ExtensionReq
   | PathReadReq
   | PathOnlyReq
   | GetEphemeralsReq

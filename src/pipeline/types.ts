@@ -1,10 +1,12 @@
 // What the pipeline needs from the layers around it: the connection it answers
 // (implemented by net), and the commit step (standalone storage now, ZAB later).
 
-import type { Id, JuteWriter } from "../jute/index.js";
+import type { Id, JuteReader, JuteWriter } from "../jute/index.js";
+import type { ApplyResult, DataTree } from "../tree/index.js";
 import type { TxnEntry } from "../txn/index.js";
 import type { SessionId } from "../util/index.js";
 import type { WatchTarget } from "../watch/index.js";
+import type { WriteReq } from "./requests.js";
 
 /** A client connection bound to a session, as the pipeline sees it. */
 export interface Conn extends WatchTarget {
@@ -32,3 +34,27 @@ export interface CommitLog {
 export const memoryCommitLog: CommitLog = {
   append: () => undefined,
 };
+
+/** What an extension request may look at while it is planned (at submit time, in order). */
+export interface PlanContext {
+  readonly sessionId: SessionId;
+  readonly tree: DataTree;
+  /** Whether `path` will exist once every txn already prepared has been applied. */
+  willExist(path: string): boolean;
+}
+
+/**
+ * A request outside ZooKeeper's op codes (the recipe engine's), as the pipeline runs it:
+ * `plan` runs when the request arrives and may turn it into an ordinary write; `answer`
+ * runs when the session's queue reaches it, after that write (if any) was applied, and
+ * gives the reply. Errors found while planning are kept by the call and answered then.
+ */
+export interface ExtensionCall {
+  plan(ctx: PlanContext): WriteReq | undefined;
+  answer(conn: Conn, result: ApplyResult | undefined): { err: number; body?: ((w: JuteWriter) => void) | undefined };
+}
+
+/** Decodes extension op codes; undefined for op codes it does not own. */
+export interface RequestExtension {
+  decode(opCode: number, r: JuteReader): ExtensionCall | undefined;
+}

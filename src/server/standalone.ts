@@ -3,7 +3,10 @@
 // tick drives session expiry, another the container/TTL reaper.
 
 import { createHmac, randomBytes } from "node:crypto";
-import { hostname } from "node:os";
+import { readdirSync, statSync } from "node:fs";
+import { homedir, hostname, release, tmpdir, userInfo } from "node:os";
+import { join, resolve } from "node:path";
+import { getHeapStatistics } from "node:v8";
 import type { CorralConfig } from "../config/index.js";
 import {
   ClientListener,
@@ -16,7 +19,9 @@ import { Pipeline, memoryCommitLog, type CommitLog } from "../pipeline/index.js"
 import { SessionTable } from "../session/index.js";
 import { DataTree } from "../tree/index.js";
 import { silentLogger, type Clock, type Logger, type SessionId } from "../util/index.js";
-import { WatchRegistry } from "../watch/index.js";
+import { WatchKind, WatchRegistry } from "../watch/index.js";
+import { RecipeEngine } from "../recipe-engine/index.js";
+import { allBindings } from "../../recipes/index.js";
 import { makeAuthenticator } from "./auth.js";
 import { systemClock } from "./clock.js";
 import { VERSION_LINE, VERSION_STRING } from "./version.js";
@@ -39,6 +44,7 @@ export class StandaloneServer implements FourLetterSource {
   readonly watches = new WatchRegistry();
   readonly sessions: SessionTable;
   readonly pipeline: Pipeline;
+  readonly engine: RecipeEngine;
   readonly stats = new ServerStats();
   readonly listener: ClientListener;
   readonly mode = "standalone" as const;
@@ -68,6 +74,9 @@ export class StandaloneServer implements FourLetterSource {
       extendedTypesEnabled: config.extendedTypesEnabled,
       outstandingMax: config.globalOutstandingLimit,
     });
+    this.engine = new RecipeEngine(this.pipeline, { ownsExpiry: true });
+    for (const b of allBindings()) this.engine.register(b);
+    this.tree.setSystemData("/zookeeper", RecipeEngine.capability());
     this.listener = new ClientListener(
       {
         pipeline: this.pipeline,
@@ -150,26 +159,53 @@ export class StandaloneServer implements FourLetterSource {
   }
 
   watchSummary(): { connections: number; paths: number; watches: number } {
-    return { connections: this.watches.targetCount, paths: this.watches.pathCount, watches: this.watches.watchCount };
+    const byConnection = this.watchesByConnection();
+    let watches = 0;
+    for (const paths of byConnection.values()) watches += paths.length;
+    return { connections: byConnection.size, paths: this.watchesByPath().size, watches };
   }
 
   watchesByConnection(): Map<bigint, string[]> {
-    return new Map([...this.watches.byTarget()].map(([t, paths]) => [t.watchId, paths]));
+    const out = new Map<bigint, string[]>();
+    for (const [t, paths] of this.watches.byTarget()) {
+      const data = paths.filter((p) => this.watches.holds(t, DATA_TABLE, p));
+      if (data.length > 0) out.set(t.watchId, data);
+    }
+    return out;
   }
 
   watchesByPath(): Map<string, bigint[]> {
-    return new Map([...this.watches.byPath()].map(([p, ts]) => [p, ts.map((t) => t.watchId)]));
+    const out = new Map<string, bigint[]>();
+    for (const [p, ts] of this.watches.byPath()) {
+      const data = ts.filter((t) => this.watches.holds(t, DATA_TABLE, p));
+      if (data.length > 0) out.set(p, data.map((t) => t.watchId));
+    }
+    return out;
+  }
+
+  watchCount(): number {
+    let n = 0;
+    for (const [t, paths] of this.watches.byTarget()) {
+      for (const p of paths) {
+        if (this.watches.holds(t, DATA_TABLE, p)) n++;
+        if (this.watches.holds(t, CHILD_TABLE, p)) n++;
+      }
+    }
+    return n;
   }
 
   configLines(): string[] {
     const c = this.config;
+    const dataDir = c.dataDir === undefined ? "" : resolve(c.dataDir);
+    const dataLogDir = c.dataLogDir === undefined ? dataDir : resolve(c.dataLogDir);
+    const sizes = this.dataDirs();
     return [
       `clientPort=${this.#address?.port ?? c.clientPort}`,
       `secureClientPort=-1`,
-      `dataDir=${c.dataDir ?? ""}`,
-      `dataDirSize=0`,
-      `dataLogDir=${c.dataLogDir ?? c.dataDir ?? ""}`,
-      `dataLogSize=0`,
+      `dataDir=${dataDir}`,
+      `dataDirSize=${sizes.dataDirBytes}`,
+      `dataLogDir=${dataLogDir}`,
+      `dataLogSize=${sizes.dataLogDirBytes}`,
       `tickTime=${c.tickMs}`,
       `maxClientCnxns=${c.maxClientCnxns}`,
       `minSessionTimeout=${c.sessionTimeoutMsMin}`,
@@ -180,40 +216,93 @@ export class StandaloneServer implements FourLetterSource {
   }
 
   environmentLines(): string[] {
+    // ZooKeeper's Environment.list(): the same keys in the same order. Java-only
+    // properties print ZooKeeper's own "<NA>"; the JVM's memory figures are V8's heap.
+    const heap = getHeapStatistics();
+    const mb = 1024 * 1024;
+    let user = "<NA>";
+    try {
+      user = userInfo().username;
+    } catch {
+      // no passwd entry for this uid
+    }
     return [
-      `zookeeper.version=${VERSION_STRING}`,
+      `zookeeper.version=${this.versionLine.replace(/^Zookeeper version: /, "")}`,
       `host.name=${hostname()}`,
-      `java.version=n/a (corral on node ${process.versions.node})`,
-      `java.vendor=n/a`,
-      `java.home=n/a`,
-      `java.class.path=n/a`,
-      `java.library.path=n/a`,
-      `java.io.tmpdir=n/a`,
+      `java.version=<NA> (corral on node ${process.versions.node})`,
+      `java.vendor=<NA>`,
+      `java.home=<NA>`,
+      `java.class.path=<NA>`,
+      `java.library.path=<NA>`,
+      `java.io.tmpdir=${tmpdir()}`,
       `java.compiler=<NA>`,
-      `os.name=${process.platform === "linux" ? "Linux" : process.platform}`,
-      `os.arch=${process.arch}`,
-      `os.version=n/a`,
-      `user.name=${process.env["USER"] ?? ""}`,
-      `user.home=${process.env["HOME"] ?? ""}`,
+      `os.name=${JAVA_OS_NAMES[process.platform] ?? process.platform}`,
+      `os.arch=${JAVA_OS_ARCHS[process.arch] ?? process.arch}`,
+      `os.version=${release()}`,
+      `user.name=${user}`,
+      `user.home=${homedir()}`,
       `user.dir=${process.cwd()}`,
-      `os.memory.free=${Math.round(process.memoryUsage().heapTotal / 1048576 - process.memoryUsage().heapUsed / 1048576)}MB`,
-      `os.memory.max=${Math.round(process.memoryUsage().rss / 1048576)}MB`,
-      `os.memory.total=${Math.round(process.memoryUsage().heapTotal / 1048576)}MB`,
-      `corral.version=${VERSION_STRING}`,
-      `node.version=${process.version}`,
+      `os.memory.free=${Math.floor((heap.total_heap_size - heap.used_heap_size) / mb)}MB`,
+      `os.memory.max=${Math.floor(heap.heap_size_limit / mb)}MB`,
+      `os.memory.total=${Math.floor(heap.total_heap_size / mb)}MB`,
     ];
   }
 
   dataDirs(): { dataDirBytes: number; dataLogDirBytes: number } {
-    return { dataDirBytes: 0, dataLogDirBytes: 0 };
+    const c = this.config;
+    return {
+      dataDirBytes: c.dataDir === undefined ? 0 : dirBytes(c.dataDir),
+      dataLogDirBytes: dirBytes(c.dataLogDir ?? c.dataDir ?? ""),
+    };
   }
 
   resetConnectionStats(): void {
-    for (const c of this.listener.connections) c.stats.reset();
+    // ZooKeeper's ServerCnxn.resetStats.
+    for (const c of this.listener.connections) {
+      c.stats.reset();
+      c.packetsReceived = 0;
+      c.packetsSent = 0;
+      c.lastOp = "NA";
+      c.lastCxid = -1;
+      c.lastZxid = -1n;
+      c.lastResponseAtMs = 0;
+      c.lastLatencyMs = 0;
+    }
   }
 
   /** Session ids of the connected clients (tests). */
   connectedSessions(): SessionId[] {
     return [...this.listener.connections].map((c) => c.sessionId);
   }
+}
+
+/** ZooKeeper's data-watch table holds these kinds; its child-watch table the next. */
+const DATA_TABLE = [WatchKind.Data, WatchKind.Persistent, WatchKind.PersistentRecursive] as const;
+const CHILD_TABLE = [WatchKind.Child, WatchKind.Persistent, WatchKind.PersistentRecursive] as const;
+
+/** Java's os.name and os.arch for Node's platform and arch. */
+const JAVA_OS_NAMES: Readonly<Record<string, string>> = {
+  linux: "Linux", darwin: "Mac OS X", win32: "Windows", freebsd: "FreeBSD", openbsd: "OpenBSD", sunos: "SunOS", aix: "AIX",
+};
+const JAVA_OS_ARCHS: Readonly<Record<string, string>> = { x64: "amd64", arm64: "aarch64", ia32: "x86", ppc64: "ppc64le" };
+
+/** Bytes of the files under `dir`, recursively, as ZooKeeper's getDirSize counts them; 0 if it is missing. */
+function dirBytes(dir: string): number {
+  if (dir === "") return 0;
+  let total = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    try {
+      total += e.isDirectory() ? dirBytes(p) : statSync(p).size;
+    } catch {
+      // removed while we looked
+    }
+  }
+  return total;
 }

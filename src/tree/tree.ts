@@ -44,7 +44,12 @@ export type EffectKind = (typeof EffectKind)[keyof typeof EffectKind];
 export interface Effect {
   kind: EffectKind;
   path: string;
+  /** For Created and Deleted: the node as it was created or just before it was removed. */
+  node?: ZNode;
 }
+
+/** A node as a snapshot stores it: everything but its children, which follow from the paths. */
+export type ZNodeRecord = Omit<ZNode, "children">;
 
 export interface OpResult {
   err: number;
@@ -73,6 +78,15 @@ export function ttlOfOwner(owner: bigint): bigint | undefined {
   return owner & 0xff_ffff_ffffn;
 }
 
+/**
+ * Whether a node's owner is a session (a normal ephemeral): any non-zero owner that is
+ * neither the container nor a TTL marker, as ZooKeeper's EphemeralType.NORMAL. Session
+ * ids made by servers with myid >= 128 have the top bit set, so they are negative.
+ */
+export function isEphemeralOwner(owner: bigint): boolean {
+  return owner !== 0n && !isContainerOwner(owner) && ttlOfOwner(owner) === undefined;
+}
+
 export class DataTree {
   readonly #nodes = new Map<string, ZNode>();
   readonly #ephemerals = new Map<bigint, Set<string>>();
@@ -80,6 +94,9 @@ export class DataTree {
   readonly #ttls = new Set<string>();
   readonly #acls = new Map<string, readonly ACL[]>();
   #dataBytes = 0;
+  /** Set by replay(): apply redoes each op over a fuzzy snapshot instead of rejecting it. */
+  #replaying = false;
+  #replayClosedPaths: readonly string[] | undefined;
   lastProcessedZxid: Zxid = asZxid(0n);
 
   constructor() {
@@ -91,6 +108,17 @@ export class DataTree {
     ] as const) {
       this.#link(path, this.#newNode(Buffer.alloc(0), acl, 0n, 0, 0n));
     }
+  }
+
+  /**
+   * Sets the data of a system node outside any txn, at start-up, identically on every
+   * replica (Corral's capability text on `/zookeeper`). Not for client-visible changes.
+   */
+  setSystemData(path: string, data: Buffer): void {
+    const n = this.#nodes.get(path);
+    assert(n !== undefined && n.czxid === 0n, `${path} is not a system node`);
+    this.#dataBytes += data.length - dataLength(n);
+    n.data = data;
   }
 
   get nodeCount(): number {
@@ -173,6 +201,56 @@ export class DataTree {
     return result;
   }
 
+  /**
+   * Applies a logged txn during recovery, over a fuzzy snapshot: one serialised while
+   * txns were being applied, so it may already hold some of the effects of the txns
+   * replayed over it. Each op is redone as the assignments it made the first time,
+   * whatever the snapshot caught: a create replaces a node already there (keeping its
+   * children) and still sets the parent's cversion and pzxid; a delete of a missing or
+   * non-empty node still sets the parent's pzxid; setData/setACL of a missing node do
+   * nothing (a later create of that path redoes the node). Replaying the log in order
+   * therefore ends where a replay over an exact snapshot ends (the storage property
+   * test checks this). `closedPaths`: the ephemerals a closeSession deleted the first
+   * time, which a fuzzy snapshot's ephemeral index may have lost.
+   */
+  replay(entry: TxnEntry, closedPaths?: readonly string[]): ApplyResult {
+    this.#replaying = true;
+    this.#replayClosedPaths = closedPaths;
+    try {
+      return this.apply(entry, []);
+    } finally {
+      this.#replaying = false;
+      this.#replayClosedPaths = undefined;
+    }
+  }
+
+  /**
+   * Puts back a node as a snapshot recorded it. A node already at `path` (the root, or an
+   * earlier record of the same path in a fuzzy snapshot) is replaced but keeps its
+   * children. Returns false, changing nothing, when the parent is missing.
+   */
+  restoreNode(path: string, rec: ZNodeRecord): boolean {
+    const node: ZNode = {
+      data: rec.data,
+      acl: this.#intern(rec.acl),
+      czxid: rec.czxid,
+      mzxid: rec.mzxid,
+      pzxid: rec.pzxid,
+      ctimeMs: rec.ctimeMs,
+      mtimeMs: rec.mtimeMs,
+      version: rec.version,
+      cversion: rec.cversion,
+      aversion: rec.aversion,
+      ephemeralOwner: rec.ephemeralOwner,
+      children: null,
+    };
+    const old = this.#nodes.get(path);
+    if (old !== undefined) this.#replace(path, old, node);
+    else if (path !== "/" && this.#nodes.has(parentOf(path))) this.#link(path, node);
+    else return false;
+    return true;
+  }
+
   #applyMulti(hdr: TxnHeader, txns: Txn[], effects: Effect[]): ApplyResult {
     // A multi that failed at prep arrives as all error txns: it changes nothing.
     if (txns.some((t) => t.type === "error")) {
@@ -222,19 +300,25 @@ export class DataTree {
     const parentPath = parentOf(path);
     const parent = this.#nodes.get(parentPath);
     if (parent === undefined) return { err: Err.NoNode };
-    if (this.#nodes.has(path)) return { err: Err.NodeExists };
+    const existing = this.#nodes.get(path);
+    if (existing !== undefined && !this.#replaying) return { err: Err.NodeExists };
     const node = this.#newNode(data, acl, hdr.zxid, hdr.timeMs, owner);
-    this.#link(path, node);
+    if (existing === undefined) this.#link(path, node);
+    else this.#replace(path, existing, node);
     parent.cversion = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
     parent.pzxid = hdr.zxid;
-    effects.push({ kind: EffectKind.Created, path }, { kind: EffectKind.ChildrenChanged, path: parentPath });
+    effects.push({ kind: EffectKind.Created, path, node }, { kind: EffectKind.ChildrenChanged, path: parentPath });
     return { err: Err.Ok, path, stat: this.statOf(node) };
   }
 
   #delete(hdr: TxnHeader, path: string, effects: Effect[]): OpResult {
     const node = this.#nodes.get(path);
-    if (node === undefined) return { err: Err.NoNode };
-    if (childCount(node) > 0) return { err: Err.NotEmpty };
+    if (node === undefined || childCount(node) > 0) {
+      // Replaying over a fuzzy snapshot: the delete still moved its parent's pzxid.
+      const parent = this.#replaying && path !== "/" ? this.#nodes.get(parentOf(path)) : undefined;
+      if (parent !== undefined) parent.pzxid = hdr.zxid;
+      return { err: node === undefined ? Err.NoNode : Err.NotEmpty };
+    }
     const parentPath = parentOf(path);
     const parent = this.#nodes.get(parentPath)!;
     parent.children!.delete(basenameOf(path));
@@ -244,7 +328,7 @@ export class DataTree {
     this.#nodes.delete(path);
     this.#dataBytes -= path.length + dataLength(node);
     this.#untrackOwner(path, node.ephemeralOwner);
-    effects.push({ kind: EffectKind.Deleted, path }, { kind: EffectKind.ChildrenChanged, path: parentPath });
+    effects.push({ kind: EffectKind.Deleted, path, node }, { kind: EffectKind.ChildrenChanged, path: parentPath });
     return { err: Err.Ok };
   }
 
@@ -269,7 +353,7 @@ export class DataTree {
   }
 
   #closeSession(hdr: TxnHeader, effects: Effect[]): void {
-    const owned = this.#ephemerals.get(hdr.sessionId);
+    const owned = this.#replayClosedPaths ?? this.#ephemerals.get(hdr.sessionId);
     if (owned === undefined) return;
     for (const path of [...owned].sort()) this.#delete(hdr, path, effects);
     this.#ephemerals.delete(hdr.sessionId);
@@ -300,7 +384,7 @@ export class DataTree {
     this.#dataBytes += path.length + dataLength(node);
     const owner = node.ephemeralOwner;
     if (owner === 0n) return;
-    if (owner > 0n) {
+    if (isEphemeralOwner(owner)) {
       let set = this.#ephemerals.get(owner);
       if (set === undefined) this.#ephemerals.set(owner, (set = new Set()));
       set.add(path);
@@ -308,9 +392,23 @@ export class DataTree {
     else if (ttlOfOwner(owner) !== undefined) this.#ttls.add(path);
   }
 
+  /** Swaps the node at `path` for `node`, which takes over its children. */
+  #replace(path: string, old: ZNode, node: ZNode): void {
+    node.children = old.children;
+    this.#untrackOwner(path, old.ephemeralOwner);
+    if (path === "/") {
+      // The root's path is not counted in approximateDataBytes, only its data.
+      this.#dataBytes += dataLength(node) - dataLength(old);
+      this.#nodes.set(path, node);
+      return;
+    }
+    this.#dataBytes -= path.length + dataLength(old);
+    this.#link(path, node); // Map.set keeps the old insertion position: parents stay first
+  }
+
   #untrackOwner(path: string, owner: bigint): void {
     if (owner === 0n) return;
-    if (owner > 0n) {
+    if (isEphemeralOwner(owner)) {
       const set = this.#ephemerals.get(owner);
       set?.delete(path);
       if (set?.size === 0) this.#ephemerals.delete(owner);

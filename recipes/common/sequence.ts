@@ -1,0 +1,68 @@
+// Sequential node names, as ZooKeeper makes them: a prefix, then the parent's cversion
+// as %010d. Every recipe orders its contenders by that suffix, which is unique and
+// increasing per parent, whatever prefix (ours, kazoo's, Curator's) the node carries.
+
+const SUFFIX = /(-?)(\d{9,10})$/;
+const INT_MAX = 2147483647;
+
+/**
+ * The sequence number at the end of a sequential node's name, or undefined. Positive
+ * numbers are ten digits ("write-0000000001" is 1, its '-' belongs to the prefix); after
+ * the signed 32-bit counter overflows, %010d gives "-000000005" and "-2147483648".
+ */
+export function sequenceOf(name: string): number | undefined {
+  const m = SUFFIX.exec(name);
+  if (m === null) return undefined;
+  const digits = m[2]!;
+  const value = Number(digits);
+  if (digits.length === 10 && value <= INT_MAX) return value;
+  return m[1] === "-" ? -value : undefined;
+}
+
+/** Sequential names, lowest sequence first; names without a sequence are dropped. */
+export function sortBySequence(names: Iterable<string>): string[] {
+  const seqd: [number, string][] = [];
+  for (const n of names) {
+    const s = sequenceOf(n);
+    if (s !== undefined) seqd.push([s, n]);
+  }
+  seqd.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return seqd.map(([, n]) => n);
+}
+
+/** Index at which `name` (with sequence `seq`) belongs in `sorted` (binary search). */
+export function insertionIndex(sorted: readonly string[], seq: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sequenceOf(sorted[mid]!) ?? 0) < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A sorted list of sequential names kept up to date one change at a time. */
+export class SortedNames {
+  readonly names: string[];
+
+  constructor(initial: Iterable<string>, keep: (name: string) => boolean) {
+    this.names = sortBySequence([...initial].filter(keep));
+  }
+
+  insert(name: string): void {
+    const seq = sequenceOf(name);
+    if (seq === undefined) return;
+    this.names.splice(insertionIndex(this.names, seq), 0, name);
+  }
+
+  remove(name: string): boolean {
+    const seq = sequenceOf(name);
+    if (seq === undefined) return false;
+    let i = insertionIndex(this.names, seq);
+    while (i < this.names.length && this.names[i] !== name && sequenceOf(this.names[i]!) === seq) i++;
+    if (this.names[i] !== name) return false;
+    this.names.splice(i, 1);
+    return true;
+  }
+}

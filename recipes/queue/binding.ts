@@ -1,0 +1,212 @@
+// FIFO and job queues on the server. `offer` is an ordinary sequential create. `take`
+// deletes the head in one txn (a job take moves it under inflight/, owned by the
+// consumer's session): the engine hands each item to exactly one taker, so no consumer
+// ever loses a race for the head and retries. An empty queue files the taker as a
+// waiter; each new item wakes exactly one waiter, in the order they asked. When a job
+// consumer's session dies, its in-flight items go back under their original names,
+// so they are at the head again.
+
+import {
+  CancelWaitResponseSchema,
+  CorralOp,
+  CreateMode,
+  Err,
+  PathRequestSchema,
+  QueueTakeRequestSchema,
+  QueueTakeResponseSchema,
+  RecipeEventKind,
+  decodeRecord,
+  encodeRecord,
+  type JuteReader,
+  type JuteWriter,
+} from "../../src/jute/index.js";
+import type { ExtensionCall, PlanContext, WriteReq } from "../../src/pipeline/index.js";
+import { failedCall, type ChildChange, type EngineApi, type RecipeBinding } from "../../src/recipe-engine/index.js";
+import { invalidPathReason, joinPath, type ApplyResult } from "../../src/tree/index.js";
+import { SortedNames } from "../common/sequence.js";
+import { createPath } from "../common/binding.js";
+import { INFLIGHT_CHILD, isItem } from "./rules.js";
+
+interface Taker {
+  sessionId: bigint;
+  job: boolean;
+}
+
+interface QueueState {
+  items: SortedNames;
+  /** Items handed to a taker whose txn is not applied yet. */
+  claimed: Set<string>;
+  waiters: Taker[];
+}
+
+interface Take {
+  name: string;
+  data: Buffer | null;
+  write: WriteReq;
+}
+
+export class QueueBinding implements RecipeBinding {
+  readonly name = "queue";
+  readonly opCodes = [CorralOp.queueTake, CorralOp.cancelWait];
+  readonly #queues = new Map<string, QueueState>();
+  /** In-flight dirs the engine watches, mapped to their queue. */
+  readonly #inflightDirs = new Map<string, string>();
+
+  decode(opCode: number, r: JuteReader, engine: EngineApi): ExtensionCall {
+    if (opCode === CorralOp.cancelWait) return this.#cancel(decodeRecord(r, PathRequestSchema).path);
+    const req = decodeRecord(r, QueueTakeRequestSchema);
+    if (invalidPathReason(req.path) !== undefined) return failedCall(Err.BadArguments);
+    let take: Take | undefined;
+    let err: number = Err.Ok;
+    return {
+      plan: (ctx: PlanContext): WriteReq | undefined => {
+        if (!ctx.willExist(req.path)) {
+          err = Err.NoNode;
+          return undefined;
+        }
+        take = this.#claimHead(engine, ctx, req.path, req.job);
+        return take?.write;
+      },
+      answer: (conn, result: ApplyResult | undefined) => {
+        if (err !== Err.Ok) return { err };
+        const q = this.#state(engine, req.path);
+        if (take !== undefined) {
+          q.claimed.delete(take.name);
+          const failed = firstError(result);
+          if (failed === Err.Ok) return this.#found(req.path, req.job, take);
+          if (failed !== Err.NoNode) return { err: failed };
+        }
+        if (!req.wait) return { err: Err.Ok, body: (w) => encodeRecord(w, QueueTakeResponseSchema, { found: false, item: "", data: null }) };
+        q.waiters.push({ sessionId: conn.sessionId, job: req.job });
+        this.#serveWaiters(engine, req.path);
+        return { err: Err.Ok, body: (w) => encodeRecord(w, QueueTakeResponseSchema, { found: false, item: "", data: null }) };
+      },
+    };
+  }
+
+  #found(path: string, job: boolean, take: Take): { err: number; body: (w: JuteWriter) => void } {
+    const item = job ? joinPath(joinPath(path, INFLIGHT_CHILD), take.name) : take.name;
+    return { err: Err.Ok, body: (w) => encodeRecord(w, QueueTakeResponseSchema, { found: true, item, data: take.data }) };
+  }
+
+  #state(engine: EngineApi, path: string): QueueState {
+    let q = this.#queues.get(path);
+    if (q === undefined) {
+      const children = engine.pipeline.tree.get(path)?.children ?? [];
+      q = { items: new SortedNames(children, isItem), claimed: new Set(), waiters: [] };
+      this.#queues.set(path, q);
+      engine.trackDir(path, this);
+    }
+    return q;
+  }
+
+  /** Picks the head no one else has claimed and plans the txn that takes it. */
+  #claimHead(engine: EngineApi, ctx: Pick<PlanContext, "willExist">, path: string, job: boolean): Take | undefined {
+    const q = this.#state(engine, path);
+    const name = q.items.names.find((n) => !q.claimed.has(n));
+    if (name === undefined) return undefined;
+    q.claimed.add(name);
+    const itemPath = joinPath(path, name);
+    const data = engine.pipeline.tree.get(itemPath)?.data ?? null;
+    const del: WriteReq = { kind: "delete", path: itemPath, version: -1 };
+    if (!job) return { name, data, write: del };
+    const inflight = joinPath(path, INFLIGHT_CHILD);
+    this.#watchInflight(engine, inflight, path);
+    const ops: Extract<WriteReq, { kind: "multi" }>["ops"] = [];
+    if (!ctx.willExist(inflight)) ops.push(createPath(inflight, CreateMode.Persistent));
+    ops.push(createPath(joinPath(inflight, name), CreateMode.Ephemeral, data), { kind: "delete", path: itemPath, version: -1 });
+    return { name, data, write: { kind: "multi", ops } };
+  }
+
+  #watchInflight(engine: EngineApi, inflight: string, queue: string): void {
+    if (this.#inflightDirs.has(inflight)) return;
+    this.#inflightDirs.set(inflight, queue);
+    engine.trackDir(inflight, this);
+  }
+
+  /** Hands unclaimed items to waiters, one item per waiter, first come first served. */
+  #serveWaiters(engine: EngineApi, path: string): void {
+    const q = this.#queues.get(path);
+    if (q === undefined) return;
+    while (q.waiters.length > 0) {
+      const w = q.waiters[0]!;
+      if (engine.pipeline.queueOf(w.sessionId as never) === undefined) {
+        q.waiters.shift();
+        continue;
+      }
+      const ctx = { willExist: (p: string) => engine.pipeline.willExist(p) };
+      const take = this.#claimHead(engine, ctx, path, w.job);
+      if (take === undefined) return;
+      q.waiters.shift();
+      engine.submit(w.sessionId, take.write, (result) => {
+        q.claimed.delete(take.name);
+        if (firstError(result) !== Err.Ok) {
+          q.waiters.unshift(w);
+          this.#serveWaiters(engine, path);
+          return;
+        }
+        const item = w.job ? joinPath(joinPath(path, INFLIGHT_CHILD), take.name) : take.name;
+        const delivered = engine.push(w.sessionId, { kind: RecipeEventKind.QueueItem, path, node: item, token: 0n, data: take.data });
+        // The taker's connection went away meanwhile: a FIFO item must not be lost, so it
+        // goes back under its own name (a job item waits in inflight/ for its session).
+        if (!delivered && !w.job) engine.submit(0n, createPath(joinPath(path, take.name), CreateMode.Persistent, take.data), () => {});
+      });
+    }
+  }
+
+  #cancel(path: string): ExtensionCall {
+    return {
+      plan: () => undefined,
+      answer: (conn) => {
+        // A session's waiters on one queue are interchangeable (items reach its client in
+        // the order it asked), so cancelling removes its most recent one.
+        const q = this.#queues.get(path);
+        const i = q === undefined ? -1 : q.waiters.findLastIndex((w) => w.sessionId === conn.sessionId);
+        if (i !== -1) q!.waiters.splice(i, 1);
+        const cancelled = i !== -1;
+        return { err: Err.Ok, body: (w) => encodeRecord(w, CancelWaitResponseSchema, { cancelled }) };
+      },
+    };
+  }
+
+  onChildChange(change: ChildChange, engine: EngineApi): void {
+    const queue = this.#inflightDirs.get(change.dir);
+    if (queue !== undefined) {
+      this.#onInflightChange(change, queue, engine);
+      return;
+    }
+    const q = this.#queues.get(change.dir);
+    if (q === undefined || !isItem(change.name)) return;
+    if (change.kind === "created") {
+      q.items.insert(change.name);
+      this.#serveWaiters(engine, change.dir);
+    } else {
+      q.items.remove(change.name);
+    }
+  }
+
+  /** A job consumer's session died holding an item: put it back under its own name. */
+  #onInflightChange(change: ChildChange, queue: string, engine: EngineApi): void {
+    if (change.kind !== "deleted" || change.entry.txn.type !== "closeSession" || !engine.ownsExpiry) return;
+    const data = change.node?.data ?? null;
+    engine.submit(0n, createPath(joinPath(queue, change.name), CreateMode.Persistent, data), () => {});
+  }
+
+  onSessionClosed(sessionId: bigint): void {
+    for (const q of this.#queues.values()) {
+      if (q.waiters.some((w) => w.sessionId === sessionId)) q.waiters = q.waiters.filter((w) => w.sessionId !== sessionId);
+    }
+  }
+
+  /** Waiting consumers and depth per queue (admin `queues`, tests). */
+  stats(path: string): { depth: number; waiters: number } {
+    const q = this.#queues.get(path);
+    return { depth: q?.items.names.length ?? 0, waiters: q?.waiters.length ?? 0 };
+  }
+}
+
+function firstError(result: ApplyResult | undefined): number {
+  if (result === undefined) return Err.SystemError;
+  if (result.multi === undefined) return result.err;
+  return result.multi.find((r) => r.err !== Err.Ok)?.err ?? Err.Ok;
+}

@@ -1,0 +1,50 @@
+// The read/write lock recipe (ZooKeeper's recipes.md "Shared Locks"), as pure rules.
+// Contenders are ephemeral-sequential children of the lock node, ordered by sequence.
+// A writer holds the lock when no contender is ahead of it; a reader when no writer is
+// ahead of it. A writer waits only for its immediate predecessor, a reader only for the
+// nearest writer ahead of it: those are the only nodes whose deletion can unblock them.
+//
+// The rules understand the node names of the common client-side recipes, so locks taken
+// through Corral exclude kazoo's and Curator's on the same path, and the other way round:
+//   ours / ZooKeeper docs: "read-", "write-"      kazoo: "__rlock__", "__lock__"
+//   Curator read/write lock: "__READ__", "__WRIT__"  Curator mutex: "-lock-"
+
+import { sequenceOf } from "../common/sequence.js";
+
+export type LockMode = "read" | "write";
+
+/** Prefix of the nodes Corral creates (engine and client fallback alike). */
+export const NODE_PREFIX: Record<LockMode, string> = { read: "read-", write: "write-" };
+
+const READ_MARKERS = ["__rlock__", "__READ__"];
+const WRITE_MARKERS = ["__lock__", "__WRIT__", "-lock-"];
+
+/** Whether a child of a lock node is a reader, a writer, or not a contender at all. */
+export function modeOf(name: string): LockMode | undefined {
+  if (sequenceOf(name) === undefined) return undefined;
+  const base = name.replace(/^_c_[0-9a-fA-F-]+-/, "");
+  if (base.startsWith("read-") || READ_MARKERS.some((m) => name.includes(m))) return "read";
+  if (base.startsWith("write-") || WRITE_MARKERS.some((m) => name.includes(m))) return "write";
+  return undefined;
+}
+
+/**
+ * The contender that blocks `me` in `sorted` (contenders, lowest sequence first), or
+ * undefined when `me` holds the lock. `me` must be in `sorted`.
+ */
+export function blockerOf(sorted: readonly string[], me: string): string | undefined {
+  const i = sorted.indexOf(me);
+  if (i <= 0) return undefined;
+  if (modeOf(me) === "write") return sorted[i - 1];
+  for (let j = i - 1; j >= 0; j--) if (modeOf(sorted[j]!) === "write") return sorted[j];
+  return undefined;
+}
+
+/** Contenders among a lock node's children, lowest sequence first. */
+export function contenders(children: Iterable<string>): string[] {
+  const out: [number, string][] = [];
+  for (const c of children) {
+    if (modeOf(c) !== undefined) out.push([sequenceOf(c)!, c]);
+  }
+  return out.sort((a, b) => a[0] - b[0]).map(([, n]) => n);
+}

@@ -1,0 +1,195 @@
+// The recipe engine (DESIGN.md "Recipes on the server"): a registry of recipe bindings,
+// the routing of applied-txn effects to the binding that watches a node or a directory,
+// delivery of recipe events to the connection of the session that waits, and internal
+// writes on a waiter's behalf. It never imports a recipe: recipes register here.
+//
+// Every decision a binding makes is a pure function of the tree as applied (the
+// recipes' rules), so any replica can decide for the waiters connected to it.
+
+import {
+  CAPABILITY_PREFIX,
+  CorralOp,
+  Err,
+  NodeRequestSchema,
+  OpCode,
+  RECIPE_EVENT_XID,
+  RECIPE_PROTOCOL_VERSION,
+  RecipeEventSchema,
+  decodeRecord,
+  encodeRecord,
+  type JuteReader,
+  type RecipeEvent,
+} from "../jute/index.js";
+import type { Conn, ExtensionCall, Pipeline, PlanContext, WriteReq } from "../pipeline/index.js";
+import { EffectKind, basenameOf, invalidPathReason, parentOf, type ApplyResult, type Effect, type ZNode } from "../tree/index.js";
+import type { TxnEntry } from "../txn/index.js";
+import type { SessionId } from "../util/index.js";
+
+/** What a recipe binding can do through the engine. */
+export interface EngineApi {
+  readonly pipeline: Pipeline;
+  /** Sends an event to the session's current connection; false if it has none. */
+  push(sessionId: bigint, event: RecipeEvent): boolean;
+  /** Prepares and commits a write for a session outside its request queue. */
+  submit(sessionId: bigint, req: WriteReq, done: (result: ApplyResult) => void): void;
+  /** Routes Created/Deleted effects of `dir`'s children to `binding`. */
+  trackDir(dir: string, binding: RecipeBinding): void;
+  untrackDir(dir: string, binding: RecipeBinding): void;
+  /** Routes the Deleted effect of `path` itself to `binding`. */
+  trackNode(path: string, binding: RecipeBinding): void;
+  untrackNode(path: string, binding: RecipeBinding): void;
+  /** This server issues the txns that follow from a session's death (standalone, leader). */
+  readonly ownsExpiry: boolean;
+}
+
+export interface ChildChange {
+  kind: "created" | "deleted";
+  dir: string;
+  name: string;
+  node: ZNode | undefined;
+  /** The txn that made the change (closeSession for a session's death). */
+  entry: TxnEntry;
+}
+
+/** A recipe's server side: its op codes, and what it does when its nodes change. */
+export interface RecipeBinding {
+  readonly name: string;
+  readonly opCodes: readonly number[];
+  decode(opCode: number, r: JuteReader, engine: EngineApi): ExtensionCall;
+  onChildChange?(change: ChildChange, engine: EngineApi): void;
+  onNodeDeleted?(path: string, entry: TxnEntry, engine: EngineApi): void;
+  /** A session is gone: drop its waiters. */
+  onSessionClosed?(sessionId: bigint, engine: EngineApi): void;
+}
+
+export class RecipeEngine implements EngineApi {
+  readonly pipeline: Pipeline;
+  readonly ownsExpiry: boolean;
+  readonly #byOp = new Map<number, RecipeBinding>();
+  readonly #bindings: RecipeBinding[] = [];
+  readonly #dirs = new Map<string, Set<RecipeBinding>>();
+  readonly #nodes = new Map<string, Set<RecipeBinding>>();
+  /** Events pushed, for the herd meter and tests. */
+  eventsPushed = 0;
+
+  constructor(pipeline: Pipeline, opts: { ownsExpiry: boolean }) {
+    this.pipeline = pipeline;
+    this.ownsExpiry = opts.ownsExpiry;
+    this.register(releaseBinding);
+    pipeline.setExtension({ decode: (opCode, r) => this.#decode(opCode, r) });
+    pipeline.subscribe((entry, _result, effects) => this.#onApply(entry, effects));
+  }
+
+  /** The capability text clients read from `/zookeeper`. */
+  static capability(): Buffer {
+    return Buffer.from(`${CAPABILITY_PREFIX}${RECIPE_PROTOCOL_VERSION}`, "utf8");
+  }
+
+  register(binding: RecipeBinding): void {
+    for (const op of binding.opCodes) {
+      if (this.#byOp.has(op)) throw new Error(`op code ${op} registered twice`);
+      this.#byOp.set(op, binding);
+    }
+    this.#bindings.push(binding);
+  }
+
+  #decode(opCode: number, r: JuteReader): ExtensionCall | undefined {
+    return this.#byOp.get(opCode)?.decode(opCode, r, this);
+  }
+
+  push(sessionId: bigint, event: RecipeEvent): boolean {
+    const q = this.pipeline.queueOf(sessionId as SessionId);
+    if (q === undefined || q.closed) return false;
+    this.eventsPushed++;
+    q.conn.reply(RECIPE_EVENT_XID, this.pipeline.tree.lastProcessedZxid, Err.Ok, (w) => encodeRecord(w, RecipeEventSchema, event));
+    return true;
+  }
+
+  submit(sessionId: bigint, req: WriteReq, done: (result: ApplyResult) => void): void {
+    const opCode = req.kind === "multi" ? OpCode.multi : req.kind === "delete" ? OpCode.delete : OpCode.create2;
+    this.pipeline.submitInternal(sessionId as SessionId, opCode, req, done);
+  }
+
+  trackDir(dir: string, binding: RecipeBinding): void {
+    addTo(this.#dirs, dir, binding);
+  }
+
+  untrackDir(dir: string, binding: RecipeBinding): void {
+    removeFrom(this.#dirs, dir, binding);
+  }
+
+  trackNode(path: string, binding: RecipeBinding): void {
+    addTo(this.#nodes, path, binding);
+  }
+
+  untrackNode(path: string, binding: RecipeBinding): void {
+    removeFrom(this.#nodes, path, binding);
+  }
+
+  #onApply(entry: TxnEntry, effects: readonly Effect[]): void {
+    if (this.#dirs.size > 0 || this.#nodes.size > 0) {
+      for (const e of effects) {
+        if (e.kind === EffectKind.Created || e.kind === EffectKind.Deleted) this.#route(e, entry);
+      }
+    }
+    if (entry.txn.type === "closeSession") {
+      for (const b of this.#bindings) b.onSessionClosed?.(entry.hdr.sessionId, this);
+    }
+  }
+
+  #route(e: Effect, entry: TxnEntry): void {
+    const dir = parentOf(e.path);
+    const kind = e.kind === EffectKind.Created ? "created" : "deleted";
+    const inDir = this.#dirs.get(dir);
+    if (inDir !== undefined) {
+      const change: ChildChange = { kind, dir, name: basenameOf(e.path), node: e.node, entry };
+      for (const b of [...inDir]) b.onChildChange?.(change, this);
+    }
+    if (kind === "deleted") {
+      const onNode = this.#nodes.get(e.path);
+      if (onNode !== undefined) for (const b of [...onNode]) b.onNodeDeleted?.(e.path, entry, this);
+    }
+  }
+}
+
+function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  let s = m.get(k);
+  if (s === undefined) m.set(k, (s = new Set()));
+  s.add(v);
+}
+
+function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  const s = m.get(k);
+  s?.delete(v);
+  if (s?.size === 0) m.delete(k);
+}
+
+/** An ExtensionCall whose answer is an error code found while planning. */
+export function failedCall(err: number): ExtensionCall {
+  return { plan: () => undefined, answer: () => ({ err }) };
+}
+
+/**
+ * `release`: deletes a recipe node (lock, lease, member) the calling session owns.
+ * Releasing a node another session owns is NoAuth and changes nothing; a node that is
+ * already gone is NoNode.
+ */
+const releaseBinding: RecipeBinding = {
+  name: "release",
+  opCodes: [CorralOp.release],
+  decode(_opCode, r) {
+    const { node } = decodeRecord(r, NodeRequestSchema);
+    let err: number = Err.Ok;
+    return {
+      plan(ctx: PlanContext): WriteReq | undefined {
+        if (invalidPathReason(node) !== undefined) err = Err.BadArguments;
+        else if (!ctx.willExist(node)) err = Err.NoNode;
+        else if (ctx.tree.get(node)?.ephemeralOwner !== ctx.sessionId) err = Err.NoAuth;
+        return err === Err.Ok ? { kind: "delete", path: node, version: -1 } : undefined;
+      },
+      answer(_conn: Conn, result: ApplyResult | undefined) {
+        return { err: result === undefined ? err : result.err };
+      },
+    };
+  },
+};
