@@ -6,15 +6,19 @@
 //
 // The rules understand the node names of the common client-side recipes, so locks taken
 // through Corral exclude kazoo's and Curator's on the same path, and the other way round:
-//   ours / ZooKeeper docs: "read-", "write-"      kazoo: "__rlock__", "__lock__"
+//   ZooKeeper docs: "read-", "write-"     ours and kazoo: "__rlock__", "__lock__"
 //   Curator read/write lock: "__READ__", "__WRIT__"  Curator mutex: "-lock-"
 
 import { sequenceOf } from "../common/sequence.js";
 
 export type LockMode = "read" | "write";
 
-/** Prefix of the nodes Corral creates (engine and client fallback alike). */
-export const NODE_PREFIX: Record<LockMode, string> = { read: "read-", write: "write-" };
+/**
+ * Prefix of the nodes Corral creates (engine and client fallback alike). They carry
+ * kazoo's markers right before the sequence, because kazoo only counts children that
+ * match `(__lock__|__rlock__)\d{10}$` as contenders: so kazoo's locks see ours.
+ */
+export const NODE_PREFIX: Record<LockMode, string> = { read: "read__rlock__", write: "write__lock__" };
 
 const READ_MARKERS = ["__rlock__", "__READ__"];
 const WRITE_MARKERS = ["__lock__", "__WRIT__", "-lock-"];
@@ -22,9 +26,11 @@ const WRITE_MARKERS = ["__lock__", "__WRIT__", "-lock-"];
 /** Whether a child of a lock node is a reader, a writer, or not a contender at all. */
 export function modeOf(name: string): LockMode | undefined {
   if (sequenceOf(name) === undefined) return undefined;
+  if (READ_MARKERS.some((m) => name.includes(m))) return "read";
+  if (WRITE_MARKERS.some((m) => name.includes(m))) return "write";
   const base = name.replace(/^_c_[0-9a-fA-F-]+-/, "");
-  if (base.startsWith("read-") || READ_MARKERS.some((m) => name.includes(m))) return "read";
-  if (base.startsWith("write-") || WRITE_MARKERS.some((m) => name.includes(m))) return "write";
+  if (base.startsWith("read-")) return "read";
+  if (base.startsWith("write-")) return "write";
   return undefined;
 }
 

@@ -1,6 +1,8 @@
 // Request latency and packet counters as srvr/stat/mntr report them (min/avg/max in ms).
 
 export class ServerStats {
+  /** When these stats were created (monotonic ms): mntr's zk_uptime counts from here. */
+  readonly #startedAtMs = performance.now();
   packetsReceived = 0;
   packetsSent = 0;
   #latencyMin = Number.POSITIVE_INFINITY;
@@ -25,6 +27,16 @@ export class ServerStats {
 
   get latencyAvgMs(): number {
     return this.#latencyCount === 0 ? 0 : this.#latencyTotal / this.#latencyCount;
+  }
+
+  /** The average as ZooKeeper reports it: rounded half-up to 4 decimals. */
+  get latencyAvgRoundedMs(): number {
+    return Math.round(this.latencyAvgMs * 10_000) / 10_000;
+  }
+
+  /** Milliseconds since the stats were created; `reset()` does not restart it (as in ZooKeeper). */
+  get uptimeMs(): number {
+    return Math.floor(performance.now() - this.#startedAtMs);
   }
 
   get requestCount(): number {

@@ -167,8 +167,10 @@ export class Prep {
   #prepDelete(path: string, version: number, zxid: bigint, ctx: PrepContext): Txn {
     if (invalidPathReason(path) !== undefined || SPECIAL_PATHS.has(path)) throw new PrepError(Err.BadArguments);
     const parent = this.#need(parentOf(path));
-    const node = this.#need(path);
+    // The parent's DELETE permission is checked before the node is looked up, as
+    // ZooKeeper's PrepRequestProcessor does: NoAuth, not NoNode, for a missing node.
     if (!checkAcl(parent.acl, Perms.Delete, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    const node = this.#need(path);
     checkVersion(node.version, version);
     if (node.childCount > 0) throw new PrepError(Err.NotEmpty);
     this.#recordDelete(path, node, zxid);

@@ -68,8 +68,13 @@ export function fixupAcl(acl: readonly ACL[], authIds: readonly Id[]): ACL[] | t
 
 function isValidId(scheme: string, id: string): boolean {
   switch (scheme) {
-    case "digest":
-      return id.split(":").length === 2;
+    case "digest": {
+      // ZooKeeper's DigestAuthenticationProvider.isValid: id.split(":").length == 2, where
+      // Java's split drops trailing empty strings ("user:" has one part, "u:h:" two).
+      const parts = id.split(":");
+      while (parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
+      return parts.length === 2;
+    }
     case "ip":
       return parseIpSpec(id) !== undefined;
     case "sasl":

@@ -1,6 +1,6 @@
 // The data tree face: znodes, paths, ACL rules, deterministic apply.
-export { DataTree, EffectKind, childCount, isContainerOwner, ttlOfOwner } from "./tree.js";
-export type { ZNode, Effect, OpResult, ApplyResult } from "./tree.js";
+export { DataTree, EffectKind, childCount, isContainerOwner, isEphemeralOwner, ttlOfOwner } from "./tree.js";
+export type { ZNode, ZNodeRecord, Effect, OpResult, ApplyResult } from "./tree.js";
 export { invalidPathReason, parentOf, basenameOf, joinPath, isUnder, sequenceSuffix } from "./paths.js";
 export {
   checkAcl,

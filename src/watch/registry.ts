@@ -111,10 +111,13 @@ export class WatchRegistry {
           this.#fireOneShot(EventType.NodeDeleted, e.path, WatchKind.Child, seen);
           break;
         }
-        case EffectKind.ChildrenChanged:
-          this.#fireOneShot(EventType.NodeChildrenChanged, e.path, WatchKind.Child, undefined);
-          this.#firePersistent(EventType.NodeChildrenChanged, e.path, undefined, false);
+        case EffectKind.ChildrenChanged: {
+          // One event per connection even if it holds a child and a persistent watch.
+          const fired = new Set<WatchTarget>();
+          this.#fireOneShot(EventType.NodeChildrenChanged, e.path, WatchKind.Child, undefined, fired);
+          this.#firePersistent(EventType.NodeChildrenChanged, e.path, fired, false);
           break;
+        }
       }
     }
   }

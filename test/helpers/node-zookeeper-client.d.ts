@@ -14,6 +14,8 @@ declare module "node-zookeeper-client" {
   type Callback<T> = (error: NzkException | Error | null, result: T) => void;
   type VoidCallback = (error: NzkException | Error | null) => void;
   type Watcher = (event: NzkEvent) => void;
+  type DataCallback = (error: Error | null, data: Buffer | undefined, stat: NzkStat) => void;
+  type ChildrenCallback = (error: Error | null, children: string[], stat: NzkStat) => void;
 
   interface NzkStat {
     czxid: Buffer;
@@ -105,26 +107,39 @@ declare module "node-zookeeper-client" {
     getSessionPassword(): Buffer;
     getSessionTimeout(): number;
     addAuthInfo(scheme: string, auth: Buffer): void;
-    /** Optional arguments are recognised by type: Buffer = data, array = ACLs, number = mode. */
+    /**
+     * Optional arguments are recognised by type: Buffer = data (null/undefined =
+     * no data), array = ACLs (default world:anyone ALL), number = mode (default
+     * PERSISTENT), function = callback (required, last).
+     */
+    create(path: string, callback: Callback<string>): void;
+    create(path: string, data: Buffer | null | undefined, callback: Callback<string>): void;
+    create(path: string, data: Buffer | null | undefined, mode: number, callback: Callback<string>): void;
+    create(path: string, data: Buffer | null | undefined, acls: NzkAcl[], callback: Callback<string>): void;
     create(
       path: string,
-      data: Buffer | undefined,
+      data: Buffer | null | undefined,
       acls: NzkAcl[],
       mode: number,
       callback: Callback<string>,
     ): void;
-    create(path: string, callback: Callback<string>): void;
+    create(path: string, mode: number, callback: Callback<string>): void;
+    create(path: string, acls: NzkAcl[], mode: number, callback: Callback<string>): void;
+    remove(path: string, callback: VoidCallback): void;
     remove(path: string, version: number, callback: VoidCallback): void;
+    setData(path: string, data: Buffer | null, callback: Callback<NzkStat>): void;
     setData(path: string, data: Buffer | null, version: number, callback: Callback<NzkStat>): void;
-    getData(path: string, watcher: Watcher | undefined, callback: (e: Error | null, data: Buffer | undefined, stat: NzkStat) => void): void;
+    getData(path: string, callback: DataCallback): void;
+    getData(path: string, watcher: Watcher | undefined, callback: DataCallback): void;
+    exists(path: string, callback: Callback<NzkStat | null>): void;
     exists(path: string, watcher: Watcher | undefined, callback: Callback<NzkStat | null>): void;
-    getChildren(
-      path: string,
-      watcher: Watcher | undefined,
-      callback: (e: Error | null, children: string[], stat: NzkStat) => void,
-    ): void;
+    getChildren(path: string, callback: ChildrenCallback): void;
+    getChildren(path: string, watcher: Watcher | undefined, callback: ChildrenCallback): void;
     getACL(path: string, callback: (e: Error | null, acls: NzkAcl[], stat: NzkStat) => void): void;
+    setACL(path: string, acls: NzkAcl[], callback: Callback<NzkStat>): void;
     setACL(path: string, acls: NzkAcl[], version: number, callback: Callback<NzkStat>): void;
+    mkdirp(path: string, callback: Callback<string>): void;
+    mkdirp(path: string, data: Buffer | null | undefined, callback: Callback<string>): void;
     transaction(): NzkTransaction;
   }
 
@@ -173,5 +188,22 @@ declare module "node-zookeeper-client" {
   };
 
   const zookeeper: NodeZookeeperClient;
+  /**
+   * Type-only names reachable through the default import, so callers can write
+   * `zookeeper.Client` (as the library's docs do). Erased at compile time.
+   */
+  // A namespace despite STYLE.md: in a .d.ts it is type-only and the one way to
+  // hang type names off a default-exported value.
+  namespace zookeeper {
+    type Client = NzkClient;
+    type ClientOptions = NzkClientOptions;
+    type Stat = NzkStat;
+    type Event = NzkEvent;
+    type Exception = NzkException;
+    type ACL = NzkAcl;
+    type Id = NzkId;
+    type Transaction = NzkTransaction;
+    type OpResult = NzkOpResult;
+  }
   export default zookeeper;
 }

@@ -4,7 +4,8 @@
  * implementation (the real server) and as a third-party client (zkCli).
  *
  * Looked up in this order (first hit wins):
- * - env `CORRAL_ZK_CLASSPATH`, `CORRAL_ZKCLI`, `JAVA` — explicit overrides;
+ * - env `CORRAL_ZK_CLASSPATH`, `CORRAL_ZKCLI`, `JAVA` — explicit overrides
+ *   (`CORRAL_ZKCLI` or `JAVA` set to a non-executable path means "none");
  * - Debian/Ubuntu package `zookeeper` (`scripts/install-test-deps.sh` installs it):
  *   `/usr/share/java/zookeeper.jar` (its manifest Class-Path names every dependency)
  *   and `/usr/share/zookeeper/bin/zkCli.sh`;
@@ -48,7 +49,7 @@ function onPath(name: string): string | undefined {
 
 function findJava(): string | undefined {
   const fromEnv = process.env["JAVA"];
-  if (fromEnv !== undefined && isExecutable(fromEnv)) return fromEnv;
+  if (fromEnv !== undefined && fromEnv !== "") return isExecutable(fromEnv) ? fromEnv : undefined;
   const javaHome = process.env["JAVA_HOME"];
   if (javaHome !== undefined && isExecutable(join(javaHome, "bin", "java"))) {
     return join(javaHome, "bin", "java");
@@ -69,8 +70,10 @@ function findServerClasspath(): string | undefined {
 }
 
 function findZkCli(): string | undefined {
+  // An explicit override wins even when it is wrong (no fallback), so
+  // `CORRAL_ZKCLI=/nonexistent` simulates a machine without zkCli.
   const fromEnv = process.env["CORRAL_ZKCLI"];
-  if (fromEnv !== undefined && isExecutable(fromEnv)) return fromEnv;
+  if (fromEnv !== undefined && fromEnv !== "") return isExecutable(fromEnv) ? fromEnv : undefined;
   if (isExecutable(DEBIAN_ZKCLI)) return DEBIAN_ZKCLI;
   const home = process.env["ZOOKEEPER_HOME"];
   if (home !== undefined && isExecutable(join(home, "bin", "zkCli.sh"))) {
