@@ -29,6 +29,8 @@ export interface PipelineOptions {
   extendedTypesEnabled: boolean;
   /** Requests a connection may have queued before it stops being read. */
   outstandingMax: number;
+  /** The highest session id issued before a restart (storage recovery): new ids go above it. */
+  sessionIdFloor?: bigint | undefined;
 }
 
 /** Called after every applied txn, in zxid order. */
@@ -114,6 +116,8 @@ export class Pipeline {
     this.#reads = new Reads(opts.tree, opts.watches);
     this.#lastZxid = opts.tree.lastProcessedZxid;
     this.#nextSessionId = initialSessionId(opts.clock.nowMs(), opts.serverId);
+    const floor = opts.sessionIdFloor;
+    if (floor !== undefined && BigInt.asUintN(64, floor) >= BigInt.asUintN(64, this.#nextSessionId)) this.#nextSessionId = floor + 1n;
     this.subscribe((entry, _result, effects) => this.#afterApply(entry, effects));
   }
 

@@ -157,7 +157,7 @@ export class Prep {
     const path = sequential ? req.path + sequenceSuffix(parent.cversion) : req.path;
     if (this.#lookup(path) !== null) throw new PrepError(Err.NodeExists);
     if (isEphemeralOwner(parent.ephemeralOwner)) throw new PrepError(Err.NoChildrenForEphemerals);
-    const owner = ownerFor(mode, ctx.sessionId, req.ttl);
+    const owner = ownerFor(req.opCode, mode, ctx.sessionId, req.ttl);
     const parentCVersion = (parent.cversion + 1) | 0;
     this.#record(parentPath, zxid, { ...parent, cversion: parentCVersion, childCount: parent.childCount + 1 });
     this.#record(path, zxid, { version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl });
@@ -297,9 +297,11 @@ function checkVersion(current: number, expected: number): number {
   return (current + 1) | 0;
 }
 
-function ownerFor(mode: number, sessionId: bigint, ttl: bigint): bigint {
+/** Containers and TTL nodes come only from their own op codes; a plain create with the
+ * container flag makes a persistent node, as in ZooKeeper (its CreateTxn has no owner). */
+function ownerFor(opCode: number, mode: number, sessionId: bigint, ttl: bigint): bigint {
   if (isEphemeralMode(mode)) return sessionId;
-  if (mode === CreateMode.Container) return CONTAINER_EPHEMERAL_OWNER;
-  if (isTtlMode(mode)) return TTL_EPHEMERAL_OWNER_PREFIX | ttl;
+  if (mode === CreateMode.Container && opCode === OpCode.createContainer) return CONTAINER_EPHEMERAL_OWNER;
+  if (isTtlMode(mode) && opCode === OpCode.createTTL) return TTL_EPHEMERAL_OWNER_PREFIX | ttl;
   return 0n;
 }

@@ -183,9 +183,13 @@ export class DataTree {
       ctime: BigInt(n.ctimeMs),
       mtime: BigInt(n.mtimeMs),
       version: n.version,
-      cversion: n.cversion,
+      // The tree counts child creations (so sequence numbers never repeat); clients see
+      // ZooKeeper's "changes to the children": every create, plus a delete for each
+      // child no longer there (DataNode.copyStat).
+      cversion: n.cversion * 2 - childCount(n),
       aversion: n.aversion,
-      ephemeralOwner: n.ephemeralOwner,
+      // Containers and TTL nodes keep their marker inside; clients see 0, as in ZooKeeper.
+      ephemeralOwner: isEphemeralOwner(n.ephemeralOwner) ? n.ephemeralOwner : 0n,
       dataLength: n.data === null ? 0 : n.data.length,
       numChildren: childCount(n),
       pzxid: n.pzxid,

@@ -143,7 +143,7 @@ describe("multi", () => {
       [OpCode.create2, "/c"],
       [OpCode.create2, "/t"],
     ]);
-    expect(r.results[0]!.stat!.ephemeralOwner).toBe(-0x8000_0000_0000_0000n);
+    expect(h.tree.get("/c")!.ephemeralOwner).toBe(-0x8000_0000_0000_0000n);
   });
 
   it("an empty multi succeeds with an empty result list", () => {

@@ -180,7 +180,7 @@ function expectSameTree(h: Harness, m: Model, step: string): void {
       path,
       data: n.data,
       version: n.version,
-      cversion: n.cversion,
+      cversion: 2 * n.cversion - n.children.size,
       czxid: n.czxid,
       mzxid: n.mzxid,
       pzxid: n.pzxid,

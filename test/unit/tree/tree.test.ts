@@ -100,7 +100,7 @@ describe("Stat", () => {
     expect(s).toMatchObject({ czxid: 2n, mzxid: 2n, pzxid: 3n, version: 0, cversion: 1, numChildren: 1 });
   });
 
-  it("deleting a child moves the parent's pzxid but not its cversion (ZOOKEEPER-1046)", () => {
+  it("deleting a child moves the parent's pzxid, and cversion counts it as a change (DataNode.copyStat)", () => {
     const h = new Harness();
     const c = h.connect();
     c.create("/a"); // 2
@@ -108,20 +108,32 @@ describe("Stat", () => {
     c.create("/a/c"); // 4
     expect(c.delete("/a/b")).toBe(Err.Ok); // 5
     const s = c.exists("/a").stat!;
-    expect(s).toMatchObject({ cversion: 2, pzxid: 5n, numChildren: 1, mzxid: 2n, version: 0 });
+    // two creates and a delete: three changes to the children
+    expect(s).toMatchObject({ cversion: 3, pzxid: 5n, numChildren: 1, mzxid: 2n, version: 0 });
     const root = c.exists("/").stat!;
-    expect(root.cversion).toBe(1); // /a only (the /zookeeper subtree is built in)
+    // /a created; /zookeeper is built in, so ZooKeeper's formula gives 2*1 - 2 children
+    expect(root.cversion).toBe(0);
     expect(root.pzxid).toBe(2n);
   });
 
-  it("an ephemeral node's ephemeralOwner is its session id; a container's is Long.MIN_VALUE; a TTL node's carries the ttl", () => {
+  it("clients see an ephemeral's owner as its session id, and 0 for containers and TTL nodes (DataNode.copyStat)", () => {
     const h = new Harness();
     const c = h.connect();
     expect(c.create("/e", "", { mode: CreateMode.Ephemeral }).stat!.ephemeralOwner).toBe(c.sessionId);
-    expect(c.create("/c", "", { opCode: OpCode.createContainer }).stat!.ephemeralOwner).toBe(CONTAINER_EPHEMERAL_OWNER);
+    expect(c.create("/c", "", { opCode: OpCode.createContainer }).stat!.ephemeralOwner).toBe(0n);
     const ttl = c.create("/t", "", { opCode: OpCode.createTTL, mode: CreateMode.PersistentWithTtl, ttl: 5000n });
-    expect(ttl.stat!.ephemeralOwner).toBe(TTL_EPHEMERAL_OWNER_PREFIX | 5000n);
+    expect(ttl.stat!.ephemeralOwner).toBe(0n);
     expect(c.create("/p").stat!.ephemeralOwner).toBe(0n);
+    // inside, the markers that make them containers and TTL nodes are kept
+    expect(h.tree.get("/c")!.ephemeralOwner).toBe(CONTAINER_EPHEMERAL_OWNER);
+    expect(h.tree.get("/t")!.ephemeralOwner).toBe(TTL_EPHEMERAL_OWNER_PREFIX | 5000n);
+  });
+
+  it("a plain create with the container flag makes a persistent node, as ZooKeeper's CreateTxn does", () => {
+    const h = new Harness();
+    const c = h.connect();
+    expect(c.create("/notc", "", { mode: CreateMode.Container }).err).toBe(Err.Ok);
+    expect(h.tree.get("/notc")!.ephemeralOwner).toBe(0n);
   });
 
   it("null data reads back as null with dataLength 0", () => {
@@ -434,7 +446,8 @@ describe("DataTree.apply", () => {
     const tree = new DataTree();
     tree.apply(entry(create("/a")), []);
     tree.apply(entry({ ...create("/a/b"), parentCVersion: 7 } as Txn), []);
-    expect(tree.statOf(tree.get("/a")!).cversion).toBe(7);
+    // seven creations recorded, one child present: 2*7 - 1 changes
+    expect(tree.statOf(tree.get("/a")!).cversion).toBe(13);
   });
 
   it("an error txn or a multi of error txns changes nothing", () => {
