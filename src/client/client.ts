@@ -285,7 +285,10 @@ export class Client extends EventEmitter {
     this.#failInflight(Err.ConnectionLoss);
     if (this.#closing || isFinal(this.#state)) return;
     if (this.#state !== "CONNECTING") this.#setState("SUSPENDED");
-    setImmediate(() => this.#connectNext());
+    const delayMs = this.#reconnectDelayMs;
+    this.#reconnectDelayMs = 0;
+    if (delayMs > 0) setTimeout(() => this.#connectNext(), delayMs).unref();
+    else setImmediate(() => this.#connectNext());
   }
 
   #failInflight(err: number): void {
@@ -443,8 +446,14 @@ export class Client extends EventEmitter {
     this.#shutdown("CLOSED", Err.ConnectionLoss);
   }
 
-  /** Drops the connection without closing the session (tests of reconnect and expiry). */
-  disconnectForTest(): void {
+  #reconnectDelayMs = 0;
+
+  /**
+   * Drops the connection without closing the session and waits `reconnectDelayMs` before
+   * reconnecting (tests of reconnect and, with a delay past the timeout, of expiry).
+   */
+  disconnectForTest(reconnectDelayMs = 0): void {
+    this.#reconnectDelayMs = reconnectDelayMs;
     this.#socket?.destroy();
   }
 

@@ -4,6 +4,15 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
+import {
+  CorralOp,
+  LockRequestSchema,
+  LockResponseSchema,
+  NodeRequestSchema,
+  SemaphoreRequestSchema,
+  decodeRecord,
+  encodeRecord,
+} from "../../src/jute/index.js";
 import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
 import { startApacheZooKeeper, type ApacheZooKeeper } from "../helpers/apache-zk.js";
 import { findZooKeeperInstall, inCi } from "../helpers/zookeeper-install.js";
@@ -263,5 +272,87 @@ describe("no herd in Corral's engine", () => {
     for (let i = 0; i < 99; i++) await c.queue(path).offer(`y${i}`);
     await Promise.all(takes);
     await c.close();
+  });
+});
+
+describe("bad recipe requests get a clear error and change nothing", () => {
+  let srv: TestServer;
+  let c: CorralClient;
+  let other: CorralClient;
+  beforeAll(async () => {
+    srv = await startStandaloneForTest();
+    c = await connect(srv.connectString);
+    other = await connect(srv.connectString);
+    await c.detectRecipeMode();
+  });
+  afterAll(async () => {
+    await c.close();
+    await other.close();
+    await srv.stop();
+  });
+
+  const rawLock = (path: string, kind: number, resumeNode = "") =>
+    c.request(
+      CorralOp.lock,
+      path,
+      (w) => encodeRecord(w, LockRequestSchema, { path, kind, permits: 0, resumeNode }),
+      (r) => decodeRecord(r, LockResponseSchema),
+    );
+  const countNodes = () => srv.server.tree.nodeCount;
+
+  it("an invalid path is BadArguments", async () => {
+    const before = countNodes();
+    await expect(c.writeLock("no-slash")).rejects.toMatchObject({ code: "BadArguments" });
+    await expect(c.writeLock("/a//b")).rejects.toMatchObject({ code: "BadArguments" });
+    await expect(c.queue("/q/").take({ timeoutMs: 10 })).rejects.toMatchObject({ code: "BadArguments" });
+    expect(countNodes()).toBe(before);
+  });
+
+  it("a lock under an ephemeral node is NoChildrenForEphemerals", async () => {
+    await c.create("/eph-parent", null, { mode: "ephemeral" });
+    const before = countNodes();
+    await expect(c.writeLock("/eph-parent")).rejects.toMatchObject({ code: "NoChildrenForEphemerals" });
+    expect(countNodes()).toBe(before);
+  });
+
+  it("a wrong lock mode is BadArguments", async () => {
+    const before = countNodes();
+    await expect(rawLock("/mode-lock", 7)).rejects.toMatchObject({ code: "BadArguments" });
+    expect(countNodes()).toBe(before);
+  });
+
+  it("a non-positive permit count is BadArguments, also when sent raw", async () => {
+    const before = countNodes();
+    await expect(c.semaphore("/sem-bad", -1)).rejects.toMatchObject({ code: "BadArguments" });
+    const raw = c.request(
+      CorralOp.semaphoreAcquire,
+      "/sem-bad",
+      (w) => encodeRecord(w, SemaphoreRequestSchema, { path: "/sem-bad", permits: -3, resumeNode: "" }),
+      undefined,
+    );
+    await expect(raw).rejects.toMatchObject({ code: "BadArguments" });
+    expect(countNodes()).toBe(before);
+  });
+
+  it("a semaphore asked with another permit count than it has is BadArguments", async () => {
+    const h = await c.semaphore("/sem-2", 2);
+    await expect(other.semaphore("/sem-2", 3)).rejects.toMatchObject({ code: "BadArguments" });
+    await h.release();
+  });
+
+  it("releasing a lock the session does not hold is NoAuth, and the holder keeps it", async () => {
+    const held = await other.writeLock("/held");
+    const release = (node: string) =>
+      c.request(CorralOp.release, node, (w) => encodeRecord(w, NodeRequestSchema, { node }), undefined);
+    await expect(release(held.node)).rejects.toMatchObject({ code: "NoAuth" });
+    expect(await c.exists(held.node)).not.toBeNull();
+    await expect(release("/held/write__lock__0000000099")).rejects.toMatchObject({ code: "NoNode" });
+    await held.release();
+  });
+
+  it("resuming a wait for a node the session does not own is NoNode", async () => {
+    const held = await other.writeLock("/resume");
+    await expect(rawLock("/resume", 2, held.node)).rejects.toMatchObject({ code: "NoNode" });
+    await held.release();
   });
 });
