@@ -1,0 +1,749 @@
+// One ZAB peer as a pure state machine (STYLE.md, after etcd's raft): `step(from, msg)`
+// and `tick()` in, a `Ready` batch out, `advance(ready)` once the driver has done it.
+// No sockets, timers, disk or tree: the driver (src/server) does all I/O.
+//
+// Durability contract, asserted by the driver doing Ready in order (send sendNow;
+// persist; apply commit; send sendAfterPersist):
+//   - acceptedEpoch is persisted before ACKEPOCH leaves (ACKEPOCH is sendAfterPersist);
+//   - currentEpoch and every synced txn are persisted before the NEWLEADER ack leaves;
+//   - each txn is persisted before its PROPOSAL is acked; the leader counts its own ack
+//     only in advance(), i.e. after persisting;
+//   - a commit is applied only after the txn is persisted.
+//
+// Phases: fast leader election (votes compared by peerEpoch, zxid, sid; a logical clock
+// per round), discovery (FOLLOWERINFO -> LEADERINFO(newEpoch) -> ACKEPOCH), synchronization
+// (DIFF / TRUNC / SNAP, then NEWLEADER, acked by a quorum before serving; UPTODATE), and
+// broadcast (PROPOSAL -> ACK -> COMMIT strictly in zxid order; INFORM to observers).
+
+import { assert, zxidOf } from "../util/index.js";
+import {
+  PeerState,
+  emptyReady,
+  readyIsEmpty,
+  type Outgoing,
+  type PeerConfig,
+  type PersistedState,
+  type Proposal,
+  type Ready,
+  type Role,
+  type Vote,
+  type ZabMsg,
+  type ZabPhase,
+} from "./types.js";
+
+interface Recorded {
+  vote: Vote;
+  electionEpoch: number;
+  state: PeerState;
+}
+
+interface LearnerInfo {
+  role: Role;
+  acceptedEpoch: number;
+  /** ACKEPOCH received; lastZxid it reported. */
+  epochAcked: boolean;
+  lastZxid: bigint;
+  /** Sync sent; receives proposals and commits from now on. */
+  syncing: boolean;
+  /** NEWLEADER acked. */
+  synced: boolean;
+  lastHeardTick: number;
+}
+
+interface Outstanding {
+  data: Uint8Array;
+  acks: Set<bigint>;
+}
+
+/** `a` is a better vote than `b`: higher peerEpoch, then zxid, then server id. */
+export function betterVote(a: Vote, b: Vote): boolean {
+  if (a.peerEpoch !== b.peerEpoch) return a.peerEpoch > b.peerEpoch;
+  if (a.zxid !== b.zxid) return a.zxid > b.zxid;
+  return a.leader > b.leader;
+}
+
+function sameVote(a: Vote, b: Vote): boolean {
+  return a.leader === b.leader && a.zxid === b.zxid && a.peerEpoch === b.peerEpoch;
+}
+
+export class ZabPeer {
+  readonly cfg: PeerConfig;
+  readonly #voters: Set<bigint>;
+  readonly #observers: Set<bigint>;
+  readonly #isObserver: boolean;
+
+  // Persistent state (mirrors disk once advanced).
+  acceptedEpoch: number;
+  currentEpoch: number;
+  lastLogged: bigint;
+  lastCommitted: bigint;
+  /** Logged proposals kept in memory: (logBase, lastLogged]. */
+  #log: Proposal[];
+  /** The zxid just before #log[0]: the oldest point a DIFF can start from. */
+  #logBase: bigint;
+
+  state: PeerState = PeerState.LOOKING;
+  leader: bigint | undefined;
+  serving = false;
+  phase: ZabPhase = "ELECTION";
+  #tick = 0;
+  #ready: Ready = emptyReady();
+
+  // Election.
+  electionEpoch = 0;
+  #proposed: Vote;
+  #recv = new Map<bigint, Vote>();
+  #outOfElection = new Map<bigint, Recorded>();
+  #finalizeAt: number | undefined;
+  #nextNotifyTick = 0;
+  #notifyBackoff = 1;
+
+  // Leading.
+  #epoch = 0;
+  #learners = new Map<bigint, LearnerInfo>();
+  #epochDecided = false;
+  #epochAcks = new Set<bigint>();
+  #newLeaderAcks = new Set<bigint>();
+  #selfNewLeaderPending = false;
+  #established = false;
+  #counter = 0;
+  #outstanding = new Map<bigint, Outstanding>();
+  #leadingSinceTick = 0;
+
+  // Following / observing.
+  #lastHeardTick = 0;
+  #newLeaderAcked = false;
+
+  constructor(cfg: PeerConfig, persisted: PersistedState) {
+    this.cfg = cfg;
+    this.#voters = new Set(cfg.servers.filter((s) => s.role === "participant").map((s) => s.id));
+    this.#observers = new Set(cfg.servers.filter((s) => s.role === "observer").map((s) => s.id));
+    assert(this.#voters.has(cfg.myId) || this.#observers.has(cfg.myId), `server ${cfg.myId} is not in the ensemble`);
+    this.#isObserver = this.#observers.has(cfg.myId);
+    this.acceptedEpoch = persisted.acceptedEpoch;
+    this.currentEpoch = persisted.currentEpoch;
+    this.lastLogged = persisted.lastZxid;
+    this.lastCommitted = persisted.lastCommitted;
+    this.#log = [...persisted.recent];
+    this.#logBase = this.#log.length > 0 ? this.#log[0]!.zxid - 1n : persisted.lastZxid;
+    for (const p of this.#log) assert(p.zxid > this.#logBase, "recent log out of order");
+    this.#proposed = this.#selfVote();
+    this.#startElection();
+  }
+
+  get quorumSize(): number {
+    return Math.floor(this.#voters.size / 2) + 1;
+  }
+
+  get epoch(): number {
+    return this.state === PeerState.LEADING ? this.#epoch : this.currentEpoch;
+  }
+
+  /** Learners synced with this leader (`zk_synced_followers`). */
+  syncedLearners(): { id: bigint; role: Role }[] {
+    return [...this.#learners].filter(([, l]) => l.synced).map(([id, l]) => ({ id, role: l.role }));
+  }
+
+  pendingSyncs(): number {
+    return [...this.#learners.values()].filter((l) => l.syncing && !l.synced).length;
+  }
+
+  outstandingProposals(): number {
+    return this.#outstanding.size;
+  }
+
+  // ---- driver interface ----------------------------------------------------------------
+
+  /** The batch of work accumulated since the last call, or undefined if there is none. */
+  ready(): Ready | undefined {
+    if (readyIsEmpty(this.#ready)) return undefined;
+    const r = this.#ready;
+    this.#ready = emptyReady();
+    return r;
+  }
+
+  /** The driver has done `r`: persisted, applied, sent. */
+  advance(r: Ready): void {
+    if (this.state !== PeerState.LEADING) return;
+    for (const p of r.persist.append) {
+      const o = this.#outstanding.get(p.zxid);
+      if (o !== undefined) o.acks.add(this.cfg.myId);
+    }
+    if (r.persist.currentEpoch === this.#epoch && this.#selfNewLeaderPending) {
+      this.#selfNewLeaderPending = false;
+      this.#newLeaderAcks.add(this.cfg.myId);
+      this.#maybeEstablish();
+    }
+    this.#tryCommit();
+  }
+
+  tick(): void {
+    this.#tick++;
+    switch (this.state) {
+      case PeerState.LOOKING:
+        this.#tickLooking();
+        return;
+      case PeerState.LEADING:
+        this.#tickLeading();
+        return;
+      case PeerState.FOLLOWING:
+      case PeerState.OBSERVING:
+        this.#tickLearning();
+        return;
+    }
+  }
+
+  step(from: bigint, msg: ZabMsg): void {
+    if (!this.#voters.has(from) && !this.#observers.has(from)) return;
+    if (msg.type === "NOTIFICATION") {
+      this.#onNotification(from, msg.state, msg.vote, msg.electionEpoch);
+      return;
+    }
+    switch (this.state) {
+      case PeerState.LOOKING:
+        return; // quorum traffic from an old epoch; the election will sort it out
+      case PeerState.LEADING:
+        this.#stepLeading(from, msg);
+        return;
+      case PeerState.FOLLOWING:
+      case PeerState.OBSERVING:
+        if (from === this.leader) this.#stepLearning(msg);
+        return;
+    }
+  }
+
+  /** The transport to `peer` broke. */
+  disconnected(peer: bigint): void {
+    if ((this.state === PeerState.FOLLOWING || this.state === PeerState.OBSERVING) && peer === this.leader) {
+      this.#goLooking();
+    } else if (this.state === PeerState.LEADING && this.#learners.delete(peer)) {
+      this.#checkLeaderQuorum();
+    }
+  }
+
+  /** Leader only: proposes a txn; returns its zxid, or undefined if not serving. */
+  propose(makeData: (zxid: bigint) => Uint8Array): bigint | undefined {
+    if (this.state !== PeerState.LEADING || !this.#established) return undefined;
+    assert(this.#counter < 0xffff_ffff, "zxid counter exhausted: a new epoch is needed");
+    const zxid = zxidOf(this.#epoch, ++this.#counter);
+    const data = makeData(zxid);
+    assert(zxid > this.lastLogged, "proposals must be logged in zxid order");
+    this.#appendLocal({ zxid, data });
+    this.#outstanding.set(zxid, { data, acks: new Set() });
+    for (const [id, l] of this.#learners) {
+      if (l.syncing && l.role === "participant") this.#send(id, { type: "PROPOSAL", zxid, data });
+    }
+    return zxid;
+  }
+
+  /** The next zxid the leader will propose (so prep can stamp txns). */
+  nextZxid(): bigint {
+    return zxidOf(this.#epoch, this.#counter + 1);
+  }
+
+  /** Learner only: sends a message to the leader (REQUEST, PING replies). */
+  sendToLeader(msg: ZabMsg): boolean {
+    if ((this.state !== PeerState.FOLLOWING && this.state !== PeerState.OBSERVING) || this.leader === undefined) return false;
+    this.#send(this.leader, msg);
+    return true;
+  }
+
+  // ---- election --------------------------------------------------------------------------
+
+  #selfVote(): Vote {
+    return { leader: this.cfg.myId, zxid: this.lastLogged, peerEpoch: this.currentEpoch };
+  }
+
+  #startElection(): void {
+    this.electionEpoch++;
+    this.#proposed = this.#isObserver ? { leader: -1n, zxid: -1n, peerEpoch: -1 } : this.#selfVote();
+    this.#recv.clear();
+    this.#outOfElection.clear();
+    this.#finalizeAt = undefined;
+    if (!this.#isObserver) this.#recv.set(this.cfg.myId, this.#proposed);
+    this.#notifyBackoff = 1;
+    this.#broadcastNotification();
+    // A one-voter ensemble agrees with itself.
+    if (!this.#isObserver && this.#hasQuorum(this.#recv, this.#proposed)) this.#finalizeAt = this.#tick;
+  }
+
+  #broadcastNotification(): void {
+    const targets = this.#isObserver ? this.#voters : new Set([...this.#voters, ...this.#observers]);
+    for (const id of targets) if (id !== this.cfg.myId) this.#sendNotification(id);
+    this.#nextNotifyTick = this.#tick + this.#notifyBackoff;
+    this.#notifyBackoff = Math.min(this.#notifyBackoff * 2, 16);
+  }
+
+  #sendNotification(to: bigint): void {
+    // Once decided, a server reports the vote it decided on, so that a rejoining server
+    // sees a quorum agree on one vote and follows its leader.
+    const vote = this.state === PeerState.LOOKING ? this.#proposed : this.#decidedVote;
+    this.#send(to, { type: "NOTIFICATION", state: this.state, vote, electionEpoch: this.electionEpoch });
+  }
+
+  #onNotification(from: bigint, state: PeerState, vote: Vote, electionEpoch: number): void {
+    if (this.state !== PeerState.LOOKING) {
+      // Our own leader is looking again: it gave up leading, so do we.
+      if (state === PeerState.LOOKING && from === this.leader && this.state !== PeerState.LEADING) {
+        this.#goLooking();
+        return;
+      }
+      // Tell a looking server who leads (that is how a rejoining server learns it).
+      if (state === PeerState.LOOKING) this.#sendNotification(from);
+      return;
+    }
+    const fromObserver = this.#observers.has(from);
+    if (state === PeerState.LOOKING) {
+      if (fromObserver || this.#isObserver) return;
+      this.#onLookingVote(from, vote, electionEpoch);
+      return;
+    }
+    if (fromObserver) return;
+    // `from` has already decided: FOLLOWING or LEADING.
+    if (electionEpoch === this.electionEpoch && !this.#isObserver) {
+      this.#recv.set(from, vote);
+      if (this.#hasQuorum(this.#recv, vote) && this.#checkLeader(vote.leader, electionEpoch)) {
+        this.#decide(vote);
+        return;
+      }
+    }
+    this.#outOfElection.set(from, { vote, electionEpoch, state });
+    const agreeing = new Map([...this.#outOfElection].filter(([, r]) => sameVote(r.vote, vote) && r.electionEpoch === electionEpoch).map(([id, r]) => [id, r.vote]));
+    if (this.#hasQuorum(agreeing, vote) && this.#checkLeader(vote.leader, electionEpoch)) {
+      this.electionEpoch = electionEpoch;
+      this.#decide(vote);
+    }
+  }
+
+  #onLookingVote(from: bigint, vote: Vote, electionEpoch: number): void {
+    if (electionEpoch > this.electionEpoch) {
+      this.electionEpoch = electionEpoch;
+      this.#recv.clear();
+      const self = this.#selfVote();
+      this.#proposed = betterVote(vote, self) ? vote : self;
+      this.#recv.set(this.cfg.myId, this.#proposed);
+      this.#broadcastNotification();
+    } else if (electionEpoch < this.electionEpoch) {
+      this.#sendNotification(from);
+      return;
+    } else if (betterVote(vote, this.#proposed)) {
+      this.#proposed = vote;
+      this.#recv.set(this.cfg.myId, vote);
+      this.#broadcastNotification();
+    }
+    this.#recv.set(from, vote);
+    if (!this.#hasQuorum(this.#recv, this.#proposed)) {
+      this.#finalizeAt = undefined;
+      return;
+    }
+    const everyoneVoted = [...this.#voters].every((id) => this.#recv.has(id));
+    if (everyoneVoted && [...this.#recv.values()].every((v) => sameVote(v, this.#proposed))) this.#decide(this.#proposed);
+    else this.#finalizeAt ??= this.#tick + this.cfg.finalizeTicks;
+  }
+
+  #tickLooking(): void {
+    if (this.#finalizeAt !== undefined && this.#tick >= this.#finalizeAt && this.#hasQuorum(this.#recv, this.#proposed)) {
+      this.#decide(this.#proposed);
+      return;
+    }
+    if (this.#tick >= this.#nextNotifyTick) this.#broadcastNotification();
+  }
+
+  #hasQuorum(votes: Map<bigint, Vote>, vote: Vote): boolean {
+    let n = 0;
+    for (const [id, v] of votes) if (this.#voters.has(id) && sameVote(v, vote)) n++;
+    return n >= this.quorumSize;
+  }
+
+  /** A leader is only followed once it says it leads (or, for ourselves, we agree). */
+  #checkLeader(leader: bigint, electionEpoch: number): boolean {
+    if (leader === this.cfg.myId) return electionEpoch === this.electionEpoch;
+    return this.#outOfElection.get(leader)?.state === PeerState.LEADING;
+  }
+
+  #decidedVote: Vote = { leader: -1n, zxid: -1n, peerEpoch: -1 };
+
+  #decide(vote: Vote): void {
+    this.#decidedVote = vote;
+    this.#finalizeAt = undefined;
+    this.#recv.clear();
+    this.#outOfElection.clear();
+    if (vote.leader === this.cfg.myId) this.#becomeLeader();
+    else this.#becomeLearner(vote.leader);
+  }
+
+  #emitState(): void {
+    this.#ready.state = { state: this.state, leader: this.leader, serving: this.serving, epoch: this.epoch };
+  }
+
+  #goLooking(): void {
+    this.state = PeerState.LOOKING;
+    this.leader = undefined;
+    this.serving = false;
+    this.phase = "ELECTION";
+    this.#learners.clear();
+    this.#outstanding.clear();
+    this.#established = false;
+    this.#emitState();
+    this.#startElection();
+  }
+
+  // ---- leading -----------------------------------------------------------------------------
+
+  #becomeLeader(): void {
+    this.state = PeerState.LEADING;
+    this.leader = this.cfg.myId;
+    this.serving = false;
+    this.phase = "DISCOVERY";
+    this.#learners.clear();
+    this.#epochDecided = false;
+    this.#epochAcks = new Set([this.cfg.myId]);
+    this.#newLeaderAcks = new Set();
+    this.#selfNewLeaderPending = false;
+    this.#established = false;
+    this.#outstanding.clear();
+    this.#leadingSinceTick = this.#tick;
+    this.#epoch = this.acceptedEpoch + 1;
+    this.#emitState();
+    this.#maybeDecideEpoch();
+  }
+
+  #stepLeading(from: bigint, msg: ZabMsg): void {
+    const l = this.#learners.get(from);
+    if (l !== undefined) l.lastHeardTick = this.#tick;
+    switch (msg.type) {
+      case "FOLLOWERINFO":
+        this.#onFollowerInfo(from, msg.acceptedEpoch, this.#observers.has(from) ? "observer" : "participant");
+        return;
+      case "ACKEPOCH":
+        if (l !== undefined) this.#onAckEpoch(from, l, msg.currentEpoch, msg.lastZxid);
+        return;
+      case "ACK":
+        if (l !== undefined) this.#onAck(from, l, msg.zxid);
+        return;
+      case "PING":
+      case "REQUEST":
+        if (l?.synced === true) this.#ready.delivered.push({ from, msg });
+        return;
+      default:
+        return;
+    }
+  }
+
+  #onFollowerInfo(from: bigint, acceptedEpoch: number, role: Role): void {
+    if (this.#learners.has(from)) {
+      // A retry: the learner has not heard LEADERINFO yet.
+      if (this.#epochDecided) this.#send(from, { type: "LEADERINFO", newEpoch: this.#epoch });
+      return;
+    }
+    if (this.#epochDecided && acceptedEpoch >= this.#epoch) {
+      // It promised a later epoch to a leader that never got going, so it cannot follow
+      // ours; step down, and the next election picks an epoch everyone can accept.
+      this.#goLooking();
+      return;
+    }
+    this.#learners.set(from, {
+      role,
+      acceptedEpoch,
+      epochAcked: false,
+      lastZxid: 0n,
+      syncing: false,
+      synced: false,
+      lastHeardTick: this.#tick,
+    });
+    if (this.#epochDecided) this.#send(from, { type: "LEADERINFO", newEpoch: this.#epoch });
+    else {
+      if (acceptedEpoch >= this.#epoch) this.#epoch = acceptedEpoch + 1;
+      this.#maybeDecideEpoch();
+    }
+  }
+
+  /** Discovery: once a quorum (with us) has connected, the new epoch is fixed. */
+  #maybeDecideEpoch(): void {
+    const connected = new Set([this.cfg.myId, ...[...this.#learners].filter(([, l]) => l.role === "participant").map(([id]) => id)]);
+    if (connected.size < this.quorumSize) return;
+    this.#epochDecided = true;
+    this.acceptedEpoch = this.#epoch;
+    this.#ready.persist.acceptedEpoch = this.#epoch;
+    for (const id of this.#learners.keys()) this.#sendAfter(id, { type: "LEADERINFO", newEpoch: this.#epoch });
+    this.#maybeEpochQuorum();
+  }
+
+  /** A quorum acknowledged the new epoch: it is ours; sync everyone who has acked. */
+  #maybeEpochQuorum(): void {
+    if (this.phase !== "DISCOVERY" || !this.#epochDecided || this.#epochAcks.size < this.quorumSize) return;
+    this.phase = "SYNCHRONIZATION";
+    this.currentEpoch = this.#epoch;
+    this.#ready.persist.currentEpoch = this.#epoch;
+    this.#selfNewLeaderPending = true;
+    for (const [id, x] of this.#learners) if (x.epochAcked) this.#syncLearner(id, x);
+  }
+
+  #onAckEpoch(from: bigint, l: LearnerInfo, currentEpoch: number, lastZxid: bigint): void {
+    if (l.epochAcked) return;
+    // A learner more up to date than us means the election went wrong: start over.
+    if (currentEpoch > this.currentEpoch || (currentEpoch === this.currentEpoch && lastZxid > this.lastLogged)) {
+      this.#goLooking();
+      return;
+    }
+    l.epochAcked = true;
+    l.lastZxid = lastZxid;
+    if (l.role === "participant") this.#epochAcks.add(from);
+    if (this.phase === "DISCOVERY") {
+      this.#maybeEpochQuorum();
+      return;
+    }
+    this.#syncLearner(from, l);
+  }
+
+  /** DIFF, TRUNC or SNAP, then the txns the learner lacks, then NEWLEADER. */
+  #syncLearner(id: bigint, l: LearnerInfo): void {
+    const peerLast = l.lastZxid;
+    const out: ZabMsg[] = [];
+    let from: bigint;
+    if (peerLast === this.lastLogged) {
+      out.push({ type: "DIFF", zxid: this.lastLogged });
+      from = peerLast;
+    } else if (peerLast > this.lastLogged) {
+      out.push({ type: "TRUNC", zxid: this.lastLogged });
+      from = this.lastLogged;
+    } else if (peerLast >= this.#logBase) {
+      // The newest point of our history at or before the learner's last zxid.
+      let common = this.#logBase;
+      for (const p of this.#log) if (p.zxid <= peerLast) common = p.zxid;
+      out.push(common === peerLast ? { type: "DIFF", zxid: peerLast } : { type: "TRUNC", zxid: common });
+      from = common;
+    } else {
+      out.push({ type: "SNAP", zxid: this.lastCommitted, data: new Uint8Array(0) });
+      from = this.lastCommitted;
+    }
+    for (const p of this.#log) {
+      if (p.zxid <= from) continue;
+      out.push({ type: "PROPOSAL", zxid: p.zxid, data: p.data });
+      if (p.zxid <= this.lastCommitted) out.push({ type: "COMMIT", zxid: p.zxid });
+    }
+    out.push({ type: "NEWLEADER", epoch: this.#epoch, zxid: zxidOf(this.#epoch, 0) });
+    for (const m of out) this.#sendAfter(id, m);
+    l.syncing = true;
+    this.phase = this.#established ? "BROADCAST" : "SYNCHRONIZATION";
+  }
+
+  #onAck(from: bigint, l: LearnerInfo, zxid: bigint): void {
+    if (zxid === zxidOf(this.#epoch, 0)) {
+      if (l.synced) return;
+      l.synced = true;
+      if (l.role === "participant") this.#newLeaderAcks.add(from);
+      if (this.#established) this.#send(from, { type: "UPTODATE" });
+      else this.#maybeEstablish();
+      return;
+    }
+    const o = this.#outstanding.get(zxid);
+    if (o !== undefined && l.role === "participant") {
+      o.acks.add(from);
+      this.#tryCommit();
+    }
+  }
+
+  /** A quorum acked NEWLEADER: the new epoch's history is committed; serve. */
+  #maybeEstablish(): void {
+    if (this.#established || this.#newLeaderAcks.size < this.quorumSize || !this.#newLeaderAcks.has(this.cfg.myId)) return;
+    this.#established = true;
+    this.phase = "BROADCAST";
+    this.serving = true;
+    this.#counter = 0;
+    this.#commitUpTo(this.lastLogged);
+    for (const [id, l] of this.#learners) if (l.synced) this.#send(id, { type: "UPTODATE" });
+    this.#emitState();
+  }
+
+  /** Commits, strictly in zxid order, every outstanding proposal a quorum has acked. */
+  #tryCommit(): void {
+    for (;;) {
+      const next = this.#log.find((p) => p.zxid > this.lastCommitted);
+      if (next === undefined) return;
+      const o = this.#outstanding.get(next.zxid);
+      if (o === undefined) return;
+      let acks = 0;
+      for (const id of o.acks) if (this.#voters.has(id)) acks++;
+      if (acks < this.quorumSize) return;
+      this.#commitUpTo(next.zxid);
+    }
+  }
+
+  #commitUpTo(zxid: bigint): void {
+    for (const p of this.#log) {
+      if (p.zxid <= this.lastCommitted || p.zxid > zxid) continue;
+      this.lastCommitted = p.zxid;
+      this.#outstanding.delete(p.zxid);
+      this.#ready.commit.push(p);
+      for (const [id, l] of this.#learners) {
+        if (!l.syncing) continue;
+        if (l.role === "observer") this.#send(id, { type: "INFORM", zxid: p.zxid, data: p.data });
+        else this.#send(id, { type: "COMMIT", zxid: p.zxid });
+      }
+    }
+    this.#trimLog();
+  }
+
+  #tickLeading(): void {
+    for (const [id, l] of this.#learners) if (l.syncing) this.#send(id, { type: "PING", sessions: new Uint8Array(0) });
+    const limit = this.#established ? this.cfg.syncLimitTicks : this.cfg.initLimitTicks;
+    for (const [id, l] of this.#learners) if (this.#tick - l.lastHeardTick > limit) this.#learners.delete(id);
+    if (!this.#established && this.#tick - this.#leadingSinceTick > this.cfg.initLimitTicks) {
+      this.#goLooking();
+      return;
+    }
+    this.#checkLeaderQuorum();
+  }
+
+  /** A leader that no longer hears a quorum steps down and stops accepting writes. */
+  #checkLeaderQuorum(): void {
+    if (!this.#established) return;
+    let live = 1;
+    for (const [, l] of this.#learners) if (l.role === "participant" && l.synced) live++;
+    if (live < this.quorumSize) this.#goLooking();
+  }
+
+  // ---- following and observing ----------------------------------------------------------
+
+  #becomeLearner(leader: bigint): void {
+    this.state = this.#isObserver ? PeerState.OBSERVING : PeerState.FOLLOWING;
+    this.leader = leader;
+    this.serving = false;
+    this.phase = "DISCOVERY";
+    this.#lastHeardTick = this.#tick;
+    this.#newLeaderAcked = false;
+    this.#emitState();
+    this.#send(leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#isObserver ? "observer" : "participant" });
+  }
+
+  #stepLearning(msg: ZabMsg): void {
+    this.#lastHeardTick = this.#tick;
+    switch (msg.type) {
+      case "LEADERINFO":
+        this.#onLeaderInfo(msg.newEpoch);
+        return;
+      case "DIFF":
+        this.phase = "SYNCHRONIZATION";
+        return;
+      case "TRUNC":
+        this.phase = "SYNCHRONIZATION";
+        this.#truncate(msg.zxid);
+        return;
+      case "SNAP":
+        this.phase = "SYNCHRONIZATION";
+        this.#ready.persist.snapshot = { zxid: msg.zxid, data: msg.data };
+        this.#ready.persist.append = [];
+        this.lastLogged = msg.zxid;
+        this.lastCommitted = msg.zxid;
+        this.#log = [];
+        this.#logBase = msg.zxid;
+        return;
+      case "PROPOSAL":
+        this.#onProposal(msg.zxid, msg.data);
+        return;
+      case "COMMIT":
+        this.#commitLearned(msg.zxid);
+        return;
+      case "INFORM":
+        if (msg.zxid > this.lastLogged) this.#onProposal(msg.zxid, msg.data);
+        this.#commitLearned(msg.zxid);
+        return;
+      case "NEWLEADER":
+        this.currentEpoch = msg.epoch;
+        this.#ready.persist.currentEpoch = msg.epoch;
+        this.#newLeaderAcked = true;
+        this.#sendAfter(this.leader!, { type: "ACK", zxid: msg.zxid });
+        return;
+      case "UPTODATE":
+        this.phase = "BROADCAST";
+        this.serving = true;
+        this.#emitState();
+        return;
+      case "PING":
+        this.#ready.delivered.push({ from: this.leader!, msg });
+        return;
+      default:
+        return;
+    }
+  }
+
+  #onLeaderInfo(newEpoch: number): void {
+    if (newEpoch < this.acceptedEpoch) {
+      this.#goLooking();
+      return;
+    }
+    const ack: ZabMsg = { type: "ACKEPOCH", currentEpoch: this.currentEpoch, lastZxid: this.lastLogged };
+    if (newEpoch > this.acceptedEpoch) {
+      this.acceptedEpoch = newEpoch;
+      this.#ready.persist.acceptedEpoch = newEpoch;
+      this.#sendAfter(this.leader!, ack);
+    } else this.#send(this.leader!, ack);
+  }
+
+  #onProposal(zxid: bigint, data: Uint8Array): void {
+    if (zxid <= this.lastLogged) {
+      // A discontinuous or repeated proposal: never log out of order (ZOOKEEPER-4925).
+      this.#goLooking();
+      return;
+    }
+    this.#appendLocal({ zxid, data });
+    if (this.#newLeaderAcked && this.state === PeerState.FOLLOWING) this.#sendAfter(this.leader!, { type: "ACK", zxid });
+  }
+
+  #commitLearned(zxid: bigint): void {
+    for (const p of this.#log) {
+      if (p.zxid <= this.lastCommitted || p.zxid > zxid) continue;
+      this.lastCommitted = p.zxid;
+      this.#ready.commit.push(p);
+    }
+    this.#trimLog();
+  }
+
+  #truncate(zxid: bigint): void {
+    this.#ready.persist.truncateTo = zxid;
+    this.#ready.persist.append = this.#ready.persist.append.filter((p) => p.zxid <= zxid);
+    this.#log = this.#log.filter((p) => p.zxid <= zxid);
+    this.lastLogged = zxid;
+    if (this.lastCommitted > zxid) this.lastCommitted = zxid;
+  }
+
+  #tickLearning(): void {
+    // FOLLOWERINFO may have reached the leader before it was leading: say it again.
+    if (this.phase === "DISCOVERY" && this.leader !== undefined) {
+      this.#send(this.leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#isObserver ? "observer" : "participant" });
+    }
+    const limit = this.phase === "BROADCAST" ? this.cfg.syncLimitTicks : this.cfg.initLimitTicks;
+    if (this.#tick - this.#lastHeardTick > limit) this.#goLooking();
+  }
+
+  // ---- shared ----------------------------------------------------------------------------
+
+  #appendLocal(p: Proposal): void {
+    this.#log.push(p);
+    this.#ready.persist.append.push(p);
+    this.lastLogged = p.zxid;
+  }
+
+  /** Keeps at most committedLogMax committed txns in memory (older syncs use SNAP). */
+  #trimLog(): void {
+    let committed = 0;
+    for (const p of this.#log) if (p.zxid <= this.lastCommitted) committed++;
+    const drop = committed - this.cfg.committedLogMax;
+    if (drop <= 0) return;
+    this.#logBase = this.#log[drop - 1]!.zxid;
+    this.#log.splice(0, drop);
+  }
+
+  /** Per destination, messages leave in the order they were made: once something for `to`
+   * waits for the persist, so does everything after it in this batch. */
+  #send(to: bigint, msg: ZabMsg): void {
+    if (this.#ready.sendAfterPersist.some((o) => o.to === to)) this.#ready.sendAfterPersist.push({ to, msg });
+    else this.#ready.sendNow.push({ to, msg } satisfies Outgoing);
+  }
+
+  #sendAfter(to: bigint, msg: ZabMsg): void {
+    this.#ready.sendAfterPersist.push({ to, msg });
+  }
+}
+

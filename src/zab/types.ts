@@ -1,0 +1,119 @@
+// ZAB's messages and the ready batch (DESIGN.md, STYLE.md "the core is a state machine").
+// Txn payloads are opaque bytes with a zxid. ZooKeeper's state and packet names are kept.
+
+export const PeerState = {
+  LOOKING: "LOOKING",
+  FOLLOWING: "FOLLOWING",
+  LEADING: "LEADING",
+  OBSERVING: "OBSERVING",
+} as const;
+export type PeerState = (typeof PeerState)[keyof typeof PeerState];
+
+/** Zab phases as the `zabstate` admin command names them. */
+export type ZabPhase = "ELECTION" | "DISCOVERY" | "SYNCHRONIZATION" | "BROADCAST";
+
+export type Role = "participant" | "observer";
+
+export interface Vote {
+  leader: bigint;
+  zxid: bigint;
+  peerEpoch: number;
+}
+
+export interface Proposal {
+  zxid: bigint;
+  data: Uint8Array;
+}
+
+export type ZabMsg =
+  | { type: "NOTIFICATION"; state: PeerState; vote: Vote; electionEpoch: number }
+  | { type: "FOLLOWERINFO"; acceptedEpoch: number; role: Role }
+  | { type: "LEADERINFO"; newEpoch: number }
+  | { type: "ACKEPOCH"; currentEpoch: number; lastZxid: bigint }
+  | { type: "DIFF"; zxid: bigint }
+  | { type: "TRUNC"; zxid: bigint }
+  /** A snapshot of the leader's tree at `zxid`; `data` is filled in by the driver. */
+  | { type: "SNAP"; zxid: bigint; data: Uint8Array }
+  | { type: "PROPOSAL"; zxid: bigint; data: Uint8Array }
+  | { type: "COMMIT"; zxid: bigint }
+  | { type: "INFORM"; zxid: bigint; data: Uint8Array }
+  | { type: "NEWLEADER"; epoch: number; zxid: bigint }
+  | { type: "ACK"; zxid: bigint }
+  | { type: "UPTODATE" }
+  | { type: "PING"; sessions: Uint8Array }
+  /** A client request a learner forwards to the leader; opaque to ZAB. */
+  | { type: "REQUEST"; data: Uint8Array };
+
+export type ZabMsgType = ZabMsg["type"];
+
+export interface Outgoing {
+  to: bigint;
+  msg: ZabMsg;
+}
+
+/** What the driver must do, in this order: send `sendNow`; persist; apply `commit`; send `sendAfterPersist`. */
+export interface Ready {
+  persist: {
+    acceptedEpoch?: number;
+    currentEpoch?: number;
+    /** Drop every logged txn after this zxid (TRUNC). */
+    truncateTo?: bigint;
+    /** Replace the tree and the log with this snapshot (SNAP). */
+    snapshot?: { zxid: bigint; data: Uint8Array };
+    append: Proposal[];
+  };
+  sendNow: Outgoing[];
+  sendAfterPersist: Outgoing[];
+  /** Txns now committed, in zxid order, to apply. */
+  commit: Proposal[];
+  /** Set when the role or serving status changed in this batch. */
+  state?: { state: PeerState; leader: bigint | undefined; serving: boolean; epoch: number };
+  /** Messages the leader received from learners that the driver handles (REQUEST, PING). */
+  delivered: { from: bigint; msg: ZabMsg }[];
+}
+
+export function emptyReady(): Ready {
+  return { persist: { append: [] }, sendNow: [], sendAfterPersist: [], commit: [], delivered: [] };
+}
+
+export function readyIsEmpty(r: Ready): boolean {
+  const p = r.persist;
+  return (
+    p.acceptedEpoch === undefined &&
+    p.currentEpoch === undefined &&
+    p.truncateTo === undefined &&
+    p.snapshot === undefined &&
+    p.append.length === 0 &&
+    r.sendNow.length === 0 &&
+    r.sendAfterPersist.length === 0 &&
+    r.commit.length === 0 &&
+    r.state === undefined &&
+    r.delivered.length === 0
+  );
+}
+
+export interface PeerConfig {
+  myId: bigint;
+  /** Every server of the ensemble, this one included. */
+  servers: { id: bigint; role: Role }[];
+  /** Ticks a learner may take to connect and sync (initLimit). */
+  initLimitTicks: number;
+  /** Ticks of silence after which leader or learner gives up on the other (syncLimit). */
+  syncLimitTicks: number;
+  /** Ticks an election waits for better votes once a quorum agrees (finalizeWait). */
+  finalizeTicks: number;
+  /** Committed txns kept in memory for DIFF syncs (commitLogCount). */
+  committedLogMax: number;
+}
+
+/** What survived on disk, read at start. */
+export interface PersistedState {
+  acceptedEpoch: number;
+  currentEpoch: number;
+  /** The last logged zxid. */
+  lastZxid: bigint;
+  /** The last zxid known committed (applied to the tree). */
+  lastCommitted: bigint;
+  /** The most recent logged proposals (for DIFF), oldest first. */
+  recent: Proposal[];
+}
