@@ -185,6 +185,7 @@ export class Client extends EventEmitter {
         for (const frame of this.#parser.push(chunk)) {
           if (!handshaken) {
             handshaken = true;
+            this.#failedAttempts = 0;
             this.#onConnectResponse(frame);
           } else this.#onFrame(frame);
         }
@@ -196,6 +197,7 @@ export class Client extends EventEmitter {
     socket.on("close", () => {
       if (this.#socket !== socket) return;
       this.#socket = undefined;
+      if (!handshaken) this.#failedAttempts++;
       this.#onDisconnect();
     });
     const connectWithinMs = Math.max(1000, Math.floor(this.#opts.sessionTimeoutMs / this.#hosts.length));
@@ -285,7 +287,10 @@ export class Client extends EventEmitter {
     this.#failInflight(Err.ConnectionLoss);
     if (this.#closing || isFinal(this.#state)) return;
     if (this.#state !== "CONNECTING") this.#setState("SUSPENDED");
-    const delayMs = this.#reconnectDelayMs;
+    // After a full round of hosts that all failed, back off (bounded) before the next.
+    const roundDone = this.#failedAttempts > 0 && this.#failedAttempts % this.#hosts.length === 0;
+    const backoffMs = roundDone ? Math.min(1000, 10 * 2 ** Math.min(7, this.#failedAttempts / this.#hosts.length)) : 0;
+    const delayMs = Math.max(this.#reconnectDelayMs, backoffMs);
     this.#reconnectDelayMs = 0;
     if (delayMs > 0) setTimeout(() => this.#connectNext(), delayMs).unref();
     else setImmediate(() => this.#connectNext());
@@ -447,6 +452,8 @@ export class Client extends EventEmitter {
   }
 
   #reconnectDelayMs = 0;
+  /** Connection attempts in a row that ended before a handshake. */
+  #failedAttempts = 0;
 
   /**
    * Drops the connection without closing the session and waits `reconnectDelayMs` before

@@ -1,5 +1,27 @@
-// The I/O shell: client connections, the client port, four-letter words.
+// The I/O shell: client connections, the client port, four-letter words, the
+// AdminServer and the Prometheus endpoint.
 export { ClientConnection, type ConnectionHost } from "./connection.js";
 export { ClientListener, type ListenerOptions } from "./listener.js";
-export { fourLetterWord, FOUR_LETTER_WORDS, type FourLetterSource } from "./fourletter.js";
+export { fourLetterWord, monitorEntries, FOUR_LETTER_WORDS, type FourLetterSource, type MonitorValue } from "./fourletter.js";
 export { ServerStats } from "./stats.js";
+export { QuorumTransport, type QuorumTransportOptions, type QuorumPeerAddress } from "./quorum-transport.js";
+export { jacksonPretty, JavaDouble, type JsonObject, type JsonValue } from "./json.js";
+export {
+  startAdminServer,
+  runAdminCommand,
+  ADMIN_COMMANDS,
+  type AdminSource,
+  type QuorumView,
+  type RecipeViewName,
+} from "./admin.js";
+export {
+  startMetricsEndpoint,
+  buildRegistry,
+  listenHttp,
+  RequestLatency,
+  DurationHistogram,
+  LATENCY_BOUNDS_S,
+  type MetricsSource,
+  type RecipeGauges,
+  type HttpEndpoint,
+} from "./metrics.js";

@@ -10,6 +10,8 @@ export interface ListenerOptions {
   port: number;
   /** Per client address; 0 = unlimited. */
   maxClientCnxns: number;
+  /** False while the server does not serve (an ensemble member in election): refuse. */
+  acceptWhen?: (() => boolean) | undefined;
 }
 
 export class ClientListener {
@@ -39,6 +41,10 @@ export class ClientListener {
   }
 
   #accept(socket: Socket): void {
+    if (this.#opts.acceptWhen?.() === false) {
+      socket.destroy();
+      return;
+    }
     const addr = socket.remoteAddress ?? "";
     const n = this.#perAddress.get(addr) ?? 0;
     const max = this.#opts.maxClientCnxns;
@@ -60,6 +66,11 @@ export class ClientListener {
     const n = (this.#perAddress.get(addr) ?? 1) - 1;
     if (n <= 0) this.#perAddress.delete(addr);
     else this.#perAddress.set(addr, n);
+  }
+
+  /** Closes every client connection (the server stopped serving); clients try another server. */
+  dropConnections(reason: string): void {
+    for (const c of [...this.connections]) c.close(reason);
   }
 
   /** Stops accepting, closes every connection, and resolves when the port is free. */

@@ -2,3 +2,4 @@
 export { Pipeline, SessionQueue, initialSessionId, type PipelineOptions, type ApplySubscriber } from "./pipeline.js";
 export { decodeRequest, isWrite, type Request, type WriteReq, type ReadReq } from "./requests.js";
 export { memoryCommitLog, type CommitLog, type Conn, type ExtensionCall, type PlanContext, type RequestExtension } from "./types.js";
+export { encodeForward, decodeForward, opCodeOfWrite, type Forwarded, type ForwardedBody } from "./forward.js";

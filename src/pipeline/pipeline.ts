@@ -18,6 +18,7 @@ import { isWrite, type ReadReq, type Request, type WriteReq } from "./requests.j
 import type { CommitLog, Conn, ExtensionCall, RequestExtension } from "./types.js";
 import { decodeRequest } from "./requests.js";
 import type { JuteReader } from "../jute/index.js";
+import { opCodeOfWrite, type Forwarded } from "./forward.js";
 
 export interface PipelineOptions {
   tree: DataTree;
@@ -106,6 +107,11 @@ export class Pipeline {
   #lastZxid: bigint;
   #nextSessionId: bigint;
   #extension: RequestExtension | undefined;
+  /** Set on a learner: writes go to the leader instead of being prepared here. */
+  #forwarder: ((f: Forwarded) => void) | undefined;
+  readonly #pendingCreates = new Map<bigint, (id: SessionId) => void>();
+  readonly #internalAwaiting = new Map<string, (r: ApplyResult) => void>();
+  #internalCxid = INTERNAL_CXID_BASE;
 
   constructor(opts: PipelineOptions) {
     this.#opts = opts;
@@ -155,8 +161,91 @@ export class Pipeline {
   /** Creates a session through a createSession txn; `done` runs once it is applied. */
   createSession(timeoutMs: number, done: (id: SessionId) => void): void {
     const id = asSessionId(this.#nextSessionId++);
+    if (this.#forwarder !== undefined) {
+      this.#pendingCreates.set(id, done);
+      this.#forwarder({ sessionId: id, cxid: 0, opCode: OpCode.createSession, authIds: [], req: { kind: "createSession", timeoutMs } });
+      return;
+    }
     this.#commit(id, 0, OpCode.createSession, { type: "createSession", timeoutMs }, () => done(id));
   }
+
+  // ---- ensemble roles ---------------------------------------------------------------------
+
+  /** On a learner, forwards every write to the leader; undefined prepares them here. */
+  setForwarder(fn: ((f: Forwarded) => void) | undefined): void {
+    this.#forwarder = fn;
+  }
+
+  get forwarding(): boolean {
+    return this.#forwarder !== undefined;
+  }
+
+  /** A new leader's zxids continue from the start of its epoch. */
+  resetZxid(zxid: bigint): void {
+    assert(this.outstandingCount === 0, "cannot move the zxid base with txns in flight");
+    assert(zxid >= this.tree.lastProcessedZxid, "the zxid base must not go back");
+    this.#lastZxid = zxid;
+  }
+
+  /** Leader: a write a learner forwarded on behalf of one of its sessions. */
+  submitForwarded(f: Forwarded): void {
+    const sid = asSessionId(f.sessionId);
+    if (f.req.kind === "createSession") {
+      this.#commit(sid, 0, OpCode.createSession, { type: "createSession", timeoutMs: f.req.timeoutMs }, () => {});
+      return;
+    }
+    if (f.req.kind === "closeSession" && !this.sessions.markClosing(sid) && this.sessions.get(sid) === undefined) return;
+    this.#prepAndCommit(sid, f.cxid, f.opCode, f.req, () => {}, f.authIds);
+  }
+
+  /**
+   * Applies a txn committed elsewhere: on a learner every txn, on a new leader the history
+   * it inherited. A txn that answers a request of a session connected here completes it.
+   */
+  applyRemote(entry: TxnEntry): void {
+    assert(this.outstandingCount === 0 || this.#forwarder !== undefined, "remote txns interleaved with local ones");
+    const effects: Effect[] = [];
+    const result = this.tree.apply(entry, effects);
+    if (entry.hdr.zxid > this.#lastZxid) this.#lastZxid = entry.hdr.zxid;
+    this.#prep.applied(entry.hdr.zxid);
+    for (const fn of this.#subscribers) fn(entry, result, effects);
+    this.#completeRemote(entry, result);
+  }
+
+  #completeRemote(entry: TxnEntry, result: ApplyResult): void {
+    const { sessionId, cxid } = entry.hdr;
+    if (entry.txn.type === "createSession") {
+      const done = this.#pendingCreates.get(sessionId);
+      this.#pendingCreates.delete(sessionId);
+      done?.(sessionId);
+      return;
+    }
+    if (cxid <= INTERNAL_CXID_BASE) {
+      const key = `${sessionId}:${cxid}`;
+      const done = this.#internalAwaiting.get(key);
+      this.#internalAwaiting.delete(key);
+      done?.(result);
+      return;
+    }
+    const q = this.#queues.get(sessionId);
+    if (q === undefined) return;
+    if (entry.txn.type === "closeSession") {
+      // The leader expired it: the client learns it on its next connect.
+      const own = q.pending.some((p) => p !== undefined && p.kind === "write" && p.req.kind === "closeSession");
+      if (!own) {
+        this.detach(q, "session expired");
+        return;
+      }
+    }
+    for (const p of q.pending) {
+      if (p !== undefined && p.kind === "write" && p.result === undefined && p.xid === cxid) {
+        p.result = result;
+        this.#drain(q);
+        return;
+      }
+    }
+  }
+
 
   touchSession(id: SessionId): void {
     this.sessions.touch(id, this.#opts.clock.monotonicMs());
@@ -201,10 +290,15 @@ export class Pipeline {
       q.pending.push(item);
       // After a closeSession nothing more is accepted for the session.
       if (req.kind === "closeSession") this.sessions.markClosing(sid);
-      this.#prepAndCommit(sid, xid, opCode, write, (result) => {
-        item.result = result;
-        this.#drain(q);
-      });
+      if (this.#forwarder !== undefined) {
+        const fwdOp = planned === undefined ? opCode : opCodeOfWrite(write);
+        this.#forwarder({ sessionId: sid, cxid: xid, opCode: fwdOp, authIds: q.conn.authIds, req: write });
+      } else {
+        this.#prepAndCommit(sid, xid, opCode, write, (result) => {
+          item.result = result;
+          this.#drain(q);
+        });
+      }
     } else if (q.size === 0) {
       this.#answerRead(q, xid, req as ReadReq);
     } else {
@@ -222,6 +316,12 @@ export class Pipeline {
    * recipe engine waking a waiter); `done` runs once it is applied.
    */
   submitInternal(sid: SessionId, opCode: number, req: WriteReq, done: (result: ApplyResult) => void): void {
+    if (this.#forwarder !== undefined) {
+      const cxid = this.#internalCxid--;
+      this.#internalAwaiting.set(`${sid}:${cxid}`, done);
+      this.#forwarder({ sessionId: sid, cxid, opCode, authIds: this.#queues.get(sid)?.conn.authIds ?? [], req });
+      return;
+    }
     this.#prepAndCommit(sid, 0, opCode, req, done);
   }
 
@@ -266,11 +366,12 @@ export class Pipeline {
     opCode: number,
     req: WriteReq,
     done: (r: ApplyResult) => void,
+    authIds?: readonly Id[],
   ): void {
     const zxid = this.#lastZxid + 1n;
     const txn = this.#prep.prep(req, zxid, {
         sessionId: sid,
-        authIds: this.#queues.get(sid)?.conn.authIds ?? NO_IDS,
+        authIds: authIds ?? this.#queues.get(sid)?.conn.authIds ?? NO_IDS,
         extendedTypesEnabled: this.#opts.extendedTypesEnabled,
       });
     this.#commitTxn(sid, cxid, opCode, txn, zxid, done);
@@ -378,6 +479,8 @@ export class Pipeline {
 }
 
 const NO_IDS: readonly Id[] = [];
+/** cxids at or below this mark writes the recipe engine made for a session (not a client's). */
+const INTERNAL_CXID_BASE = -0x10000;
 
 /** ZooKeeper's scheme: time in the middle bits, the creating server's id in the top byte. */
 export function initialSessionId(nowMs: number, serverId: bigint): bigint {

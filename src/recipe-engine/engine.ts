@@ -64,17 +64,19 @@ export interface RecipeBinding {
 
 export class RecipeEngine implements EngineApi {
   readonly pipeline: Pipeline;
-  readonly ownsExpiry: boolean;
+  readonly #ownsExpiry: () => boolean;
   readonly #byOp = new Map<number, RecipeBinding>();
   readonly #bindings: RecipeBinding[] = [];
   readonly #dirs = new Map<string, Set<RecipeBinding>>();
   readonly #nodes = new Map<string, Set<RecipeBinding>>();
   /** Events pushed, for the herd meter and tests. */
   eventsPushed = 0;
+  /** Events pushed by RecipeEventKind (metrics). */
+  readonly eventsPushedByKind = new Map<number, number>();
 
-  constructor(pipeline: Pipeline, opts: { ownsExpiry: boolean }) {
+  constructor(pipeline: Pipeline, opts: { ownsExpiry: () => boolean }) {
     this.pipeline = pipeline;
-    this.ownsExpiry = opts.ownsExpiry;
+    this.#ownsExpiry = opts.ownsExpiry;
     this.register(releaseBinding);
     pipeline.setExtension({ decode: (opCode, r) => this.#decode(opCode, r) });
     pipeline.subscribe((entry, _result, effects) => this.#onApply(entry, effects));
@@ -85,12 +87,21 @@ export class RecipeEngine implements EngineApi {
     return Buffer.from(`${CAPABILITY_PREFIX}${RECIPE_PROTOCOL_VERSION}`, "utf8");
   }
 
+  get ownsExpiry(): boolean {
+    return this.#ownsExpiry();
+  }
+
   register(binding: RecipeBinding): void {
     for (const op of binding.opCodes) {
       if (this.#byOp.has(op)) throw new Error(`op code ${op} registered twice`);
       this.#byOp.set(op, binding);
     }
     this.#bindings.push(binding);
+  }
+
+  /** The registered bindings, in registration order (admin views). */
+  bindings(): readonly RecipeBinding[] {
+    return this.#bindings;
   }
 
   #decode(opCode: number, r: JuteReader): ExtensionCall | undefined {
@@ -101,6 +112,7 @@ export class RecipeEngine implements EngineApi {
     const q = this.pipeline.queueOf(sessionId as SessionId);
     if (q === undefined || q.closed) return false;
     this.eventsPushed++;
+    this.eventsPushedByKind.set(event.kind, (this.eventsPushedByKind.get(event.kind) ?? 0) + 1);
     q.conn.reply(RECIPE_EVENT_XID, this.pipeline.tree.lastProcessedZxid, Err.Ok, (w) => encodeRecord(w, RecipeEventSchema, event));
     return true;
   }

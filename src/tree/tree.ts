@@ -2,7 +2,8 @@
 // `apply(entry)` is deterministic: the same txns in the same order give the same tree
 // on every replica. No I/O, no clock (times come in the txn header), no randomness.
 // Apply never decides anything a txn has not already decided; where the tree disagrees
-// with a txn (a fuzzy-snapshot replay) it reports an error code and changes nothing.
+// with a txn it reports an error code and changes nothing — except in replay() (recovery
+// over a fuzzy snapshot), which redoes the txn's assignments instead (see there).
 
 import {
   CONTAINER_EPHEMERAL_OWNER,
@@ -66,6 +67,7 @@ export interface ApplyResult extends OpResult {
 const ZOOKEEPER = "/zookeeper";
 const QUOTA = "/zookeeper/quota";
 const CONFIG = "/zookeeper/config";
+const SYSTEM_PATHS = ["/", ZOOKEEPER, QUOTA, CONFIG] as const;
 
 export function isContainerOwner(owner: bigint): boolean {
   return owner === CONTAINER_EPHEMERAL_OWNER;
@@ -97,9 +99,31 @@ export class DataTree {
   /** Set by replay(): apply redoes each op over a fuzzy snapshot instead of rejecting it. */
   #replaying = false;
   #replayClosedPaths: readonly string[] | undefined;
+  #lastInterned: readonly [readonly ACL[] | undefined, readonly ACL[]] = [undefined, []];
   lastProcessedZxid: Zxid = asZxid(0n);
 
   constructor() {
+    this.#init();
+  }
+
+  /**
+   * Empties the tree back to its start-up state (system nodes and their data kept), so a
+   * replica can load a snapshot in its place (ZAB's SNAP) or rebuild after a TRUNC.
+   */
+  reset(): void {
+    const system = [...SYSTEM_PATHS].map((p) => [p, this.#nodes.get(p)?.data ?? null] as const);
+    this.#nodes.clear();
+    this.#ephemerals.clear();
+    this.#containers.clear();
+    this.#ttls.clear();
+    this.#acls.clear();
+    this.#dataBytes = 0;
+    this.lastProcessedZxid = asZxid(0n);
+    this.#init();
+    for (const [p, data] of system) if (data !== null && data.length > 0) this.setSystemData(p, data);
+  }
+
+  #init(): void {
     this.#nodes.set("/", this.#newNode(Buffer.alloc(0), OPEN_ACL_UNSAFE, 0n, 0, 0n));
     for (const [path, acl] of [
       [ZOOKEEPER, OPEN_ACL_UNSAFE],
@@ -249,9 +273,13 @@ export class DataTree {
       children: null,
     };
     const old = this.#nodes.get(path);
-    if (old !== undefined) this.#replace(path, old, node);
-    else if (path !== "/" && this.#nodes.has(parentOf(path))) this.#link(path, node);
-    else return false;
+    if (old !== undefined) {
+      this.#replace(path, old, node);
+      return true;
+    }
+    const parent = path === "/" ? undefined : this.#nodes.get(parentOf(path));
+    if (parent === undefined) return false;
+    this.#link(path, node, parent);
     return true;
   }
 
@@ -381,8 +409,8 @@ export class DataTree {
   }
 
   /** Puts a node into the maps and its parent's children (parent must exist). */
-  #link(path: string, node: ZNode): void {
-    const parent = this.#nodes.get(parentOf(path))!;
+  #link(path: string, node: ZNode, parentNode?: ZNode): void {
+    const parent = parentNode ?? this.#nodes.get(parentOf(path))!;
     (parent.children ??= new Set()).add(basenameOf(path));
     this.#nodes.set(path, node);
     this.#dataBytes += path.length + dataLength(node);
@@ -424,11 +452,13 @@ export class DataTree {
 
   /** Nodes with equal ACLs share one array, as ZooKeeper's ACL cache does. */
   #intern(acl: readonly ACL[]): readonly ACL[] {
+    // Runs of nodes with the very same array (a snapshot restore) skip the key.
+    if (acl === this.#lastInterned[0]) return this.#lastInterned[1];
     const key = aclKey(acl);
-    const have = this.#acls.get(key);
-    if (have !== undefined) return have;
-    this.#acls.set(key, acl);
-    return acl;
+    let have = this.#acls.get(key);
+    if (have === undefined) this.#acls.set(key, (have = acl));
+    this.#lastInterned = [acl, have];
+    return have;
   }
 }
 

@@ -1,0 +1,159 @@
+// The quorum transport: one TCP connection per pair of servers on the quorum ports,
+// carrying length-prefixed ZAB messages. Like ZooKeeper's QuorumCnxManager, only the
+// server with the higher id keeps an outgoing connection to a lower one... here simply:
+// each server dials every server with a lower id and accepts from higher ids, so each
+// pair has exactly one connection. A broken connection is reported to ZAB (`onDown`)
+// and re-dialled with a bounded backoff. Messages to a peer with no connection are
+// dropped: ZAB resends what matters (notifications, FOLLOWERINFO) on its own.
+
+import { createServer, connect as tcpConnect, type Server, type Socket } from "node:net";
+import { FrameParser, JuteReader, JuteWriter } from "../jute/index.js";
+import type { Logger } from "../util/index.js";
+import { decodeZabMsg, encodeZabMsg, type ZabMsg } from "../zab/index.js";
+
+export interface QuorumPeerAddress {
+  id: bigint;
+  host: string;
+  port: number;
+}
+
+export interface QuorumTransportOptions {
+  myId: bigint;
+  listen: { host: string; port: number };
+  peers: QuorumPeerAddress[];
+  log: Logger;
+  frameBytesMax: number;
+  onMessage(from: bigint, msg: ZabMsg): void;
+  onDown(peer: bigint): void;
+}
+
+const HELLO_MAGIC = 0x434f5251; // "CORQ"
+const REDIAL_MS_MIN = 20;
+const REDIAL_MS_MAX = 1000;
+
+export class QuorumTransport {
+  readonly #opts: QuorumTransportOptions;
+  readonly #server: Server;
+  readonly #sockets = new Map<bigint, Socket>();
+  readonly #redialMs = new Map<bigint, number>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #closed = false;
+  readonly #w = new JuteWriter(1024);
+
+  constructor(opts: QuorumTransportOptions) {
+    this.#opts = opts;
+    this.#server = createServer({ noDelay: true }, (s) => this.#accept(s));
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(this.#opts.listen.port, this.#opts.listen.host, () => {
+        this.#server.off("error", reject);
+        resolve();
+      });
+    });
+    for (const p of this.#opts.peers) if (p.id < this.#opts.myId) this.#dial(p);
+  }
+
+  connected(peer: bigint): boolean {
+    return this.#sockets.has(peer);
+  }
+
+  send(to: bigint, msg: ZabMsg): void {
+    const s = this.#sockets.get(to);
+    if (s === undefined || s.destroyed) return;
+    const w = this.#w;
+    w.reset();
+    w.int(0);
+    encodeZabMsg(w, msg);
+    w.intAt(0, w.length - 4);
+    s.write(w.toBuffer());
+  }
+
+  #dial(p: QuorumPeerAddress): void {
+    if (this.#closed || this.#sockets.has(p.id)) return;
+    const s = tcpConnect({ host: p.host, port: p.port, noDelay: true });
+    s.once("connect", () => {
+      const hello = Buffer.alloc(12);
+      hello.writeInt32BE(HELLO_MAGIC, 0);
+      hello.writeBigInt64BE(this.#opts.myId, 4);
+      s.write(hello);
+      this.#redialMs.set(p.id, REDIAL_MS_MIN);
+      this.#attach(p.id, s, Buffer.alloc(0));
+    });
+    s.once("error", () => {});
+    s.once("close", () => {
+      if (this.#sockets.get(p.id) === s) return; // handled by #attach's close
+      this.#scheduleRedial(p);
+    });
+  }
+
+  #scheduleRedial(p: QuorumPeerAddress): void {
+    if (this.#closed) return;
+    const ms = this.#redialMs.get(p.id) ?? REDIAL_MS_MIN;
+    this.#redialMs.set(p.id, Math.min(ms * 2, REDIAL_MS_MAX));
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      this.#dial(p);
+    }, ms);
+    this.#timers.add(t);
+  }
+
+  #accept(s: Socket): void {
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < 12) return;
+      s.off("data", onData);
+      if (head.readInt32BE(0) !== HELLO_MAGIC) {
+        s.destroy();
+        return;
+      }
+      const id = head.readBigInt64BE(4);
+      if (!this.#opts.peers.some((p) => p.id === id) || id <= this.#opts.myId) {
+        this.#opts.log.warn({ peer: id.toString() }, "quorum connection from an unknown or lower server id refused");
+        s.destroy();
+        return;
+      }
+      this.#attach(id, s, head.subarray(12));
+    };
+    s.on("data", onData);
+    s.once("error", () => {});
+  }
+
+  #attach(id: bigint, s: Socket, rest: Buffer): void {
+    const old = this.#sockets.get(id);
+    if (old !== undefined && old !== s) {
+      this.#sockets.delete(id);
+      old.destroy();
+    }
+    this.#sockets.set(id, s);
+    const parser = new FrameParser(this.#opts.frameBytesMax);
+    const onData = (chunk: Buffer): void => {
+      try {
+        for (const f of parser.push(chunk)) this.#opts.onMessage(id, decodeZabMsg(new JuteReader(f)));
+      } catch (e) {
+        this.#opts.log.warn({ peer: id.toString(), err: (e as Error).message }, "bad quorum frame; dropping the connection");
+        s.destroy();
+      }
+    };
+    s.on("data", onData);
+    s.once("close", () => {
+      if (this.#sockets.get(id) !== s) return;
+      this.#sockets.delete(id);
+      this.#opts.onDown(id);
+      const p = this.#opts.peers.find((x) => x.id === id);
+      if (p !== undefined && id < this.#opts.myId) this.#scheduleRedial(p);
+    });
+    if (rest.length > 0) onData(rest);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const t of this.#timers) clearTimeout(t);
+    for (const s of this.#sockets.values()) s.destroy();
+    this.#sockets.clear();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}

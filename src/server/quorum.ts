@@ -1,0 +1,362 @@
+// A member of a ZAB ensemble: the standalone server's request path, with its commit step
+// handed to ZAB (DESIGN.md "One write, end to end"). This is the driver of the pure
+// ZabPeer: it ticks it, carries its messages over the quorum transport, and does each
+// Ready batch in the order the peer's contract requires — send sendNow; persist (epochs,
+// TRUNC, SNAP, appends); apply commits; send sendAfterPersist — one batch at a time.
+//
+// Leader: the pipeline prepares writes (its own clients' and those learners forward)
+// and proposes them; they apply when ZAB commits them. Learners forward writes to the
+// leader and apply what it commits; reads are answered locally. Sessions are global:
+// the leader alone expires them, learners report their connected sessions in PINGs.
+
+import { createHash } from "node:crypto";
+import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { join } from "node:path";
+import type { CorralConfig, ServerSpec } from "../config/index.js";
+import { JuteReader, JuteWriter } from "../jute/index.js";
+import { QuorumTransport } from "../net/index.js";
+import { encodeForward, decodeForward, type CommitLog, type Forwarded } from "../pipeline/index.js";
+import { encodeTreeImage, loadTreeImage, type Storage } from "../storage/index.js";
+import { decodeTxnEntry, encodeTxnEntry, type TxnEntry } from "../txn/index.js";
+import { asSessionId, assert, hex64, silentLogger, zxidOf, type Clock, type Logger } from "../util/index.js";
+import { PeerState, ZabPeer, type Ready, type ZabMsg } from "../zab/index.js";
+import { StandaloneServer } from "./standalone.js";
+
+export interface QuorumServerOptions {
+  config: CorralConfig;
+  log?: Logger;
+  clock?: Clock;
+}
+
+const ACCEPTED_EPOCH_FILE = "acceptedEpoch";
+const CURRENT_EPOCH_FILE = "currentEpoch";
+/** ZAB ticks per ZooKeeper tick: timeouts keep tickTime's meaning, detection is finer. */
+const ZAB_TICKS_PER_TICK = 20;
+const FINALIZE_WAIT_MS = 60;
+
+export class QuorumServer {
+  readonly config: CorralConfig;
+  readonly log: Logger;
+  readonly me: ServerSpec;
+  readonly server: StandaloneServer;
+  #peer: ZabPeer | undefined;
+  #transport: QuorumTransport | undefined;
+  #ticker: NodeJS.Timeout | undefined;
+  /** Leader: resolvers of the pipeline's proposals, by zxid. */
+  readonly #pendingCommits = new Map<bigint, () => void>();
+  #chain: Promise<void> = Promise.resolve();
+  #pumpScheduled = false;
+  #stopped = false;
+  #storage: Storage | undefined;
+  readonly zabTickMs: number;
+
+  constructor(opts: QuorumServerOptions) {
+    const config = opts.config;
+    this.config = config;
+    this.log = opts.log ?? silentLogger;
+    const myid = config.myid;
+    if (myid === undefined) throw new Error("an ensemble member needs a myid file in dataDir");
+    const me = config.servers.find((s) => s.id === myid);
+    if (me === undefined) throw new Error(`no server.${myid} line for this server's myid`);
+    this.me = me;
+    this.zabTickMs = Math.max(5, Math.floor(config.tickMs / ZAB_TICKS_PER_TICK));
+    const clientPort = me.clientPort ?? config.clientPort;
+    const clientPortAddress = me.clientHost ?? config.clientPortAddress;
+    this.server = new StandaloneServer({
+      config: { ...config, clientPort, clientPortAddress },
+      log: this.log,
+      ...(opts.clock === undefined ? {} : { clock: opts.clock }),
+      sessionSecret: ensembleSecret(config.servers),
+      role: {
+        commitLog: (storage) => {
+          this.#storage = storage;
+          return this.#commitLog;
+        },
+        mode: () => this.mode,
+        ownsExpiry: () => this.#peer?.state === PeerState.LEADING && this.#peer.serving,
+        serving: () => this.#peer?.serving === true,
+      },
+    });
+  }
+
+  get peer(): ZabPeer {
+    assert(this.#peer !== undefined, "quorum server is not started");
+    return this.#peer;
+  }
+
+  get mode(): "leader" | "follower" | "observer" | "standalone" {
+    switch (this.#peer?.state) {
+      case PeerState.LEADING:
+        return "leader";
+      case PeerState.OBSERVING:
+        return "observer";
+      default:
+        return "follower";
+    }
+  }
+
+  get serving(): boolean {
+    return this.#peer?.serving === true;
+  }
+
+  async start(): Promise<{ host: string; port: number }> {
+    const address = await this.server.start();
+    const tree = this.server.tree;
+    const epochs = await this.#readEpochs();
+    const last = tree.lastProcessedZxid;
+    const c = this.config;
+    this.#peer = new ZabPeer(
+      {
+        myId: this.me.id,
+        servers: c.servers.map((s) => ({ id: s.id, role: s.role })),
+        initLimitTicks: c.initLimitTicks * ZAB_TICKS_PER_TICK,
+        syncLimitTicks: c.syncLimitTicks * ZAB_TICKS_PER_TICK,
+        finalizeTicks: Math.max(1, Math.round(FINALIZE_WAIT_MS / this.zabTickMs)),
+        committedLogMax: 500,
+      },
+      { acceptedEpoch: epochs.acceptedEpoch, currentEpoch: epochs.currentEpoch, lastZxid: last, lastCommitted: last, recent: [] },
+    );
+    this.#transport = new QuorumTransport({
+      myId: this.me.id,
+      listen: { host: this.me.host, port: this.me.quorumPort },
+      peers: c.servers.filter((s) => s.id !== this.me.id).map((s) => ({ id: s.id, host: s.host, port: s.quorumPort })),
+      log: this.log,
+      frameBytesMax: Math.max(c.juteMaxBufferBytes * 4, 64 * 1024 * 1024),
+      onMessage: (from, msg) => {
+        this.#peer?.step(from, msg);
+        this.#schedulePump();
+      },
+      onDown: (peer) => {
+        this.#peer?.disconnected(peer);
+        this.#schedulePump();
+      },
+    });
+    await this.#transport.start();
+    this.#ticker = setInterval(() => {
+      this.#peer?.tick();
+      this.#schedulePump();
+    }, this.zabTickMs);
+    this.#schedulePump();
+    this.log.info({ myid: this.me.id.toString(), client: address, quorumPort: this.me.quorumPort }, "corral ensemble member started");
+    return address;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#ticker);
+    await this.#transport?.close();
+    await this.#chain.catch(() => undefined);
+    await this.server.stop();
+  }
+
+  /** The commit step of this server's pipeline: a proposal, resolved when ZAB commits it. */
+  readonly #commitLog: CommitLog = {
+    append: (entry: TxnEntry): Promise<void> => {
+      const peer = this.peer;
+      const data = encodeTxnEntry(entry);
+      const zxid = peer.propose(() => data);
+      assert(zxid === entry.hdr.zxid, `proposal zxid ${zxid} is not the prepared ${entry.hdr.zxid}`);
+      const committed = new Promise<void>((resolve) => this.#pendingCommits.set(zxid, resolve));
+      this.#schedulePump();
+      return committed;
+    },
+  };
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled || this.#stopped) return;
+    this.#pumpScheduled = true;
+    this.#chain = this.#chain.then(async () => {
+      this.#pumpScheduled = false;
+      for (let r = this.#peer?.ready(); r !== undefined && !this.#stopped; r = this.#peer?.ready()) await this.#process(r);
+    }).catch((e: unknown) => {
+      this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, "quorum driver failed; stopping");
+      void this.stop();
+    });
+  }
+
+  async #process(r: Ready): Promise<void> {
+    const peer = this.peer;
+    for (const o of r.sendNow) await this.#send(o.to, o.msg);
+    await this.#persist(r);
+    this.#applyCommits(r);
+    for (const o of r.sendAfterPersist) await this.#send(o.to, o.msg);
+    for (const d of r.delivered) this.#onDelivered(d.from, d.msg);
+    if (r.state !== undefined) this.#onStateChange(r.state);
+    peer.advance(r);
+  }
+
+  async #send(to: bigint, msg: ZabMsg): Promise<void> {
+    if (msg.type === "SNAP") {
+      // Let the pipeline apply the commits this batch resolved, then image the tree.
+      await new Promise((resolve) => setImmediate(resolve));
+      const tree = this.server.tree;
+      assert(tree.lastProcessedZxid === msg.zxid, `SNAP at ${hex64(msg.zxid)} but the tree is at ${hex64(tree.lastProcessedZxid)}`);
+      msg = { ...msg, data: encodeTreeImage(tree, this.server.sessions.all()) };
+    }
+    this.#transport?.send(to, msg);
+  }
+
+  async #persist(r: Ready): Promise<void> {
+    const p = r.persist;
+    if (p.acceptedEpoch !== undefined || p.currentEpoch !== undefined) await this.#writeEpochs(p.acceptedEpoch, p.currentEpoch);
+    if (p.snapshot !== undefined) await this.#installImage(p.snapshot.zxid, p.snapshot.data);
+    if (p.truncateTo !== undefined) await this.#truncate(p.truncateTo);
+    const storage = this.#storage;
+    if (storage !== undefined && p.append.length > 0) {
+      await Promise.all(p.append.map((x) => storage.append(decodeTxnEntry(Buffer.from(x.data)))));
+    }
+  }
+
+  #applyCommits(r: Ready): void {
+    const pipeline = this.server.pipeline;
+    for (const c of r.commit) {
+      const resolve = this.#pendingCommits.get(c.zxid);
+      if (resolve !== undefined) {
+        this.#pendingCommits.delete(c.zxid);
+        resolve();
+        continue;
+      }
+      if (c.zxid <= this.server.tree.lastProcessedZxid) continue;
+      pipeline.applyRemote(decodeTxnEntry(Buffer.from(c.data)));
+    }
+  }
+
+  #onDelivered(from: bigint, msg: ZabMsg): void {
+    const peer = this.peer;
+    if (msg.type === "REQUEST" && peer.state === PeerState.LEADING) {
+      let f: Forwarded;
+      try {
+        f = decodeForward(msg.data);
+      } catch (e) {
+        this.log.warn({ from: from.toString(), err: (e as Error).message }, "bad forwarded request dropped");
+        return;
+      }
+      this.server.pipeline.submitForwarded(f);
+    } else if (msg.type === "PING" && peer.state === PeerState.LEADING) {
+      for (const id of decodeSessionIds(msg.sessions)) this.server.pipeline.touchSession(asSessionId(id));
+    } else if (msg.type === "PING") {
+      // Tell the leader which sessions are alive here, so it does not expire them.
+      peer.sendToLeader({ type: "PING", sessions: encodeSessionIds(this.server.connectedSessions()) });
+      this.#schedulePump();
+    }
+  }
+
+  #onStateChange(s: NonNullable<Ready["state"]>): void {
+    const pipeline = this.server.pipeline;
+    this.log.info({ state: s.state, leader: s.leader?.toString(), serving: s.serving, epoch: s.epoch }, "zab state");
+    if (!s.serving) {
+      pipeline.setForwarder(undefined);
+      this.server.listener.dropConnections("server is not serving: an election is under way");
+      return;
+    }
+    if (s.state === PeerState.LEADING) {
+      pipeline.setForwarder(undefined);
+      pipeline.resetZxid(zxidOf(s.epoch, 0));
+      // Sessions get a fresh timeout under a new leader, as they do after a restart.
+      for (const session of [...this.server.sessions.all()]) pipeline.touchSession(session.id);
+      return;
+    }
+    pipeline.setForwarder((f) => {
+      if (this.#peer?.sendToLeader({ type: "REQUEST", data: encodeForward(f) }) === true) this.#schedulePump();
+    });
+  }
+
+  /** SNAP: the learner's tree and sessions become the leader's image. */
+  async #installImage(zxid: bigint, data: Uint8Array): Promise<void> {
+    const sessions = loadTreeImage(data, this.server.tree);
+    assert(this.server.tree.lastProcessedZxid === zxid, "SNAP image zxid mismatch");
+    const table = this.server.sessions;
+    for (const s of [...table.all()]) table.remove(s.id);
+    for (const s of sessions) this.server.pipeline.touchSession(asSessionId(s.id)), table.add(asSessionId(s.id), s.timeoutMs, performance.now());
+    this.server.pipeline.resetZxid(zxid);
+    if (this.#storage !== undefined) await zabStorage(this.#storage).resetTo(zxid, sessions);
+  }
+
+  /** TRUNC: drop logged txns the quorum never committed. */
+  async #truncate(zxid: bigint): Promise<void> {
+    const tree = this.server.tree;
+    if (this.#storage !== undefined) await zabStorage(this.#storage).truncateAfter(zxid, tree);
+    assert(tree.lastProcessedZxid <= zxid, `TRUNC to ${hex64(zxid)} left the tree at ${hex64(tree.lastProcessedZxid)}`);
+  }
+
+  async #readEpochs(): Promise<{ acceptedEpoch: number; currentEpoch: number }> {
+    const dir = this.config.dataDir;
+    if (dir === undefined) return { acceptedEpoch: 0, currentEpoch: 0 };
+    const read = async (name: string): Promise<number> => {
+      try {
+        const text = (await readFile(join(dir, name), "utf8")).trim();
+        const n = Number(text);
+        if (!Number.isInteger(n) || n < 0) throw new Error(`${join(dir, name)}: not an epoch: ${JSON.stringify(text)}`);
+        return n;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
+        throw e;
+      }
+    };
+    return { acceptedEpoch: await read(ACCEPTED_EPOCH_FILE), currentEpoch: await read(CURRENT_EPOCH_FILE) };
+  }
+
+  /** Epoch files are replaced atomically (temp file, fsync, rename), as ZooKeeper does. */
+  async #writeEpochs(accepted: number | undefined, current: number | undefined): Promise<void> {
+    const dir = this.config.dataDir;
+    if (dir === undefined) return;
+    await mkdir(dir, { recursive: true });
+    for (const [name, value] of [
+      [ACCEPTED_EPOCH_FILE, accepted],
+      [CURRENT_EPOCH_FILE, current],
+    ] as const) {
+      if (value === undefined) continue;
+      const tmp = join(dir, `${name}.tmp`);
+      const fh = await open(tmp, "w");
+      try {
+        await fh.writeFile(`${value}\n`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, join(dir, name));
+    }
+    const d = await open(dir, "r");
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  }
+}
+
+/** Session passwords must verify on every member: the key comes from the ensemble's config. */
+function ensembleSecret(servers: readonly ServerSpec[]): Buffer {
+  const h = createHash("sha256").update("corral-ensemble-v1");
+  for (const s of [...servers].sort((a, b) => (a.id < b.id ? -1 : 1))) h.update(`|${s.id}:${s.host}:${s.quorumPort}:${s.electionPort}`);
+  return h.digest();
+}
+
+function encodeSessionIds(ids: Iterable<bigint>): Uint8Array {
+  const w = new JuteWriter(64);
+  const list = [...ids];
+  w.int(list.length);
+  for (const id of list) w.long(id);
+  return w.toBuffer();
+}
+
+function decodeSessionIds(buf: Uint8Array): bigint[] {
+  if (buf.length === 0) return [];
+  const r = new JuteReader(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
+  const n = r.count(8);
+  const out: bigint[] = [];
+  for (let i = 0; i < n; i++) out.push(r.long());
+  return out;
+}
+
+/** What ZAB needs of storage beyond appends: TRUNC and SNAP on disk. */
+interface ZabStorageOps {
+  resetTo(zxid: bigint, sessions: readonly { id: bigint; timeoutMs: number }[]): Promise<void>;
+  truncateAfter(zxid: bigint, tree: import("../tree/index.js").DataTree): Promise<void>;
+}
+
+function zabStorage(s: Storage): ZabStorageOps {
+  const ops = s as unknown as Partial<ZabStorageOps>;
+  if (ops.resetTo === undefined || ops.truncateAfter === undefined) throw new Error("this storage cannot TRUNC or take a SNAP yet");
+  return ops as ZabStorageOps;
+}

@@ -1,0 +1,83 @@
+// A whole tree and session table as one buffer, built synchronously: what a ZAB leader
+// sends a learner in SNAP. (Snapshots on disk are written in slices by snapshot.ts.)
+//
+//   image    = long zxid, int sessionCount, {long id, int timeoutMs}*, int nodeCount, node*
+//   node     = ustring path, buffer data, vector<ACL> acl, long czxid, long mzxid,
+//              long pzxid, long ctimeMs, long mtimeMs, int version, int cversion,
+//              int aversion, long ephemeralOwner
+// Parents come before their children (breadth-first from the root).
+
+import { ACLSchema, JuteReader, JuteWriter, decodeRecord, encodeRecord, type ACL } from "../jute/index.js";
+import { joinPath, type DataTree } from "../tree/index.js";
+import { asZxid } from "../util/index.js";
+
+export interface ImageSession {
+  id: bigint;
+  timeoutMs: number;
+}
+
+export function encodeTreeImage(tree: DataTree, sessions: Iterable<ImageSession>): Buffer {
+  const w = new JuteWriter(64 * 1024);
+  w.long(tree.lastProcessedZxid);
+  const list = [...sessions];
+  w.int(list.length);
+  for (const s of list) {
+    w.long(s.id);
+    w.int(s.timeoutMs);
+  }
+  w.int(tree.nodeCount);
+  const queue = ["/"];
+  for (let i = 0; i < queue.length; i++) {
+    const path = queue[i]!;
+    const n = tree.get(path)!;
+    w.ustring(path);
+    w.buffer(n.data);
+    w.int(n.acl.length);
+    for (const a of n.acl) encodeRecord(w, ACLSchema, a);
+    w.long(n.czxid);
+    w.long(n.mzxid);
+    w.long(n.pzxid);
+    w.long(BigInt(n.ctimeMs));
+    w.long(BigInt(n.mtimeMs));
+    w.int(n.version);
+    w.int(n.cversion);
+    w.int(n.aversion);
+    w.long(n.ephemeralOwner);
+    for (const c of n.children ?? []) queue.push(joinPath(path, c));
+  }
+  return w.toBuffer();
+}
+
+/** Replaces `tree`'s content with the image; returns the image's sessions. */
+export function loadTreeImage(buf: Uint8Array, tree: DataTree): ImageSession[] {
+  const r = new JuteReader(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
+  const zxid = r.long();
+  const sessions: ImageSession[] = [];
+  const ns = r.count(12);
+  for (let i = 0; i < ns; i++) sessions.push({ id: r.long(), timeoutMs: r.int() });
+  tree.reset();
+  const nn = r.count(4);
+  for (let i = 0; i < nn; i++) {
+    const path = r.ustring();
+    const data = r.buffer();
+    const na = r.count(12);
+    const acl: ACL[] = [];
+    for (let j = 0; j < na; j++) acl.push(decodeRecord(r, ACLSchema));
+    const ok = tree.restoreNode(path, {
+      data,
+      acl,
+      czxid: r.long(),
+      mzxid: r.long(),
+      pzxid: r.long(),
+      ctimeMs: Number(r.long()),
+      mtimeMs: Number(r.long()),
+      version: r.int(),
+      cversion: r.int(),
+      aversion: r.int(),
+      ephemeralOwner: r.long(),
+    });
+    if (!ok) throw new Error(`tree image: ${path} comes before its parent`);
+  }
+  tree.lastProcessedZxid = asZxid(zxid);
+  return sessions;
+}
