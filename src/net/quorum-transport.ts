@@ -39,6 +39,8 @@ export class QuorumTransport {
   readonly #timers = new Set<NodeJS.Timeout>();
   #closed = false;
   readonly #w = new JuteWriter(1024);
+  /** Peers this server is cut off from (fault injection in tests): no traffic either way. */
+  readonly #blocked = new Set<bigint>();
 
   constructor(opts: QuorumTransportOptions) {
     this.#opts = opts;
@@ -60,7 +62,20 @@ export class QuorumTransport {
     return this.#sockets.has(peer);
   }
 
+  /** Cuts this server off from `peers` (a partition, for tests) until unblock(). */
+  block(peers: readonly bigint[]): void {
+    for (const p of peers) {
+      this.#blocked.add(p);
+      this.#sockets.get(p)?.destroy();
+    }
+  }
+
+  unblock(): void {
+    this.#blocked.clear();
+  }
+
   send(to: bigint, msg: ZabMsg): void {
+    if (this.#blocked.has(to)) return;
     const s = this.#sockets.get(to);
     if (s === undefined || s.destroyed) return;
     const w = this.#w;
@@ -123,6 +138,12 @@ export class QuorumTransport {
   }
 
   #attach(id: bigint, s: Socket, rest: Buffer): void {
+    if (this.#blocked.has(id)) {
+      s.destroy();
+      const p = this.#opts.peers.find((x) => x.id === id);
+      if (p !== undefined && id < this.#opts.myId) this.#scheduleRedial(p);
+      return;
+    }
     const old = this.#sockets.get(id);
     if (old !== undefined && old !== s) {
       this.#sockets.delete(id);

@@ -5,7 +5,7 @@
 // After each apply the effects go to subscribers (watches here; the recipe engine is
 // subscribed by server). No I/O: connections and the commit step are interfaces.
 
-import { Err, OpCode, Xid, type Id } from "../jute/index.js";
+import { Err, OpCode, PathSchema, Xid, encodeRecord, type Id } from "../jute/index.js";
 import type { SessionTable } from "../session/index.js";
 import type { ApplyResult, DataTree, Effect } from "../tree/index.js";
 import type { Txn, TxnEntry } from "../txn/index.js";
@@ -282,10 +282,13 @@ export class Pipeline {
       return;
     }
     this.sessions.touch(sid, this.#opts.clock.monotonicMs());
-    const planned = req.kind === "extension" ? this.#plan(sid, req.call) : undefined;
+    // On a learner, sync goes through the leader as a no-op check of "/": once it is
+    // applied here, so is everything the leader had proposed before it.
+    const syncing = req.kind === "sync" && this.#forwarder !== undefined ? syncCall(req.path) : undefined;
+    const planned = req.kind === "extension" ? this.#plan(sid, req.call) : syncing !== undefined ? SYNC_WRITE : undefined;
     if (planned !== undefined || isWrite(req)) {
       const write = planned ?? (req as WriteReq);
-      const ext = req.kind === "extension" ? req.call : undefined;
+      const ext = req.kind === "extension" ? req.call : syncing;
       const item: PendingWrite = { kind: "write", xid, req: write, ext, result: undefined };
       q.pending.push(item);
       // After a closeSession nothing more is accepted for the session.
@@ -479,6 +482,15 @@ export class Pipeline {
 }
 
 const NO_IDS: readonly Id[] = [];
+
+const SYNC_WRITE: WriteReq = { kind: "check", path: "/", version: -1 };
+
+function syncCall(path: string): ExtensionCall {
+  return {
+    plan: () => SYNC_WRITE,
+    answer: () => ({ err: Err.Ok, body: (w) => encodeRecord(w, PathSchema, { path }) }),
+  };
+}
 /** cxids at or below this mark writes the recipe engine made for a session (not a client's). */
 const INTERNAL_CXID_BASE = -0x10000;
 

@@ -9,3 +9,4 @@ export { Operations, EndpointError, type OperatedServer } from "./operations.js"
 export { RecipeViews } from "./recipe-views.js";
 export { timedDisk } from "./timed-disk.js";
 export { QuorumServer, type QuorumServerOptions } from "./quorum.js";
+export { startEnsembleForTest, freePort, type EnsembleForTestOptions, type TestEnsemble } from "./ensemble-testing.js";

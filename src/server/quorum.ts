@@ -141,6 +141,15 @@ export class QuorumServer {
     return address;
   }
 
+  /** Cuts this member off from `peers` until healForTest() (partition tests). */
+  partitionForTest(peers: readonly bigint[]): void {
+    this.#transport?.block(peers);
+  }
+
+  healForTest(): void {
+    this.#transport?.unblock();
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#ticker);

@@ -8,9 +8,14 @@
  */
 import { startApacheZooKeeper } from "./apache-zk.js";
 import { startCorral } from "./corral.js";
+import { startEnsembleForTest } from "../../src/server/index.js";
 import { findZooKeeperInstall, inCi, INSTALL_HINT } from "./zookeeper-install.js";
 
-export const TARGET_KINDS = ["corral", "zookeeper"] as const;
+/**
+ * `corral-follower` / `corral-observer`: a member of an in-process Corral ensemble of
+ * three participants and one observer; the tests talk to a follower or the observer.
+ */
+export const TARGET_KINDS = ["corral", "zookeeper", "corral-follower", "corral-observer"] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export interface Target {
@@ -53,7 +58,12 @@ export function targetSkipReason(): string | undefined {
 
 export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
   const kind = targetKind();
-  const server = kind === "zookeeper" ? await startApacheZooKeeper(opts) : await startCorral(opts);
+  const server =
+    kind === "zookeeper"
+      ? await startApacheZooKeeper(opts)
+      : kind === "corral"
+        ? await startCorral(opts)
+        : await startEnsembleMember(kind === "corral-observer" ? "observer" : "follower", opts);
   return {
     kind,
     host: server.host,
@@ -61,4 +71,16 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
     connectString: `${server.host}:${server.port}`,
     stop: () => server.stop(),
   };
+}
+
+/** A follower or the observer of a 3 + 1 Corral ensemble; stop() stops the whole ensemble. */
+async function startEnsembleMember(
+  role: "follower" | "observer",
+  opts: TargetOptions,
+): Promise<{ host: string; port: number; stop(): Promise<void> }> {
+  const ens = await startEnsembleForTest({ participants: 3, observers: 1, ...opts });
+  const member = role === "observer" ? ens.observers()[0] : ens.followers()[0];
+  if (member === undefined) throw new Error(`the ensemble has no ${role}`);
+  const [host, port] = ens.connectStringOf(member).split(":");
+  return { host: host!, port: Number(port), stop: () => ens.stop() };
 }

@@ -1,0 +1,144 @@
+// A 3 + 1 ensemble in one process, over real sockets (issue 6): one leader, writes from
+// any member, reads everywhere after sync, failover when the leader dies, sessions and
+// watches that move between servers, leader-owned expiry, recipes across members, and a
+// minority that stops accepting writes.
+
+import { afterEach, describe, expect, it } from "vitest";
+import { connect, type CorralClient } from "../../src/client/index.js";
+import { startEnsembleForTest, type TestEnsemble } from "../../src/server/index.js";
+import { fourLetterWord } from "../helpers/net.js";
+
+let ens: TestEnsemble | undefined;
+const clients: CorralClient[] = [];
+
+async function client(connectString: string, sessionTimeoutMs = 4000): Promise<CorralClient> {
+  const c = await connect(connectString, { sessionTimeoutMs, shuffleHosts: false });
+  clients.push(c);
+  return c;
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+  await ens?.stop();
+  ens = undefined;
+});
+
+describe("an ensemble of three participants and an observer", () => {
+  it("elects one leader; srvr reports each member's mode", async () => {
+    ens = await startEnsembleForTest({ participants: 3, observers: 1 });
+    expect(ens.followers()).toHaveLength(2);
+    expect(ens.observers()).toHaveLength(1);
+    const modes = await Promise.all(
+      ens.members.map(async (m) => /Mode: (\w+)/.exec(await fourLetterWord("127.0.0.1", Number(ens!.connectStringOf(m).split(":")[1]), "srvr"))?.[1]),
+    );
+    expect(modes.sort()).toEqual(["follower", "follower", "leader", "observer"]);
+  });
+
+  it("a write through any member is read on every member after sync", async () => {
+    ens = await startEnsembleForTest({ participants: 3, observers: 1 });
+    const cs = await Promise.all(ens.members.map((m) => client(ens!.connectStringOf(m))));
+    for (let i = 0; i < cs.length; i++) await cs[i]!.create(`/from-${i}`, `v${i}`);
+    for (const c of cs) {
+      await c.sync("/");
+      expect((await c.getChildren("/")).filter((n) => n.startsWith("from-")).sort()).toEqual(["from-0", "from-1", "from-2", "from-3"]);
+      expect((await c.getData("/from-3")).data?.toString()).toBe("v3");
+    }
+    const seq = await Promise.all(cs.map((c) => c.create("/q-", null, { mode: "persistentSequential" })));
+    expect(new Set(seq).size).toBe(4);
+  });
+
+  it("when the leader dies, a new one is elected, writes resume and nothing acknowledged is lost", async () => {
+    ens = await startEnsembleForTest({ participants: 3, observers: 1 });
+    const c = await client(ens.connectString);
+    for (let i = 0; i < 50; i++) await c.create(`/acked-${i}`, `${i}`);
+    const old = ens.leader()!;
+    await ens.stopMember(old);
+    await ens.settled();
+    expect(ens.leader()).toBeDefined();
+    expect(ens.leader()).not.toBe(old);
+    let wrote = false;
+    for (let i = 0; i < 200 && !wrote; i++) {
+      wrote = await c.create("/after-failover", "x").then(
+        () => true,
+        () => false,
+      );
+    }
+    expect(wrote).toBe(true);
+    for (const m of ens.members.filter((x) => x !== old)) {
+      const r = await client(ens.connectStringOf(m));
+      await r.sync("/");
+      const names = await r.getChildren("/");
+      for (let i = 0; i < 50; i++) expect(names).toContain(`acked-${i}`);
+      expect(names).toContain("after-failover");
+    }
+  });
+
+  it("a session moves to another member with its ephemerals and watches", async () => {
+    ens = await startEnsembleForTest({ participants: 3 });
+    const [a, b] = ens.followers();
+    const c = await client(`${ens.connectStringOf(a!)},${ens.connectStringOf(b!)}`);
+    await c.create("/moving", null, { mode: "ephemeral" });
+    const sid = c.sessionId;
+    let fire: (e: unknown) => void = () => {};
+    const fired = new Promise((r) => (fire = r));
+    await c.getData("/moving", { watch: fire });
+    const back = new Promise((r) => c.once("reconnected", r));
+    c.disconnectForTest();
+    await back;
+    expect(c.sessionId).toBe(sid);
+    const other = await client(ens.connectStringOf(ens.leader()!));
+    await other.setData("/moving", "changed");
+    expect(await fired).toMatchObject({ type: "NodeDataChanged" });
+    await c.close();
+    await other.sync("/");
+    expect(await other.exists("/moving")).toBeNull();
+  });
+
+  it("the leader expires a session connected to a follower, and its ephemerals go everywhere", async () => {
+    ens = await startEnsembleForTest({ participants: 3, tickMs: 50 });
+    const f = ens.followers()[0]!;
+    const c = await client(ens.connectStringOf(f), 100);
+    await c.create("/short-lived", null, { mode: "ephemeral" });
+    const expired = new Promise((r) => c.once("expired", r));
+    c.disconnectForTest(c.sessionTimeoutMs * 6);
+    await expired;
+    const watcher = await client(ens.connectStringOf(ens.leader()!));
+    expect(await watcher.exists("/short-lived")).toBeNull();
+  });
+
+  it("a lock taken through one member blocks the same lock through another", async () => {
+    ens = await startEnsembleForTest({ participants: 3, observers: 1 });
+    const a = await client(ens.connectStringOf(ens.followers()[0]!));
+    const b = await client(ens.connectStringOf(ens.observers()[0]!));
+    const held = await a.writeLock("/locks/x");
+    await expect(b.writeLock("/locks/x", { timeoutMs: 150 })).rejects.toMatchObject({ code: "OperationTimeout" });
+    const waiting = b.writeLock("/locks/x");
+    await held.release();
+    const mine = await waiting;
+    expect(mine.token > held.token).toBe(true);
+    await mine.release();
+  });
+
+  it("a partitioned minority stops accepting writes, the majority keeps going, and after healing they converge", async () => {
+    ens = await startEnsembleForTest({ participants: 3 });
+    const leader = ens.leader()!;
+    const [f1, f2] = ens.followers() as [typeof leader, typeof leader];
+    const minority = await client(ens.connectStringOf(f2));
+    const majority = await client(`${ens.connectStringOf(leader)},${ens.connectStringOf(f1)}`);
+    await majority.create("/before-split");
+    f2.partitionForTest([leader.me.id, f1.me.id]);
+    leader.partitionForTest([f2.me.id]);
+    f1.partitionForTest([f2.me.id]);
+    for (let i = 0; i < 500 && f2.serving; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(f2.serving).toBe(false);
+    await expect(minority.create("/minority-write", null, { signal: AbortSignal.timeout(300) })).rejects.toBeDefined();
+    for (let i = 0; i < 20; i++) await majority.create(`/during-split-${i}`);
+    for (const m of [f2, leader, f1]) m.healForTest();
+    await ens.settled();
+    const healed = await client(ens.connectStringOf(f2));
+    await healed.sync("/");
+    const names = await healed.getChildren("/");
+    for (let i = 0; i < 20; i++) expect(names).toContain(`during-split-${i}`);
+    expect(names).not.toContain("minority-write");
+  });
+});
