@@ -307,11 +307,16 @@ export class ZabPeer {
         return;
       }
     }
+    // Servers out of election agree when they name the same leader (as ZooKeeper's Vote
+    // equality for non-LOOKING states): rounds and zxids differ between those who joined
+    // at different times. Following is safe either way: discovery and sync decide.
     this.#outOfElection.set(from, { vote, electionEpoch, state });
-    const agreeing = new Map([...this.#outOfElection].filter(([, r]) => sameVote(r.vote, vote) && r.electionEpoch === electionEpoch).map(([id, r]) => [id, r.vote]));
-    if (this.#hasQuorum(agreeing, vote) && this.#checkLeader(vote.leader, electionEpoch)) {
-      this.electionEpoch = electionEpoch;
-      this.#decide(vote);
+    let agreeing = 0;
+    for (const [id, r] of this.#outOfElection) if (this.#voters.has(id) && r.vote.leader === vote.leader) agreeing++;
+    const leaderSays = this.#outOfElection.get(vote.leader);
+    if (agreeing >= this.quorumSize && vote.leader !== this.cfg.myId && leaderSays?.state === PeerState.LEADING) {
+      this.electionEpoch = leaderSays.electionEpoch;
+      this.#decide(leaderSays.vote);
     }
   }
 
@@ -618,6 +623,9 @@ export class ZabPeer {
   }
 
   #stepLearning(msg: ZabMsg): void {
+    // Only what a leader sends proves it leads; a "leader" that sends learner messages
+    // is following someone else (both picked each other): let the timeout run.
+    if (msg.type === "FOLLOWERINFO" || msg.type === "ACKEPOCH" || msg.type === "ACK" || msg.type === "REQUEST") return;
     this.#lastHeardTick = this.#tick;
     switch (msg.type) {
       case "LEADERINFO":
