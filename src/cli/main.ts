@@ -1,22 +1,45 @@
 // The `corral` command. `corral server start-foreground [CONF]` runs a standalone server
 // in the foreground from any zoo.cfg, logging to stdout, and shuts down cleanly on
-// SIGINT/SIGTERM. The operator-tools work grows this command; names stay.
+// SIGINT/SIGTERM. `purge`, `log-dump` and `snapshot-dump` are the storage tools
+// (ZooKeeper's PurgeTxnLog, LogFormatter, SnapshotFormatter). The operator-tools work
+// grows this command; names stay.
 
 import { mkdir } from "node:fs/promises";
 import { pino } from "pino";
-import { ConfigError, loadConfigFile } from "../config/index.js";
-import { StandaloneServer, VERSION_STRING } from "../server/index.js";
+import { ConfigError, loadConfigFile, logLevelOf } from "../config/index.js";
+import {
+  EndpointError,
+  SNAP_RETAIN_MIN,
+  StandaloneServer,
+  QuorumServer,
+  StorageError,
+  VERSION_STRING,
+  dumpLogFile,
+  dumpSnapshotFile,
+  purgeNow,
+} from "../server/index.js";
 import type { Logger } from "../util/index.js";
+import { SERVER_SUBCOMMANDS, serverCommand } from "./server-cmd.js";
+import { runShell } from "./shell/main.js";
 
 const USAGE = `Usage: corral <command>
 
 Commands:
   server start-foreground [CONF]   run a server in the foreground (default CONF: conf/zoo.cfg)
+  server start|stop|restart|status|print-cmd [CONF]
+                                   run a server in the background, as zkServer.sh does
+  cli [-server host:port[,...]] [-timeout ms] [-r] [command args...]
+                                   the ZooKeeper shell (zkCli's commands), or one command
+  purge [CONF] [-n COUNT]          remove old snapshots and logs, keeping the newest COUNT
+                                   snapshots (default autopurge.snapRetainCount, at least 3)
+  log-dump LOGFILE                 print a transaction log file as text
+  snapshot-dump [-d] SNAPFILE      print a snapshot file as text (-d: with node data)
   version                          print the version
 `;
 
 async function startForeground(confPath: string): Promise<number> {
-  const log = pino({ level: process.env["CORRAL_LOG_LEVEL"] ?? "info", base: { pid: process.pid } }) as unknown as Logger;
+  const logger = pino({ level: logLevelOf(undefined, process.env).level, base: { pid: process.pid } });
+  const log = logger as unknown as Logger;
   let loaded;
   try {
     loaded = await loadConfigFile(confPath);
@@ -27,16 +50,34 @@ async function startForeground(confPath: string): Promise<number> {
     }
     throw e;
   }
+  const level = logLevelOf(loaded.config, process.env);
+  logger.level = level.level;
+  if (level.warning !== undefined) log.warn(level.warning);
   for (const w of loaded.warnings) log.warn({ file: w.sourceName, line: w.line, key: w.key }, w.message);
   const config = loaded.config;
-  if (config.servers.filter((s) => s.role === "participant").length > 1) {
-    log.warn("server.N lines found: ensemble mode is not available yet, starting standalone");
-  }
   if (config.dataDir !== undefined) await mkdir(config.dataDir, { recursive: true });
-  const server = new StandaloneServer({ config, log });
+  // As ZooKeeper: server.N lines make an ensemble member, unless a lone participant may
+  // run standalone (standaloneEnabled, the default).
+  const ensemble = config.servers.length > 1 || (config.servers.length === 1 && !config.standaloneEnabled);
+  let server: { start(): Promise<unknown>; stop(): Promise<void> };
+  try {
+    server = ensemble ? new QuorumServer({ config, log }) : new StandaloneServer({ config, log });
+  } catch (e) {
+    process.stderr.write(`corral: ${(e as Error).message}\n`);
+    return 2;
+  }
   try {
     await server.start();
   } catch (e) {
+    if (e instanceof EndpointError) {
+      process.stderr.write(`corral: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof StorageError) {
+      process.stderr.write(`corral: cannot recover the data directory: ${e.message}\n`);
+      await server.stop().catch(() => undefined);
+      return 1;
+    }
     const err = e as NodeJS.ErrnoException;
     process.stderr.write(`corral: cannot listen on ${config.clientPortAddress ?? "0.0.0.0"}:${config.clientPort}: ${err.message}\n`);
     return 1;
@@ -53,6 +94,66 @@ async function startForeground(confPath: string): Promise<number> {
   return 0;
 }
 
+async function loadForTool(confPath: string): Promise<Awaited<ReturnType<typeof loadConfigFile>>["config"] | undefined> {
+  try {
+    return (await loadConfigFile(confPath)).config;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`corral: invalid configuration: ${e.message}\n`);
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+async function purgeCommand(args: string[]): Promise<number> {
+  let confPath = "conf/zoo.cfg";
+  let count: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "-n") {
+      count = Number(args[++i]);
+      if (!Number.isInteger(count) || count < SNAP_RETAIN_MIN) {
+        process.stderr.write(`corral purge: -n needs an integer >= ${SNAP_RETAIN_MIN}\n`);
+        return 2;
+      }
+    } else confPath = a;
+  }
+  const config = await loadForTool(confPath);
+  if (config === undefined) return 2;
+  if (config.dataDir === undefined) {
+    process.stderr.write(`corral purge: ${confPath} has no dataDir\n`);
+    return 2;
+  }
+  const r = await purgeNow(config, count ?? config.autopurgeSnapRetainCount);
+  for (const f of r.removeSnapshots) process.stdout.write(`removed ${f.path}\n`);
+  for (const f of r.removeLogs) process.stdout.write(`removed ${f.path}\n`);
+  process.stdout.write(
+    `kept ${r.keepSnapshots.length} snapshot(s); removed ${r.removeSnapshots.length} snapshot(s) and ${r.removeLogs.length} log file(s), ${r.bytesRemoved} bytes\n`,
+  );
+  return 0;
+}
+
+async function dumpCommand(kind: "log" | "snapshot", args: string[]): Promise<number> {
+  const withData = args.includes("-d");
+  const file = args.find((a) => a !== "-d");
+  if (file === undefined) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  try {
+    const lines = kind === "log" ? await dumpLogFile(file) : await dumpSnapshotFile(file, withData);
+    process.stdout.write(lines.join("\n") + "\n");
+    return 0;
+  } catch (e) {
+    if (e instanceof StorageError || (e as NodeJS.ErrnoException).code !== undefined) {
+      process.stderr.write(`corral ${kind}-dump: ${(e as Error).message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
   if (cmd === "version" || cmd === "--version") {
@@ -60,6 +161,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === "server" && sub === "start-foreground") return startForeground(rest[0] ?? "conf/zoo.cfg");
+  if (cmd === "server" && sub !== undefined && SERVER_SUBCOMMANDS.has(sub)) {
+    const io = { out: (t: string) => process.stdout.write(t), err: (t: string) => process.stderr.write(t), env: process.env };
+    return serverCommand(sub, rest, io);
+  }
+  if (cmd === "cli") return runShell(argv.slice(1));
+  if (cmd === "purge") return purgeCommand(argv.slice(1));
+  if (cmd === "log-dump") return dumpCommand("log", argv.slice(1));
+  if (cmd === "snapshot-dump") return dumpCommand("snapshot", argv.slice(1));
   process.stderr.write(USAGE);
   return cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2;
 }
