@@ -278,13 +278,19 @@ export class QuorumServer {
     for (const s of [...table.all()]) table.remove(s.id);
     for (const s of sessions) this.server.pipeline.touchSession(asSessionId(s.id)), table.add(asSessionId(s.id), s.timeoutMs, performance.now());
     this.server.pipeline.resetZxid(zxid);
-    if (this.#storage !== undefined) await zabStorage(this.#storage).resetTo(zxid, sessions);
+    await this.#storage?.resetTo(zxid);
   }
 
   /** TRUNC: drop logged txns the quorum never committed. */
   async #truncate(zxid: bigint): Promise<void> {
     const tree = this.server.tree;
-    if (this.#storage !== undefined) await zabStorage(this.#storage).truncateAfter(zxid, tree);
+    const recovered = await this.#storage?.truncateAfter(zxid, tree);
+    if (recovered !== undefined) {
+      // The tree was rebuilt from disk: so is the session table.
+      const table = this.server.sessions;
+      for (const s of [...table.all()]) table.remove(s.id);
+      for (const [id, timeoutMs] of recovered.sessions) table.add(id, timeoutMs, performance.now());
+    }
     assert(tree.lastProcessedZxid <= zxid, `TRUNC to ${hex64(zxid)} left the tree at ${hex64(tree.lastProcessedZxid)}`);
   }
 
@@ -358,14 +364,3 @@ function decodeSessionIds(buf: Uint8Array): bigint[] {
   return out;
 }
 
-/** What ZAB needs of storage beyond appends: TRUNC and SNAP on disk. */
-interface ZabStorageOps {
-  resetTo(zxid: bigint, sessions: readonly { id: bigint; timeoutMs: number }[]): Promise<void>;
-  truncateAfter(zxid: bigint, tree: import("../tree/index.js").DataTree): Promise<void>;
-}
-
-function zabStorage(s: Storage): ZabStorageOps {
-  const ops = s as unknown as Partial<ZabStorageOps>;
-  if (ops.resetTo === undefined || ops.truncateAfter === undefined) throw new Error("this storage cannot TRUNC or take a SNAP yet");
-  return ops as ZabStorageOps;
-}

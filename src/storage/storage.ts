@@ -1,0 +1,317 @@
+// Storage: one server's transaction log, snapshots and purge, behind the pipeline's
+// commit step. `Storage.open` recovers the tree (recovery.ts) before anything else runs;
+// then `append` is the CommitLog (group-committed, txnlog.ts), `applied` must be called
+// for every applied txn in zxid order (it counts towards the next snapshot and feeds
+// the snapshot being written), and snapshots run in the background (snapshot.ts).
+//
+// Snapshot schedule (ZooKeeper's SyncRequestProcessor): after a random number of txns
+// in [snapCount/2 + 1, snapCount] — drawn anew each time from the injected PRNG so
+// replicas do not snapshot together — the log rolls and a snapshot starts. If one is
+// still being written, ZooKeeper skips the new one; we start it as soon as the running
+// one is done instead, so a burst of writes cannot leave the log growing unchecked.
+// Ordering: a snapshot starts in its own turn of the event loop, between two applies,
+// so its zxid and session table are those of one applied prefix.
+
+import { randomBytes as cryptoRandomBytes } from "node:crypto";
+import { join } from "node:path";
+import type { DataTree, Effect } from "../tree/index.js";
+import type { TxnEntry } from "../txn/index.js";
+import { asZxid, assert, type Logger, type Prng } from "../util/index.js";
+import type { Disk } from "./disk.js";
+import { filesOf, snapshotFileName, versionDir, zxidHex } from "./files.js";
+import { purge, type PurgeResult } from "./purge.js";
+import { recover, type Recovered } from "./recovery.js";
+import { loadOrCreateSecret } from "./secret.js";
+import { FuzzySnapshot, type SnapshotResult, type SnapshotSession } from "./snapshot.js";
+import { LOG_ROLL_BYTES_DEFAULT, TxnLog, scanLog, type TxnLogStats } from "./txnlog.js";
+
+export interface StorageOptions {
+  disk: Disk;
+  dataDir: string;
+  /** Defaults to dataDir. */
+  dataLogDir?: string | undefined;
+  snapCount: number;
+  forceSync: boolean;
+  txnLogSizeLimitBytes?: number | undefined;
+  /** Draws the snapshot points. */
+  prng: Prng;
+  log: Logger;
+  /** Wall-clock ms, for the snapshot header. */
+  nowMs: () => number;
+  /** For a new session secret; default node:crypto. */
+  randomBytes?: (n: number) => Buffer;
+  snapshotSliceBytes?: number;
+  yieldTurn?: () => Promise<void>;
+}
+
+export class Storage {
+  readonly secret: Buffer;
+  readonly recovered: Recovered;
+  readonly snapDir: string;
+  readonly logDir: string;
+  readonly #opts: StorageOptions;
+  readonly #tree: DataTree;
+  #log: TxnLog;
+  #sessionSource: () => Iterable<SnapshotSession> = () => [];
+  #highestSessionId: bigint;
+  #sinceSnapshot = 0;
+  #snapshotAfter: number;
+  #snapshot: FuzzySnapshot | undefined;
+  #snapshotDone: Promise<SnapshotResult | undefined> | undefined;
+  #closed = false;
+  readonly #snapBytes: Map<string, number>;
+  readonly #logBytes: Map<string, number>;
+  #snapshotWanted = false;
+  snapshotsTaken = 0;
+  /** Snapshots due while another was being written, started once it was done. */
+  snapshotsDeferred = 0;
+
+  private constructor(opts: StorageOptions, tree: DataTree, secret: Buffer, recovered: Recovered, snapDir: string, logDir: string) {
+    assert(opts.snapCount >= 2, "snapCount must be at least 2");
+    this.#opts = opts;
+    this.#tree = tree;
+    this.secret = secret;
+    this.recovered = recovered;
+    this.snapDir = snapDir;
+    this.logDir = logDir;
+    this.#highestSessionId = recovered.highestSessionId;
+    this.#snapBytes = new Map(recovered.snapshotBytes);
+    this.#logBytes = new Map(recovered.logBytes);
+    this.#snapshotAfter = this.#drawSnapshotPoint();
+    this.#log = this.#openLog(recovered.lastZxid);
+  }
+
+  #openLog(lastZxid: bigint): TxnLog {
+    const logDir = this.logDir;
+    return new TxnLog({
+      disk: this.#opts.disk,
+      dir: logDir,
+      forceSync: this.#opts.forceSync,
+      rollTxns: this.#opts.snapCount,
+      rollBytes: this.#opts.txnLogSizeLimitBytes ?? LOG_ROLL_BYTES_DEFAULT,
+      lastZxid,
+      onWrite: (name, bytes) => {
+        const path = join(logDir, name);
+        this.#logBytes.set(path, (this.#logBytes.get(path) ?? 0) + bytes);
+      },
+    });
+  }
+
+  /**
+   * ZAB's TRUNC: drops every logged txn after `zxid` (a quorum never committed them),
+   * and every snapshot taken after it. If the tree had applied some of them (the start-up
+   * replay does), it is rebuilt from what is left on disk; then the recovered state is
+   * returned so the caller can reset its session table too.
+   */
+  async truncateAfter(zxid: bigint, tree: DataTree): Promise<Recovered | undefined> {
+    await this.#quiesce();
+    const disk = this.#opts.disk;
+    const logs = filesOf(this.logDir, await disk.list(this.logDir), "log");
+    let prev: bigint | undefined;
+    for (const f of logs) {
+      if (f.zxid > zxid) {
+        await disk.remove(f.path);
+        this.#logBytes.delete(f.path);
+        continue;
+      }
+      const buf = await disk.readFile(f.path);
+      const scan = scanLog(buf, f.zxid, prev);
+      const keep = scan.records.filter((r) => r.entry.hdr.zxid <= zxid);
+      const last = keep.at(-1);
+      prev = last?.entry.hdr.zxid ?? prev;
+      const cut = keep.length === scan.records.length ? scan.goodEnd : scan.records[keep.length]!.offset;
+      if (cut < buf.length) {
+        const fh = await disk.openForWrite(f.path);
+        try {
+          await fh.truncate(cut);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        this.#logBytes.set(f.path, cut);
+      }
+    }
+    for (const f of filesOf(this.snapDir, await disk.list(this.snapDir), "snapshot")) {
+      if (f.zxid <= zxid) continue;
+      await disk.remove(f.path);
+      this.#snapBytes.delete(f.path);
+    }
+    await disk.syncDir(this.logDir);
+    if (this.snapDir !== this.logDir) await disk.syncDir(this.snapDir);
+    this.#log = this.#openLog(zxid);
+    this.#opts.log.info({ zxid: zxidHex(zxid) }, "log truncated (TRUNC from the leader)");
+    if (tree.lastProcessedZxid <= zxid) return undefined;
+    tree.reset();
+    const recovered = await recover({ disk, snapDir: this.snapDir, logDir: this.logDir, log: this.#opts.log }, tree);
+    assert(tree.lastProcessedZxid === asZxid(zxid), `rebuilt tree at ${zxidHex(tree.lastProcessedZxid)}, not ${zxidHex(zxid)}`);
+    return recovered;
+  }
+
+  /**
+   * ZAB's SNAP: the tree (already loaded from the leader's image) replaces everything on
+   * disk: it is written as a snapshot, and every older log and snapshot goes, since they
+   * may hold a history the ensemble never committed.
+   */
+  async resetTo(zxid: bigint): Promise<void> {
+    await this.#quiesce();
+    const disk = this.#opts.disk;
+    assert(this.#tree.lastProcessedZxid === asZxid(zxid), "resetTo: the tree is not at the snapshot's zxid");
+    const oldLogs = filesOf(this.logDir, await disk.list(this.logDir), "log");
+    const oldSnaps = filesOf(this.snapDir, await disk.list(this.snapDir), "snapshot").filter((f) => f.zxid !== zxid);
+    for (const f of oldSnaps) {
+      await disk.remove(f.path);
+      this.#snapBytes.delete(f.path);
+    }
+    if (oldSnaps.length > 0) await disk.syncDir(this.snapDir);
+    this.#snapBytes.delete(join(this.snapDir, snapshotFileName(zxid)));
+    await this.snapshotNow();
+    for (const f of oldLogs) {
+      await disk.remove(f.path);
+      this.#logBytes.delete(f.path);
+    }
+    await disk.syncDir(this.logDir);
+    this.#log = this.#openLog(zxid);
+    this.#sinceSnapshot = 0;
+  }
+
+  /** Waits for appends and any snapshot in progress, and closes the current log file. */
+  async #quiesce(): Promise<void> {
+    this.#snapshot?.abort();
+    await this.#snapshotDone?.catch(() => undefined);
+    await this.#log.close();
+  }
+
+  /** Recovers `tree` (a fresh DataTree) from the directories, then opens the log for appends. */
+  static async open(opts: StorageOptions, tree: DataTree): Promise<Storage> {
+    const snapDir = versionDir(opts.dataDir);
+    const logDir = versionDir(opts.dataLogDir ?? opts.dataDir);
+    const secret = await loadOrCreateSecret(opts.disk, opts.dataDir, opts.randomBytes ?? cryptoRandomBytes);
+    const recovered = await recover({ disk: opts.disk, snapDir, logDir, log: opts.log }, tree);
+    return new Storage(opts, tree, secret, recovered, snapDir, logDir);
+  }
+
+  get logStats(): TxnLogStats {
+    return this.#log.stats;
+  }
+
+  get snapshotInProgress(): boolean {
+    return this.#snapshot !== undefined;
+  }
+
+  /** Where snapshots get the session table from (the server's SessionTable). */
+  setSessionSource(fn: () => Iterable<SnapshotSession>): void {
+    this.#sessionSource = fn;
+  }
+
+  /** The CommitLog step: resolves once `entry` is durable. */
+  append(entry: TxnEntry): Promise<void> {
+    const done = this.#log.append(entry);
+    if (++this.#sinceSnapshot >= this.#snapshotAfter) {
+      this.#sinceSnapshot = 0;
+      this.#snapshotAfter = this.#drawSnapshotPoint();
+      if (this.#snapshot !== undefined) {
+        this.snapshotsDeferred++;
+        this.#snapshotWanted = true;
+      } else {
+        this.#startSnapshot();
+      }
+    }
+    return done;
+  }
+
+  /** Call for every applied txn, in zxid order, with the effects apply reported. */
+  applied(entry: TxnEntry, effects: readonly Effect[]): void {
+    if (entry.txn.type === "createSession" && BigInt.asUintN(64, entry.hdr.sessionId) > BigInt.asUintN(64, this.#highestSessionId)) {
+      this.#highestSessionId = entry.hdr.sessionId;
+    }
+    this.#snapshot?.noteApplied(entry, effects);
+  }
+
+  /** The highest session id created so far: new session ids must go above it. */
+  get highestSessionId(): bigint {
+    return this.#highestSessionId;
+  }
+
+  /**
+   * Takes a snapshot now (unless one is running: then waits for that one). Resolves
+   * with what was written, or undefined if it was aborted or a snapshot of this zxid
+   * already exists.
+   */
+  async snapshotNow(): Promise<SnapshotResult | undefined> {
+    if (this.#snapshotDone !== undefined) return this.#snapshotDone;
+    if (this.#closed) return undefined;
+    const snap = new FuzzySnapshot({
+      disk: this.#opts.disk,
+      dir: this.snapDir,
+      tree: this.#tree,
+      sessions: this.#sessionSource(),
+      highestSessionId: this.#highestSessionId,
+      timeMs: this.#opts.nowMs(),
+      ...(this.#opts.snapshotSliceBytes === undefined ? {} : { sliceBytes: this.#opts.snapshotSliceBytes }),
+      ...(this.#opts.yieldTurn === undefined ? {} : { yieldTurn: this.#opts.yieldTurn }),
+    });
+    if (this.#snapBytes.has(snap.path)) return undefined;
+    this.#snapshot = snap;
+    const done = snap.run().then(
+      (r) => {
+        if (r !== undefined) {
+          this.#snapBytes.set(r.path, r.bytes);
+          this.snapshotsTaken++;
+          this.#opts.log.info({ file: r.path, zxid: `0x${r.zxid.toString(16)}`, nodes: r.nodeRecords, bytes: r.bytes }, "snapshot written");
+        }
+        return r;
+      },
+    );
+    this.#snapshotDone = done;
+    try {
+      return await done;
+    } finally {
+      this.#snapshot = undefined;
+      this.#snapshotDone = undefined;
+      if (this.#snapshotWanted && !this.#closed) {
+        this.#snapshotWanted = false;
+        this.#startSnapshot();
+      }
+    }
+  }
+
+  /** Removes old snapshots and logs, keeping the newest `retain` snapshots (purge.ts). */
+  async purge(retain: number): Promise<PurgeResult> {
+    const r = await purge({ disk: this.#opts.disk, snapDir: this.snapDir, logDir: this.logDir, retain, log: this.#opts.log });
+    for (const f of r.removeSnapshots) this.#snapBytes.delete(f.path);
+    for (const f of r.removeLogs) this.#logBytes.delete(f.path);
+    return r;
+  }
+
+  /** Bytes in the snapshot and log directories, as the `dirs` four-letter word reports. */
+  sizes(): { dataDirBytes: number; dataLogDirBytes: number } {
+    let snap = 0;
+    let logs = 0;
+    for (const b of this.#snapBytes.values()) snap += b;
+    for (const b of this.#logBytes.values()) logs += b;
+    return this.snapDir === this.logDir ? { dataDirBytes: snap + logs, dataLogDirBytes: snap + logs } : { dataDirBytes: snap, dataLogDirBytes: logs };
+  }
+
+  /** Makes queued appends durable, stops a running snapshot, closes the log. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#snapshot?.abort();
+    await this.#snapshotDone?.catch(() => undefined);
+    await this.#log.close();
+  }
+
+  #startSnapshot(): void {
+    this.#log.roll();
+    setImmediate(() => void this.snapshotNow().catch((e: unknown) => this.#snapshotFailed(e)));
+  }
+
+  #drawSnapshotPoint(): number {
+    const half = Math.floor(this.#opts.snapCount / 2);
+    return half + 1 + this.#opts.prng.nextInt(this.#opts.snapCount - half);
+  }
+
+  #snapshotFailed(e: unknown): void {
+    // A failed snapshot loses nothing (the log still holds every txn); say so and go on.
+    this.#opts.log.error({ err: e instanceof Error ? e.message : String(e) }, "snapshot failed");
+  }
+}
