@@ -5,7 +5,9 @@
 // values are Corral's, the keys, order, separators and trailing newlines are ZooKeeper's.
 
 import { readFileSync, readdirSync } from "node:fs";
-import { hex64 } from "../util/index.js";
+import { hex64, javaDate, javaDouble } from "../util/index.js";
+
+export { javaDate, javaDouble };
 import type { ClientConnection } from "./connection.js";
 import type { ServerStats } from "./stats.js";
 
@@ -21,6 +23,8 @@ export interface FourLetterSource {
   /** `Zookeeper version: <version>, built on <date>`: srvr/stat's first line. */
   readonly versionLine: string;
   readonly mode: "standalone" | "leader" | "follower" | "observer" | "read-only";
+  /** On an ensemble leader: its learners, for mntr's leader-only keys. */
+  quorumStats?(): QuorumStats | undefined;
   readonly readOnly: boolean;
   readonly stats: ServerStats;
   connections(): Iterable<ClientConnection>;
@@ -135,7 +139,7 @@ function serverSummary(src: FourLetterSource, withClients: boolean): string {
 }
 
 /** The `lastOp` names ZooKeeper's FinalRequestProcessor reports, by Corral's op name. */
-const ZK_OP_NAMES: Readonly<Record<string, string>> = {
+export const ZK_OP_NAMES: Readonly<Record<string, string>> = {
   ping: "PING",
   createSession: "SESS",
   multi: "MULT",
@@ -251,14 +255,25 @@ export const MNTR_KEYS: readonly string[] = [
   ),
 ];
 
-function monitor(src: FourLetterSource): string {
+export interface QuorumStats {
+  learners: number;
+  syncedFollowers: number;
+  syncedObservers: number;
+  pendingSyncs: number;
+}
+
+/** A mntr value as ZooKeeper types it: a Java int/long, a Java double, or text. */
+export type MonitorValue = number | { readonly double: number } | string;
+
+/** mntr's keys (without the `zk_` prefix) and typed values, in mntr's order; AdminServer's `monitor` prints the same. */
+export function monitorEntries(src: FourLetterSource): [string, MonitorValue][] {
   const s = src.stats;
   let ephemerals = 0;
   for (const [, paths] of src.ephemeralsBySession()) ephemerals += paths.size;
-  const known: Partial<Record<(typeof MNTR_SCALARS)[number], string | number>> = {
+  const known: Partial<Record<(typeof MNTR_SCALARS)[number], MonitorValue>> = {
     ephemerals_count: ephemerals,
     num_alive_connections: [...src.connections()].length,
-    avg_latency: javaDouble(s.latencyAvgRoundedMs),
+    avg_latency: { double: s.latencyAvgRoundedMs },
     outstanding_requests: src.outstandingRequests(),
     znode_count: src.nodeCount(),
     global_sessions: [...src.sessionList()].length,
@@ -266,7 +281,7 @@ function monitor(src: FourLetterSource): string {
     packets_sent: s.packetsSent,
     packets_received: s.packetsReceived,
     max_client_response_size: -1,
-    connection_drop_probability: "0.0",
+    connection_drop_probability: { double: 0 },
     watch_count: src.watchCount(),
     min_latency: s.latencyMinMs,
     max_file_descriptor_count: maxFileDescriptors(),
@@ -276,12 +291,34 @@ function monitor(src: FourLetterSource): string {
     max_latency: s.latencyMaxMs,
     min_client_response_size: -1,
   };
-  let out = `zk_version\t${src.versionLine.replace(/^Zookeeper version: /, "")}\nzk_server_state\t${src.mode}\n`;
-  for (const k of MNTR_SCALARS) out += `zk_${k}\t${known[k] ?? 0}\n`;
-  for (const k of MNTR_SUMMARIES) out += `zk_avg_${k}\t0.0\nzk_min_${k}\t0\nzk_max_${k}\t0\nzk_cnt_${k}\t0\nzk_sum_${k}\t0\n`;
-  for (const k of MNTR_PERCENTILE_SUMMARIES) {
-    out += `zk_avg_${k}\t0.0\n` + ["min", "max", "cnt", "sum", "p50", "p95", "p99", "p999"].map((p) => `zk_${p}_${k}\t0\n`).join("");
+  const out: [string, MonitorValue][] = [
+    ["version", src.versionLine.replace(/^Zookeeper version: /, "")],
+    ["server_state", src.mode],
+  ];
+  for (const k of MNTR_SCALARS) out.push([k, known[k] ?? 0]);
+  // A leader adds its learners (LeaderZooKeeperServer.dumpMonitorValues).
+  const q = src.quorumStats?.();
+  if (q !== undefined) {
+    out.push(
+      ["learners", q.learners],
+      ["synced_followers", q.syncedFollowers],
+      ["synced_non_voting_followers", q.syncedObservers],
+      ["synced_observers", q.syncedObservers],
+      ["pending_syncs", q.pendingSyncs],
+    );
   }
+  const zero = { double: 0 };
+  for (const k of MNTR_SUMMARIES) out.push([`avg_${k}`, zero], [`min_${k}`, 0], [`max_${k}`, 0], [`cnt_${k}`, 0], [`sum_${k}`, 0]);
+  for (const k of MNTR_PERCENTILE_SUMMARIES) {
+    out.push([`avg_${k}`, zero]);
+    for (const p of ["min", "max", "cnt", "sum", "p50", "p95", "p99", "p999"]) out.push([`${p}_${k}`, 0]);
+  }
+  return out;
+}
+
+function monitor(src: FourLetterSource): string {
+  let out = "";
+  for (const [k, v] of monitorEntries(src)) out += `zk_${k}\t${typeof v === "object" ? javaDouble(v.double) : v}\n`;
   return out;
 }
 
@@ -301,19 +338,6 @@ function maxFileDescriptors(): number {
   } catch {
     return -1;
   }
-}
-
-/** Java's Double.toString: `0.0`, `3.5`, `0.1111`, `1.0E7`, `1.0E-4`. */
-export function javaDouble(x: number): string {
-  if (!Number.isFinite(x)) return Number.isNaN(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity";
-  const abs = Math.abs(x);
-  if (abs === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
-  if (abs >= 1e-3 && abs < 1e7) {
-    const t = String(x);
-    return t.includes(".") ? t : `${t}.0`;
-  }
-  const [mantissa, exponent] = x.toExponential().split("e") as [string, string];
-  return `${mantissa.includes(".") ? mantissa : `${mantissa}.0`}E${exponent.replace(/^\+/, "")}`;
 }
 
 // dump. ZooKeeper prints its expiry queues: sessions in tickTime buckets, connections in
@@ -355,20 +379,4 @@ function expiryQueue(prefix: string, buckets: Map<number, string[]>, members: nu
     out += `${list.length} expire at ${javaDate(at)}:\n` + list.map((m) => `\t${m}\n`).join("");
   }
   return out;
-}
-
-const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/** java.util.Date.toString in local time: `Sun Nov 22 03:25:00 UTC 2026`. */
-export function javaDate(ms: number): string {
-  const d = new Date(ms);
-  const two = (n: number): string => String(n).padStart(2, "0");
-  const zone =
-    new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(d).find((p) => p.type === "timeZoneName")
-      ?.value ?? "UTC";
-  return (
-    `${WEEKDAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${two(d.getDate())} ` +
-    `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${zone} ${d.getFullYear()}`
-  );
 }

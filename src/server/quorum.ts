@@ -75,6 +75,17 @@ export class QuorumServer {
         mode: () => this.mode,
         ownsExpiry: () => this.#peer?.state === PeerState.LEADING && this.#peer.serving,
         serving: () => this.#peer?.serving === true,
+        quorumStats: () => {
+          const peer = this.#peer;
+          if (peer?.state !== PeerState.LEADING) return undefined;
+          const synced = peer.syncedLearners();
+          return {
+            learners: synced.length + peer.pendingSyncs(),
+            syncedFollowers: synced.filter((l) => l.role === "participant").length,
+            syncedObservers: synced.filter((l) => l.role === "observer").length,
+            pendingSyncs: peer.pendingSyncs(),
+          };
+        },
       },
     });
   }

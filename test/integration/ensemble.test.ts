@@ -32,6 +32,12 @@ describe("an ensemble of three participants and an observer", () => {
       ens.members.map(async (m) => /Mode: (\w+)/.exec(await fourLetterWord("127.0.0.1", Number(ens!.connectStringOf(m).split(":")[1]), "srvr"))?.[1]),
     );
     expect(modes.sort()).toEqual(["follower", "follower", "leader", "observer"]);
+    const leaderPort = Number(ens.connectStringOf(ens.leader()!).split(":")[1]);
+    const mntr = await fourLetterWord("127.0.0.1", leaderPort, "mntr");
+    expect(mntr).toMatch(/^zk_server_state\tleader$/m);
+    expect(mntr).toMatch(/^zk_synced_followers\t2$/m);
+    expect(mntr).toMatch(/^zk_synced_observers\t1$/m);
+    expect(mntr).toMatch(/^zk_pending_syncs\t0$/m);
   });
 
   it("a write through any member is read on every member after sync", async () => {

@@ -41,6 +41,9 @@ type Event =
   | { at: number; seq: number; kind: "write" }
   | { at: number; seq: number; kind: "fault" };
 
+/** An event before it gets its sequence number (Omit distributed over the union). */
+type NewEvent = Event extends infer E ? (E extends Event ? Omit<E, "seq"> : never) : never;
+
 export class SimFailure extends Error {}
 
 export class ZabSim {
@@ -108,7 +111,7 @@ export class ZabSim {
     this.#pump(node);
   }
 
-  #push(e: Omit<Event, "seq"> & { at: number }): void {
+  #push(e: NewEvent): void {
     const ev = { ...e, seq: this.#seq++ } as Event;
     // binary insert by (at, seq)
     let lo = 0;
