@@ -94,6 +94,11 @@ export class WaitChain {
     }
   }
 
+  /** The dirs with contenders or waiters the engine tracks (admin views). */
+  dirs(): string[] {
+    return [...this.#dirs.keys()];
+  }
+
   /** Contenders and waiters of a dir, in order (admin views, tests). */
   view(dir: string): { contenders: string[]; waiters: string[] } {
     const d = this.#dirs.get(dir);

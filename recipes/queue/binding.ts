@@ -198,6 +198,11 @@ export class QueueBinding implements RecipeBinding {
     }
   }
 
+  /** Queues the engine has served a take on (admin `queues`). */
+  paths(): string[] {
+    return [...this.#queues.keys()];
+  }
+
   /** Waiting consumers and depth per queue (admin `queues`, tests). */
   stats(path: string): { depth: number; waiters: number } {
     const q = this.#queues.get(path);

@@ -83,6 +83,11 @@ export class SemaphoreBinding implements RecipeBinding {
     return false;
   }
 
+  /** Semaphores the engine tracks: permits, leases in order, waiting lease names (admin `locks`). */
+  view(): { dir: string; permits: number; leases: string[]; waiting: string[] }[] {
+    return [...this.#dirs].map(([dir, d]) => ({ dir, permits: d.permits, leases: [...d.leases.names], waiting: [...d.waiting.keys()] }));
+  }
+
   onChildChange(change: ChildChange, engine: EngineApi): void {
     const d = this.#dirs.get(change.dir);
     if (d === undefined || !isContender(change.name)) return;

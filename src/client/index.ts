@@ -32,6 +32,9 @@ export {
   type DoubleBarrier,
   type Election,
 } from "./recipes.js";
+export { ClientWatchKind } from "./watches.js";
+/** ZooKeeper's WatcherType (removeWatches) and AddWatchMode. */
+export { WatcherType, AddWatchMode } from "../jute/index.js";
 export type { WatchEvent, WatchListener, EventName } from "./watches.js";
 export { parseConnectString, type ConnectString, type HostPort } from "./connect-string.js";
 

@@ -7,11 +7,13 @@ export { parseConfig, defaultConfig, DEFAULT_DATA_DIR } from "./parse.js";
 export { loadConfigFile } from "./load.js";
 export { ConfigError } from "./errors.js";
 export { extraSetting } from "./extra.js";
+export { logLevelOf, logDirOf, LOG_LEVEL_ENV, LOG_DIR_ENV } from "./env.js";
 export type {
   ConfigResult,
   ConfigWarning,
   CorralConfig,
   ParseOptions,
+  LogLevel,
   ServerRole,
   ServerSpec,
 } from "./types.js";

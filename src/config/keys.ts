@@ -8,7 +8,7 @@
 import { type IntRange, INT32_MAX, type Parsed, ok } from "./values.js";
 import { parseBool, parseDigest, parseHost, parseIntIn, parseNonEmpty, parsePort } from "./values.js";
 import { parseRole } from "./servers.js";
-import type { CorralConfig, ServerSpec } from "./types.js";
+import { LOG_LEVELS, type CorralConfig, type ServerSpec } from "./types.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -138,6 +138,20 @@ const fourLetterWords: Apply = (draft, raw, ctx) => {
   return DONE;
 };
 
+// Setting either metrics key turns the Prometheus endpoint on.
+const enablesMetrics = (apply: Apply): Apply => (draft, raw, ctx) => {
+  const r = apply(draft, raw, ctx);
+  if (r.ok) draft.metricsEnabled = true;
+  return r;
+};
+
+const logLevel: Apply = (draft, raw) => {
+  const level = LOG_LEVELS.find((l) => l === raw.trim().toLowerCase());
+  if (level === undefined) return { ok: false, problem: `expected one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(raw)}` };
+  draft.logLevel = level;
+  return DONE;
+};
+
 const superDigest: Apply = setWith<string | undefined>("superDigest", parseDigest);
 
 const SPECS: readonly KeySpec[] = [
@@ -162,8 +176,8 @@ const SPECS: readonly KeySpec[] = [
   { name: "reconfigEnabled", sysprop: false, apply: bool("reconfigEnabled") },
   { name: "localSessionsEnabled", sysprop: false, apply: bool("localSessionsEnabled") },
   { name: "localSessionsUpgradingEnabled", sysprop: false, apply: bool("localSessionsUpgradingEnabled") },
-  { name: "metricsProvider.className", sysprop: false, apply: text("metricsProviderClassName", "a class name") },
-  { name: "metricsProvider.httpPort", sysprop: false, apply: port("metricsHttpPort") },
+  { name: "metricsProvider.className", sysprop: false, apply: enablesMetrics(text("metricsProviderClassName", "a class name")) },
+  { name: "metricsProvider.httpPort", sysprop: false, apply: enablesMetrics(port("metricsHttpPort")) },
   { name: "metricsProvider.httpHost", sysprop: false, apply: host("metricsHttpHost") },
   // Keys ZooKeeper reads as system properties.
   { name: "4lw.commands.whitelist", sysprop: true, apply: fourLetterWords },
@@ -183,6 +197,8 @@ const SPECS: readonly KeySpec[] = [
   { name: "znode.container.checkIntervalMs", sysprop: true, apply: int("containerCheckIntervalMs", positive("milliseconds", true)) },
   { name: "znode.container.maxPerMinute", sysprop: true, apply: int("containerMaxPerMinute", positive(undefined, true)) },
   { name: "maxCnxns", sysprop: true, apply: int("maxCnxns", nonNegative("0 = unlimited", true)) },
+  // Corral's own.
+  { name: "corral.logLevel", sysprop: false, apply: logLevel },
 ];
 
 const BY_NAME: ReadonlyMap<string, KeySpec> = new Map(SPECS.map((s) => [s.name, s]));

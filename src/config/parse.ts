@@ -121,6 +121,8 @@ function baseDraft(): Draft {
     metricsProviderClassName: undefined,
     metricsHttpPort: 7000,
     metricsHttpHost: "0.0.0.0",
+    metricsEnabled: false,
+    logLevel: undefined,
     extra: new Map(),
   };
 }

@@ -5,6 +5,9 @@
 
 export type ServerRole = "participant" | "observer";
 
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** One `server.N=host:quorumPort:electionPort[:role][;[clientHost:]clientPort]` line. */
 export type ServerSpec = {
   readonly id: bigint;
@@ -82,6 +85,14 @@ export type CorralConfig = {
   readonly metricsProviderClassName?: string | undefined;
   readonly metricsHttpPort: number;
   readonly metricsHttpHost: string;
+  /**
+   * Whether to serve /metrics: as in ZooKeeper, when metricsProvider.className is set;
+   * also when metricsProvider.httpPort is written.
+   */
+  readonly metricsEnabled: boolean;
+
+  /** `corral.logLevel` (pino's levels); undefined = info, or CORRAL_LOG_LEVEL (logLevelOf). */
+  readonly logLevel?: LogLevel | undefined;
 
   /**
    * Keys Corral does not know, exactly as written in the file. ZooKeeper turns an unknown

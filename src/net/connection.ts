@@ -42,6 +42,8 @@ export interface ConnectionHost {
   /** The reply to a four-letter word, or undefined if `word` is not one. */
   fourLetterWord(word: string): string | undefined;
   readonly counters: ServerStats;
+  /** Called once per reply with the request's op code and its latency (metrics). */
+  observeRequest?(opCode: number, latencyMs: number): void;
   connectionClosed(c: ClientConnection): void;
 }
 
@@ -67,6 +69,8 @@ export class ClientConnection implements Conn {
   readonly stats = new ServerStats();
   /** Arrival times of requests not yet answered; replies go out in request order. */
   readonly #arrivals: number[] = [];
+  /** Op codes of those requests, in the same order. */
+  readonly #arrivalOps: number[] = [];
   readonly #host: ConnectionHost;
   readonly #parser: FrameParser;
   readonly #out = new JuteWriter(4096);
@@ -102,6 +106,7 @@ export class ClientConnection implements Conn {
 
   #onData(chunk: Buffer): void {
     if (this.#state === State.Closed) return;
+    this.#host.counters.bytesReceived += chunk.length;
     try {
       const data = this.#headChecked ? chunk : this.#firstBytes(chunk);
       if (data === undefined) return;
@@ -129,6 +134,7 @@ export class ClientConnection implements Conn {
     const reply = this.#host.fourLetterWord(data.toString("latin1", 0, 4));
     if (reply === undefined) return data;
     this.#state = State.Closed;
+    this.#host.counters.bytesSent += Buffer.byteLength(reply);
     // Close fully once the reply is flushed, as ZooKeeper does: end() alone leaves the
     // socket half-open (and counted against maxClientCnxns) until the client hangs up.
     this.socket.end(reply);
@@ -154,6 +160,7 @@ export class ClientConnection implements Conn {
     this.lastOp = OP_NAMES.get(hdr.type) ?? "unknown";
     if (hdr.xid >= 0) this.lastCxid = hdr.xid;
     this.#arrivals.push(performance.now());
+    this.#arrivalOps.push(hdr.type);
     this.#host.pipeline.submit(this.#queue!, hdr.xid, hdr.type, req);
   }
 
@@ -229,8 +236,10 @@ export class ClientConnection implements Conn {
   #answered(zxid: bigint): void {
     this.lastZxid = zxid;
     const at = this.#arrivals.shift();
+    const op = this.#arrivalOps.shift();
     if (at === undefined) return;
     const now = performance.now();
+    this.#host.observeRequest?.(op!, now - at);
     this.lastLatencyMs = Math.round(now - at);
     this.lastResponseAtMs = Date.now();
     this.stats.recordLatency(this.lastLatencyMs);
@@ -269,7 +278,9 @@ export class ClientConnection implements Conn {
       this.#out.reset();
       return;
     }
-    this.socket.write(this.#out.toBuffer());
+    const bytes = this.#out.toBuffer();
+    this.#host.counters.bytesSent += bytes.length;
+    this.socket.write(bytes);
     this.#out.reset();
   }
 

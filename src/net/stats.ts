@@ -5,6 +5,9 @@ export class ServerStats {
   readonly #startedAtMs = performance.now();
   packetsReceived = 0;
   packetsSent = 0;
+  /** Bytes read from and written to client sockets; never reset (Prometheus counters). */
+  bytesReceived = 0;
+  bytesSent = 0;
   #latencyMin = Number.POSITIVE_INFINITY;
   #latencyMax = 0;
   #latencyTotal = 0;

@@ -180,6 +180,18 @@ export class Pipeline {
     return this.#forwarder !== undefined;
   }
 
+  /**
+   * A leader stepped down: txns it proposed but did not see committed are no longer its
+   * to apply (the next leader commits or truncates them, and this server learns which
+   * in sync). Their clients were disconnected; their replies are never sent.
+   */
+  abandonOutstanding(): void {
+    this.#committing.length = 0;
+    this.#committingHead = 0;
+    this.#prep.reset();
+    this.#lastZxid = this.tree.lastProcessedZxid;
+  }
+
   /** A new leader's zxids continue from the start of its epoch. */
   resetZxid(zxid: bigint): void {
     assert(this.outstandingCount === 0, "cannot move the zxid base with txns in flight");
@@ -400,7 +412,15 @@ export class Pipeline {
     };
     const item: Committing = { entry, durable: false, done };
     this.#committing.push(item);
-    const pending = this.#opts.log.append(entry);
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.#opts.log.append(entry);
+    } catch (e) {
+      // The commit step refused it (e.g. not the leader any more): it never happened.
+      this.#committing.pop();
+      this.#lastZxid = zxid - 1n;
+      throw e;
+    }
     if (pending === undefined) {
       item.durable = true;
       this.#applyCommitted();

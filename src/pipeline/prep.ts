@@ -106,6 +106,14 @@ export class Prep {
     return txn;
   }
 
+  /** Forgets every prepared txn (a leader that stepped down: their fate is ZAB's now). */
+  reset(): void {
+    this.#overlay.clear();
+    this.#queue.length = 0;
+    this.#queueHead = 0;
+    this.#scratch = null;
+  }
+
   /** Whether `path` will exist once every prepared txn is applied. */
   willExist(path: string): boolean {
     return this.#lookup(path) !== null;

@@ -75,6 +75,7 @@ export class QuorumServer {
         mode: () => this.mode,
         ownsExpiry: () => this.#peer?.state === PeerState.LEADING && this.#peer.serving,
         serving: () => this.#peer?.serving === true,
+        leaderId: () => this.#peer?.leader,
         quorumStats: () => {
           const peer = this.#peer;
           if (peer?.state !== PeerState.LEADING) return undefined;
@@ -112,6 +113,8 @@ export class QuorumServer {
 
   async start(): Promise<{ host: string; port: number }> {
     const address = await this.server.start();
+    // Until ZAB says this server serves, nothing is prepared or committed here.
+    this.server.pipeline.setForwarder(() => undefined);
     const tree = this.server.tree;
     const epochs = await this.#readEpochs();
     const last = tree.lastProcessedZxid;
@@ -265,7 +268,10 @@ export class QuorumServer {
     const pipeline = this.server.pipeline;
     this.log.info({ state: s.state, leader: s.leader?.toString(), serving: s.serving, epoch: s.epoch }, "zab state");
     if (!s.serving) {
-      pipeline.setForwarder(undefined);
+      // Not serving: nothing may be prepared here, and nothing can reach a leader.
+      pipeline.setForwarder(() => undefined);
+      pipeline.abandonOutstanding();
+      this.#pendingCommits.clear();
       this.server.listener.dropConnections("server is not serving: an election is under way");
       return;
     }

@@ -1,6 +1,9 @@
-// Composition root of a standalone server: config -> tree, sessions, watches ->
-// pipeline -> client port. Nothing else wires layers together. Timers live here: one
-// tick drives session expiry, another the container/TTL reaper.
+// Composition root of a standalone server: config -> storage -> recovery -> tree,
+// sessions, watches -> pipeline -> client port. Nothing else wires layers together.
+// Timers live here: one tick drives session expiry, another the container/TTL reaper,
+// a third autopurge. With config.dataDir set the server is durable: start() recovers
+// the tree and sessions from dataDir/dataLogDir first and only then builds the
+// pipeline (whose zxid counter starts after the recovered zxid) and listens.
 
 import { createHmac, randomBytes } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
@@ -10,30 +13,56 @@ import { getHeapStatistics } from "node:v8";
 import type { CorralConfig } from "../config/index.js";
 import {
   ClientListener,
+  DurationHistogram,
+  RequestLatency,
   ServerStats,
   fourLetterWord,
   type ClientConnection,
   type FourLetterSource,
+  type QuorumStats,
 } from "../net/index.js";
 import { Pipeline, memoryCommitLog, type CommitLog } from "../pipeline/index.js";
 import { SessionTable } from "../session/index.js";
 import { DataTree } from "../tree/index.js";
+import { Storage, nodeDisk, type Disk } from "../storage/index.js";
 import { silentLogger, type Clock, type Logger, type SessionId } from "../util/index.js";
 import { WatchKind, WatchRegistry } from "../watch/index.js";
 import { RecipeEngine } from "../recipe-engine/index.js";
 import { allBindings } from "../../recipes/index.js";
 import { makeAuthenticator } from "./auth.js";
-import { systemClock } from "./clock.js";
+import { Operations } from "./operations.js";
+import { timedDisk } from "./timed-disk.js";
+import { cryptoPrng, systemClock } from "./clock.js";
 import { VERSION_LINE, VERSION_STRING } from "./version.js";
+
+/**
+ * How an ensemble member changes the standalone server (src/server/quorum.ts): its commit
+ * step goes through ZAB, its mode comes from its ZAB role, and only the leader expires
+ * sessions and reaps containers.
+ */
+export interface RoleHooks {
+  commitLog(storage: Storage | undefined): CommitLog;
+  mode(): "standalone" | "leader" | "follower" | "observer" | "read-only";
+  ownsExpiry(): boolean;
+  /** Whether client connections are accepted now. */
+  serving(): boolean;
+  /** A leader's learners, for mntr. */
+  quorumStats(): QuorumStats | undefined;
+  /** The current leader's server id, if one is known (AdminServer `leader`). */
+  leaderId?(): bigint | undefined;
+}
 
 export interface StandaloneOptions {
   config: CorralConfig;
+  role?: RoleHooks;
   log?: Logger;
   clock?: Clock;
   /** The commit step; defaults to keeping the tree in memory only. */
   commitLog?: CommitLog;
-  /** Key for session passwords; random per start unless given. */
+  /** Key for session passwords; random per start unless given (durable: kept in dataDir). */
   sessionSecret?: Buffer;
+  /** The disk a durable server (config.dataDir set) uses; default the real file system. */
+  disk?: Disk;
 }
 
 export class StandaloneServer implements FourLetterSource {
@@ -43,41 +72,116 @@ export class StandaloneServer implements FourLetterSource {
   readonly tree = new DataTree();
   readonly watches = new WatchRegistry();
   readonly sessions: SessionTable;
-  readonly pipeline: Pipeline;
-  readonly engine: RecipeEngine;
   readonly stats = new ServerStats();
-  readonly listener: ClientListener;
-  readonly mode = "standalone" as const;
+  /** Reply latency by op and fsync latency, exported on /metrics. */
+  readonly requestLatency = new RequestLatency();
+  readonly fsyncLatency = new DurationHistogram();
+  #operations: Operations | undefined;
+  quorumStats(): QuorumStats | undefined {
+    return this.#opts.role?.quorumStats();
+  }
+
+  get mode(): "standalone" | "leader" | "follower" | "observer" | "read-only" {
+    return this.#opts.role?.mode() ?? "standalone";
+  }
+
+  /** An ensemble member's current leader (undefined standalone, or during an election). */
+  get leaderId(): bigint | undefined {
+    return this.#opts.role?.leaderId?.();
+  }
   readonly readOnly = false;
   readonly versionString = VERSION_STRING;
   readonly versionLine = VERSION_LINE;
   #timers: NodeJS.Timeout[] = [];
   #address: { host: string; port: number } | undefined;
+  readonly #opts: StandaloneOptions;
+  #secret: Buffer;
+  #storage: Storage | undefined;
+  #pipeline: Pipeline | undefined;
+  #engine: RecipeEngine | undefined;
+  #listener: ClientListener | undefined;
 
   constructor(opts: StandaloneOptions) {
     const config = opts.config;
     this.config = config;
+    this.#opts = opts;
     this.log = opts.log ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
-    const secret = opts.sessionSecret ?? randomBytes(32);
+    this.#secret = opts.sessionSecret ?? randomBytes(32);
     this.sessions = new SessionTable({
       tickMs: config.tickMs,
-      passwordFor: (id) => createHmac("sha256", secret).update(BigInt.asUintN(64, id).toString(16)).digest().subarray(0, 16),
+      passwordFor: (id) => createHmac("sha256", this.#secret).update(BigInt.asUintN(64, id).toString(16)).digest().subarray(0, 16),
     });
-    this.pipeline = new Pipeline({
+    if (config.dataDir === undefined) this.#wire(opts.role?.commitLog(undefined) ?? opts.commitLog ?? memoryCommitLog, undefined);
+  }
+
+  get pipeline(): Pipeline {
+    return this.#wired(this.#pipeline);
+  }
+
+  get engine(): RecipeEngine {
+    return this.#wired(this.#engine);
+  }
+
+  get listener(): ClientListener {
+    return this.#wired(this.#listener);
+  }
+
+  /** The durable storage (undefined for an in-memory server, or before start()). */
+  get storage(): Storage | undefined {
+    return this.#storage;
+  }
+
+  #wired<T>(v: T | undefined): T {
+    if (v === undefined) throw new Error("a durable server builds its pipeline in start(), after recovery");
+    return v;
+  }
+
+  /** Recovers tree and sessions from dataDir (durable mode), before anything is wired. */
+  async #openStorage(dataDir: string): Promise<void> {
+    const c = this.config;
+    const storage = await Storage.open(
+      {
+        disk: timedDisk(this.#opts.disk ?? nodeDisk, this.fsyncLatency.observeMs),
+        dataDir,
+        dataLogDir: c.dataLogDir,
+        snapCount: c.snapCount,
+        forceSync: c.forceSync,
+        txnLogSizeLimitBytes: c.txnLogSizeLimitBytes,
+        prng: cryptoPrng,
+        log: this.log,
+        nowMs: () => this.clock.nowMs(),
+      },
+      this.tree,
+    );
+    this.#storage = storage;
+    if (this.#opts.sessionSecret === undefined) this.#secret = storage.secret;
+    // Recovered sessions get a full timeout from now, as ZooKeeper's do after a restart.
+    const now = this.clock.monotonicMs();
+    for (const [id, timeoutMs] of storage.recovered.sessions) this.sessions.add(id, timeoutMs, now);
+    this.#wire(this.#opts.role?.commitLog(storage) ?? storage, storage.highestSessionId);
+    this.pipeline.subscribe((entry, _result, effects) => storage.applied(entry, effects));
+    storage.setSessionSource(() => this.sessions.all());
+  }
+
+  #wire(commitLog: CommitLog, sessionIdFloor: bigint | undefined): void {
+    const config = this.config;
+    this.#pipeline = new Pipeline({
       tree: this.tree,
       sessions: this.sessions,
       watches: this.watches,
-      log: opts.commitLog ?? memoryCommitLog,
+      log: commitLog,
       clock: this.clock,
       serverId: config.myid ?? 0n,
       extendedTypesEnabled: config.extendedTypesEnabled,
       outstandingMax: config.globalOutstandingLimit,
+      sessionIdFloor,
     });
-    this.engine = new RecipeEngine(this.pipeline, { ownsExpiry: true });
+    const role = this.#opts.role;
+    this.#engine = new RecipeEngine(this.pipeline, { ownsExpiry: () => role?.ownsExpiry() ?? true });
     for (const b of allBindings()) this.engine.register(b);
     this.tree.setSystemData("/zookeeper", RecipeEngine.capability());
-    this.listener = new ClientListener(
+    this.#listener = new ClientListener(
       {
         pipeline: this.pipeline,
         log: this.log,
@@ -87,8 +191,14 @@ export class StandaloneServer implements FourLetterSource {
         authenticate: makeAuthenticator(config.superDigest),
         fourLetterWord: (word) => fourLetterWord(word, this),
         counters: this.stats,
+        observeRequest: (opCode, ms) => this.requestLatency.observe(opCode, ms),
       },
-      { host: config.clientPortAddress, port: config.clientPort, maxClientCnxns: config.maxClientCnxns },
+      {
+        host: config.clientPortAddress,
+        port: config.clientPort,
+        maxClientCnxns: config.maxClientCnxns,
+        acceptWhen: this.#opts.role === undefined ? undefined : () => this.#opts.role!.serving(),
+      },
     );
   }
 
@@ -102,28 +212,63 @@ export class StandaloneServer implements FourLetterSource {
   }
 
   async start(): Promise<{ host: string; port: number }> {
+    if (this.#pipeline === undefined && this.config.dataDir !== undefined) await this.#openStorage(this.config.dataDir);
     this.#address = await this.listener.listen();
     const tick = setInterval(() => this.#tick(), this.config.tickMs);
     const reapEveryMs = this.config.containerCheckIntervalMs;
     const reapMax = Math.max(1, Math.floor((this.config.containerMaxPerMinute * reapEveryMs) / 60_000));
-    const reap = setInterval(() => this.pipeline.reapContainers(reapMax), reapEveryMs);
+    const reap = setInterval(() => {
+      if (this.#opts.role?.ownsExpiry() !== false) this.pipeline.reapContainers(reapMax);
+    }, reapEveryMs);
     tick.unref();
     reap.unref();
     this.#timers = [tick, reap];
+    this.#startAutopurge();
+    try {
+      this.#operations = await Operations.start(this);
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
     this.log.info({ ...this.#address, version: VERSION_STRING }, "corral standalone server started");
     return this.#address;
   }
 
   #tick(): void {
+    if (this.#opts.role?.ownsExpiry() === false) return;
     for (const id of this.pipeline.expireSessions(this.clock.monotonicMs())) {
       this.log.info({ sessionId: `0x${BigInt.asUintN(64, id).toString(16)}` }, "session expired");
     }
   }
 
+  /** autopurge.purgeInterval hours (0 = off): purge once now, then every interval. */
+  #startAutopurge(): void {
+    const storage = this.#storage;
+    const hours = this.config.autopurgePurgeIntervalHours;
+    if (storage === undefined || !(hours > 0)) return;
+    const run = (): void => {
+      storage.purge(this.config.autopurgeSnapRetainCount).catch((e: unknown) => {
+        this.log.error({ err: e instanceof Error ? e.message : String(e) }, "autopurge failed");
+      });
+    };
+    run();
+    const t = setInterval(run, hours * 3_600_000);
+    t.unref();
+    this.#timers.push(t);
+  }
+
+  /** The AdminServer and metrics endpoints, when configured and started. */
+  get operations(): Operations | undefined {
+    return this.#operations;
+  }
+
   async stop(): Promise<void> {
+    await this.#operations?.stop();
+    this.#operations = undefined;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
-    await this.listener.close();
+    if (this.#listener !== undefined) await this.#listener.close();
+    await this.#storage?.close();
     this.log.info("corral server stopped");
   }
 
@@ -249,6 +394,7 @@ export class StandaloneServer implements FourLetterSource {
   }
 
   dataDirs(): { dataDirBytes: number; dataLogDirBytes: number } {
+    if (this.#storage !== undefined) return this.#storage.sizes();
     const c = this.config;
     return {
       dataDirBytes: c.dataDir === undefined ? 0 : dirBytes(c.dataDir),

@@ -5,3 +5,4 @@ export type { Clock, Prng } from "./clock.js";
 export { SeededPrng, ManualClock } from "./clock.js";
 export type { Logger, LogFn } from "./log.js";
 export { silentLogger } from "./log.js";
+export { javaDate, javaDouble, javaHex } from "./java.js";

@@ -1,0 +1,133 @@
+// The result file's shape (bench/results/<date>.json). `schema` changes when a field's
+// meaning does; tools reading old files should check it.
+
+import type { LatencySummary, Spread } from "../stats.js";
+import type { TargetName, Topology } from "../servers/types.js";
+import type { Target } from "../workloads/types.js";
+
+export const REPORT_SCHEMA = "corral-bench/1";
+
+export interface RunResult {
+  run: number;
+  ops: number;
+  elapsedMs: number;
+  opsPerSec: number;
+  latency: LatencySummary;
+  errors: number;
+  /** A few distinct error messages, for the reader. */
+  errorSamples: string[];
+  /** Watch notifications delivered to the driver's clients while measuring. */
+  watchEvents: number;
+  /** Recipe engine events (grants, items) pushed to the driver's clients while measuring. */
+  recipeEvents: number;
+  /** (watchEvents + recipeEvents) / ops: the herd meter. */
+  notificationsPerOp: number;
+  /** Server process(es) CPU seconds during the measurement window (summed for an ensemble). */
+  serverCpuSeconds: number | null;
+  /** Server CPU per op, microseconds. */
+  serverCpuUsPerOp: number | null;
+  /** Server resident memory at the end of the window (summed for an ensemble). */
+  serverRssBytes: number | null;
+  /** Peak resident memory of the server process(es) so far (VmHWM). */
+  serverPeakRssBytes: number | null;
+  /** Workload-specific counts: lostRaces, redeliveries, undeliveredAtEnd, ... */
+  extra: Record<string, number>;
+  violations: string[];
+}
+
+export interface CaseSummary {
+  opsPerSec: Spread;
+  p50Ms: Spread;
+  p90Ms: Spread;
+  p99Ms: Spread;
+  maxMs: Spread;
+  errors: Spread;
+  notificationsPerOp: Spread;
+  serverCpuUsPerOp: Spread | null;
+  serverRssBytes: Spread | null;
+  extra: Record<string, Spread>;
+}
+
+export interface CaseReport {
+  workload: string;
+  title: string;
+  variant: string;
+  clients: number;
+  params: Record<string, number>;
+  unit: string;
+  latency: string;
+  headline: "throughput" | "latency";
+  target: TargetName;
+  topology: Topology;
+  recipeMode: string | null;
+  recipeImplementation: string | null;
+  runs: RunResult[];
+  summary: CaseSummary;
+}
+
+export interface ServerInfo {
+  target: TargetName;
+  topology: Topology;
+  available: boolean;
+  /** Why not, when not available. */
+  reason?: string;
+  /** It should have run and did not (failed to start, or died): the bench run fails. */
+  failed?: boolean;
+  version?: string;
+  how?: string;
+  inProcess?: boolean;
+  notes: string[];
+}
+
+export interface TargetCheck extends Target {
+  actual: number;
+  met: boolean;
+}
+
+export interface Comparison {
+  workload: string;
+  variant: string;
+  clients: number;
+  topology: Topology;
+  /** Corral ÷ ZooKeeper of the medians. */
+  throughputRatio: number | null;
+  p50Ratio: number | null;
+  p99Ratio: number | null;
+  /** Issue targets for this case, with what we reached. */
+  targets: TargetCheck[];
+}
+
+export interface MemoryFinding {
+  target: TargetName;
+  topology: Topology;
+  /** Largest RSS at the end of any case's window (median over runs), and which case. */
+  rssBytes: number;
+  afterCase: string;
+  peakRssBytes: number | null;
+}
+
+export interface Violation {
+  target: TargetName;
+  topology: Topology;
+  workload: string;
+  variant: string;
+  run: number;
+  message: string;
+}
+
+export interface BenchReport {
+  schema: typeof REPORT_SCHEMA;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  /** False if a correctness check failed or the run was interrupted. */
+  ok: boolean;
+  interrupted: boolean;
+  host: { hostname: string; cpus: number; cpuModel: string; memoryBytes: number; platform: string; release: string; node: string };
+  options: Record<string, unknown>;
+  servers: ServerInfo[];
+  cases: CaseReport[];
+  comparisons: Comparison[];
+  memory: { findings: MemoryFinding[]; ratio: number | null; targetRatio: number };
+  violations: Violation[];
+}

@@ -1,0 +1,81 @@
+// Loopback helpers for the harness: free ports and the four-letter words both servers
+// answer on their client port. Only 127.0.0.1 is ever dialled or bound.
+
+import { connect, createServer } from "node:net";
+
+export const LOOPBACK = "127.0.0.1";
+
+/** A TCP port that was free on 127.0.0.1 a moment ago (the OS picked it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen({ host: LOOPBACK, port: 0, exclusive: true }, () => {
+      const address = server.address();
+      if (address === null || typeof address === "string") {
+        server.close();
+        reject(new Error(`freePort: unexpected address ${String(address)}`));
+        return;
+      }
+      server.close((error) => (error ? reject(error) : resolve(address.port)));
+    });
+  });
+}
+
+/** `count` distinct free ports. */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  for (let i = 0; ports.size < count && i < count * 10; i++) ports.add(await freePort());
+  if (ports.size < count) throw new Error(`could not find ${count} free ports on ${LOOPBACK}`);
+  return [...ports];
+}
+
+/** Sends a four-letter word and returns what the server writes before it closes. */
+export function fourLetterWord(port: number, word: string, timeoutMs = 2_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect({ host: LOOPBACK, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`4lw ${word} to ${LOOPBACK}:${port}: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once("connect", () => socket.end(word));
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.once("close", () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    });
+  });
+}
+
+/** The "Mode:" line of `srvr` (standalone, leader, follower, observer), if the server serves. */
+export async function serverMode(port: number): Promise<string | undefined> {
+  const text = await fourLetterWord(port, "srvr", 1_000).catch(() => "");
+  return /^Mode: (\S+)/m.exec(text)?.[1];
+}
+
+/**
+ * Polls `srvr` until every port reports a mode, bounded by `timeoutMs`. `abortIf` is
+ * asked before each poll so a server that already exited stops the wait at once.
+ */
+export async function waitForModes(
+  ports: readonly number[],
+  timeoutMs: number,
+  abortIf: () => string | undefined,
+): Promise<string[]> {
+  const deadline = performance.now() + timeoutMs;
+  let modes: (string | undefined)[] = [];
+  for (let attempt = 0; performance.now() < deadline; attempt++) {
+    const why = abortIf();
+    if (why !== undefined) throw new Error(why);
+    modes = await Promise.all(ports.map((p) => serverMode(p)));
+    if (modes.every((m) => m !== undefined)) return modes as string[];
+    await new Promise((r) => setTimeout(r, Math.min(50 * (attempt + 1), 250)));
+  }
+  throw new Error(`servers on ports ${ports.join(", ")} did not start serving within ${timeoutMs} ms (modes: ${modes.join(", ")})`);
+}

@@ -1,0 +1,72 @@
+// Latency histograms (HdrHistogram, microsecond resolution, 3 significant digits) and
+// the median/min/max summary of repeated runs.
+
+import * as hdr from "hdr-histogram-js";
+
+/** Values are recorded in microseconds; one hour is the largest we keep exactly. */
+const HIGHEST_US = 3_600_000_000;
+
+export interface LatencySummary {
+  count: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  meanMs: number;
+}
+
+export class LatencyHistogram {
+  readonly #h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 3, autoResize: true });
+
+  recordMs(ms: number): void {
+    this.#h.recordValue(Math.min(HIGHEST_US, Math.max(1, Math.round(ms * 1000))));
+  }
+
+  get count(): number {
+    return this.#h.totalCount;
+  }
+
+  summary(): LatencySummary {
+    const h = this.#h;
+    if (h.totalCount === 0) return { count: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0 };
+    return {
+      count: h.totalCount,
+      p50Ms: h.getValueAtPercentile(50) / 1000,
+      p90Ms: h.getValueAtPercentile(90) / 1000,
+      p99Ms: h.getValueAtPercentile(99) / 1000,
+      maxMs: h.maxValue / 1000,
+      meanMs: h.mean / 1000,
+    };
+  }
+
+  destroy(): void {
+    this.#h.destroy();
+  }
+}
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** Median (the mean of the middle two for an even count), min and max. */
+export function spread(values: readonly number[]): Spread {
+  if (values.length === 0) return { median: 0, min: 0, max: 0 };
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { median, min: s[0]!, max: s[s.length - 1]! };
+}
+
+/** A small seeded PRNG (mulberry32) so workload choices repeat from run to run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,87 @@
+// What a workload is: a name, the cases it runs (one per client count or variant), and
+// a run function that drives load through a CaseContext until the window closes.
+
+import type { ZooKeeperClient } from "../../src/client/index.js";
+import type { LockTable, ViolationLog } from "../checks.js";
+import type { RecipeClient } from "../recipes/api.js";
+import type { Window } from "./driver.js";
+
+export interface PlanOptions {
+  quick: boolean;
+  /** Client counts for the raw op workloads. */
+  rawClients: readonly number[];
+  /** Requests each raw-op client keeps in flight. */
+  inFlight: number;
+  /** Clients for the uncontended lock workload. */
+  lockClients: number;
+  /** Client counts for the contended mutex. */
+  mutexClients: readonly number[];
+  rwlockClients: number;
+  /** Percentage of read acquisitions in the read/write lock workload. */
+  readPercent: number;
+  producers: number;
+  consumers: number;
+  barrierClients: number;
+  electionMembers: number;
+}
+
+export interface CaseSpec {
+  workload: string;
+  /** Short label of this case within its workload, e.g. "8x16" or "16". */
+  variant: string;
+  /** Client sessions the case opens (for charts: the x axis). */
+  clients: number;
+  params: Record<string, number>;
+}
+
+export interface Target {
+  /**
+   * What is compared: the Corral/ZooKeeper ratio of ops/s ("throughput") or of a latency
+   * percentile; or Corral's own lost races per item ("lostRaces", an absolute bound).
+   */
+  metric: "throughput" | "p50" | "p99" | "lostRaces";
+  op: ">=" | "<=";
+  ratio: number;
+  /** Which issue sets it. */
+  source: string;
+}
+
+export interface Workload {
+  name: string;
+  title: string;
+  group: "raw" | "recipe";
+  /** What one op is, plural: "creates", "grants", "items", "rounds", "failovers". */
+  unit: string;
+  /** What the latency histogram measures. */
+  latency: string;
+  /** The number that matters: ops/s, or latency (election failover time). */
+  headline: "throughput" | "latency";
+  cases(plan: PlanOptions): CaseSpec[];
+  /** The issues' targets for a case (none if absent). */
+  targets?: (c: { variant: string; clients: number }) => Target[];
+  run(ctx: CaseContext, spec: CaseSpec): Promise<void>;
+}
+
+export interface CaseContext {
+  readonly connectString: string;
+  /** A fresh znode path for this case (the parent exists). */
+  readonly root: string;
+  readonly window: Window;
+  readonly violations: ViolationLog;
+  readonly locks: LockTable;
+  /** Fires at the hard deadline (or on Ctrl-C, or on a violation): stop waiting. */
+  readonly signal: AbortSignal;
+  readonly random: () => number;
+  /** How long one blocking recipe call may wait before it counts as an error (scaled to the window). */
+  readonly waitMs: number;
+  /** An unmetered session for setup (parent nodes) and checks; not for load. */
+  readonly admin: ZooKeeperClient;
+  /** Opens a metered client session (closed by the harness at the end of the case). */
+  connect(): Promise<ZooKeeperClient>;
+  /** The recipe API for a client (the client's own, or bench's stand-in). */
+  recipes(client: ZooKeeperClient): Promise<RecipeClient>;
+  /** Records a failed op (not a correctness violation). */
+  error(e: unknown): void;
+  /** Extra numbers for the result (lost races, redeliveries, ...). */
+  extra: Record<string, number>;
+}

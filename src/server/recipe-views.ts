@@ -1,0 +1,148 @@
+// Corral's admin views of the recipe engine (`/commands/locks`, `queues`, `elections`)
+// and the recipe gauges of /metrics: who holds, who waits in which order, how deep each
+// queue is, who leads. Read-only: built from the bindings' waiter indexes and the tree
+// at the moment of the request; they cover what the engine tracks (a lock or election
+// someone used through the engine, a queue someone took from through it).
+
+import type { JsonObject, JsonValue, RecipeGauges, RecipeViewName } from "../net/index.js";
+import type { RecipeEngine } from "../recipe-engine/index.js";
+import type { DataTree } from "../tree/index.js";
+import { joinPath } from "../tree/index.js";
+import { ElectionBinding } from "../../recipes/election/binding.js";
+import { QueueBinding } from "../../recipes/queue/binding.js";
+import { INFLIGHT_CHILD } from "../../recipes/queue/rules.js";
+import { ReadWriteLockBinding } from "../../recipes/read-write-lock/binding.js";
+import { blockerOf, modeOf } from "../../recipes/read-write-lock/rules.js";
+import { SemaphoreBinding } from "../../recipes/semaphore/binding.js";
+
+interface Contender {
+  node: string;
+  mode?: string;
+  sessionId: bigint;
+  token: bigint;
+}
+
+interface LockView {
+  path: string;
+  kind: "read-write-lock" | "semaphore";
+  permits?: number;
+  holders: Contender[];
+  waiters: Contender[];
+}
+
+interface QueueView {
+  path: string;
+  depth: number;
+  waiters: number;
+  inFlight: number;
+}
+
+interface ElectionView {
+  path: string;
+  leader: Contender | undefined;
+  members: Contender[];
+}
+
+export class RecipeViews {
+  readonly #engine: RecipeEngine;
+  readonly #tree: DataTree;
+
+  constructor(engine: RecipeEngine, tree: DataTree) {
+    this.#engine = engine;
+    this.#tree = tree;
+  }
+
+  #contender(dir: string, name: string, mode?: string): Contender {
+    const node = joinPath(dir, name);
+    const z = this.#tree.get(node);
+    const c: Contender = { node, sessionId: z?.ephemeralOwner ?? 0n, token: z?.czxid ?? 0n };
+    if (mode !== undefined) c.mode = mode;
+    return c;
+  }
+
+  #bindingsOf<T>(kind: abstract new (...args: never[]) => T): T[] {
+    return this.#engine.bindings().filter((b): b is T & typeof b => b instanceof kind);
+  }
+
+  locks(): LockView[] {
+    const out: LockView[] = [];
+    for (const b of this.#bindingsOf(ReadWriteLockBinding)) {
+      for (const dir of b.chain.dirs()) {
+        const { contenders } = b.chain.view(dir);
+        const held = contenders.filter((c) => blockerOf(contenders, c) === undefined);
+        const view = (name: string): Contender => this.#contender(dir, name, modeOf(name));
+        out.push({ path: dir, kind: "read-write-lock", holders: held.map(view), waiters: contenders.filter((c) => !held.includes(c)).map(view) });
+      }
+    }
+    for (const b of this.#bindingsOf(SemaphoreBinding)) {
+      for (const s of b.view()) {
+        const view = (name: string): Contender => this.#contender(s.dir, name);
+        out.push({ path: s.dir, kind: "semaphore", permits: s.permits, holders: s.leases.slice(0, s.permits).map(view), waiters: s.leases.slice(s.permits).map(view) });
+      }
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  queues(): QueueView[] {
+    const out: QueueView[] = [];
+    for (const b of this.#bindingsOf(QueueBinding)) {
+      for (const path of b.paths()) {
+        if (this.#tree.get(path) === undefined) continue;
+        const { depth, waiters } = b.stats(path);
+        const inFlight = this.#tree.get(joinPath(path, INFLIGHT_CHILD))?.children?.size ?? 0;
+        out.push({ path, depth, waiters, inFlight });
+      }
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  elections(): ElectionView[] {
+    const out: ElectionView[] = [];
+    for (const b of this.#bindingsOf(ElectionBinding)) {
+      for (const dir of b.chain.dirs()) {
+        const members = b.chain.view(dir).contenders.map((name) => this.#contender(dir, name));
+        out.push({ path: dir, leader: members[0], members });
+      }
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** The fields of the admin command `name`. */
+  json(name: RecipeViewName): JsonObject {
+    const contender = (c: Contender): JsonObject => ({ node: c.node, mode: c.mode, session_id: BigInt.asIntN(64, c.sessionId), token: c.token });
+    switch (name) {
+      case "locks":
+        return {
+          locks: this.locks().map(
+            (l): JsonValue => ({ path: l.path, kind: l.kind, permits: l.permits, holders: l.holders.map(contender), waiters: l.waiters.map(contender) }),
+          ),
+        };
+      case "queues":
+        return { queues: this.queues().map((q): JsonValue => ({ path: q.path, depth: q.depth, waiters: q.waiters, in_flight: q.inFlight })) };
+      case "elections":
+        return {
+          elections: this.elections().map(
+            (e): JsonValue => ({
+              path: e.path,
+              leader: e.leader === undefined ? null : contender(e.leader),
+              members: e.members.map(contender),
+            }),
+          ),
+        };
+    }
+  }
+
+  gauges(): RecipeGauges {
+    const g: RecipeGauges = { lockHolders: 0, lockWaiters: 0, queueDepth: 0, queueWaiters: 0, electionMembers: 0 };
+    for (const l of this.locks()) {
+      g.lockHolders += l.holders.length;
+      g.lockWaiters += l.waiters.length;
+    }
+    for (const q of this.queues()) {
+      g.queueDepth += q.depth;
+      g.queueWaiters += q.waiters;
+    }
+    for (const e of this.elections()) g.electionMembers += e.members.length;
+    return g;
+  }
+}

@@ -1,0 +1,332 @@
+// The transaction log: appends txns with group commit, rolls files, and reads them back.
+//
+// Format. Files live in <dataLogDir>/version-2/ and are named log.<hex zxid of their
+// first txn> (files.ts). Each file is
+//
+//   header  = "CRLG" | u32 format version (1) | u64 zxid of the first txn (= the name's)
+//   record* = one frame each (frame.ts): u32 length | u32 CRC-32 | payload
+//   payload = one TxnEntry as txn/codec.ts encodes it: TxnHeader {sessionId, cxid, zxid,
+//             timeMs, opCode} then the txn
+//
+// CRC-32 (not ZooKeeper's Adler-32): it catches every burst error up to 32 bits, and
+// node:zlib computes it natively. Zxids in a file strictly increase and, within an
+// epoch, count up by one (files.ts zxidGap); that is asserted when appending and checked
+// again when reading.
+//
+// Group commit. append() encodes nothing and returns at once with a promise; appends
+// queue. When no batch is in flight, the queue is taken as one batch in a microtask
+// (so every append of the current turn joins it): its records are encoded into one
+// buffer, written with one write and made durable with one fsync (fdatasync), then
+// every promise of the batch resolves, in append order. Appends that arrive while a
+// batch is being written or synced wait and form the next batch, so the number of
+// fsyncs grows with time, not with the number of concurrent writers. The first batch in
+// a new file also fsyncs the directory, which makes the file's name durable. With
+// forceSync=false the fsyncs are skipped and a promise resolves once its batch is
+// written to the OS. A failed write or fsync fails that batch and every later append:
+// the server must not acknowledge txns it cannot make durable.
+//
+// Rolling. A batch starts a new file when the current one holds `rollTxns` txns
+// (snapCount) or `rollBytes` bytes, or when roll() was called (a snapshot starts), so a
+// snapshot's replay starts in the file after the one it was taken in, or that one.
+
+import { join } from "node:path";
+import { JuteError, JuteReader, JuteWriter } from "../jute/index.js";
+import { readTxnEntry, writeTxnEntry, type TxnEntry } from "../txn/index.js";
+import { assert, asZxid, type Zxid } from "../util/index.js";
+import type { Disk, DiskFile } from "./disk.js";
+import { logFileName, zxidGap, zxidHex } from "./files.js";
+import { FRAME_HEADER_BYTES, readFrame, sealFrame } from "./frame.js";
+
+export const LOG_MAGIC = "CRLG";
+export const LOG_FORMAT_VERSION = 1;
+export const LOG_HEADER_BYTES = 16;
+/** A record longer than this is corrupt (ZooKeeper's jute.maxbuffer is 1 MiB by default). */
+export const LOG_RECORD_BYTES_MAX = 64 * 1024 * 1024;
+/** Bounds on one group-commit batch; what does not fit waits for the next one. */
+export const LOG_BATCH_TXNS_MAX = 16_384;
+export const LOG_BATCH_BYTES_MAX = 16 * 1024 * 1024;
+/** Default file size bound when txnLogSizeLimitInKb is not set. */
+export const LOG_ROLL_BYTES_DEFAULT = 256 * 1024 * 1024;
+
+export interface TxnLogOptions {
+  disk: Disk;
+  /** <dataLogDir>/version-2 */
+  dir: string;
+  forceSync: boolean;
+  /** Txns per file before it rolls (snapCount). */
+  rollTxns: number;
+  /** Bytes per file before it rolls. */
+  rollBytes: number;
+  /** The last zxid already in the log (from recovery): the next append must follow it. */
+  lastZxid: bigint;
+  /** Told the size of each write, for the dirs four-letter word. */
+  onWrite?: (file: string, bytes: number) => void;
+}
+
+interface Pending {
+  readonly entry: TxnEntry;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+interface OpenLog {
+  readonly name: string;
+  readonly handle: DiskFile;
+  txns: number;
+  bytes: number;
+  /** Its name is not yet durable (no directory fsync since it was created). */
+  fresh: boolean;
+}
+
+export interface TxnLogStats {
+  batches: number;
+  fsyncs: number;
+  txns: number;
+  bytes: number;
+  /** The largest batch so far, in txns. */
+  batchTxnsMax: number;
+}
+
+export class TxnLog {
+  readonly #opts: TxnLogOptions;
+  #queue: Pending[] = [];
+  #flushing: Promise<void> | undefined;
+  #file: OpenLog | undefined;
+  #rollRequested = false;
+  #lastAppended: bigint;
+  #failed: unknown;
+  #closed = false;
+  readonly #writer = new JuteWriter(64 * 1024);
+  readonly stats: TxnLogStats = { batches: 0, fsyncs: 0, txns: 0, bytes: 0, batchTxnsMax: 0 };
+
+  constructor(opts: TxnLogOptions) {
+    assert(opts.rollTxns > 0 && opts.rollBytes > 0, "log roll bounds must be positive");
+    this.#opts = opts;
+    this.#lastAppended = opts.lastZxid;
+  }
+
+  get lastAppendedZxid(): Zxid {
+    return asZxid(this.#lastAppended);
+  }
+
+  /** Resolves once `entry` is durable (written, with forceSync=false). */
+  append(entry: TxnEntry): Promise<void> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    assert(!this.#closed, "append to a closed transaction log");
+    const gap = zxidGap(this.#lastAppended, entry.hdr.zxid);
+    assert(gap === undefined, `transaction log append: ${gap}`);
+    this.#lastAppended = entry.hdr.zxid;
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ entry, resolve, reject });
+      if (this.#flushing === undefined) {
+        this.#flushing = Promise.resolve().then(() => this.#flushAll());
+      }
+    });
+  }
+
+  /** The next batch starts a new file. */
+  roll(): void {
+    this.#rollRequested = true;
+  }
+
+  /** Waits for queued appends to be durable, then closes the current file. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#flushing !== undefined) await this.#flushing;
+    const f = this.#file;
+    this.#file = undefined;
+    if (f !== undefined) await f.handle.close();
+  }
+
+  async #flushAll(): Promise<void> {
+    let batch: Pending[] = [];
+    try {
+      while (this.#queue.length > 0) {
+        batch = this.#takeBatch();
+        await this.#writeBatch(batch);
+        for (const p of batch) p.resolve();
+        batch = [];
+      }
+    } catch (e) {
+      this.#failed = e;
+      for (const p of batch) p.reject(e);
+      for (const p of this.#queue) p.reject(e);
+      this.#queue = [];
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  #takeBatch(): Pending[] {
+    if (this.#queue.length <= LOG_BATCH_TXNS_MAX) {
+      const all = this.#queue;
+      this.#queue = [];
+      return all;
+    }
+    return this.#queue.splice(0, LOG_BATCH_TXNS_MAX);
+  }
+
+  async #writeBatch(batch: Pending[]): Promise<void> {
+    const first = batch[0]!.entry.hdr.zxid;
+    const file = await this.#fileFor(first);
+    const w = this.#writer;
+    w.reset();
+    if (file.bytes === 0) writeLogHeader(w, first);
+    let n = 0;
+    for (const p of batch) {
+      const at = w.length;
+      w.int(0);
+      w.int(0);
+      writeTxnEntry(w, p.entry);
+      const length = w.length - at - FRAME_HEADER_BYTES;
+      assert(length <= LOG_RECORD_BYTES_MAX, `txn ${zxidHex(p.entry.hdr.zxid)} of ${length} bytes is too large to log`);
+      sealFrame(w.view(), at, length);
+      n++;
+      // An oversized batch is cut here; the rest goes back to the head of the queue.
+      if (w.length >= LOG_BATCH_BYTES_MAX && n < batch.length) {
+        this.#queue.unshift(...batch.splice(n));
+        break;
+      }
+    }
+    const bytes = w.view();
+    await file.handle.write(bytes, file.bytes);
+    file.bytes += bytes.length;
+    file.txns += batch.length;
+    this.#opts.onWrite?.(file.name, bytes.length);
+    if (this.#opts.forceSync) {
+      await file.handle.sync();
+      this.stats.fsyncs++;
+      if (file.fresh) await this.#opts.disk.syncDir(this.#opts.dir);
+    }
+    file.fresh = false;
+    this.stats.batches++;
+    this.stats.txns += batch.length;
+    this.stats.bytes += bytes.length;
+    if (batch.length > this.stats.batchTxnsMax) this.stats.batchTxnsMax = batch.length;
+  }
+
+  async #fileFor(firstZxid: bigint): Promise<OpenLog> {
+    const cur = this.#file;
+    if (cur !== undefined && !this.#rollRequested && cur.txns < this.#opts.rollTxns && cur.bytes < this.#opts.rollBytes) {
+      return cur;
+    }
+    this.#rollRequested = false;
+    this.#file = undefined;
+    if (cur !== undefined) await cur.handle.close();
+    const name = logFileName(firstZxid);
+    const handle = await this.#opts.disk.create(join(this.#opts.dir, name));
+    const file: OpenLog = { name, handle, txns: 0, bytes: 0, fresh: true };
+    this.#file = file;
+    return file;
+  }
+}
+
+function writeLogHeader(w: JuteWriter, firstZxid: bigint): void {
+  w.raw(Buffer.from(LOG_MAGIC, "latin1"));
+  w.int(LOG_FORMAT_VERSION);
+  w.long(firstZxid);
+}
+
+// Reading.
+
+export interface LogRecord {
+  readonly entry: TxnEntry;
+  /** Byte offset of the record's frame in its file. */
+  readonly offset: number;
+}
+
+export interface LogDamage {
+  readonly offset: number;
+  readonly reason: string;
+  /**
+   * True when the bytes cannot be a write torn by a crash: a record whose checksum holds
+   * but that does not decode or breaks zxid continuity.
+   */
+  readonly hard: boolean;
+  /** Offset of a valid record found after the damage, if any (then it is not a torn tail). */
+  readonly validAfter: number | undefined;
+}
+
+export interface LogScan {
+  readonly records: LogRecord[];
+  /** Offset just past the last good record (or the header): where a torn tail is cut. */
+  readonly goodEnd: number;
+  readonly damage: LogDamage | undefined;
+}
+
+/**
+ * Reads a log file: its header, then records while they verify. `prevZxid` is the zxid
+ * the file's first record must follow (continuity across files), or undefined when
+ * unknown. Stops at the first record that does not verify and reports it.
+ */
+export function scanLog(buf: Buffer, nameZxid: bigint, prevZxid: bigint | undefined): LogScan {
+  const records: LogRecord[] = [];
+  const header = checkLogHeader(buf, nameZxid);
+  if (header !== undefined) {
+    return { records, goodEnd: 0, damage: { offset: 0, reason: header, hard: false, validAfter: findValidRecord(buf, 1, prevZxid) } };
+  }
+  let offset = LOG_HEADER_BYTES;
+  let prev = prevZxid;
+  for (;;) {
+    const f = readFrame(buf, offset, LOG_RECORD_BYTES_MAX);
+    if (f.kind === "end") return { records, goodEnd: offset, damage: undefined };
+    if (f.kind === "bad") {
+      const validAfter = findValidRecord(buf, offset + 1, prev);
+      return { records, goodEnd: offset, damage: { offset, reason: f.reason, hard: false, validAfter } };
+    }
+    const decoded = decodeRecord(f.payload);
+    if (typeof decoded === "string") {
+      return { records, goodEnd: offset, damage: { offset, reason: decoded, hard: true, validAfter: undefined } };
+    }
+    const zxid = decoded.hdr.zxid;
+    const gap =
+      records.length === 0 && zxid !== nameZxid
+        ? `first record has zxid ${zxidHex(zxid)}, the file name says ${zxidHex(nameZxid)}`
+        : prev === undefined
+          ? undefined
+          : zxidGap(prev, zxid);
+    if (gap !== undefined) return { records, goodEnd: offset, damage: { offset, reason: gap, hard: true, validAfter: undefined } };
+    records.push({ entry: decoded, offset });
+    prev = zxid;
+    offset = f.next;
+  }
+}
+
+function checkLogHeader(buf: Buffer, nameZxid: bigint): string | undefined {
+  if (buf.length < LOG_HEADER_BYTES) return `partial file header (${buf.length} bytes)`;
+  if (buf.toString("latin1", 0, 4) !== LOG_MAGIC) return "not a Corral transaction log (bad magic)";
+  const version = buf.readInt32BE(4);
+  if (version !== LOG_FORMAT_VERSION) return `unknown log format version ${version}`;
+  const first = buf.readBigInt64BE(8);
+  if (first !== nameZxid) return `header says first zxid ${zxidHex(first)}, the file name says ${zxidHex(nameZxid)}`;
+  return undefined;
+}
+
+function decodeRecord(payload: Buffer): TxnEntry | string {
+  try {
+    const r = new JuteReader(payload);
+    const entry = readTxnEntry(r);
+    if (r.remaining() !== 0) return `${r.remaining()} bytes after the txn in a record that passed its checksum`;
+    return entry;
+  } catch (e) {
+    if (e instanceof JuteError) return `record passed its checksum but does not decode: ${e.message}`;
+    throw e;
+  }
+}
+
+/**
+ * Looks for any verifying record at or after `from` whose zxid follows `prev`: if one
+ * exists, the damage before it is not a torn tail but lost data in the middle.
+ */
+function findValidRecord(buf: Buffer, from: number, prev: bigint | undefined): number | undefined {
+  for (let at = from; at + FRAME_HEADER_BYTES < buf.length; at++) {
+    const length = buf.readUInt32BE(at);
+    if (length === 0 || length > buf.length - at - FRAME_HEADER_BYTES) continue;
+    const f = readFrame(buf, at, LOG_RECORD_BYTES_MAX);
+    if (f.kind !== "ok") continue;
+    const decoded = decodeRecord(f.payload);
+    if (typeof decoded === "string") continue;
+    if (prev === undefined || decoded.hdr.zxid > prev) return at;
+  }
+  return undefined;
+}

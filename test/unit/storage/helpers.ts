@@ -1,0 +1,76 @@
+// Shared pieces of the storage tests: txn builders, a canonical text form of a tree
+// (every field of every node, the ephemeral index and the counters) to compare trees
+// exactly, and a logger that keeps what it was told.
+
+import { OPEN_ACL_UNSAFE, type DataTree } from "../../../src/tree/index.js";
+import type { Txn, TxnEntry } from "../../../src/txn/index.js";
+import { asSessionId, asZxid, type Logger } from "../../../src/util/index.js";
+
+export function entry(zxid: number | bigint, txn: Txn, sessionId = 0n, timeMs = 1_700_000_000_000 + Number(zxid)): TxnEntry {
+  return { hdr: { sessionId: asSessionId(sessionId), cxid: Number(zxid) & 0xffff, zxid: asZxid(BigInt(zxid)), timeMs, opCode: 1 }, txn };
+}
+
+export function create(path: string, data = "", parentCVersion = -1, owner = 0n): Txn {
+  return { type: "create", path, data: Buffer.from(data), acl: OPEN_ACL_UNSAFE, ephemeralOwner: owner, parentCVersion };
+}
+
+export function setData(path: string, data: string, version: number): Txn {
+  return { type: "setData", path, data: Buffer.from(data), version };
+}
+
+export function del(path: string): Txn {
+  return { type: "delete", path };
+}
+
+/** Entries 1..n creating /n1, /n2, ... with data. */
+export function creates(n: number, from = 1): TxnEntry[] {
+  return Array.from({ length: n }, (_, i) => entry(from + i, create(`/n${from + i}`, `data-${from + i}`, -1)));
+}
+
+/** Every node's every field, sorted by path, plus the ephemeral index and counters. */
+export function treeText(tree: DataTree): string {
+  const lines: string[] = [];
+  for (const path of [...tree.paths()].sort()) {
+    const n = tree.get(path)!;
+    lines.push(
+      [
+        path,
+        n.data === null ? "null" : n.data.toString("hex"),
+        JSON.stringify(n.acl),
+        n.czxid,
+        n.mzxid,
+        n.pzxid,
+        n.ctimeMs,
+        n.mtimeMs,
+        n.version,
+        n.cversion,
+        n.aversion,
+        n.ephemeralOwner,
+        [...(n.children ?? [])].sort().join(","),
+      ].join(" "),
+    );
+  }
+  const eph = [...tree.ephemeralSessions()]
+    .filter(([, s]) => s.size > 0)
+    .map(([id, s]) => `${id}:${[...s].sort().join(",")}`)
+    .sort();
+  lines.push(`ephemerals ${eph.join(" ")}`);
+  lines.push(`nodes ${tree.nodeCount} bytes ${tree.approximateDataBytes} zxid ${tree.lastProcessedZxid}`);
+  return lines.join("\n");
+}
+
+export interface RecordingLogger extends Logger {
+  readonly lines: { level: string; obj: object; msg: string | undefined }[];
+}
+
+export function recordingLogger(): RecordingLogger {
+  const lines: { level: string; obj: object; msg: string | undefined }[] = [];
+  const at =
+    (level: string) =>
+    (a: object | string, b?: string): void => {
+      if (typeof a === "string") lines.push({ level, obj: {}, msg: a });
+      else lines.push({ level, obj: a, msg: b });
+    };
+  const log: RecordingLogger = { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error"), child: () => log };
+  return log;
+}

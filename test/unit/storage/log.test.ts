@@ -1,0 +1,276 @@
+// The transaction log: round trips, group commit, rolling, continuity, and what recovery
+// does with damage (a torn tail is cut and reported; anything else stops start-up).
+
+import { describe, expect, it } from "vitest";
+import { FakeDisk, LOG_HEADER_BYTES, StorageError, TxnLog, recover, scanLog, logFileName, crc32 } from "../../../src/storage/index.js";
+import { crc32Js } from "../../../src/storage/crc.js";
+import { encodeFrame } from "../../../src/storage/frame.js";
+import { DataTree } from "../../../src/tree/index.js";
+import { encodeTxnEntry } from "../../../src/txn/index.js";
+import { AssertionError, SeededPrng, silentLogger } from "../../../src/util/index.js";
+import { create, creates, entry, recordingLogger, treeText } from "./helpers.js";
+
+const DIR = "/data/version-2";
+
+async function logOn(disk: FakeDisk, opts: Partial<ConstructorParameters<typeof TxnLog>[0]> = {}): Promise<TxnLog> {
+  await disk.mkdirp(DIR);
+  return new TxnLog({ disk, dir: DIR, forceSync: true, rollTxns: 1000, rollBytes: 1 << 30, lastZxid: 0n, ...opts });
+}
+
+function recoverFrom(disk: FakeDisk, log = silentLogger) {
+  const tree = new DataTree();
+  return recover({ disk, snapDir: DIR, logDir: DIR, log }, tree).then((r) => ({ r, tree }));
+}
+
+function referenceTree(n: number): DataTree {
+  const t = new DataTree();
+  for (const e of creates(n)) t.apply(e, []);
+  return t;
+}
+
+describe("transaction log", () => {
+  it("reads back exactly the txns appended, in order", async () => {
+    const disk = new FakeDisk();
+    const log = await logOn(disk);
+    const entries = creates(50);
+    await Promise.all(entries.map((e) => log.append(e)));
+    await log.close();
+    const buf = disk.files().get(`${DIR}/log.1`)!;
+    const scan = scanLog(buf, 1n, undefined);
+    expect(scan.damage).toBeUndefined();
+    expect(scan.records.map((r) => encodeTxnEntry(r.entry))).toEqual(entries.map((e) => encodeTxnEntry(e)));
+    const { tree } = await recoverFrom(disk);
+    expect(treeText(tree)).toBe(treeText(referenceTree(50)));
+  });
+
+  it("group commit: concurrent appends share one write and one fsync per batch", async () => {
+    const disk = new FakeDisk({ syncTurns: 3 });
+    const log = await logOn(disk);
+    const entries = creates(1000);
+    const pending: Promise<void>[] = [];
+    // 20 waves of 50 appends, each wave in its own turn, while fsyncs take 3 turns.
+    for (let w = 0; w < 20; w++) {
+      for (let i = 0; i < 50; i++) pending.push(log.append(entries[w * 50 + i]!));
+      await new Promise((r) => setImmediate(r));
+    }
+    const order: number[] = [];
+    pending.forEach((p, i) => void p.then(() => order.push(i)));
+    await Promise.all(pending);
+    await log.close();
+    expect(order).toEqual([...order].sort((a, b) => a - b)); // resolved in append order
+    expect(log.stats.txns).toBe(1000);
+    expect(log.stats.fsyncs).toBe(log.stats.batches);
+    expect(disk.writes).toBe(log.stats.batches);
+    expect(log.stats.batches).toBeLessThan(20);
+    expect(log.stats.batchTxnsMax).toBeGreaterThanOrEqual(100);
+  });
+
+  it("a promise resolves only after its batch's fsync", async () => {
+    const disk = new FakeDisk({ syncTurns: 2 });
+    const log = await logOn(disk);
+    let synced = -1;
+    await log.append(entry(1, create("/a"))).then(() => (synced = disk.syncs));
+    expect(synced).toBe(1);
+  });
+
+  it("forceSync=no writes without fsyncing", async () => {
+    const disk = new FakeDisk();
+    const log = await logOn(disk, { forceSync: false });
+    await Promise.all(creates(10).map((e) => log.append(e)));
+    expect(disk.syncs).toBe(0);
+    expect(disk.dirSyncs).toBe(0);
+    await log.close();
+    expect(scanLog(disk.files().get(`${DIR}/log.1`)!, 1n, undefined).records).toHaveLength(10);
+  });
+
+  it("rolls to a new file, named by its first zxid, every rollTxns txns", async () => {
+    const disk = new FakeDisk();
+    const log = await logOn(disk, { rollTxns: 10 });
+    for (const e of creates(35)) await log.append(e);
+    await log.close();
+    expect([...disk.files().keys()].sort()).toEqual([1, 11, 21, 31].map((z) => `${DIR}/${logFileName(BigInt(z))}`).sort());
+    const { tree, r } = await recoverFrom(disk);
+    expect(r.txnsReplayed).toBe(35);
+    expect(treeText(tree)).toBe(treeText(referenceTree(35)));
+  });
+
+  it("rolls on size and on request", async () => {
+    const disk = new FakeDisk();
+    const log = await logOn(disk, { rollBytes: 200 });
+    for (const e of creates(6)) await log.append(e);
+    log.roll();
+    await log.append(creates(1, 7)[0]!);
+    await log.close();
+    const names = [...disk.files().keys()];
+    expect(names.length).toBeGreaterThanOrEqual(3);
+    expect(names).toContain(`${DIR}/log.7`);
+  });
+
+  it("asserts zxid continuity when appending", async () => {
+    const log = await logOn(new FakeDisk());
+    await log.append(entry(1, create("/a")));
+    expect(() => log.append(entry(3, create("/b")))).toThrow(AssertionError);
+    expect(() => log.append(entry(1, create("/b")))).toThrow(AssertionError);
+    // A new epoch may start anywhere above.
+    await log.append(entry((1n << 32n) | 1n, create("/c")));
+  });
+
+  it("fails the batch and every later append when the disk fails", async () => {
+    const disk = new FakeDisk();
+    let failing = false;
+    const flaky = new Proxy(disk, {
+      get(target, key) {
+        if (key === "create" && failing) return () => Promise.reject(new Error("EIO"));
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const log = await logOn(flaky);
+    await log.append(entry(1, create("/a")));
+    failing = true;
+    log.roll();
+    await expect(log.append(entry(2, create("/b")))).rejects.toThrow("EIO");
+    await expect(log.append(entry(3, create("/c")))).rejects.toThrow("EIO");
+  });
+
+  it("checks zxid continuity when reading", async () => {
+    const disk = new FakeDisk();
+    await disk.mkdirp(DIR);
+    const header = Buffer.alloc(LOG_HEADER_BYTES);
+    header.write("CRLG", 0, "latin1");
+    header.writeInt32BE(1, 4);
+    header.writeBigInt64BE(1n, 8);
+    const recs = [entry(1, create("/a")), entry(2, create("/b")), entry(4, create("/c"))].map((e) => encodeFrame(encodeTxnEntry(e)));
+    disk.plant(`${DIR}/log.1`, Buffer.concat([header, ...recs]));
+    const scan = scanLog(disk.files().get(`${DIR}/log.1`)!, 1n, undefined);
+    expect(scan.records).toHaveLength(2);
+    expect(scan.damage).toMatchObject({ hard: true, offset: LOG_HEADER_BYTES + recs[0]!.length + recs[1]!.length });
+    await expect(recoverFrom(disk)).rejects.toThrow(/log\.1 at offset \d+: .*skips 1 txn/);
+  });
+
+  it("the CRC-32 fallback agrees with node:zlib", () => {
+    const b = Buffer.from("The quick brown fox jumps over the lazy dog");
+    expect(crc32(b)).toBe(0x414fa339);
+    expect(crc32Js(b)).toBe(0x414fa339);
+    expect(crc32Js(b.subarray(10), crc32Js(b.subarray(0, 10)))).toBe(0x414fa339);
+  });
+});
+
+describe("log recovery", () => {
+  async function writtenLog(n: number, rollTxns = 1000): Promise<FakeDisk> {
+    const disk = new FakeDisk();
+    const log = await logOn(disk, { rollTxns });
+    for (const e of creates(n)) await log.append(e);
+    await log.close();
+    return disk;
+  }
+
+  function recordOffsets(buf: Buffer): number[] {
+    return scanLog(buf, 1n, undefined).records.map((r) => r.offset);
+  }
+
+  it("truncates a torn last record, reports file and offset, and keeps the rest", async () => {
+    const disk = await writtenLog(20);
+    const path = `${DIR}/log.1`;
+    const full = disk.files().get(path)!;
+    const offsets = recordOffsets(full);
+    const lastAt = offsets[19]!;
+    // Tear the last record: keep half of it.
+    disk.plant(path, full.subarray(0, lastAt + Math.floor((full.length - lastAt) / 2)));
+    const log = recordingLogger();
+    const { r, tree } = await recoverFrom(disk, log);
+    expect(r.truncated).toEqual({ file: path, offset: lastAt, bytes: expect.any(Number) });
+    expect(r.txnsReplayed).toBe(19);
+    expect(treeText(tree)).toBe(treeText(referenceTree(19)));
+    expect(disk.files().get(path)!.length).toBe(lastAt);
+    const warn = log.lines.find((l) => l.level === "warn");
+    expect(warn?.obj).toMatchObject({ file: path, offset: lastAt });
+    // Recovering again finds nothing to cut; the next append goes to a new file.
+    const again = await recoverFrom(disk);
+    expect(again.r.truncated).toBeUndefined();
+    const next = new TxnLog({ disk, dir: DIR, forceSync: true, rollTxns: 1000, rollBytes: 1 << 30, lastZxid: 19n });
+    await next.append(entry(20, create("/n20", "data-20")));
+    await next.close();
+    expect(disk.files().has(`${DIR}/log.14`)).toBe(true);
+    expect(treeText((await recoverFrom(disk)).tree)).toBe(treeText(referenceTree(20)));
+  });
+
+  it("truncates a corrupt last record (checksum) when nothing valid follows it", async () => {
+    const disk = await writtenLog(10);
+    const path = `${DIR}/log.1`;
+    const offsets = recordOffsets(disk.files().get(path)!);
+    disk.corrupt(path, offsets[9]! + 12, Buffer.from([0xff]));
+    const { r } = await recoverFrom(disk);
+    expect(r.truncated?.offset).toBe(offsets[9]);
+    expect(r.txnsReplayed).toBe(9);
+  });
+
+  it("drops a last file that holds nothing but a torn header", async () => {
+    const disk = await writtenLog(10, 5);
+    disk.plant(`${DIR}/log.b`, Buffer.from("CRLG\0\0"));
+    const { r } = await recoverFrom(disk);
+    expect(r.txnsReplayed).toBe(10);
+    expect(disk.files().has(`${DIR}/log.b`)).toBe(false);
+  });
+
+  it("stops start-up on corruption in the middle of the last file", async () => {
+    const disk = await writtenLog(20);
+    const path = `${DIR}/log.1`;
+    const offsets = recordOffsets(disk.files().get(path)!);
+    disk.corrupt(path, offsets[7]! + 10, Buffer.from([0x5a, 0x5a]));
+    const err = await recoverFrom(disk).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as StorageError).file).toBe(path);
+    expect((err as StorageError).offset).toBe(offsets[7]);
+    expect((err as Error).message).toMatch(/followed by a valid record/);
+  });
+
+  it("stops start-up on a damaged file that is not the last", async () => {
+    const disk = await writtenLog(30, 10);
+    const path = `${DIR}/log.b`;
+    const full = disk.files().get(path)!;
+    disk.plant(path, full.subarray(0, full.length - 3));
+    const err = await recoverFrom(disk).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as StorageError).file).toBe(path);
+    expect((err as Error).message).toMatch(/not the last/);
+  });
+
+  it("stops start-up when a log file is missing from the middle", async () => {
+    const disk = await writtenLog(30, 10);
+    await disk.remove(`${DIR}/log.b`);
+    await expect(recoverFrom(disk)).rejects.toThrow(/log\.15 at offset 16: .*skips 10 txn/);
+  });
+
+  it("never acknowledges a txn a crash can lose: torn writes only cut unacknowledged txns", async () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const prng = new SeededPrng(seed);
+      const disk = new FakeDisk({ prng, maxDelayTurns: 2, crashAtOp: 5 + prng.nextInt(40) });
+      const log = await logOn(disk);
+      let acked = 0;
+      const all = creates(60).map((e, i) => log.append(e).then(() => (acked = Math.max(acked, i + 1))));
+      void all;
+      await Promise.race([disk.whenCrashed, Promise.all(all)]);
+      disk.crash();
+      const image = disk.afterCrash(new SeededPrng(seed * 7));
+      const { r } = await recoverFrom(image);
+      expect(Number(r.lastZxid)).toBeGreaterThanOrEqual(acked);
+    }
+  });
+});
+
+describe("frame checksum", () => {
+  it("covers the length word then the payload", async () => {
+    const { frameCrc } = await import("../../../src/storage/frame.js");
+    const { crc32OfUint32 } = await import("../../../src/storage/crc.js");
+    const payload = Buffer.from("payload bytes");
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(payload.length);
+    expect(frameCrc(payload)).toBe(crc32(Buffer.concat([len, payload])));
+    for (const v of [0, 1, 255, 256, 0x12345678, 0xffffffff]) {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(v);
+      expect(crc32OfUint32(v)).toBe(crc32(b));
+    }
+  });
+});
