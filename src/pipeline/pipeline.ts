@@ -441,6 +441,20 @@ export class Pipeline {
     );
   }
 
+  /**
+   * The commit step says every txn up to `zxid` is committed: apply them now, in order,
+   * without waiting for the promises `append` returned (ZAB's driver needs the tree
+   * current before it handles anything else in the same batch).
+   */
+  commitThrough(zxid: bigint): void {
+    for (let i = this.#committingHead; i < this.#committing.length; i++) {
+      const item = this.#committing[i]!;
+      if (item.entry.hdr.zxid > zxid) break;
+      item.durable = true;
+    }
+    this.#applyCommitted();
+  }
+
   /** Applies committed txns from the head of the queue, in zxid order. */
   #applyCommitted(): void {
     while (this.#committingHead < this.#committing.length) {

@@ -199,22 +199,23 @@ export class QuorumServer {
 
   async #process(r: Ready): Promise<void> {
     const peer = this.peer;
-    for (const o of r.sendNow) await this.#send(o.to, o.msg);
+    for (const o of r.sendNow) this.#send(o.to, o.msg);
     await this.#persist(r);
     this.#applyCommits(r);
-    for (const o of r.sendAfterPersist) await this.#send(o.to, o.msg);
+    for (const o of r.sendAfterPersist) this.#send(o.to, o.msg);
     for (const d of r.delivered) this.#onDelivered(d.from, d.msg);
     if (r.state !== undefined) this.#onStateChange(r.state);
     peer.advance(r);
   }
 
-  async #send(to: bigint, msg: ZabMsg): Promise<void> {
+  #send(to: bigint, msg: ZabMsg): void {
     if (msg.type === "SNAP") {
-      // Let the pipeline apply the commits this batch resolved, then image the tree.
-      await new Promise((resolve) => setImmediate(resolve));
+      // The image is the tree as it is now: at the zxid ZAB chose, or past it when later
+      // commits of this same batch were applied first. The learner skips the proposals
+      // the image already holds.
       const tree = this.server.tree;
-      assert(tree.lastProcessedZxid === msg.zxid, `SNAP at ${hex64(msg.zxid)} but the tree is at ${hex64(tree.lastProcessedZxid)}`);
-      msg = { ...msg, data: encodeTreeImage(tree, this.server.sessions.all()) };
+      assert(tree.lastProcessedZxid >= msg.zxid, `SNAP at ${hex64(msg.zxid)} but the tree is only at ${hex64(tree.lastProcessedZxid)}`);
+      msg = { ...msg, zxid: tree.lastProcessedZxid, data: encodeTreeImage(tree, this.server.sessions.all()) };
     }
     this.#transport?.send(to, msg);
   }
@@ -235,7 +236,10 @@ export class QuorumServer {
     for (const c of r.commit) {
       const resolve = this.#pendingCommits.get(c.zxid);
       if (resolve !== undefined) {
+        // Our own proposal: apply it now, before anything else in this batch (a state
+        // change must not find it still waiting), then settle its promise.
         this.#pendingCommits.delete(c.zxid);
+        pipeline.commitThrough(c.zxid);
         resolve();
         continue;
       }

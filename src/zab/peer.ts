@@ -113,6 +113,8 @@ export class ZabPeer {
   // Following / observing.
   #lastHeardTick = 0;
   #newLeaderAcked = false;
+  /** This sync began with a SNAP (whose image may be ahead of its stated zxid). */
+  #snapSynced = false;
 
   constructor(cfg: PeerConfig, persisted: PersistedState) {
     this.cfg = cfg;
@@ -441,7 +443,7 @@ export class ZabPeer {
       if (this.#epochDecided) this.#send(from, { type: "LEADERINFO", newEpoch: this.#epoch });
       return;
     }
-    if (this.#epochDecided && acceptedEpoch >= this.#epoch) {
+    if (this.#epochDecided && acceptedEpoch > this.#epoch) {
       // It promised a later epoch to a leader that never got going, so it cannot follow
       // ours; step down, and the next election picks an epoch everyone can accept.
       this.#goLooking();
@@ -618,6 +620,7 @@ export class ZabPeer {
     this.phase = "DISCOVERY";
     this.#lastHeardTick = this.#tick;
     this.#newLeaderAcked = false;
+    this.#snapSynced = false;
     this.#emitState();
     this.#send(leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#isObserver ? "observer" : "participant" });
   }
@@ -640,6 +643,7 @@ export class ZabPeer {
         return;
       case "SNAP":
         this.phase = "SYNCHRONIZATION";
+        this.#snapSynced = true;
         this.#ready.persist.snapshot = { zxid: msg.zxid, data: msg.data };
         this.#ready.persist.append = [];
         this.lastLogged = msg.zxid;
@@ -690,6 +694,8 @@ export class ZabPeer {
   }
 
   #onProposal(zxid: bigint, data: Uint8Array): void {
+    // After a SNAP, the image may already hold the first proposals of the sync.
+    if (zxid <= this.lastLogged && this.#snapSynced && this.phase === "SYNCHRONIZATION") return;
     if (zxid <= this.lastLogged) {
       // A discontinuous or repeated proposal: never log out of order (ZOOKEEPER-4925).
       this.#goLooking();
