@@ -2,7 +2,7 @@
 // missing parents, as containers, the way Curator's creatingParentContainersIfNeeded
 // does), and reading the created path back from the applied result.
 
-import { CreateMode, Err, OpCode, type JuteWriter } from "../../src/jute/index.js";
+import { CREATE_IF_ABSENT_FLAG, CreateMode, Err, OpCode, type JuteWriter } from "../../src/jute/index.js";
 import type { ExtensionCall, PlanContext, WriteReq } from "../../src/pipeline/index.js";
 import { OPEN_ACL_UNSAFE, parentOf, type ApplyResult, type OpResult } from "../../src/tree/index.js";
 
@@ -23,7 +23,8 @@ export function ensureParentsThen(ctx: PlanContext, dir: string, then: CreateReq
   const missing: string[] = [];
   for (let p = dir; p !== "/" && !ctx.willExist(p) && missing.length < PARENTS_MAX; p = parentOf(p)) missing.unshift(p);
   if (missing.length === 0) return then;
-  return { kind: "multi", ops: [...missing.map((p) => createPath(p, CreateMode.Container)), then] };
+  // Another member may create the same parents meanwhile: if-absent creates never fail.
+  return { kind: "multi", ops: [...missing.map((p) => createPath(p, CreateMode.Container | CREATE_IF_ABSENT_FLAG)), then] };
 }
 
 /** The result of the last op of a multi (the recipe node's create), or the single result. */

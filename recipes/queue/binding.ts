@@ -1,5 +1,5 @@
 // FIFO and job queues on the server. `offer` is an ordinary sequential create. `take`
-// deletes the head in one txn (a job take moves it under inflight/, owned by the
+// deletes the head in one txn (a job take renames it inflight-<item>, owned by the
 // consumer's session): the engine hands each item to exactly one taker, so no consumer
 // ever loses a race for the head and retries. An empty queue files the taker as a
 // waiter; each new item wakes exactly one waiter, in the order they asked. When a job
@@ -25,7 +25,7 @@ import { failedCall, type ChildChange, type EngineApi, type RecipeBinding } from
 import { invalidPathReason, joinPath, type ApplyResult } from "../../src/tree/index.js";
 import { SortedNames } from "../common/sequence.js";
 import { createPath } from "../common/binding.js";
-import { INFLIGHT_CHILD, isItem } from "./rules.js";
+import { INFLIGHT_PREFIX, isItem } from "./rules.js";
 
 interface Taker {
   sessionId: bigint;
@@ -49,8 +49,6 @@ export class QueueBinding implements RecipeBinding {
   readonly name = "queue";
   readonly opCodes = [CorralOp.queueTake, CorralOp.cancelWait];
   readonly #queues = new Map<string, QueueState>();
-  /** In-flight dirs the engine watches, mapped to their queue. */
-  readonly #inflightDirs = new Map<string, string>();
 
   decode(opCode: number, r: JuteReader, engine: EngineApi): ExtensionCall {
     if (opCode === CorralOp.cancelWait) return this.#cancel(decodeRecord(r, PathRequestSchema).path);
@@ -85,7 +83,7 @@ export class QueueBinding implements RecipeBinding {
   }
 
   #found(path: string, job: boolean, take: Take): { err: number; body: (w: JuteWriter) => void } {
-    const item = job ? joinPath(joinPath(path, INFLIGHT_CHILD), take.name) : take.name;
+    const item = job ? joinPath(path, INFLIGHT_PREFIX + take.name) : take.name;
     return { err: Err.Ok, body: (w) => encodeRecord(w, QueueTakeResponseSchema, { found: true, item, data: take.data }) };
   }
 
@@ -110,18 +108,8 @@ export class QueueBinding implements RecipeBinding {
     const data = engine.pipeline.tree.get(itemPath)?.data ?? null;
     const del: WriteReq = { kind: "delete", path: itemPath, version: -1 };
     if (!job) return { name, data, write: del };
-    const inflight = joinPath(path, INFLIGHT_CHILD);
-    this.#watchInflight(engine, inflight, path);
-    const ops: Extract<WriteReq, { kind: "multi" }>["ops"] = [];
-    if (!ctx.willExist(inflight)) ops.push(createPath(inflight, CreateMode.Persistent));
-    ops.push(createPath(joinPath(inflight, name), CreateMode.Ephemeral, data), { kind: "delete", path: itemPath, version: -1 });
-    return { name, data, write: { kind: "multi", ops } };
-  }
-
-  #watchInflight(engine: EngineApi, inflight: string, queue: string): void {
-    if (this.#inflightDirs.has(inflight)) return;
-    this.#inflightDirs.set(inflight, queue);
-    engine.trackDir(inflight, this);
+    const inflight = createPath(joinPath(path, INFLIGHT_PREFIX + name), CreateMode.Ephemeral, data);
+    return { name, data, write: { kind: "multi", ops: [inflight, del] } };
   }
 
   /** Hands unclaimed items to waiters, one item per waiter, first come first served. */
@@ -145,10 +133,10 @@ export class QueueBinding implements RecipeBinding {
           this.#serveWaiters(engine, path);
           return;
         }
-        const item = w.job ? joinPath(joinPath(path, INFLIGHT_CHILD), take.name) : take.name;
+        const item = w.job ? joinPath(path, INFLIGHT_PREFIX + take.name) : take.name;
         const delivered = engine.push(w.sessionId, { kind: RecipeEventKind.QueueItem, path, node: item, token: 0n, data: take.data });
         // The taker's connection went away meanwhile: a FIFO item must not be lost, so it
-        // goes back under its own name (a job item waits in inflight/ for its session).
+        // goes back under its own name (a job item waits as inflight-<item> for its session).
         if (!delivered && !w.job) engine.submit(0n, createPath(joinPath(path, take.name), CreateMode.Persistent, take.data), () => {});
       });
     }
@@ -170,13 +158,13 @@ export class QueueBinding implements RecipeBinding {
   }
 
   onChildChange(change: ChildChange, engine: EngineApi): void {
-    const queue = this.#inflightDirs.get(change.dir);
-    if (queue !== undefined) {
-      this.#onInflightChange(change, queue, engine);
+    const q = this.#queues.get(change.dir);
+    if (q === undefined) return;
+    if (change.name.startsWith(INFLIGHT_PREFIX)) {
+      this.#onInflightGone(change, engine);
       return;
     }
-    const q = this.#queues.get(change.dir);
-    if (q === undefined || !isItem(change.name)) return;
+    if (!isItem(change.name)) return;
     if (change.kind === "created") {
       q.items.insert(change.name);
       this.#serveWaiters(engine, change.dir);
@@ -186,10 +174,10 @@ export class QueueBinding implements RecipeBinding {
   }
 
   /** A job consumer's session died holding an item: put it back under its own name. */
-  #onInflightChange(change: ChildChange, queue: string, engine: EngineApi): void {
+  #onInflightGone(change: ChildChange, engine: EngineApi): void {
     if (change.kind !== "deleted" || change.entry.txn.type !== "closeSession" || !engine.ownsExpiry) return;
-    const data = change.node?.data ?? null;
-    engine.submit(0n, createPath(joinPath(queue, change.name), CreateMode.Persistent, data), () => {});
+    const name = change.name.slice(INFLIGHT_PREFIX.length);
+    engine.submit(0n, createPath(joinPath(change.dir, name), CreateMode.Persistent, change.node?.data ?? null), () => {});
   }
 
   onSessionClosed(sessionId: bigint): void {

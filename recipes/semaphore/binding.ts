@@ -4,6 +4,7 @@
 // `permits` places, and nobody else.
 
 import {
+  CREATE_IF_ABSENT_FLAG,
   CorralOp,
   CreateMode,
   Err,
@@ -46,7 +47,7 @@ export class SemaphoreBinding implements RecipeBinding {
         }
         const lease = createPath(joinPath(dir, NODE_PREFIX), CreateMode.EphemeralSequential);
         if (!ctx.willExist(dir)) {
-          const make = ensureParentsThen(ctx, parentOf(dir) === "/" ? "/" : parentOf(dir), createPath(dir, CreateMode.Persistent, Buffer.from(String(req.permits))));
+          const make = ensureParentsThen(ctx, parentOf(dir) === "/" ? "/" : parentOf(dir), createPath(dir, CreateMode.Persistent | CREATE_IF_ABSENT_FLAG, Buffer.from(String(req.permits))));
           const ops = make.kind === "multi" ? make.ops : [make as Extract<WriteReq, { kind: "create" }>];
           return { kind: "multi", ops: [...ops, lease] };
         }

@@ -32,7 +32,7 @@ import {
 } from "../jute/index.js";
 import { sortBySequence } from "../../recipes/common/sequence.js";
 import { members as electionMembers, predecessorOf, MEMBER_PREFIX } from "../../recipes/election/rules.js";
-import { ITEM_PREFIX, INFLIGHT_CHILD, items as queueItems } from "../../recipes/queue/rules.js";
+import { ITEM_PREFIX, INFLIGHT_PREFIX, items as queueItems } from "../../recipes/queue/rules.js";
 import { NODE_PREFIX as RW_PREFIX, blockerOf, contenders, type LockMode } from "../../recipes/read-write-lock/rules.js";
 import { NODE_PREFIX as LEASE_PREFIX, holders, parsePermits } from "../../recipes/semaphore/rules.js";
 import type { CallOptions, ClientOptions } from "./client.js";
@@ -156,14 +156,21 @@ export class CorralClient extends ZooKeeperClient {
       return { event: Promise.resolve(e), cancel: () => false };
     }
     let fn: ((e: RecipeEvent) => void) | undefined;
+    let detach: () => void = () => {};
     const event = new Promise<RecipeEvent>((resolve, reject) => {
-      fn = resolve;
       const onLost = (): void => reject(this.#lost.signal.reason as Error);
+      const onAbort = (): void => reject(signal!.reason as Error);
       this.#lost.signal.addEventListener("abort", onLost, { once: true });
-      signal?.addEventListener("abort", () => reject(signal.reason as Error), { once: true });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      detach = () => {
+        this.#lost.signal.removeEventListener("abort", onLost);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      fn = resolve;
     });
-    // Nobody may be awaiting it any more when the session is lost: that is not an error.
-    event.catch(() => undefined);
+    // However it ends, the listeners go; and nobody may be awaiting it any more when the
+    // session is lost: that is not an error.
+    event.then(detach, detach);
     const list = this.#waiting.get(k) ?? [];
     list.push(fn!);
     this.#waiting.set(k, list);
@@ -174,6 +181,7 @@ export class CorralClient extends ZooKeeperClient {
         const i = l?.indexOf(fn!) ?? -1;
         if (i === -1) return false;
         l!.splice(i, 1);
+        detach();
         return true;
       },
     };
@@ -423,13 +431,18 @@ export class CorralClient extends ZooKeeperClient {
       return asItem(e.node, e.data);
     } catch (err) {
       if (this.state !== "CONNECTED" || !gaveUp.signal.aborted) throw err;
-      // Give up only if the server still had us waiting; otherwise an item is on its way.
-      const cancelled = await this.request(CorralOp.cancelWait, path, (w) => encodeRecord(w, PathRequestSchema, { path: sp }), (r) =>
-        decodeRecord(r, CancelWaitResponseSchema),
-      );
-      if (cancelled.cancelled && wait.cancel()) throw err;
-      const e = await wait.event;
-      return asItem(e.node, e.data);
+      // Give up only if the server still had us waiting; otherwise an item is on its way
+      // (or its take failed and we are waiting again): ask again, a bounded number of times.
+      for (let attempt = 0; attempt < CANCEL_ATTEMPTS_MAX; attempt++) {
+        const cancelled = await this.request(CorralOp.cancelWait, path, (w) => encodeRecord(w, PathRequestSchema, { path: sp }), (r) =>
+          decodeRecord(r, CancelWaitResponseSchema),
+        );
+        if (cancelled.cancelled && wait.cancel()) throw err;
+        const e = await Promise.race([wait.event, delay(CANCEL_RETRY_MS)]);
+        if (e !== undefined) return asItem(e.node, e.data);
+      }
+      wait.cancel();
+      throw err;
     } finally {
       this.off("reconnected", onReconnect);
       gaveUp.done();
@@ -467,15 +480,12 @@ export class CorralClient extends ZooKeeperClient {
         await this.delete(itemPath, { version: stat.version });
         return { item: name, data: data ?? Buffer.alloc(0) };
       }
-      const inflight = `${path}/${INFLIGHT_CHILD}`;
-      await this.create(inflight).catch((e: unknown) => {
-        if (!ZooKeeperError.is(e, "NodeExists")) throw e;
-      });
+      const inflight = `${path}/${INFLIGHT_PREFIX}${name}`;
       await this.multi([
-        { op: "create", path: `${inflight}/${name}`, data, mode: "ephemeral" },
+        { op: "create", path: inflight, data, mode: "ephemeral" },
         { op: "delete", path: itemPath, version: stat.version },
       ]);
-      return { item: `${inflight}/${name}`, data: data ?? Buffer.alloc(0) };
+      return { item: inflight, data: data ?? Buffer.alloc(0) };
     } catch (e) {
       if (e instanceof ZooKeeperError && (e.code === "NoNode" || e.code === "BadVersion" || e.code === "NodeExists")) return undefined;
       throw e;
@@ -550,18 +560,35 @@ export class CorralClient extends ZooKeeperClient {
         await wait.event;
         return;
       }
+      // The ZooKeeper docs' double barrier: the participant that completes the count
+      // creates "ready", and the others wait for "ready" rather than re-counting (a fast
+      // participant may already be leaving by then).
       const own = `${path}/${name}`;
+      const ready = `${path}/${READY_NODE}`;
+      const participants = (children: string[]): number => children.filter((c) => c !== READY_NODE).length;
       if (enter) {
         await this.#ensurePath(path);
         await this.create(own, null, { mode: "ephemeral" });
-      } else {
-        await this.delete(own).catch(() => undefined);
+        if (participants(await this.getChildren(path)) >= count) {
+          await this.create(ready).catch((e: unknown) => {
+            if (!ZooKeeperError.is(e, "NodeExists")) throw e;
+          });
+          return;
+        }
+        let fired: () => void = () => {};
+        const created = new Promise<void>((resolve) => (fired = resolve));
+        if ((await this.exists(ready, { watch: () => fired() })) !== null) return;
+        await Promise.race([created, abortPromise(gaveUp.signal)]);
+        return;
       }
+      await this.delete(own).catch(() => undefined);
       for (;;) {
         let fired: () => void = () => {};
         const changed = new Promise<void>((resolve) => (fired = resolve));
-        const n = (await this.getChildren(path, { watch: () => fired() })).length;
-        if (enter ? n >= count : n === 0) return;
+        if (participants(await this.getChildren(path, { watch: () => fired() })) === 0) {
+          await this.delete(ready).catch(() => undefined);
+          return;
+        }
         await Promise.race([changed, abortPromise(gaveUp.signal)]);
       }
     } finally {
@@ -641,6 +668,15 @@ export class CorralClient extends ZooKeeperClient {
       },
     };
   }
+}
+
+/** The node that opens a client-side double barrier (ZooKeeper's recipes.md). */
+const READY_NODE = "ready";
+const CANCEL_ATTEMPTS_MAX = 20;
+const CANCEL_RETRY_MS = 100;
+
+function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
 }
 
 /** An AbortSignal that fires on the caller's signal or after timeoutMs. */

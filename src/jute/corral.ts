@@ -24,6 +24,14 @@ export const RECIPE_EVENT_XID = -20;
 export const CAPABILITY_PREFIX = "corral-recipes=";
 export const RECIPE_PROTOCOL_VERSION = 1;
 
+/**
+ * A create flag bit Corral's recipe engine sets on the parents it creates: if the node
+ * already exists the op is a no-op (a check) instead of NodeExists, so two members that
+ * both create a lock's parent in a multi do not fail each other. Stock clients never
+ * set it (it lies outside every CreateMode).
+ */
+export const CREATE_IF_ABSENT_FLAG = 0x100;
+
 export const LockKind = {
   read: 1,
   write: 2,

@@ -6,6 +6,7 @@
 
 import {
   CONTAINER_EPHEMERAL_OWNER,
+  CREATE_IF_ABSENT_FLAG,
   CreateMode,
   Err,
   OpCode,
@@ -147,8 +148,12 @@ export class Prep {
   }
 
   #prepCreate(req: CreateReq, zxid: bigint, ctx: PrepContext): Txn {
-    const mode = req.flags;
+    const ifAbsent = (req.flags & CREATE_IF_ABSENT_FLAG) !== 0;
+    const mode = req.flags & ~CREATE_IF_ABSENT_FLAG;
     if (mode < 0 || mode > MODES_MAX) throw new PrepError(Err.BadArguments);
+    if (ifAbsent && !isSequentialMode(mode) && invalidPathReason(req.path) === undefined && this.#lookup(req.path) !== null) {
+      return { type: "check", path: req.path, version: -1 };
+    }
     if (req.opCode === OpCode.createContainer && mode !== CreateMode.Container) throw new PrepError(Err.BadArguments);
     if (isTtlMode(mode) || req.opCode === OpCode.createTTL) {
       if (!ctx.extendedTypesEnabled) throw new PrepError(Err.Unimplemented);

@@ -10,7 +10,7 @@ import type { DataTree } from "../tree/index.js";
 import { joinPath } from "../tree/index.js";
 import { ElectionBinding } from "../../recipes/election/binding.js";
 import { QueueBinding } from "../../recipes/queue/binding.js";
-import { INFLIGHT_CHILD } from "../../recipes/queue/rules.js";
+import { INFLIGHT_PREFIX } from "../../recipes/queue/rules.js";
 import { ReadWriteLockBinding } from "../../recipes/read-write-lock/binding.js";
 import { blockerOf, modeOf } from "../../recipes/read-write-lock/rules.js";
 import { SemaphoreBinding } from "../../recipes/semaphore/binding.js";
@@ -89,7 +89,8 @@ export class RecipeViews {
       for (const path of b.paths()) {
         if (this.#tree.get(path) === undefined) continue;
         const { depth, waiters } = b.stats(path);
-        const inFlight = this.#tree.get(joinPath(path, INFLIGHT_CHILD))?.children?.size ?? 0;
+        let inFlight = 0;
+        for (const c of this.#tree.get(path)?.children ?? []) if (c.startsWith(INFLIGHT_PREFIX)) inFlight++;
         out.push({ path, depth, waiters, inFlight });
       }
     }

@@ -125,6 +125,34 @@ describe("an ensemble of three participants and an observer", () => {
     await mine.release();
   });
 
+  it("recipes from several members at once share new parents and queues without failing each other", async () => {
+    ens = await startEnsembleForTest({ participants: 3, observers: 1 });
+    const cs = await Promise.all(ens.members.map((m) => client(ens!.connectStringOf(m))));
+    // Every member creates the same new lock parents at the same moment.
+    for (let i = 0; i < 10; i++) {
+      await Promise.all(
+        cs.map(async (c) => {
+          const h = await c.mutex(`/fresh/${i}/lock`);
+          await h.release();
+        }),
+      );
+    }
+    const jobs = cs[0]!.jobQueue("/jobs");
+    for (let i = 0; i < 20; i++) await jobs.offer(`job-${i}`);
+    const seen: string[] = [];
+    await Promise.all(
+      cs.slice(1).map(async (c) => {
+        for (;;) {
+          const job = await c.jobQueue("/jobs").take({ timeoutMs: 300 }).catch(() => undefined);
+          if (job === undefined) return;
+          seen.push(job.data.toString());
+          await job.ack();
+        }
+      }),
+    );
+    expect(seen.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `job-${i}`).sort());
+  });
+
   it("a partitioned minority stops accepting writes, the majority keeps going, and after healing they converge", async () => {
     ens = await startEnsembleForTest({ participants: 3 });
     const leader = ens.leader()!;
