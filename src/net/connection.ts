@@ -41,6 +41,9 @@ export interface ConnectionHost {
   authenticate(scheme: string, auth: Buffer, remoteAddress: string): Id[] | undefined;
   /** The reply to a four-letter word, or undefined if `word` is not one. */
   fourLetterWord(word: string): string | undefined;
+  /** False while the server does not serve (an ensemble member in election): only
+   * four-letter words are answered; client sessions are refused. */
+  serving?: () => boolean;
   readonly counters: ServerStats;
   /** Called once per reply with the request's op code and its latency (metrics). */
   observeRequest?(opCode: number, latencyMs: number): void;
@@ -132,7 +135,13 @@ export class ClientConnection implements Conn {
     this.#head = undefined;
     this.#headChecked = true;
     const reply = this.#host.fourLetterWord(data.toString("latin1", 0, 4));
-    if (reply === undefined) return data;
+    if (reply === undefined) {
+      if (this.#host.serving?.() === false) {
+        this.close("server is not serving: an election is under way");
+        return undefined;
+      }
+      return data;
+    }
     this.#state = State.Closed;
     this.#host.counters.bytesSent += Buffer.byteLength(reply);
     // Close fully once the reply is flushed, as ZooKeeper does: end() alone leaves the

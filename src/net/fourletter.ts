@@ -23,6 +23,9 @@ export interface FourLetterSource {
   /** `Zookeeper version: <version>, built on <date>`: srvr/stat's first line. */
   readonly versionLine: string;
   readonly mode: "standalone" | "leader" | "follower" | "observer" | "read-only";
+  /** False while an ensemble member is not serving (ZooKeeper then answers most words
+   * with "not currently serving requests"). */
+  serving?(): boolean;
   /** On an ensemble leader: its learners, for mntr's leader-only keys. */
   quorumStats?(): QuorumStats | undefined;
   readonly readOnly: boolean;
@@ -53,6 +56,9 @@ export interface FourLetterSource {
   resetConnectionStats(): void;
 }
 
+/** Words that need a serving server, as ZooKeeper's commands check isZKServerRunning. */
+const NEEDS_SERVING: ReadonlySet<string> = new Set(["srvr", "stat", "mntr", "cons", "wchs", "wchc", "wchp", "dump", "crst", "srst", "hash"]);
+
 /**
  * The reply to `word`, or undefined when `word` is not a four-letter word. Like
  * ZooKeeper, every known word (whitelisted or not) counts as a received packet, and a
@@ -64,7 +70,9 @@ export function fourLetterWord(word: string, src: FourLetterSource): string | un
   const reply =
     src.whitelist !== "*" && !src.whitelist.has(word)
       ? `${word} is not executed because it is not in the whitelist.\n`
-      : COMMANDS[word]!(src);
+      : src.serving?.() === false && NEEDS_SERVING.has(word)
+        ? "This ZooKeeper instance is not currently serving requests\n"
+        : COMMANDS[word]!(src);
   if (reply.length > 0) src.stats.packetsSent++;
   return reply;
 }

@@ -41,10 +41,6 @@ export class ClientListener {
   }
 
   #accept(socket: Socket): void {
-    if (this.#opts.acceptWhen?.() === false) {
-      socket.destroy();
-      return;
-    }
     const addr = socket.remoteAddress ?? "";
     const n = this.#perAddress.get(addr) ?? 0;
     const max = this.#opts.maxClientCnxns;
@@ -56,6 +52,7 @@ export class ClientListener {
     this.#perAddress.set(addr, n + 1);
     const conn = new ClientConnection(socket, {
       ...this.#host,
+      serving: () => this.#opts.acceptWhen?.() !== false,
       connectionClosed: (c) => this.#closed(c, addr),
     });
     this.connections.add(conn);

@@ -297,7 +297,7 @@ export class QuorumServer {
     assert(this.server.tree.lastProcessedZxid === zxid, "SNAP image zxid mismatch");
     const table = this.server.sessions;
     for (const s of [...table.all()]) table.remove(s.id);
-    for (const s of sessions) this.server.pipeline.touchSession(asSessionId(s.id)), table.add(asSessionId(s.id), s.timeoutMs, performance.now());
+    for (const s of sessions) table.add(asSessionId(s.id), s.timeoutMs, this.server.clock.monotonicMs());
     this.server.pipeline.resetZxid(zxid);
     await this.#storage?.resetTo(zxid);
   }
@@ -310,7 +310,7 @@ export class QuorumServer {
       // The tree was rebuilt from disk: so is the session table.
       const table = this.server.sessions;
       for (const s of [...table.all()]) table.remove(s.id);
-      for (const [id, timeoutMs] of recovered.sessions) table.add(id, timeoutMs, performance.now());
+      for (const [id, timeoutMs] of recovered.sessions) table.add(id, timeoutMs, this.server.clock.monotonicMs());
     }
     assert(tree.lastProcessedZxid <= zxid, `TRUNC to ${hex64(zxid)} left the tree at ${hex64(tree.lastProcessedZxid)}`);
   }

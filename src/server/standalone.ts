@@ -77,6 +77,10 @@ export class StandaloneServer implements FourLetterSource {
   readonly requestLatency = new RequestLatency();
   readonly fsyncLatency = new DurationHistogram();
   #operations: Operations | undefined;
+  serving(): boolean {
+    return this.#opts.role?.serving() ?? true;
+  }
+
   quorumStats(): QuorumStats | undefined {
     return this.#opts.role?.quorumStats();
   }

@@ -165,6 +165,10 @@ describe("an ensemble of three participants and an observer", () => {
     f1.partitionForTest([f2.me.id]);
     for (let i = 0; i < 500 && f2.serving; i++) await new Promise((r) => setTimeout(r, 10));
     expect(f2.serving).toBe(false);
+    // Four-letter words still answer, as ZooKeeper's do while it is not serving.
+    const port = Number(ens.connectStringOf(f2).split(":")[1]);
+    expect(await fourLetterWord("127.0.0.1", port, "ruok")).toBe("imok");
+    expect(await fourLetterWord("127.0.0.1", port, "srvr")).toBe("This ZooKeeper instance is not currently serving requests\n");
     await expect(minority.create("/minority-write", null, { signal: AbortSignal.timeout(300) })).rejects.toBeDefined();
     for (let i = 0; i < 20; i++) await majority.create(`/during-split-${i}`);
     for (const m of [f2, leader, f1]) m.healForTest();
