@@ -81,6 +81,8 @@ export class Client extends EventEmitter {
   #sessionId = 0n;
   #passwd: Buffer = Buffer.alloc(16);
   #negotiatedTimeoutMs = 0;
+  /** Whether a read-write server ever accepted this session (ZooKeeper's seenRwServerBefore). */
+  #seenRwServer = false;
   #lastZxid = 0n;
   #xid = 1;
   readonly #inflight: InFlight[] = [];
@@ -137,6 +139,7 @@ export class Client extends EventEmitter {
     if (session !== undefined) {
       this.#sessionId = session.sessionId;
       this.#passwd = Buffer.from(session.password);
+      this.#seenRwServer = true;
     }
     const timeoutMs = this.#opts.connectTimeoutMs ?? this.#opts.sessionTimeoutMs;
     await new Promise<void>((resolve, reject) => {
@@ -214,7 +217,9 @@ export class Client extends EventEmitter {
       protocolVersion: 0,
       lastZxidSeen: this.#lastZxid,
       timeOut: this.#opts.sessionTimeoutMs,
-      sessionId: this.#sessionId,
+      // A session begun on a read-only server is local to it: a read-write server gets a
+      // request for a new session instead (ZooKeeper's client does the same).
+      sessionId: this.#seenRwServer ? this.#sessionId : 0n,
       passwd: this.#passwd,
       readOnly: this.#opts.canBeReadOnly,
     });
@@ -237,6 +242,7 @@ export class Client extends EventEmitter {
     for (const o of this.#queued.splice(0)) this.#send(socket, o);
     this.#startPings(socket);
     const wasSuspended = this.#state === "SUSPENDED";
+    if (resp.readOnly !== true) this.#seenRwServer = true;
     this.#setState(resp.readOnly === true ? "CONNECTED_READ_ONLY" : "CONNECTED");
     if (wasSuspended) this.emit("reconnected");
   }

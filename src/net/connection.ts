@@ -135,13 +135,7 @@ export class ClientConnection implements Conn {
     this.#head = undefined;
     this.#headChecked = true;
     const reply = this.#host.fourLetterWord(data.toString("latin1", 0, 4));
-    if (reply === undefined) {
-      if (this.#host.serving?.() === false) {
-        this.close("server is not serving: an election is under way");
-        return undefined;
-      }
-      return data;
-    }
+    if (reply === undefined) return data;
     this.#state = State.Closed;
     this.#host.counters.bytesSent += Buffer.byteLength(reply);
     // Close fully once the reply is flushed, as ZooKeeper does: end() alone leaves the
@@ -183,6 +177,12 @@ export class ClientConnection implements Conn {
       return;
     }
     const timeoutMs = Math.min(Math.max(req.timeOut, this.#host.sessionTimeoutMsMin), this.#host.sessionTimeoutMsMax);
+    // Not serving (an election, or cut off from the quorum): only clients that asked for
+    // read-only get in, and only when readonlymode.enabled (ZooKeeper's ReadOnlyZooKeeperServer).
+    if (this.#host.serving?.() === false && !(p.readOnly && req.readOnly === true)) {
+      this.close("server is not serving: an election is under way");
+      return;
+    }
     this.#state = State.Connecting;
     if (req.sessionId === 0n) {
       p.createSession(timeoutMs, (id) => this.#established(id, timeoutMs, req.readOnly));
@@ -208,7 +208,7 @@ export class ClientConnection implements Conn {
     this.#queue = p.attach(this);
     p.touchSession(id);
     this.#state = State.Ready;
-    this.#respondConnect(timeoutMs, id, p.sessions.passwordFor(id), readOnly === undefined ? undefined : false);
+    this.#respondConnect(timeoutMs, id, p.sessions.passwordFor(id), readOnly === undefined ? undefined : p.readOnly);
     this.#host.log.info({ sessionId: hex64(id), timeoutMs, client: this.remoteAddress }, "session established");
   }
 

@@ -107,6 +107,9 @@ export class Pipeline {
   #lastZxid: bigint;
   #nextSessionId: bigint;
   #extension: RequestExtension | undefined;
+  /** Read-only mode: a partitioned member serving reads to read-only clients. */
+  #readOnly = false;
+  readonly #readOnlySessions = new Set<SessionId>();
   /** Set on a learner: writes go to the leader instead of being prepared here. */
   #forwarder: ((f: Forwarded) => void) | undefined;
   readonly #pendingCreates = new Map<bigint, (id: SessionId) => void>();
@@ -161,6 +164,14 @@ export class Pipeline {
   /** Creates a session through a createSession txn; `done` runs once it is applied. */
   createSession(timeoutMs: number, done: (id: SessionId) => void): void {
     const id = asSessionId(this.#nextSessionId++);
+    if (this.#readOnly) {
+      // A read-only session is local to this server (no quorum to log it with); it goes
+      // when the server rejoins the quorum and drops its read-only clients.
+      this.sessions.add(id, timeoutMs, this.#opts.clock.monotonicMs());
+      this.#readOnlySessions.add(id);
+      done(id);
+      return;
+    }
     if (this.#forwarder !== undefined) {
       this.#pendingCreates.set(id, done);
       this.#forwarder({ sessionId: id, cxid: 0, opCode: OpCode.createSession, authIds: [], req: { kind: "createSession", timeoutMs } });
@@ -174,6 +185,20 @@ export class Pipeline {
   /** On a learner, forwards every write to the leader; undefined prepares them here. */
   setForwarder(fn: ((f: Forwarded) => void) | undefined): void {
     this.#forwarder = fn;
+  }
+
+  /** Read-only mode: writes are refused with NotReadOnly, sessions are local. */
+  setReadOnly(on: boolean): void {
+    this.#readOnly = on;
+    if (on) return;
+    // The quorum never knew the read-only sessions: they end here (their clients come
+    // back with a new session, as ZooKeeper's clients do after a read-only start).
+    for (const id of this.#readOnlySessions) this.sessions.remove(id);
+    this.#readOnlySessions.clear();
+  }
+
+  get readOnly(): boolean {
+    return this.#readOnly;
   }
 
   get forwarding(): boolean {
@@ -294,6 +319,11 @@ export class Pipeline {
       return;
     }
     this.sessions.touch(sid, this.#opts.clock.monotonicMs());
+    if (this.#readOnly && (isWrite(req) || req.kind === "extension")) {
+      if (q.size === 0) q.conn.reply(xid, this.tree.lastProcessedZxid, Err.NotReadOnly);
+      else q.pending.push({ kind: "fail", xid, err: Err.NotReadOnly });
+      return;
+    }
     // On a learner, sync goes through the leader as a no-op check of "/": once it is
     // applied here, so is everything the leader had proposed before it.
     const syncing = req.kind === "sync" && this.#forwarder !== undefined ? syncCall(req.path) : undefined;

@@ -16,6 +16,7 @@ export interface EnsembleForTestOptions {
   superDigest?: string;
   extendedTypesEnabled?: boolean;
   fourLetterWordWhitelist?: "*" | string[];
+  readOnlyModeEnabled?: boolean;
   /** Durable members, each under <dataDirRoot>/<id>. */
   dataDirRoot?: string;
   log?: Logger;
@@ -65,6 +66,7 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
     "admin.enableServer=false",
     `4lw.commands.whitelist=${wl === "*" ? "*" : wl.join(",")}`,
     `extendedTypesEnabled=${opts.extendedTypesEnabled === true}`,
+    `readonlymode.enabled=${opts.readOnlyModeEnabled === true}`,
     ...(opts.superDigest === undefined ? [] : [`DigestAuthenticationProvider.superDigest=${opts.superDigest}`]),
     ...serverLines,
   ].join("\n");

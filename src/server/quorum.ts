@@ -276,8 +276,15 @@ export class QuorumServer {
       pipeline.setForwarder(() => undefined);
       pipeline.abandonOutstanding();
       this.#pendingCommits.clear();
-      this.server.listener.dropConnections("server is not serving: an election is under way");
+      const wasReadOnly = pipeline.readOnly;
+      pipeline.setReadOnly(this.config.readOnlyModeEnabled);
+      if (!wasReadOnly) this.server.listener.dropConnections("server is not serving: an election is under way");
       return;
+    }
+    if (pipeline.readOnly) {
+      // Back in the quorum: read-only clients reconnect, as read-write ones now can.
+      pipeline.setReadOnly(false);
+      this.server.listener.dropConnections("server rejoined the quorum; reconnect read-write");
     }
     if (s.state === PeerState.LEADING) {
       pipeline.setForwarder(undefined);

@@ -77,8 +77,9 @@ export class StandaloneServer implements FourLetterSource {
   readonly requestLatency = new RequestLatency();
   readonly fsyncLatency = new DurationHistogram();
   #operations: Operations | undefined;
+  /** Serving requests: in the quorum, or (read-only mode) serving reads on its own. */
   serving(): boolean {
-    return this.#opts.role?.serving() ?? true;
+    return (this.#opts.role?.serving() ?? true) || this.readOnly;
   }
 
   quorumStats(): QuorumStats | undefined {
@@ -93,7 +94,9 @@ export class StandaloneServer implements FourLetterSource {
   get leaderId(): bigint | undefined {
     return this.#opts.role?.leaderId?.();
   }
-  readonly readOnly = false;
+  get readOnly(): boolean {
+    return this.pipeline.readOnly;
+  }
   readonly versionString = VERSION_STRING;
   readonly versionLine = VERSION_LINE;
   #timers: NodeJS.Timeout[] = [];

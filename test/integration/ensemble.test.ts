@@ -179,4 +179,36 @@ describe("an ensemble of three participants and an observer", () => {
     for (let i = 0; i < 20; i++) expect(names).toContain(`during-split-${i}`);
     expect(names).not.toContain("minority-write");
   });
+  it("read-only mode: a partitioned member serves reads to read-only clients and refuses their writes", async () => {
+    ens = await startEnsembleForTest({ participants: 3, readOnlyModeEnabled: true });
+    const leader = ens.leader()!;
+    const [f1, f2] = ens.followers() as [typeof leader, typeof leader];
+    const writer = await client(ens.connectStringOf(leader));
+    await writer.create("/seen-before", "v");
+    await writer.sync("/");
+    f2.partitionForTest([leader.me.id, f1.me.id]);
+    leader.partitionForTest([f2.me.id]);
+    f1.partitionForTest([f2.me.id]);
+    for (let i = 0; i < 500 && f2.serving; i++) await new Promise((r) => setTimeout(r, 10));
+    const port = Number(ens.connectStringOf(f2).split(":")[1]);
+    expect(await fourLetterWord("127.0.0.1", port, "isro")).toBe("ro");
+    const ro = await connect(ens.connectStringOf(f2), { canBeReadOnly: true, connectTimeoutMs: 5000 });
+    clients.push(ro);
+    expect(ro.state).toBe("CONNECTED_READ_ONLY");
+    const roSession = ro.sessionId;
+    expect((await ro.getData("/seen-before")).data?.toString()).toBe("v");
+    await expect(ro.create("/ro-write")).rejects.toMatchObject({ code: "NotReadOnly" });
+    // A client that did not ask for read-only is not let in.
+    await expect(connect(ens.connectStringOf(f2), { connectTimeoutMs: 300 })).rejects.toBeDefined();
+    // Healed: the member rejoins, drops its read-only clients, and they come back read-write.
+    const rw = new Promise((r) => ro.on("state", (st: string) => st === "CONNECTED" && r(st)));
+    for (const m of [f2, leader, f1]) m.healForTest();
+    await ens.settled();
+    await rw;
+    expect(await fourLetterWord("127.0.0.1", port, "isro")).toBe("rw");
+    // Its read-only session was local to the partitioned member: it now has a real one.
+    expect(ro.sessionId).not.toBe(roSession);
+    await ro.create("/after-heal", null, { mode: "ephemeral" });
+    expect(await writer.exists("/after-heal")).not.toBeNull();
+  });
 });
