@@ -5,7 +5,7 @@
 // After each apply the effects go to subscribers (watches here; the recipe engine is
 // subscribed by server). No I/O: connections and the commit step are interfaces.
 
-import { Err, OpCode, PathSchema, Xid, encodeRecord, type Id } from "../jute/index.js";
+import { Err, OpCode, PathSchema, Xid, encodeRecord, isEphemeralMode, type Id } from "../jute/index.js";
 import type { SessionTable } from "../session/index.js";
 import type { ApplyResult, DataTree, Effect } from "../tree/index.js";
 import type { Txn, TxnEntry } from "../txn/index.js";
@@ -110,6 +110,10 @@ export class Pipeline {
   /** Read-only mode: a partitioned member serving reads to read-only clients. */
   #readOnly = false;
   readonly #readOnlySessions = new Set<SessionId>();
+  /** localSessionsEnabled: new sessions live on this server only until they need more. */
+  #localSessionsEnabled = false;
+  #localSessionsUpgrading = false;
+  readonly #localSessions = new Set<SessionId>();
   /** Set on a learner: writes go to the leader instead of being prepared here. */
   #forwarder: ((f: Forwarded) => void) | undefined;
   readonly #pendingCreates = new Map<bigint, (id: SessionId) => void>();
@@ -164,6 +168,13 @@ export class Pipeline {
   /** Creates a session through a createSession txn; `done` runs once it is applied. */
   createSession(timeoutMs: number, done: (id: SessionId) => void): void {
     const id = asSessionId(this.#nextSessionId++);
+    if (this.#localSessionsEnabled && !this.#readOnly) {
+      // A local session (ZooKeeper's localSessionsEnabled): no txn, known to this server only.
+      this.sessions.add(id, timeoutMs, this.#opts.clock.monotonicMs());
+      this.#localSessions.add(id);
+      done(id);
+      return;
+    }
     if (this.#readOnly) {
       // A read-only session is local to this server (no quorum to log it with); it goes
       // when the server rejoins the quorum and drops its read-only clients.
@@ -185,6 +196,35 @@ export class Pipeline {
   /** On a learner, forwards every write to the leader; undefined prepares them here. */
   setForwarder(fn: ((f: Forwarded) => void) | undefined): void {
     this.#forwarder = fn;
+  }
+
+  /** localSessionsEnabled / localSessionsUpgradingEnabled. */
+  setLocalSessions(enabled: boolean, upgrading: boolean): void {
+    this.#localSessionsEnabled = enabled;
+    this.#localSessionsUpgrading = upgrading;
+  }
+
+  isLocalSession(id: SessionId): boolean {
+    return this.#localSessions.has(id);
+  }
+
+  get localSessionCount(): number {
+    return this.#localSessions.size;
+  }
+
+  /** A local session ends here: no txn (it owns no ephemerals). */
+  #dropLocal(sid: SessionId, reason: string): void {
+    this.#localSessions.delete(sid);
+    this.sessions.remove(sid);
+    const q = this.#queues.get(sid);
+    if (q !== undefined) this.detach(q, reason);
+  }
+
+  /** On a learner: expires the local sessions past their deadline (global ones are the leader's). */
+  expireLocalSessions(nowMs: number): SessionId[] {
+    const due = this.sessions.expired(nowMs).filter((sid) => this.#localSessions.has(sid));
+    for (const sid of due) this.#dropLocal(sid, "session expired");
+    return due;
   }
 
   /** Read-only mode: writes are refused with NotReadOnly, sessions are local. */
@@ -324,12 +364,25 @@ export class Pipeline {
       else q.pending.push({ kind: "fail", xid, err: Err.NotReadOnly });
       return;
     }
+    if (this.#localSessions.has(sid) && req.kind === "closeSession" && q.size === 0) {
+      q.conn.reply(xid, this.tree.lastProcessedZxid, Err.Ok);
+      this.#dropLocal(sid, "client closed the session");
+      return;
+    }
     // On a learner, sync goes through the leader as a no-op check of "/": once it is
     // applied here, so is everything the leader had proposed before it.
     const syncing = req.kind === "sync" && this.#forwarder !== undefined ? syncCall(req.path) : undefined;
     const planned = req.kind === "extension" ? this.#plan(sid, req.call) : syncing !== undefined ? SYNC_WRITE : undefined;
     if (planned !== undefined || isWrite(req)) {
       const write = planned ?? (req as WriteReq);
+      if (this.#localSessions.has(sid) && needsGlobalSession(write)) {
+        if (!this.#localSessionsUpgrading) {
+          if (q.size === 0) q.conn.reply(xid, this.tree.lastProcessedZxid, Err.EphemeralOnLocalSession);
+          else q.pending.push({ kind: "fail", xid, err: Err.EphemeralOnLocalSession });
+          return;
+        }
+        this.#upgrade(sid, session.timeoutMs);
+      }
       const ext = req.kind === "extension" ? req.call : syncing;
       const item: PendingWrite = { kind: "write", xid, req: write, ext, result: undefined };
       q.pending.push(item);
@@ -387,8 +440,24 @@ export class Pipeline {
   /** Expires every session past its deadline at `nowMs` (monotonic). */
   expireSessions(nowMs: number): SessionId[] {
     const due = this.sessions.expired(nowMs);
-    for (const sid of due) this.expire(sid);
+    for (const sid of due) {
+      if (this.#localSessions.has(sid)) this.#dropLocal(sid, "session expired");
+      else this.expire(sid);
+    }
     return due;
+  }
+
+  /**
+   * A local session that needs to own ephemerals becomes global: a createSession txn for
+   * its id goes first, in the session's order (localSessionsUpgradingEnabled).
+   */
+  #upgrade(sid: SessionId, timeoutMs: number): void {
+    this.#localSessions.delete(sid);
+    if (this.#forwarder !== undefined) {
+      this.#forwarder({ sessionId: sid, cxid: 0, opCode: OpCode.createSession, authIds: [], req: { kind: "createSession", timeoutMs } });
+    } else {
+      this.#commit(sid, 0, OpCode.createSession, { type: "createSession", timeoutMs }, () => {});
+    }
   }
 
   /** Deletes containers and TTL nodes that are due, at most `max` of them. */
@@ -548,6 +617,13 @@ export class Pipeline {
 const NO_IDS: readonly Id[] = [];
 
 const SYNC_WRITE: WriteReq = { kind: "check", path: "/", version: -1 };
+
+/** Writes a local session may not make: creating ephemerals (the session must be global). */
+function needsGlobalSession(w: WriteReq): boolean {
+  if (w.kind === "create") return isEphemeralMode(w.flags & 0xff);
+  if (w.kind === "multi") return w.ops.some((op) => op.kind === "create" && isEphemeralMode(op.flags & 0xff));
+  return false;
+}
 
 function syncCall(path: string): ExtensionCall {
   return {

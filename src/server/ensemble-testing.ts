@@ -17,6 +17,8 @@ export interface EnsembleForTestOptions {
   extendedTypesEnabled?: boolean;
   fourLetterWordWhitelist?: "*" | string[];
   readOnlyModeEnabled?: boolean;
+  localSessionsEnabled?: boolean;
+  localSessionsUpgradingEnabled?: boolean;
   /** Durable members, each under <dataDirRoot>/<id>. */
   dataDirRoot?: string;
   log?: Logger;
@@ -67,6 +69,8 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
     `4lw.commands.whitelist=${wl === "*" ? "*" : wl.join(",")}`,
     `extendedTypesEnabled=${opts.extendedTypesEnabled === true}`,
     `readonlymode.enabled=${opts.readOnlyModeEnabled === true}`,
+    `localSessionsEnabled=${opts.localSessionsEnabled === true}`,
+    `localSessionsUpgradingEnabled=${opts.localSessionsUpgradingEnabled === true}`,
     ...(opts.superDigest === undefined ? [] : [`DigestAuthenticationProvider.superDigest=${opts.superDigest}`]),
     ...serverLines,
   ].join("\n");

@@ -115,6 +115,7 @@ export class QuorumServer {
     const address = await this.server.start();
     // Until ZAB says this server serves, nothing is prepared or committed here.
     this.server.pipeline.setForwarder(() => undefined);
+    this.server.pipeline.setLocalSessions(this.config.localSessionsEnabled, this.config.localSessionsUpgradingEnabled);
     const tree = this.server.tree;
     const epochs = await this.#readEpochs();
     const last = tree.lastProcessedZxid;

@@ -242,7 +242,11 @@ export class StandaloneServer implements FourLetterSource {
   }
 
   #tick(): void {
-    if (this.#opts.role?.ownsExpiry() === false) return;
+    if (this.#opts.role?.ownsExpiry() === false) {
+      // The leader expires global sessions; local ones are this server's to expire.
+      this.pipeline.expireLocalSessions(this.clock.monotonicMs());
+      return;
+    }
     for (const id of this.pipeline.expireSessions(this.clock.monotonicMs())) {
       this.log.info({ sessionId: `0x${BigInt.asUintN(64, id).toString(16)}` }, "session expired");
     }

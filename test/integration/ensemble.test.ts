@@ -4,7 +4,8 @@
 // minority that stops accepting writes.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { connect, type CorralClient } from "../../src/client/index.js";
+import { connect, ZooKeeperClient, type CorralClient } from "../../src/client/index.js";
+import { asSessionId } from "../../src/util/index.js";
 import { startEnsembleForTest, type TestEnsemble } from "../../src/server/index.js";
 import { fourLetterWord } from "../helpers/net.js";
 
@@ -210,5 +211,31 @@ describe("an ensemble of three participants and an observer", () => {
     expect(ro.sessionId).not.toBe(roSession);
     await ro.create("/after-heal", null, { mode: "ephemeral" });
     expect(await writer.exists("/after-heal")).not.toBeNull();
+  });
+  it("local sessions stay on their server; an ephemeral needs an upgrade (localSessionsEnabled)", async () => {
+    ens = await startEnsembleForTest({ participants: 3, localSessionsEnabled: true });
+    const f = ens.followers()[0]!;
+    const local = await client(ens.connectStringOf(f));
+    await local.create("/by-local", "x");
+    expect(f.server.pipeline.isLocalSession(asSessionId(local.sessionId))).toBe(true);
+    expect(ens.leader()!.server.sessions.get(asSessionId(local.sessionId))).toBeUndefined();
+    await expect(local.create("/eph", null, { mode: "ephemeral" })).rejects.toMatchObject({ code: "EphemeralOnLocalSession" });
+    // A local session cannot move to another server.
+    const other = ens.members.find((m) => m !== f)!;
+    const moved = new ZooKeeperClient(ens.connectStringOf(other));
+    await expect(moved.start({ sessionId: local.sessionId, password: local.sessionPassword })).rejects.toMatchObject({ code: "SessionExpired" });
+  });
+
+  it("with localSessionsUpgradingEnabled, creating an ephemeral makes the session global", async () => {
+    ens = await startEnsembleForTest({ participants: 3, localSessionsEnabled: true, localSessionsUpgradingEnabled: true });
+    const f = ens.followers()[0]!;
+    const c = await client(ens.connectStringOf(f));
+    await c.create("/upgraded", null, { mode: "ephemeral" });
+    expect(f.server.pipeline.isLocalSession(asSessionId(c.sessionId))).toBe(false);
+    expect(ens.leader()!.server.sessions.get(asSessionId(c.sessionId))).toBeDefined();
+    const watcher = await client(ens.connectStringOf(ens.leader()!));
+    await c.close();
+    await watcher.sync("/");
+    expect(await watcher.exists("/upgraded")).toBeNull();
   });
 });
