@@ -28,6 +28,8 @@ export interface PipelineOptions {
   clock: Clock;
   serverId: bigint;
   extendedTypesEnabled: boolean;
+  /** reconfigEnabled: the reconfig op answers Unimplemented instead of ReconfigDisabled. */
+  reconfigEnabled?: boolean;
   /** Requests a connection may have queued before it stops being read. */
   outstandingMax: number;
   /** The highest session id issued before a restart (storage recovery): new ids go above it. */
@@ -126,7 +128,7 @@ export class Pipeline {
     this.sessions = opts.sessions;
     this.watches = opts.watches;
     this.#prep = new Prep(opts.tree);
-    this.#reads = new Reads(opts.tree, opts.watches);
+    this.#reads = new Reads(opts.tree, opts.watches, opts.reconfigEnabled ?? false);
     this.#lastZxid = opts.tree.lastProcessedZxid;
     this.#nextSessionId = initialSessionId(opts.clock.nowMs(), opts.serverId);
     const floor = opts.sessionIdFloor;

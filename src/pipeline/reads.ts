@@ -53,10 +53,12 @@ function readable(tree: DataTree, conn: Conn, path: string, perm: number): ZNode
 export class Reads {
   readonly #tree: DataTree;
   readonly #watches: WatchRegistry;
+  readonly #reconfigEnabled: boolean;
 
-  constructor(tree: DataTree, watches: WatchRegistry) {
+  constructor(tree: DataTree, watches: WatchRegistry, reconfigEnabled = false) {
     this.#tree = tree;
     this.#watches = watches;
+    this.#reconfigEnabled = reconfigEnabled;
   }
 
   run(conn: Conn, req: ReadReq): ReadResult {
@@ -90,6 +92,9 @@ export class Reads {
         return OK_EMPTY;
       case "unimplemented":
         return fail(Err.Unimplemented);
+      case "reconfig":
+        // As ZooKeeper with reconfigEnabled=false; with it on, Corral cannot reconfigure yet.
+        return fail(this.#reconfigEnabled ? Err.Unimplemented : Err.ReconfigDisabled);
       case "extension":
         return req.call.answer(conn, undefined);
     }

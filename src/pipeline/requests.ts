@@ -18,6 +18,7 @@ import {
   SetWatchesSchema,
   AddWatchRequestSchema,
   GetEphemeralsRequestSchema,
+  ReconfigRequestSchema,
   decodeRecord,
   type ACL,
   type JuteReader,
@@ -105,6 +106,10 @@ export interface WatchOpReq {
 export interface SimpleReq {
   readonly kind: "ping" | "whoAmI";
 }
+/** reconfig (op 16): dynamic reconfiguration is not implemented; see reads.ts. */
+export interface ReconfigReq {
+  readonly kind: "reconfig";
+}
 export interface UnimplementedReq {
   readonly kind: "unimplemented";
   opCode: number;
@@ -123,6 +128,7 @@ export type ReadReq =
   | AddWatchReq
   | WatchOpReq
   | SimpleReq
+  | ReconfigReq
   | UnimplementedReq;
 
 export type Request = WriteReq | ReadReq;
@@ -251,6 +257,9 @@ export function decodeRequest(opCode: number, r: JuteReader): Request {
       return { kind: "ping" };
     case OpCode.whoAmI:
       return { kind: "whoAmI" };
+    case OpCode.reconfig:
+      decodeRecord(r, ReconfigRequestSchema);
+      return { kind: "reconfig" };
     default:
       return { kind: "unimplemented", opCode };
   }

@@ -112,7 +112,10 @@ export class QuorumServer {
   }
 
   async start(): Promise<{ host: string; port: number }> {
+    // /zookeeper/config holds the ensemble's configuration as ZooKeeper 3.5+ publishes it
+    // (the static one: version 0), identically on every member.
     const address = await this.server.start();
+    this.server.tree.setSystemData("/zookeeper/config", ensembleConfigText(this.config.servers, this.config.clientPortAddress));
     // Until ZAB says this server serves, nothing is prepared or committed here.
     this.server.pipeline.setForwarder(() => undefined);
     this.server.pipeline.setLocalSessions(this.config.localSessionsEnabled, this.config.localSessionsUpgradingEnabled);
@@ -367,6 +370,15 @@ export class QuorumServer {
       await d.close();
     }
   }
+}
+
+/** ZooKeeper's dynamic-config text: `server.N=host:quorum:election:role;clientHost:clientPort`, then `version=`. */
+export function ensembleConfigText(servers: readonly ServerSpec[], defaultClientHost: string | undefined): Buffer {
+  const lines = servers.map((s) => {
+    const client = s.clientPort === undefined ? "" : `;${s.clientHost ?? defaultClientHost ?? "0.0.0.0"}:${s.clientPort}`;
+    return `server.${s.id}=${s.host}:${s.quorumPort}:${s.electionPort}:${s.role}${client}`;
+  });
+  return Buffer.from([...lines, "version=0"].join("\n"), "utf8");
 }
 
 /** Session passwords must verify on every member: the key comes from the ensemble's config. */

@@ -182,6 +182,7 @@ export class StandaloneServer implements FourLetterSource {
       serverId: config.myid ?? 0n,
       extendedTypesEnabled: config.extendedTypesEnabled,
       outstandingMax: config.globalOutstandingLimit,
+      reconfigEnabled: config.reconfigEnabled,
       sessionIdFloor,
     });
     const role = this.#opts.role;

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { connect, ZooKeeperClient, type CorralClient } from "../../src/client/index.js";
 import { asSessionId } from "../../src/util/index.js";
+import { OpCode, ReconfigRequestSchema, encodeRecord } from "../../src/jute/index.js";
 import { startEnsembleForTest, type TestEnsemble } from "../../src/server/index.js";
 import { fourLetterWord } from "../helpers/net.js";
 
@@ -39,6 +40,19 @@ describe("an ensemble of three participants and an observer", () => {
     expect(mntr).toMatch(/^zk_synced_followers\t2$/m);
     expect(mntr).toMatch(/^zk_synced_observers\t1$/m);
     expect(mntr).toMatch(/^zk_pending_syncs\t0$/m);
+    // /zookeeper/config publishes the membership as ZooKeeper 3.5+ does.
+    const c = await client(ens.connectString);
+    const config = (await c.getData("/zookeeper/config")).data!.toString().split("\n");
+    expect(config.filter((l) => /^server\.\d+=127\.0\.0\.1:\d+:\d+:(participant|observer);127\.0\.0\.1:\d+$/.test(l))).toHaveLength(4);
+    expect(config.at(-1)).toBe("version=0");
+    // Dynamic reconfiguration is off (reconfigEnabled=false), as ZooKeeper answers it.
+    const reconfig = c.request(
+      OpCode.reconfig,
+      undefined,
+      (w) => encodeRecord(w, ReconfigRequestSchema, { joiningServers: "", leavingServers: "3", newMembers: "", curConfigId: -1n }),
+      undefined,
+    );
+    await expect(reconfig).rejects.toMatchObject({ code: "ReconfigDisabled" });
   });
 
   it("a write through any member is read on every member after sync", async () => {
