@@ -82,15 +82,24 @@ async function startForeground(confPath: string): Promise<number> {
     process.stderr.write(`corral: cannot listen on ${config.clientPortAddress ?? "0.0.0.0"}:${config.clientPort}: ${err.message}\n`);
     return 1;
   }
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, "shutting down");
-      resolve();
-    };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
-  });
+  const failed = server instanceof QuorumServer ? server.failure : new Promise<Error>(() => {});
+  const ended = await Promise.race([
+    new Promise<undefined>((resolve) => {
+      const stop = (signal: string): void => {
+        log.info({ signal }, "shutting down");
+        resolve(undefined);
+      };
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("SIGTERM", () => stop("SIGTERM"));
+    }),
+    failed,
+  ]);
   await server.stop();
+  if (ended !== undefined) {
+    // An ensemble member whose ZAB driver failed exits, so a supervisor restarts it.
+    process.stderr.write(`corral: the ensemble member stopped: ${ended.message}\n`);
+    return 1;
+  }
   return 0;
 }
 

@@ -49,6 +49,9 @@ export class QuorumServer {
   #stopped = false;
   #storage: Storage | undefined;
   readonly zabTickMs: number;
+  /** Settles if the driver fails: the member has stopped and its process should exit. */
+  readonly failure: Promise<Error>;
+  #fail: (e: Error) => void = () => {};
 
   constructor(opts: QuorumServerOptions) {
     const config = opts.config;
@@ -60,6 +63,7 @@ export class QuorumServer {
     if (me === undefined) throw new Error(`no server.${myid} line for this server's myid`);
     this.me = me;
     this.zabTickMs = Math.max(5, Math.floor(config.tickMs / ZAB_TICKS_PER_TICK));
+    this.failure = new Promise<Error>((resolve) => (this.#fail = resolve));
     const clientPort = me.clientPort ?? config.clientPort;
     const clientPortAddress = me.clientHost ?? config.clientPortAddress;
     this.server = new StandaloneServer({
@@ -197,6 +201,7 @@ export class QuorumServer {
       for (let r = this.#peer?.ready(); r !== undefined && !this.#stopped; r = this.#peer?.ready()) await this.#process(r);
     }).catch((e: unknown) => {
       this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, "quorum driver failed; stopping");
+      this.#fail(e as Error);
       void this.stop();
     });
   }
