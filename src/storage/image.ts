@@ -2,14 +2,15 @@
 // sends a learner in SNAP. (Snapshots on disk are written in slices by snapshot.ts.)
 //
 //   image    = long zxid, int sessionCount, {long id, int timeoutMs}*, int nodeCount, node*
-//   node     = ustring path, buffer data, vector<ACL> acl, long czxid, long mzxid,
-//              long pzxid, long ctimeMs, long mtimeMs, int version, int cversion,
-//              int aversion, long ephemeralOwner
+//   node     = ustring path, buffer data, vector<ACL> acl, stat (as snapshot.ts's
+//              writeNodeStat: czxid, mzxid, pzxid, ctimeMs, mtimeMs, version, cversion,
+//              aversion, ephemeralOwner)
 // Parents come before their children (breadth-first from the root).
 
 import { ACLSchema, JuteReader, JuteWriter, decodeRecord, encodeRecord, type ACL } from "../jute/index.js";
 import { joinPath, type DataTree } from "../tree/index.js";
 import { asZxid } from "../util/index.js";
+import { readNodeStat, writeNodeStat } from "./snapshot.js";
 
 export interface ImageSession {
   id: bigint;
@@ -34,15 +35,7 @@ export function encodeTreeImage(tree: DataTree, sessions: Iterable<ImageSession>
     w.buffer(n.data);
     w.int(n.acl.length);
     for (const a of n.acl) encodeRecord(w, ACLSchema, a);
-    w.long(n.czxid);
-    w.long(n.mzxid);
-    w.long(n.pzxid);
-    w.long(BigInt(n.ctimeMs));
-    w.long(BigInt(n.mtimeMs));
-    w.int(n.version);
-    w.int(n.cversion);
-    w.int(n.aversion);
-    w.long(n.ephemeralOwner);
+    writeNodeStat(w, n);
     for (const c of n.children ?? []) queue.push(joinPath(path, c));
   }
   return w.toBuffer();
@@ -63,19 +56,7 @@ export function loadTreeImage(buf: Uint8Array, tree: DataTree): ImageSession[] {
     const na = r.count(12);
     const acl: ACL[] = [];
     for (let j = 0; j < na; j++) acl.push(decodeRecord(r, ACLSchema));
-    const ok = tree.restoreNode(path, {
-      data,
-      acl,
-      czxid: r.long(),
-      mzxid: r.long(),
-      pzxid: r.long(),
-      ctimeMs: Number(r.long()),
-      mtimeMs: Number(r.long()),
-      version: r.int(),
-      cversion: r.int(),
-      aversion: r.int(),
-      ephemeralOwner: r.long(),
-    });
+    const ok = tree.restoreNode(path, readNodeStat(r, data, acl));
     if (!ok) throw new Error(`tree image: ${path} comes before its parent`);
   }
   tree.lastProcessedZxid = asZxid(zxid);

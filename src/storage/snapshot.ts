@@ -237,6 +237,11 @@ function writeNode(w: JuteWriter, path: string, n: ZNodeRecord, aclIndex: Map<re
   w.ustring(path);
   w.buffer(n.data);
   w.int(acl);
+  writeNodeStat(w, n);
+}
+
+/** A node record's stat fields, in the order both snapshot formats use. */
+export function writeNodeStat(w: JuteWriter, n: Omit<ZNodeRecord, "data" | "acl">): void {
   w.long(n.czxid);
   w.long(n.mzxid);
   w.long(n.pzxid);
@@ -246,6 +251,23 @@ function writeNode(w: JuteWriter, path: string, n: ZNodeRecord, aclIndex: Map<re
   w.int(n.cversion);
   w.int(n.aversion);
   w.long(n.ephemeralOwner);
+}
+
+/** Reads what writeNodeStat wrote, completing a record with its data and ACL. */
+export function readNodeStat(r: JuteReader, data: Buffer | null, acl: readonly ACL[]): ZNodeRecord {
+  return {
+    data,
+    acl,
+    czxid: r.long(),
+    mzxid: r.long(),
+    pzxid: r.long(),
+    ctimeMs: Number(r.long()),
+    mtimeMs: Number(r.long()),
+    version: r.int(),
+    cversion: r.int(),
+    aversion: r.int(),
+    ephemeralOwner: r.long(),
+  };
 }
 
 // Reading.
@@ -434,19 +456,7 @@ export function* nodeRecordsOf(payload: Buffer): Generator<{ tag: "acl"; index: 
     const path = r.ustring();
     const data = r.buffer();
     const aclIndex = r.int();
-    const node: ZNodeRecord = {
-      data,
-      acl: [],
-      czxid: r.long(),
-      mzxid: r.long(),
-      pzxid: r.long(),
-      ctimeMs: Number(r.long()),
-      mtimeMs: Number(r.long()),
-      version: r.int(),
-      cversion: r.int(),
-      aversion: r.int(),
-      ephemeralOwner: r.long(),
-    };
+    const node = readNodeStat(r, data, []);
     yield { tag: "node", path, node, aclIndex };
   }
 }

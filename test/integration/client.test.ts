@@ -1,17 +1,12 @@
 // Corral's client against both servers (issue 5): the same suite passes against Corral
 // and against Apache ZooKeeper 3.8 started by the harness.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { connect, ZooKeeperError, type CorralClient, type WatchEvent } from "../../src/client/index.js";
 import { startStandaloneForTest } from "../../src/server/index.js";
 import { startApacheZooKeeper } from "../helpers/apache-zk.js";
 import { freePort } from "../helpers/net.js";
-import { findZooKeeperInstall, inCi } from "../helpers/zookeeper-install.js";
-
-const haveZk = (() => {
-  const i = findZooKeeperInstall();
-  return i.java !== undefined && i.serverClasspath !== undefined;
-})();
+import { describeAgainst } from "../helpers/both-servers.js";
 
 const TICK_MS = 100;
 
@@ -22,22 +17,8 @@ function nextEvent(): { listener: (e: WatchEvent) => void; event: Promise<WatchE
 }
 
 function suite(kind: "corral" | "zookeeper", start: () => Promise<{ connectString: string; stop(): Promise<void> }>): void {
-  describe.skipIf(kind === "zookeeper" && !haveZk && !inCi())(`client against ${kind}`, () => {
-    let server: { connectString: string; stop(): Promise<void> };
-    const clients: CorralClient[] = [];
-    const client = async (suffix = "", sessionTimeoutMs = 4000): Promise<CorralClient> => {
-      const c = await connect(server.connectString + suffix, { sessionTimeoutMs });
-      clients.push(c);
-      return c;
-    };
-
-    beforeAll(async () => {
-      server = await start();
-    }, 60_000);
-    afterAll(async () => {
-      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-      await server.stop();
-    });
+  describeAgainst(kind, "client", start, (ctx) => {
+    const client = (suffix = "", sessionTimeoutMs = 4000): Promise<CorralClient> => ctx.client(suffix, { sessionTimeoutMs });
 
     it("every op, typed, with Stat and stable error names", async () => {
       const c = await client();

@@ -15,12 +15,7 @@ import {
 } from "../../src/jute/index.js";
 import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
 import { startApacheZooKeeper, type ApacheZooKeeper } from "../helpers/apache-zk.js";
-import { findZooKeeperInstall, inCi } from "../helpers/zookeeper-install.js";
-
-const haveZk = (() => {
-  const i = findZooKeeperInstall();
-  return i.java !== undefined && i.serverClasspath !== undefined;
-})();
+import { describeAgainst } from "../helpers/both-servers.js";
 
 /** Round trips until `path` has `n` children: the waiters' requests have all landed. */
 async function untilChildren(c: CorralClient, path: string, n: number): Promise<void> {
@@ -35,22 +30,8 @@ let seq = 0;
 const unique = (name: string): string => `/r${process.pid}-${seq++}-${name}`;
 
 function suite(kind: "corral" | "zookeeper", start: () => Promise<{ connectString: string; stop(): Promise<void> }>): void {
-  describe.skipIf(kind === "zookeeper" && !haveZk && !inCi())(`recipes against ${kind}`, () => {
-    let server: { connectString: string; stop(): Promise<void> };
-    const clients: CorralClient[] = [];
-    const client = async (): Promise<CorralClient> => {
-      const c = await connect(server.connectString, { sessionTimeoutMs: 6000 });
-      clients.push(c);
-      return c;
-    };
-
-    beforeAll(async () => {
-      server = await start();
-    }, 60_000);
-    afterAll(async () => {
-      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-      await server.stop();
-    });
+  describeAgainst(kind, "recipes", start, (ctx) => {
+    const client = (): Promise<CorralClient> => ctx.client("", { sessionTimeoutMs: 6000 });
 
     it("knows which mode it runs in", async () => {
       const c = await client();
