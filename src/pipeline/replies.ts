@@ -15,24 +15,17 @@ import {
 } from "../jute/index.js";
 import type { ApplyResult, OpResult } from "../tree/index.js";
 import { assert } from "../util/index.js";
+import { opCodeOfWrite } from "./forward.js";
 import type { MultiOp, WriteReq } from "./requests.js";
 
 type Body = ((w: JuteWriter) => void) | undefined;
 
-function opCodeOf(op: MultiOp): number {
-  switch (op.kind) {
-    case "create":
-      // ZooKeeper answers create2, createTTL and createContainer sub-ops alike with a
-      // CreateResult(path, stat), typed create2: the Java client's MultiResponse rejects
-      // any other create type ("Invalid type 19 in MultiResponse").
-      return op.opCode === OpCode.create ? OpCode.create : OpCode.create2;
-    case "delete":
-      return OpCode.delete;
-    case "setData":
-      return OpCode.setData;
-    case "check":
-      return OpCode.check;
-  }
+/** The result type of a multi sub-op. ZooKeeper answers create2, createTTL and
+ * createContainer sub-ops alike with a CreateResult(path, stat), typed create2: the Java
+ * client's MultiResponse rejects any other create type ("Invalid type 19 in MultiResponse"). */
+function resultTypeOf(op: MultiOp): number {
+  const t = opCodeOfWrite(op);
+  return t === OpCode.createTTL || t === OpCode.createContainer ? OpCode.create2 : t;
 }
 
 function writeOpResult(w: JuteWriter, opCode: number, r: OpResult): void {
@@ -65,7 +58,7 @@ export function writeMultiResponse(w: JuteWriter, ops: readonly MultiOp[], resul
       encodeRecord(w, ErrorResponseSchema, { err: r.err });
       continue;
     }
-    const opCode = opCodeOf(ops[i]!);
+    const opCode = resultTypeOf(ops[i]!);
     encodeRecord(w, MultiHeaderSchema, { type: opCode, done: false, err: 0 });
     writeOpResult(w, opCode, r);
   }
