@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { forgetTempDir, registerTempDir, spawnServer, type ServerProcess } from "./children.js";
 import { fourLetterWord, freePorts, LOOPBACK, waitForModes } from "./net.js";
 import type { CommonServerSettings, StartOutcome, Topology } from "./types.js";
+import { zooCfg, type Node } from "./zoo-cfg.js";
 
 const START_TIMEOUT_MS = 30_000;
 const ENSEMBLE_SIZE = 3;
@@ -32,33 +33,6 @@ export function repoRoot(): string {
 
 export function corralCliPath(): string {
   return join(repoRoot(), "dist", "src", "cli", "main.js");
-}
-
-interface Node {
-  id: number;
-  dir: string;
-  clientPort: number;
-  quorumPort: number;
-  electionPort: number;
-}
-
-function zooCfg(node: Node, nodes: readonly Node[], topology: Topology, s: CommonServerSettings): string {
-  const lines = [
-    `tickTime=${s.tickMs}`,
-    "initLimit=10",
-    "syncLimit=5",
-    `dataDir=${join(node.dir, "data")}`,
-    `clientPort=${node.clientPort}`,
-    `clientPortAddress=${LOOPBACK}`,
-    "maxClientCnxns=0",
-    "admin.enableServer=false",
-    "4lw.commands.whitelist=*",
-    `forceSync=${s.forceSync ? "yes" : "no"}`,
-  ];
-  if (topology === "ensemble") {
-    for (const n of nodes) lines.push(`server.${n.id}=${LOOPBACK}:${n.quorumPort}:${n.electionPort}`);
-  }
-  return lines.join("\n") + "\n";
 }
 
 /** Bytes of files under `dir`, except the ones we wrote (myid). */

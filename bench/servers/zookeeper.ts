@@ -16,6 +16,7 @@ import { delimiter, join } from "node:path";
 import { forgetTempDir, registerTempDir, spawnServer, type ServerProcess } from "./children.js";
 import { fourLetterWord, freePorts, LOOPBACK, waitForModes } from "./net.js";
 import type { CommonServerSettings, StartOutcome, Topology } from "./types.js";
+import { zooCfg, type Node } from "./zoo-cfg.js";
 
 export const ZK_INSTALL_HINT =
   "run scripts/install-test-deps.sh (installs Debian's zookeeper package), " +
@@ -66,33 +67,6 @@ function findClasspath(): string | undefined {
 
 export function findZooKeeper(): ZooKeeperInstall {
   return { java: findJava(), classpath: findClasspath() };
-}
-
-interface Node {
-  id: number;
-  dir: string;
-  clientPort: number;
-  quorumPort: number;
-  electionPort: number;
-}
-
-function zooCfg(node: Node, nodes: readonly Node[], topology: Topology, s: CommonServerSettings): string {
-  const lines = [
-    `tickTime=${s.tickMs}`,
-    "initLimit=10",
-    "syncLimit=5",
-    `dataDir=${join(node.dir, "data")}`,
-    `clientPort=${node.clientPort}`,
-    `clientPortAddress=${LOOPBACK}`,
-    "maxClientCnxns=0",
-    "admin.enableServer=false",
-    "4lw.commands.whitelist=*",
-    `forceSync=${s.forceSync ? "yes" : "no"}`,
-  ];
-  if (topology === "ensemble") {
-    for (const n of nodes) lines.push(`server.${n.id}=${LOOPBACK}:${n.quorumPort}:${n.electionPort}`);
-  }
-  return lines.join("\n") + "\n";
 }
 
 export async function startZooKeeper(topology: Topology, settings: CommonServerSettings, jvmFlags: readonly string[] = DEFAULT_ZK_JVM_FLAGS): Promise<StartOutcome> {

@@ -32,6 +32,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { tmpdir } from "node:os";
+import type { Stat as ZkStat } from "./nzk.js";
 import { findZooKeeperInstall, INSTALL_HINT } from "./zookeeper-install.js";
 
 export const ZKCLI_TIMEOUT_MS = 30_000;
@@ -270,4 +271,21 @@ export function javaDateUtc(epochMs: bigint | number): string {
 /** A jute long as zkCli prints it: "0x" + lowercase hex, no padding (Long.toHexString). */
 export function hexLong(value: bigint): string {
   return `0x${BigInt.asUintN(64, value).toString(16)}`;
+}
+
+/** The 11 lines zkCli's StatPrinter prints for a Stat (get -s, stat, ls -s, getAcl -s, set -s). */
+export function statLines(s: ZkStat): string[] {
+  return [
+    `cZxid = ${hexLong(s.czxid)}`,
+    `ctime = ${javaDateUtc(s.ctime)}`,
+    `mZxid = ${hexLong(s.mzxid)}`,
+    `mtime = ${javaDateUtc(s.mtime)}`,
+    `pZxid = ${hexLong(s.pzxid)}`,
+    `cversion = ${s.cversion}`,
+    `dataVersion = ${s.version}`,
+    `aclVersion = ${s.aversion}`,
+    `ephemeralOwner = ${hexLong(s.ephemeralOwner)}`,
+    `dataLength = ${s.dataLength}`,
+    `numChildren = ${s.numChildren}`,
+  ];
 }

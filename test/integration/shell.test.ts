@@ -11,10 +11,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, type CorralClient, type Stat } from "../../src/client/index.js";
+import { connect, type CorralClient } from "../../src/client/index.js";
 import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
 import { freePort } from "../helpers/net.js";
-import { hexLong, javaDateUtc, zkCliSession } from "../helpers/zkcli.js";
+import { hexLong, javaDateUtc, statLines, zkCliSession } from "../helpers/zkcli.js";
 import { findZooKeeperInstall, inCi, INSTALL_HINT } from "../helpers/zookeeper-install.js";
 
 const CORRAL = fileURLToPath(new URL("../../bin/corral.js", import.meta.url));
@@ -79,23 +79,6 @@ const BANNER = ["Connecting to " + "SERVER", "Welcome to ZooKeeper!", "JLine sup
 const banner = (): string[] => BANNER.map((l) => l.replace("SERVER", t.connectString));
 const CLOSED = ["", "WATCHER::", "", "WatchedEvent state:Closed type:None path:null"];
 const event = (type: string, path: string): string[] => ["", "WATCHER::", "", `WatchedEvent state:SyncConnected type:${type} path:${path}`];
-
-/** StatPrinter's 11 lines for `s`, exactly. */
-function statLines(s: Stat): string[] {
-  return [
-    `cZxid = ${hexLong(s.czxid)}`,
-    `ctime = ${javaDateUtc(s.ctime)}`,
-    `mZxid = ${hexLong(s.mzxid)}`,
-    `mtime = ${javaDateUtc(s.mtime)}`,
-    `pZxid = ${hexLong(s.pzxid)}`,
-    `cversion = ${s.cversion}`,
-    `dataVersion = ${s.version}`,
-    `aclVersion = ${s.aversion}`,
-    `ephemeralOwner = ${hexLong(s.ephemeralOwner)}`,
-    `dataLength = ${s.dataLength}`,
-    `numChildren = ${s.numChildren}`,
-  ];
-}
 
 const STAT_BLOCK: RegExp[] = [
   /^cZxid = 0x[0-9a-f]+$/,

@@ -11,9 +11,9 @@
  * "Created ..." and error messages to stderr (zkCli 3.8).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, CreateMode, digestId, uniquePath, type Stat, type ZkSession } from "../helpers/nzk.js";
+import { connect, CreateMode, digestId, uniquePath, type ZkSession } from "../helpers/nzk.js";
 import { startTarget, targetKind, targetSkipReason, type Target } from "../helpers/target.js";
-import { hexLong, javaDateUtc, zkCliCommand, ZkCliProcess, zkCliSession } from "../helpers/zkcli.js";
+import { hexLong, javaDateUtc, statLines, zkCliCommand, ZkCliProcess, zkCliSession } from "../helpers/zkcli.js";
 import { findZooKeeperInstall, inCi, INSTALL_HINT } from "../helpers/zookeeper-install.js";
 
 function skipReason(): string | undefined {
@@ -22,23 +22,6 @@ function skipReason(): string | undefined {
 }
 const skip = skipReason();
 if (skip !== undefined) console.warn(`[zkcli.test] skipped: ${skip}`);
-
-/** The 11 lines zkCli prints for a Stat (get -s, stat, ls -s, getAcl -s, set -s). */
-function statLines(s: Stat): string[] {
-  return [
-    `cZxid = ${hexLong(s.czxid)}`,
-    `ctime = ${javaDateUtc(s.ctime)}`,
-    `mZxid = ${hexLong(s.mzxid)}`,
-    `mtime = ${javaDateUtc(s.mtime)}`,
-    `pZxid = ${hexLong(s.pzxid)}`,
-    `cversion = ${s.cversion}`,
-    `dataVersion = ${s.version}`,
-    `aclVersion = ${s.aversion}`,
-    `ephemeralOwner = ${hexLong(s.ephemeralOwner)}`,
-    `dataLength = ${s.dataLength}`,
-    `numChildren = ${s.numChildren}`,
-  ];
-}
 
 /** The same 11 lines as patterns, for nodes no other client can stat. */
 const STAT_LINE_PATTERNS = [
