@@ -1,35 +1,11 @@
 // Loopback helpers for the harness: free ports and the four-letter words both servers
 // answer on their client port. Only 127.0.0.1 is ever dialled or bound.
 
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 
 export const LOOPBACK = "127.0.0.1";
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (the OS picked it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen({ host: LOOPBACK, port: 0, exclusive: true }, () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") {
-        server.close();
-        reject(new Error(`freePort: unexpected address ${String(address)}`));
-        return;
-      }
-      server.close((error) => (error ? reject(error) : resolve(address.port)));
-    });
-  });
-}
-
-/** `count` distinct free ports. */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  for (let i = 0; ports.size < count && i < count * 10; i++) ports.add(await freePort());
-  if (ports.size < count) throw new Error(`could not find ${count} free ports on ${LOOPBACK}`);
-  return [...ports];
-}
+export { freePort, freePorts } from "../../src/net/ports.js";
 
 /** Sends a four-letter word and returns what the server writes before it closes. */
 export function fourLetterWord(port: number, word: string, timeoutMs = 2_000): Promise<string> {

@@ -2,7 +2,7 @@
 // observers, each a QuorumServer with its own client port, all in one process. Real
 // sockets between them; no files unless a data dir root is given.
 
-import { createServer } from "node:net";
+import { freePort } from "../net/index.js";
 import { join } from "node:path";
 import { mkdir, writeFile } from "node:fs/promises";
 import { parseConfig, type CorralConfig } from "../config/index.js";
@@ -38,18 +38,6 @@ export interface TestEnsemble {
   /** Resolves once every running member serves under one leader (bounded). */
   settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
-}
-
-export async function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, host, () => {
-      const a = s.address();
-      const port = typeof a === "object" && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): Promise<TestEnsemble> {

@@ -4,32 +4,11 @@
  *
  * Only 127.0.0.1 is ever used; nothing here listens on or dials another address.
  */
-import { createServer, connect } from "node:net";
+import { connect } from "node:net";
 
 export const LOOPBACK = "127.0.0.1";
 
-/**
- * A TCP port that was free on 127.0.0.1 a moment ago. The OS picks it (bind to
- * port 0), so it is outside the well-known range; the caller must still expect
- * a rare race with another process and retry its bind once.
- */
-export async function freePort(host: string = LOOPBACK): Promise<number> {
-  return await new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen({ host, port: 0, exclusive: true }, () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") {
-        server.close();
-        reject(new Error(`freePort: unexpected address ${String(address)}`));
-        return;
-      }
-      const { port } = address;
-      server.close((error) => (error ? reject(error) : resolve(port)));
-    });
-  });
-}
+export { freePort } from "../../src/net/ports.js";
 
 /**
  * Sends a four-letter word (e.g. "ruok", "srvr", "mntr") to a ZooKeeper-compatible
