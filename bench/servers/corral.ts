@@ -54,6 +54,11 @@ function bytesWritten(dir: string): number {
   return total;
 }
 
+/** Extra node flags for the server processes, e.g. CORRAL_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+function nodeFlags(): string[] {
+  return (process.env.CORRAL_BENCH_NODE_FLAGS ?? "").split(/\s+/).filter((f) => f !== "");
+}
+
 export async function startCorralProcess(topology: Topology, settings: CommonServerSettings): Promise<StartOutcome> {
   const cli = corralCliPath();
   if (!existsSync(cli)) return { ok: false, reason: `${cli} is missing: run \`npm run build\` first` };
@@ -82,7 +87,7 @@ export async function startCorralProcess(topology: Topology, settings: CommonSer
         await writeFile(cfg, zooCfg(node, nodes, topology, settings));
         if (topology === "ensemble") await writeFile(join(node.dir, "data", "myid"), `${node.id}\n`);
         procs.push(
-          spawnServer(process.execPath, [cli, "server", "start-foreground", cfg], {
+          spawnServer(process.execPath, [...nodeFlags(), cli, "server", "start-foreground", cfg], {
             logFile: join(node.dir, "server.log"),
             env: { ...process.env, CORRAL_LOG_LEVEL: "warn" },
             cwd: repoRoot(),

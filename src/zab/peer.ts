@@ -88,6 +88,8 @@ export class ZabPeer {
   phase: ZabPhase = "ELECTION";
   #tick = 0;
   #ready: Ready = emptyReady();
+  /** Destinations with a message in #ready.sendAfterPersist (later ones must queue behind it). */
+  readonly #afterPersistTo = new Set<bigint>();
 
   // Election.
   electionEpoch = 0;
@@ -161,6 +163,7 @@ export class ZabPeer {
     if (readyIsEmpty(this.#ready)) return undefined;
     const r = this.#ready;
     this.#ready = emptyReady();
+    this.#afterPersistTo.clear();
     return r;
   }
 
@@ -544,11 +547,15 @@ export class ZabPeer {
       else this.#maybeEstablish();
       return;
     }
-    const o = this.#outstanding.get(zxid);
-    if (o !== undefined && l.role === "participant") {
-      o.acks.add(from);
-      this.#tryCommit();
+    // ACKs are cumulative: a follower logs proposals in order, without gaps, so its ACK
+    // of `zxid` says every proposal up to it is durable there (learners coalesce them).
+    if (l.role !== "participant") return;
+    for (let i = this.#firstUncommitted(); i < this.#log.length; i++) {
+      const p = this.#log[i]!;
+      if (p.zxid > zxid) break;
+      this.#outstanding.get(p.zxid)?.acks.add(from);
     }
+    this.#tryCommit();
   }
 
   /** A quorum acked NEWLEADER: the new epoch's history is committed; serve. */
@@ -565,28 +572,35 @@ export class ZabPeer {
 
   /** Commits, strictly in zxid order, every outstanding proposal a quorum has acked. */
   #tryCommit(): void {
-    for (;;) {
-      const next = this.#log.find((p) => p.zxid > this.lastCommitted);
-      if (next === undefined) return;
-      const o = this.#outstanding.get(next.zxid);
-      if (o === undefined) return;
+    let upTo: bigint | undefined;
+    for (let i = this.#firstUncommitted(); i < this.#log.length; i++) {
+      const p = this.#log[i]!;
+      const o = this.#outstanding.get(p.zxid);
+      if (o === undefined) break;
       let acks = 0;
       for (const id of o.acks) if (this.#voters.has(id)) acks++;
-      if (acks < this.quorumSize) return;
-      this.#commitUpTo(next.zxid);
+      if (acks < this.quorumSize) break;
+      upTo = p.zxid;
     }
+    if (upTo !== undefined) this.#commitUpTo(upTo);
   }
 
+  /** Commits the log through `zxid`: observers get each txn (INFORM), followers one COMMIT of the last. */
   #commitUpTo(zxid: bigint): void {
-    for (const p of this.#log) {
-      if (p.zxid <= this.lastCommitted || p.zxid > zxid) continue;
+    const before = this.lastCommitted;
+    for (let i = this.#firstUncommitted(); i < this.#log.length; i++) {
+      const p = this.#log[i]!;
+      if (p.zxid > zxid) break;
       this.lastCommitted = p.zxid;
       this.#outstanding.delete(p.zxid);
       this.#ready.commit.push(p);
       for (const [id, l] of this.#learners) {
-        if (!l.syncing) continue;
-        if (l.role === "observer") this.#send(id, { type: "INFORM", zxid: p.zxid, data: p.data });
-        else this.#send(id, { type: "COMMIT", zxid: p.zxid });
+        if (l.syncing && l.role === "observer") this.#send(id, { type: "INFORM", zxid: p.zxid, data: p.data });
+      }
+    }
+    if (this.lastCommitted !== before) {
+      for (const [id, l] of this.#learners) {
+        if (l.syncing && l.role === "participant") this.#send(id, { type: "COMMIT", zxid: this.lastCommitted });
       }
     }
     this.#trimLog();
@@ -702,16 +716,32 @@ export class ZabPeer {
       return;
     }
     this.#appendLocal({ zxid, data });
-    if (this.#newLeaderAcked && this.state === PeerState.FOLLOWING) this.#sendAfter(this.leader!, { type: "ACK", zxid });
+    if (this.#newLeaderAcked && this.state === PeerState.FOLLOWING) this.#ackLogged(zxid);
   }
 
   #commitLearned(zxid: bigint): void {
-    for (const p of this.#log) {
-      if (p.zxid <= this.lastCommitted || p.zxid > zxid) continue;
+    for (let i = this.#firstUncommitted(); i < this.#log.length; i++) {
+      const p = this.#log[i]!;
+      if (p.zxid > zxid) break;
       this.lastCommitted = p.zxid;
       this.#ready.commit.push(p);
     }
     this.#trimLog();
+  }
+
+  /**
+   * ACKs `zxid` once it is logged. ACKs are cumulative (see #onAck): when the last message
+   * this batch sends the leader after persisting is already a proposal ACK, it is raised to
+   * `zxid` instead of adding another (NEWLEADER's ACK, of counter 0, is never merged).
+   */
+  #ackLogged(zxid: bigint): void {
+    const after = this.#ready.sendAfterPersist;
+    const last = after[after.length - 1];
+    if (last !== undefined && last.to === this.leader && last.msg.type === "ACK" && (last.msg.zxid & 0xffff_ffffn) !== 0n) {
+      last.msg.zxid = zxid;
+      return;
+    }
+    this.#sendAfter(this.leader!, { type: "ACK", zxid });
   }
 
   #truncate(zxid: bigint): void {
@@ -739,12 +769,27 @@ export class ZabPeer {
     this.lastLogged = p.zxid;
   }
 
-  /** Keeps at most committedLogMax committed txns in memory (older syncs use SNAP). */
+  /** Index in #log of the first proposal after lastCommitted (#log is in zxid order). */
+  #firstUncommitted(): number {
+    const log = this.#log;
+    let lo = 0;
+    let hi = log.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (log[mid]!.zxid <= this.lastCommitted) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Keeps committedLogMax committed txns in memory for DIFF syncs (older syncs use SNAP),
+   * trimming in steps of a quarter of that so the splice is not paid on every commit.
+   */
   #trimLog(): void {
-    let committed = 0;
-    for (const p of this.#log) if (p.zxid <= this.lastCommitted) committed++;
-    const drop = committed - this.cfg.committedLogMax;
-    if (drop <= 0) return;
+    const max = this.cfg.committedLogMax;
+    const drop = this.#firstUncommitted() - max;
+    if (drop <= 0 || drop < Math.ceil(max / 4)) return;
     this.#logBase = this.#log[drop - 1]!.zxid;
     this.#log.splice(0, drop);
   }
@@ -752,11 +797,12 @@ export class ZabPeer {
   /** Per destination, messages leave in the order they were made: once something for `to`
    * waits for the persist, so does everything after it in this batch. */
   #send(to: bigint, msg: ZabMsg): void {
-    if (this.#ready.sendAfterPersist.some((o) => o.to === to)) this.#ready.sendAfterPersist.push({ to, msg });
+    if (this.#afterPersistTo.has(to)) this.#ready.sendAfterPersist.push({ to, msg });
     else this.#ready.sendNow.push({ to, msg } satisfies Outgoing);
   }
 
   #sendAfter(to: bigint, msg: ZabMsg): void {
+    this.#afterPersistTo.add(to);
     this.#ready.sendAfterPersist.push({ to, msg });
   }
 }

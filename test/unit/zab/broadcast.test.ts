@@ -1,0 +1,159 @@
+// Broadcast batching of the ZAB state machine: a follower ACKs a batch of proposals with
+// one cumulative ACK, the leader counts that ACK for every proposal up to it, and each
+// follower gets one COMMIT per commit step (observers still get every txn as INFORM).
+// Driven by hand: messages are delivered synchronously and "persisting" is instant.
+
+import { describe, expect, it } from "vitest";
+import { PeerState, ZabPeer, type PeerConfig, type Ready, type ZabMsg } from "../../../src/zab/index.js";
+
+interface Sent {
+  from: bigint;
+  to: bigint;
+  msg: ZabMsg;
+}
+
+class Cluster {
+  readonly peers = new Map<bigint, ZabPeer>();
+  readonly sent: Sent[] = [];
+  /** Readies held back (not persisted yet), per server. */
+  readonly held = new Map<bigint, Ready[]>();
+  readonly hold = new Set<bigint>();
+
+  constructor(voters: number, observers: number) {
+    const servers = [
+      ...Array.from({ length: voters }, (_, i) => ({ id: BigInt(i + 1), role: "participant" as const })),
+      ...Array.from({ length: observers }, (_, i) => ({ id: BigInt(voters + i + 1), role: "observer" as const })),
+    ];
+    for (const s of servers) {
+      const cfg: PeerConfig = { myId: s.id, servers, initLimitTicks: 10, syncLimitTicks: 5, finalizeTicks: 1, committedLogMax: 100 };
+      this.peers.set(s.id, new ZabPeer(cfg, { acceptedEpoch: 0, currentEpoch: 0, lastZxid: 0n, lastCommitted: 0n, recent: [] }));
+    }
+  }
+
+  /** Runs every peer's ready batches until nothing moves (held servers keep theirs). */
+  settle(): void {
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (const [id, peer] of this.peers) {
+        const r = peer.ready();
+        if (r === undefined) continue;
+        moved = true;
+        if (this.hold.has(id)) {
+          const list = this.held.get(id) ?? [];
+          list.push(r);
+          this.held.set(id, list);
+          continue;
+        }
+        this.#run(id, peer, r);
+      }
+    }
+  }
+
+  release(id: bigint): void {
+    this.hold.delete(id);
+    const peer = this.peers.get(id)!;
+    for (const r of this.held.get(id) ?? []) this.#run(id, peer, r);
+    this.held.delete(id);
+    this.settle();
+  }
+
+  #run(id: bigint, peer: ZabPeer, r: Ready): void {
+    for (const o of [...r.sendNow, ...r.sendAfterPersist]) {
+      this.sent.push({ from: id, to: o.to, msg: o.msg });
+      this.peers.get(o.to)!.step(id, o.msg);
+    }
+    peer.advance(r);
+  }
+
+  elect(): ZabPeer {
+    for (let i = 0; i < 50; i++) {
+      for (const p of this.peers.values()) p.tick();
+      this.settle();
+      const leader = [...this.peers.values()].find((p) => p.state === PeerState.LEADING && p.serving);
+      if (leader !== undefined && [...this.peers.values()].every((p) => p.serving)) return leader;
+    }
+    throw new Error("no leader after 50 ticks");
+  }
+
+  of(type: ZabMsg["type"], filter: (s: Sent) => boolean = () => true): Sent[] {
+    return this.sent.filter((s) => s.msg.type === type && filter(s));
+  }
+}
+
+function proposeMany(leader: ZabPeer, n: number): bigint[] {
+  const zxids: bigint[] = [];
+  for (let i = 0; i < n; i++) zxids.push(leader.propose(() => new Uint8Array([i]))!);
+  return zxids;
+}
+
+describe("ZAB broadcast batching", () => {
+  it("a follower ACKs a batch of proposals once, with the last zxid", () => {
+    const c = new Cluster(3, 0);
+    const leader = c.elect();
+    c.sent.length = 0;
+    const zxids = proposeMany(leader, 5);
+    c.settle();
+    const acks = c.of("ACK");
+    expect(acks).toHaveLength(2); // one per follower
+    for (const a of acks) expect(a.msg).toEqual({ type: "ACK", zxid: zxids[4] });
+    for (const p of c.peers.values()) expect(p.lastCommitted).toBe(zxids[4]);
+  });
+
+  it("the leader commits every proposal up to a cumulative ACK, once a quorum has it", () => {
+    const c = new Cluster(3, 0);
+    const leader = c.elect();
+    const leaderId = [...c.peers].find(([, p]) => p === leader)![0];
+    const followers = [...c.peers.keys()].filter((id) => id !== leaderId);
+    // Both followers hold their batches: nothing is acked, nothing commits.
+    for (const f of followers) c.hold.add(f);
+    const before = leader.lastCommitted;
+    const zxids = proposeMany(leader, 4);
+    c.settle();
+    expect(leader.lastCommitted).toBe(before);
+    c.sent.length = 0;
+    // One follower persists: its single ACK plus the leader's own makes a quorum for all 4.
+    c.release(followers[0]!);
+    expect(c.of("ACK", (s) => s.from === followers[0])).toHaveLength(1);
+    expect(leader.lastCommitted).toBe(zxids[3]);
+    // One COMMIT per follower for the whole step, naming the last zxid.
+    const commits = c.of("COMMIT");
+    expect(commits.map((s) => s.to).sort()).toEqual([...followers].sort());
+    for (const s of commits) expect(s.msg).toEqual({ type: "COMMIT", zxid: zxids[3] });
+    c.release(followers[1]!);
+    for (const p of c.peers.values()) expect(p.lastCommitted).toBe(zxids[3]);
+  });
+
+  it("an ACK below a proposal does not count for it", () => {
+    const c = new Cluster(3, 0);
+    const leader = c.elect();
+    const leaderId = [...c.peers].find(([, p]) => p === leader)![0];
+    const followers = [...c.peers.keys()].filter((id) => id !== leaderId);
+    for (const f of followers) c.hold.add(f);
+    const first = proposeMany(leader, 2);
+    c.settle();
+    const second = proposeMany(leader, 2);
+    c.settle();
+    // Follower A persists only the first batch: the leader commits exactly that far.
+    const a = followers[0]!;
+    const peerA = c.peers.get(a)!;
+    const [batch1, batch2] = c.held.get(a)!;
+    c.held.set(a, [batch1!]);
+    c.release(a);
+    expect(leader.lastCommitted).toBe(first[1]);
+    c.hold.add(a);
+    c.held.set(a, [batch2!]);
+    expect(peerA.lastLogged).toBe(second[1]);
+    c.release(a);
+    expect(leader.lastCommitted).toBe(second[1]);
+  });
+
+  it("observers still get every committed txn as its own INFORM", () => {
+    const c = new Cluster(3, 1);
+    const leader = c.elect();
+    c.sent.length = 0;
+    const zxids = proposeMany(leader, 3);
+    c.settle();
+    expect(c.of("INFORM").map((s) => (s.msg as { zxid: bigint }).zxid)).toEqual(zxids);
+    expect(c.peers.get(4n)!.lastCommitted).toBe(zxids[2]);
+  });
+});
