@@ -44,6 +44,8 @@ export class QuorumServer {
   #ticker: NodeJS.Timeout | undefined;
   /** Leader: resolvers of the pipeline's proposals, by zxid. */
   readonly #pendingCommits = new Map<bigint, () => void>();
+  /** Txns logged but not yet applied, decoded once (a proposal's bytes are not parsed again to apply it). */
+  readonly #logged = new Map<bigint, TxnEntry>();
   #chain: Promise<void> = Promise.resolve();
   #pumpScheduled = false;
   #stopped = false;
@@ -186,6 +188,7 @@ export class QuorumServer {
       const peer = this.peer;
       const data = encodeTxnEntry(entry);
       const zxid = peer.propose(() => data);
+      this.#logged.set(entry.hdr.zxid, entry);
       assert(zxid === entry.hdr.zxid, `proposal zxid ${zxid} is not the prepared ${entry.hdr.zxid}`);
       const committed = new Promise<void>((resolve) => this.#pendingCommits.set(zxid, resolve));
       this.#schedulePump();
@@ -236,7 +239,7 @@ export class QuorumServer {
     if (p.truncateTo !== undefined) await this.#truncate(p.truncateTo);
     const storage = this.#storage;
     if (storage !== undefined && p.append.length > 0) {
-      await Promise.all(p.append.map((x) => storage.append(decodeTxnEntry(Buffer.from(x.data)))));
+      await Promise.all(p.append.map((x) => storage.append(this.#entryOf(x.zxid, x.data))));
     }
   }
 
@@ -248,13 +251,23 @@ export class QuorumServer {
         // Our own proposal: apply it now, before anything else in this batch (a state
         // change must not find it still waiting), then settle its promise.
         this.#pendingCommits.delete(c.zxid);
+        this.#logged.delete(c.zxid);
         pipeline.commitThrough(c.zxid);
         resolve();
         continue;
       }
-      if (c.zxid <= this.server.tree.lastProcessedZxid) continue;
-      pipeline.applyRemote(decodeTxnEntry(Buffer.from(c.data)));
+      if (c.zxid > this.server.tree.lastProcessedZxid) pipeline.applyRemote(this.#entryOf(c.zxid, c.data));
+      this.#logged.delete(c.zxid);
     }
+  }
+
+  #entryOf(zxid: bigint, data: Uint8Array): TxnEntry {
+    let entry = this.#logged.get(zxid);
+    if (entry === undefined) {
+      entry = decodeTxnEntry(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      this.#logged.set(zxid, entry);
+    }
+    return entry;
   }
 
   #onDelivered(from: bigint, msg: ZabMsg): void {
@@ -285,6 +298,7 @@ export class QuorumServer {
       pipeline.setForwarder(() => undefined);
       pipeline.abandonOutstanding();
       this.#pendingCommits.clear();
+      this.#logged.clear();
       const wasReadOnly = pipeline.readOnly;
       pipeline.setReadOnly(this.config.readOnlyModeEnabled);
       if (!wasReadOnly) this.server.listener.dropConnections("server is not serving: an election is under way");
@@ -309,6 +323,7 @@ export class QuorumServer {
 
   /** SNAP: the learner's tree and sessions become the leader's image. */
   async #installImage(zxid: bigint, data: Uint8Array): Promise<void> {
+    this.#logged.clear();
     const sessions = loadTreeImage(data, this.server.tree);
     assert(this.server.tree.lastProcessedZxid === zxid, "SNAP image zxid mismatch");
     const table = this.server.sessions;
@@ -320,6 +335,7 @@ export class QuorumServer {
 
   /** TRUNC: drop logged txns the quorum never committed. */
   async #truncate(zxid: bigint): Promise<void> {
+    for (const z of [...this.#logged.keys()]) if (z > zxid) this.#logged.delete(z);
     const tree = this.server.tree;
     const recovered = await this.#storage?.truncateAfter(zxid, tree);
     if (recovered !== undefined) {
