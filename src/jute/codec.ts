@@ -14,6 +14,8 @@ export class JuteReader {
   readonly buf: Buffer;
   offset: number;
   readonly end: number;
+  /** Made on the first long(): DataView's 64-bit accessors are several times faster than Buffer's. */
+  #dv: DataView | undefined;
 
   constructor(buf: Buffer, offset = 0, end = buf.length) {
     this.buf = buf;
@@ -39,7 +41,9 @@ export class JuteReader {
   }
 
   long(): bigint {
-    return this.buf.readBigInt64BE(this.#need(8));
+    const at = this.#need(8);
+    const b = this.buf;
+    return (this.#dv ??= new DataView(b.buffer, b.byteOffset, b.byteLength)).getBigInt64(at, false);
   }
 
   bool(): boolean {
@@ -86,10 +90,13 @@ export class JuteReader {
 /** Appends jute primitives to a growable buffer that is reused between records. */
 export class JuteWriter {
   #buf: Buffer;
+  /** A view of #buf, for 64-bit writes (see JuteReader's). */
+  #dv: DataView;
   #len = 0;
 
   constructor(initialBytes = 1024) {
     this.#buf = Buffer.allocUnsafe(initialBytes);
+    this.#dv = viewOf(this.#buf);
   }
 
   get length(): number {
@@ -106,6 +113,7 @@ export class JuteWriter {
       const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, at + n));
       this.#buf.copy(next, 0, 0, at);
       this.#buf = next;
+      this.#dv = viewOf(next);
     }
     this.#len = at + n;
     return at;
@@ -121,9 +129,10 @@ export class JuteWriter {
     this.#buf.writeInt32BE(v, at);
   }
 
+  /** Writes `v` modulo 2^64 as a signed 64-bit integer. */
   long(v: bigint): void {
     const at = this.#reserve(8);
-    this.#buf.writeBigInt64BE(BigInt.asIntN(64, v), at);
+    this.#dv.setBigInt64(at, v, false);
   }
 
   bool(v: boolean): void {
@@ -172,4 +181,8 @@ export class JuteWriter {
   view(): Buffer {
     return this.#buf.subarray(0, this.#len);
   }
+}
+
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }

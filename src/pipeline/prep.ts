@@ -77,6 +77,12 @@ export class Prep {
   #queueHead = 0;
   /** A multi's own changes while it is prepared; merged into the overlay on success. */
   #scratch: Map<string, ChangeRecord> | null = null;
+  /**
+   * Per session, paths a pending record shows as its ephemeral: with the tree's own index
+   * these are all a closeSession may have to delete, so it never scans the whole overlay
+   * (which, when many sessions close at once, holds every one of their deletes).
+   */
+  readonly #pendingEphemerals = new Map<bigint, Set<string>>();
 
   constructor(tree: DataTree) {
     this.#tree = tree;
@@ -110,6 +116,7 @@ export class Prep {
   /** Forgets every prepared txn (a leader that stepped down: their fate is ZAB's now). */
   reset(): void {
     this.#overlay.clear();
+    this.#pendingEphemerals.clear();
     this.#queue.length = 0;
     this.#queueHead = 0;
     this.#scratch = null;
@@ -125,6 +132,12 @@ export class Prep {
     while (this.#queueHead < this.#queue.length && this.#queue[this.#queueHead]!.zxid <= zxid) {
       const cr = this.#queue[this.#queueHead++]!;
       if (this.#overlay.get(cr.path) === cr) this.#overlay.delete(cr.path);
+      // Applied: from now on the tree's ephemeral index has it (or it is gone).
+      const owner = cr.node?.ephemeralOwner;
+      if (owner !== undefined && owner !== 0n && !this.#overlay.has(cr.path)) {
+        const set = this.#pendingEphemerals.get(owner);
+        if (set !== undefined && set.delete(cr.path) && set.size === 0) this.#pendingEphemerals.delete(owner);
+      }
     }
     if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
       this.#queue.splice(0, this.#queueHead);
@@ -250,15 +263,12 @@ export class Prep {
   }
 
   #prepCloseSession(zxid: bigint, sessionId: bigint): Txn {
-    // Ephemerals this session owns now or will own once prepared creates apply.
+    // Ephemerals this session owns now or will own once prepared txns apply.
     const owned = new Set(this.#tree.ephemeralsOf(sessionId));
-    for (const [path, cr] of this.#overlay) {
-      if (cr.node === null) owned.delete(path);
-      else if (cr.node.ephemeralOwner === sessionId) owned.add(path);
-    }
+    for (const path of this.#pendingEphemerals.get(sessionId) ?? []) owned.add(path);
     for (const path of [...owned].sort()) {
       const node = this.#lookup(path);
-      if (node !== null) this.#recordDelete(path, node, zxid);
+      if (node !== null && node.ephemeralOwner === sessionId) this.#recordDelete(path, node, zxid);
     }
     return { type: "closeSession" };
   }
@@ -301,6 +311,12 @@ export class Prep {
   #publish(cr: ChangeRecord): void {
     this.#overlay.set(cr.path, cr);
     this.#queue.push(cr);
+    const owner = cr.node?.ephemeralOwner;
+    if (owner !== undefined && isEphemeralOwner(owner)) {
+      let set = this.#pendingEphemerals.get(owner);
+      if (set === undefined) this.#pendingEphemerals.set(owner, (set = new Set()));
+      set.add(cr.path);
+    }
   }
 }
 

@@ -187,6 +187,25 @@ describe("prep sees outstanding changes", () => {
     expect(h.tree.get("/e1")).toBeUndefined();
     expect(a.conn.closed).toBe(true);
   });
+
+  it("closeSession leaves alone what in-flight txns took from the session", async () => {
+    const { h, log, a, b } = setup();
+    log.holding = false;
+    a.create("/gone", "", { mode: CreateMode.Ephemeral });
+    a.create("/taken", "", { mode: CreateMode.Ephemeral });
+    log.holding = true;
+    // In flight: A deletes /gone and /taken, B re-creates /taken as its own, A creates /new.
+    a.send(rq.delete("/gone"));
+    a.send(rq.delete("/taken"));
+    const t = b.send(rq.create("/taken", "", { mode: CreateMode.Ephemeral }));
+    a.send(rq.create("/new", "", { mode: CreateMode.Ephemeral }));
+    a.send(rq.closeSession());
+    await log.releaseAll();
+    expect(errOf(b, t)).toBe(Err.Ok);
+    expect(h.tree.get("/gone")).toBeUndefined();
+    expect(h.tree.get("/new")).toBeUndefined();
+    expect(h.tree.get("/taken")?.ephemeralOwner).toBe(b.sessionId);
+  });
 });
 
 describe("watch events and replies", () => {
