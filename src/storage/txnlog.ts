@@ -18,9 +18,14 @@
 // (so every append of the current turn joins it): its records are encoded into one
 // buffer, written with one write and made durable with one fsync (fdatasync), then
 // every promise of the batch resolves, in append order. Appends that arrive while a
-// batch is being written or synced wait and form the next batch, so the number of
-// fsyncs grows with time, not with the number of concurrent writers. The first batch in
-// a new file also fsyncs the directory, which makes the file's name durable. With
+// batch is being written wait and form the next batch, so the number of fsyncs grows
+// with time, not with the number of concurrent writers. Fsyncs are pipelined: once a
+// batch is written, its fsync runs while the next batch is written and synced (at most
+// SYNCS_IN_FLIGHT at once; Linux overlaps them), so a txn that arrives during an fsync
+// waits for about one fsync, not the rest of that one plus its own. Writes stay in file
+// order and batches resolve strictly in order: a batch is acknowledged only after every
+// earlier batch is durable. The first batch in a new file also fsyncs the directory,
+// which makes the file's name durable. With
 // forceSync=false the fsyncs are skipped and a promise resolves once its batch is
 // written to the OS. A failed write or fsync fails that batch and every later append:
 // the server must not acknowledge txns it cannot make durable.
@@ -47,6 +52,8 @@ export const LOG_BATCH_TXNS_MAX = 16_384;
 export const LOG_BATCH_BYTES_MAX = 16 * 1024 * 1024;
 /** Default file size bound when txnLogSizeLimitInKb is not set. */
 export const LOG_ROLL_BYTES_DEFAULT = 256 * 1024 * 1024;
+/** Batches whose fsync may be in progress at once. */
+const SYNCS_IN_FLIGHT = 2;
 
 export interface TxnLogOptions {
   disk: Disk;
@@ -91,6 +98,10 @@ export class TxnLog {
   readonly #opts: TxnLogOptions;
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
+  /** Settles (never rejects) when every batch written so far is resolved (true) or failed. */
+  #synced: Promise<boolean> = Promise.resolve(true);
+  /** Those settle promises of batches still in flight, oldest first. */
+  readonly #inflight: Promise<boolean>[] = [];
   #file: OpenLog | undefined;
   #rollRequested = false;
   #lastAppended: bigint;
@@ -133,6 +144,7 @@ export class TxnLog {
   async close(): Promise<void> {
     this.#closed = true;
     while (this.#flushing !== undefined) await this.#flushing;
+    await this.#synced;
     const f = this.#file;
     this.#file = undefined;
     if (f !== undefined) await f.handle.close();
@@ -141,20 +153,50 @@ export class TxnLog {
   async #flushAll(): Promise<void> {
     let batch: Pending[] = [];
     try {
-      while (this.#queue.length > 0) {
+      while (this.#queue.length > 0 && this.#failed === undefined) {
+        // Wait for a free fsync slot; appends meanwhile join the batch taken next.
+        while (this.#inflight.length >= SYNCS_IN_FLIGHT) await this.#inflight[0];
         batch = this.#takeBatch();
-        await this.#writeBatch(batch);
-        for (const p of batch) p.resolve();
+        const { synced } = await this.#writeBatch(batch);
+        this.#resolveInOrder(batch, synced);
         batch = [];
       }
     } catch (e) {
-      this.#failed = e;
-      for (const p of batch) p.reject(e);
-      for (const p of this.#queue) p.reject(e);
-      this.#queue = [];
+      this.#failed ??= e;
+      for (const p of batch) p.reject(this.#failed);
     } finally {
+      if (this.#failed !== undefined) {
+        for (const p of this.#queue) p.reject(this.#failed);
+        this.#queue = [];
+      }
       this.#flushing = undefined;
     }
+  }
+
+  /**
+   * Resolves `batch` once it and every earlier batch are durable. If its fsync fails, or
+   * an earlier batch failed, it fails (and so does the log: see append).
+   */
+  #resolveInOrder(batch: Pending[], synced: Promise<void>): void {
+    synced.catch(() => {}); // handled below, possibly after an earlier batch settles
+    const earlier = this.#synced;
+    const done = (async (): Promise<boolean> => {
+      let ok = await earlier;
+      if (ok) {
+        try {
+          await synced;
+        } catch (e) {
+          this.#failed ??= e;
+          ok = false;
+        }
+      }
+      if (ok) for (const p of batch) p.resolve();
+      else for (const p of batch) p.reject(this.#failed);
+      return ok;
+    })();
+    this.#inflight.push(done);
+    void done.then(() => this.#inflight.shift());
+    this.#synced = done;
   }
 
   #takeBatch(): Pending[] {
@@ -166,7 +208,8 @@ export class TxnLog {
     return this.#queue.splice(0, LOG_BATCH_TXNS_MAX);
   }
 
-  async #writeBatch(batch: Pending[]): Promise<void> {
+  /** Encodes and writes `batch`; `synced` settles once it is durable (its fsync is not awaited here). */
+  async #writeBatch(batch: Pending[]): Promise<{ synced: Promise<void> }> {
     const first = batch[0]!.entry.hdr.zxid;
     const file = await this.#fileFor(first);
     const w = this.#writer;
@@ -193,16 +236,19 @@ export class TxnLog {
     file.bytes += bytes.length;
     file.txns += batch.length;
     this.#opts.onWrite?.(file.name, bytes.length);
-    if (this.#opts.forceSync) {
-      await file.handle.sync();
-      this.stats.fsyncs++;
-      if (file.fresh) await this.#opts.disk.syncDir(this.#opts.dir);
-    }
+    const fresh = file.fresh;
     file.fresh = false;
     this.stats.batches++;
     this.stats.txns += batch.length;
     this.stats.bytes += bytes.length;
     if (batch.length > this.stats.batchTxnsMax) this.stats.batchTxnsMax = batch.length;
+    if (!this.#opts.forceSync) return { synced: Promise.resolve() };
+    const synced = (async () => {
+      await file.handle.sync();
+      this.stats.fsyncs++;
+      if (fresh) await this.#opts.disk.syncDir(this.#opts.dir);
+    })();
+    return { synced };
   }
 
   async #fileFor(firstZxid: bigint): Promise<OpenLog> {
@@ -212,7 +258,10 @@ export class TxnLog {
     }
     this.#rollRequested = false;
     this.#file = undefined;
-    if (cur !== undefined) await cur.handle.close();
+    if (cur !== undefined) {
+      await this.#synced; // its last fsyncs must finish before the handle closes
+      await cur.handle.close();
+    }
     const name = logFileName(firstZxid);
     const handle = await this.#opts.disk.create(join(this.#opts.dir, name));
     const file: OpenLog = { name, handle, txns: 0, bytes: 0, fresh: true };
