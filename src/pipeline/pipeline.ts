@@ -560,7 +560,15 @@ export class Pipeline {
   #applyCommitted(): void {
     while (this.#committingHead < this.#committing.length) {
       const item = this.#committing[this.#committingHead]!;
-      if (!item.durable) return;
+      if (!item.durable) {
+        // Under steady load the queue may never empty (the log keeps a batch in flight):
+        // drop the applied head now and then instead of waiting for that.
+        if (this.#committingHead > 1024 && this.#committingHead * 2 > this.#committing.length) {
+          this.#committing.splice(0, this.#committingHead);
+          this.#committingHead = 0;
+        }
+        return;
+      }
       this.#committing[this.#committingHead++] = undefined as unknown as Committing;
       const effects: Effect[] = [];
       const result = this.tree.apply(item.entry, effects);
