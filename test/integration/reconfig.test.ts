@@ -1,0 +1,237 @@
+// Dynamic reconfiguration (ZooKeeper 3.5's reconfig) on in-process ensembles over real
+// sockets: joiners sync first and are then added as participants or observers, members
+// and the leader are removed, a whole new member list replaces the old one, and every
+// refusal ZooKeeper gives (ReconfigDisabled, NoAuth, BadArguments, BadVersion,
+// NewConfigNoQuorum) comes back. The configuration is read at /zookeeper/config on every
+// member, and a restarted member uses the configuration its data dir recovered.
+
+import { createHash } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { connect, type CorralClient } from "../../src/client/index.js";
+import { startEnsembleForTest, type QuorumServer, type TestEnsemble } from "../../src/server/index.js";
+
+const SUPER_PASSWORD = "sekrit";
+const SUPER_DIGEST = `super:${createHash("sha1").update(`super:${SUPER_PASSWORD}`).digest("base64")}`;
+
+let ens: TestEnsemble | undefined;
+let dataDirRoot: string | undefined;
+const clients: CorralClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+  await ens?.stop();
+  ens = undefined;
+  if (dataDirRoot !== undefined) await rm(dataDirRoot, { recursive: true, force: true });
+  dataDirRoot = undefined;
+});
+
+async function start(opts: { durable?: boolean; participants?: number } = {}): Promise<TestEnsemble> {
+  if (opts.durable === true) dataDirRoot = await mkdtemp(join(tmpdir(), "corral-reconfig-"));
+  ens = await startEnsembleForTest({
+    participants: opts.participants ?? 3,
+    reconfigEnabled: true,
+    superDigest: SUPER_DIGEST,
+    ...(dataDirRoot === undefined ? {} : { dataDirRoot }),
+  });
+  return ens;
+}
+
+async function client(connectString: string, superUser = false): Promise<CorralClient> {
+  const c = await connect(connectString, { sessionTimeoutMs: 4000, shuffleHosts: false });
+  clients.push(c);
+  if (superUser) await c.addAuth("digest", `super:${SUPER_PASSWORD}`);
+  return c;
+}
+
+/** The configuration text's server lines and version, as `config` prints them. */
+function parseConfigText(data: Buffer | null): { servers: string[]; version: string } {
+  const lines = (data ?? Buffer.alloc(0)).toString("utf8").split("\n");
+  return { servers: lines.filter((l) => l.startsWith("server.")), version: lines.at(-1)!.replace(/^version=/, "") };
+}
+
+/** Every running member answers /zookeeper/config with `expected` (after a sync). */
+async function expectConfigEverywhere(e: TestEnsemble, members: QuorumServer[], expected: Buffer): Promise<void> {
+  for (const m of members) {
+    const c = await client(e.connectStringOf(m));
+    await c.sync("/");
+    expect((await c.getConfig()).data?.toString()).toBe(expected.toString());
+  }
+}
+
+/** Retries a write through `c` until it succeeds (an election may be under way). */
+async function writeEventually(c: CorralClient, path: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const ok = await c.create(path, "x", { signal: AbortSignal.timeout(1000) }).then(
+      () => true,
+      (err: unknown) => {
+        if (Date.now() > deadline) throw err;
+        return false;
+      },
+    );
+    if (ok) return;
+  }
+}
+
+describe("dynamic reconfiguration", () => {
+  it("adds a participant that synced first; writes replicate to it and its ack counts toward quorum", async () => {
+    const e = await start();
+    const [f1, f2] = e.followers() as [QuorumServer, QuorumServer];
+    const leader = e.leader()!;
+    const joiner = await e.startJoiner();
+    expect(joiner.member.mode).toBe("follower");
+    // Through a follower: the reconfig is forwarded to the leader like any write.
+    const admin = await client(e.connectStringOf(f1), true);
+    const before = await admin.getConfig();
+    expect(parseConfigText(before.data)).toMatchObject({ version: "0" });
+    const r = await admin.reconfig({ joining: [`server.${joiner.id}=${joiner.spec}`], fromConfig: 0n });
+    const text = parseConfigText(r.data);
+    expect(text.servers).toHaveLength(4);
+    expect(text.servers).toContain(`server.${joiner.id}=${joiner.spec.replace(";", ":participant;")}`);
+    // The version is the reconfig's zxid, in hex; the Stat is /zookeeper/config's.
+    expect(text.version).toBe(r.stat.mzxid.toString(16));
+    expect(r.stat.version).toBe(-1);
+    await expectConfigEverywhere(e, [leader, f1, f2, joiner.member], r.data!);
+    for (const m of [leader, f1, f2, joiner.member]) expect(m.peer.members().map((s) => s.id)).toEqual([1n, 2n, 3n, 4n]);
+
+    // Writes through the new member replicate everywhere.
+    const viaJoiner = await client(e.connectStringOf(joiner.member));
+    await viaJoiner.create("/from-joiner", "j");
+    const onF2 = await client(e.connectStringOf(f2));
+    await onF2.sync("/");
+    expect((await onF2.getData("/from-joiner")).data?.toString()).toBe("j");
+
+    // Remove both old followers: the new configuration is the leader and the joiner, so
+    // writes go on with the old followers stopped only because the joiner acks them.
+    const r2 = await admin.reconfig({ leaving: [f1.me.id, f2.me.id] });
+    const kept = [leader.me.id, joiner.id].sort().map((id) => `server.${id}`);
+    expect(parseConfigText(r2.data).servers.map((l) => l.split("=")[0])).toEqual(kept);
+    await e.stopMember(f1);
+    await e.stopMember(f2);
+    const writer = await client(e.connectStringOf(leader));
+    await writeEventually(writer, "/after-shrink");
+    await viaJoiner.sync("/");
+    expect(await viaJoiner.exists("/after-shrink")).not.toBeNull();
+  });
+
+  it("adds an observer, and turns a follower into an observer", async () => {
+    const e = await start();
+    const obs = await e.startJoiner("observer");
+    expect(obs.member.mode).toBe("observer");
+    const admin = await client(e.connectStringOf(e.leader()!), true);
+    const r = await admin.reconfig({ joining: `${obs.id}=${obs.spec}` });
+    expect(parseConfigText(r.data).servers).toContain(`server.${obs.id}=${obs.spec}`);
+    await expectConfigEverywhere(e, e.members, r.data!);
+    const f = e.followers()[0]!;
+    const spec = parseConfigText(r.data).servers.find((l) => l.startsWith(`server.${f.me.id}=`))!.replace(":participant;", ":observer;");
+    await admin.reconfig({ joining: spec });
+    await e.settled();
+    expect(f.mode).toBe("observer");
+    expect(e.observers()).toHaveLength(2);
+    const viaObserver = await client(e.connectStringOf(f));
+    await viaObserver.create("/from-new-observer", "o");
+    expect(await admin.exists("/from-new-observer")).not.toBeNull();
+  });
+
+  it("removes a follower: it is out of the configuration and its ack no longer counts", async () => {
+    const e = await start();
+    const leader = e.leader()!;
+    const [f1, f2] = e.followers() as [QuorumServer, QuorumServer];
+    const admin = await client(e.connectStringOf(leader), true);
+    const r = await admin.reconfig({ leaving: String(f2.me.id) });
+    expect(parseConfigText(r.data).servers).toHaveLength(2);
+    await expectConfigEverywhere(e, [leader, f1, f2], r.data!);
+    // As in ZooKeeper, the removed server is not shut down: it follows without a vote.
+    expect(f2.peer.members().some((s) => s.id === f2.me.id)).toBe(false);
+    // {leader, f1} is the whole configuration now: without f1 nothing commits, f2 or not.
+    await e.stopMember(f1);
+    await expect(admin.create("/needs-f1", null, { signal: AbortSignal.timeout(600) })).rejects.toBeDefined();
+  });
+
+  it("removes the leader: it steps down, the rest elect a new leader and writes resume", async () => {
+    const e = await start();
+    const old = e.leader()!;
+    // Connected to the leader itself: the reply still arrives before it steps down.
+    const admin = await client(e.connectStringOf(old), true);
+    const r = await admin.reconfig({ leaving: [old.me.id] });
+    expect(parseConfigText(r.data).servers.some((l) => l.startsWith(`server.${old.me.id}=`))).toBe(false);
+    const deadline = Date.now() + 10_000;
+    while (e.leader() === undefined || e.leader() === old) {
+      if (Date.now() > deadline) throw new Error("no new leader");
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    await e.settled();
+    expect(old.mode).toBe("follower");
+    const writer = await client(e.connectStringOf(e.leader()!));
+    await writeEventually(writer, "/after-leader-removed");
+    await expectConfigEverywhere(e, e.members, r.data!);
+  });
+
+  it("replaces the whole member list (newMembers)", async () => {
+    const e = await start();
+    const joiner = await e.startJoiner();
+    const admin = await client(e.connectStringOf(e.leader()!), true);
+    const current = parseConfigText((await admin.getConfig()).data).servers;
+    const keep = current.filter((l) => !l.startsWith("server.1="));
+    const r = await admin.reconfig({ members: [...keep, `server.${joiner.id}=${joiner.spec}`] });
+    expect(parseConfigText(r.data).servers.map((l) => l.split("=")[0])).toEqual(["server.2", "server.3", "server.4"]);
+    await expectConfigEverywhere(e, e.members, r.data!);
+  });
+
+  it("refuses a non-super user, bad arguments, a stale version and an unsynced quorum, as ZooKeeper does", async () => {
+    const e = await start();
+    const leader = e.leader()!;
+    const plain = await client(e.connectStringOf(leader));
+    await expect(plain.reconfig({ leaving: "3" })).rejects.toMatchObject({ code: "NoAuth" });
+    const admin = await client(e.connectStringOf(e.followers()[0]!), true);
+    const bad = [
+      { joining: "server.9=127.0.0.1:1:2" }, // no client port
+      { joining: "server.9=nonsense" },
+      { joining: "nine=127.0.0.1:1:2;3" },
+      { leaving: "x" },
+      { leaving: "1,2,3" }, // no participant left
+      { leaving: "1,2" }, // one participant, standaloneEnabled=true
+      { members: "server.1=127.0.0.1:1:1;2", leaving: "2" }, // mixed modes
+      { members: "group.1=1:2:3" },
+    ];
+    for (const change of bad) await expect(admin.reconfig(change), JSON.stringify(change)).rejects.toMatchObject({ code: "BadArguments" });
+    await expect(admin.reconfig({ leaving: "3", fromConfig: 0x1234n })).rejects.toMatchObject({ code: "BadVersion" });
+    // Three participants nobody started: a majority of the six is not synced with the leader.
+    await expect(admin.reconfig({ joining: "server.7=127.0.0.1:5:5;6,server.8=127.0.0.1:1:1;2,server.9=127.0.0.1:3:3;4" })).rejects.toMatchObject({
+      code: "NewConfigNoQuorum",
+    });
+    // Nothing changed, and the version still works as fromConfig.
+    const now = parseConfigText((await admin.getConfig()).data);
+    expect(now.version).toBe("0");
+    expect(now.servers).toHaveLength(3);
+    const r = await admin.reconfig({ leaving: "", joining: "", fromConfig: 0n });
+    expect(parseConfigText(r.data).version).not.toBe("0");
+    await expect(admin.reconfig({ fromConfig: 0n })).rejects.toMatchObject({ code: "BadVersion" });
+  });
+
+  it("a restarted member uses the configuration it recovered, not its zoo.cfg", async () => {
+    const e = await start({ durable: true });
+    const joiner = await e.startJoiner();
+    const admin = await client(e.connectStringOf(e.leader()!), true);
+    const r = await admin.reconfig({ joining: `server.${joiner.id}=${joiner.spec}` });
+    const version = BigInt(`0x${parseConfigText(r.data).version}`);
+    await admin.create("/before-restart", "b");
+    const f = e.followers().find((m) => m !== joiner.member)!;
+    const again = await e.restartMember(f);
+    await e.settled();
+    // Its zoo.cfg lists 1, 2 and 3; the configuration it acts on has 4 too.
+    expect(again.config.servers.map((s) => s.id)).toEqual([1n, 2n, 3n]);
+    expect(again.configVersion).toBe(version);
+    expect(again.peer.members().map((s) => s.id)).toEqual([1n, 2n, 3n, 4n]);
+    expect(again.peer.configVersion).toBe(version);
+    await expectConfigEverywhere(e, [again], r.data!);
+    // With 4 voters the quorum is 3: the restarted member, the leader and the joiner.
+    const other = e.followers().find((m) => m !== joiner.member && m !== again)!;
+    await e.stopMember(other);
+    const writer = await client(e.connectStringOf(again));
+    await writeEventually(writer, "/after-restart");
+  });
+});
