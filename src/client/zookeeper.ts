@@ -470,9 +470,10 @@ export class ZooKeeperClient extends Client {
       newMembers: list(change.members),
       curConfigId: change.fromConfig ?? -1n,
     };
+    // ZooKeeper's client reports reconfig errors with an empty path.
     return this.request(
       OpCode.reconfig,
-      CONFIG_NODE,
+      "",
       (w) => encodeRecord(w, ReconfigRequestSchema, body),
       (r) => decodeRecord(r, GetDataResponseSchema),
       opts,

@@ -5,13 +5,17 @@
 // NewConfigNoQuorum) comes back. The configuration is read at /zookeeper/config on every
 // member, and a restarted member uses the configuration its data dir recovered.
 
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
 import { startEnsembleForTest, type QuorumServer, type TestEnsemble } from "../../src/server/index.js";
+import { zkCliSession } from "../helpers/zkcli.js";
+import { findZooKeeperInstall, inCi, INSTALL_HINT } from "../helpers/zookeeper-install.js";
 
 const SUPER_PASSWORD = "sekrit";
 const SUPER_DIGEST = `super:${createHash("sha1").update(`super:${SUPER_PASSWORD}`).digest("base64")}`;
@@ -234,4 +238,82 @@ describe("dynamic reconfiguration", () => {
     const writer = await client(e.connectStringOf(again));
     await writeEventually(writer, "/after-restart");
   });
+});
+
+const CORRAL = fileURLToPath(new URL("../../bin/corral.js", import.meta.url));
+
+/** `corral cli -server <server>` with `commands` piped in: stdout and stderr lines, banner and events dropped. */
+function corralCli(server: string, commands: string[]): Promise<{ code: number | null; stdout: string[]; stderr: string[] }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CORRAL, "cli", "-server", server], { env: { ...process.env, TZ: "UTC" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      const noise = /^(Connecting to |Welcome to ZooKeeper!|JLine support|WATCHER::|WatchedEvent state:\w+ type:None path:null|$)/;
+      const keep = (text: string): string[] => text.split("\n").filter((l) => !noise.test(l));
+      resolve({ code, stdout: keep(stdout), stderr: keep(stderr) });
+    });
+    child.stdin.end([...commands, "quit", ""].join("\n"));
+  });
+}
+
+const zkCliSkip = findZooKeeperInstall().zkCli === undefined && !inCi() ? `zkCli.sh not found; ${INSTALL_HINT}` : undefined;
+
+describe("reconfig and config in the shells", () => {
+  it("corral cli adds and removes a server and prints the configuration as zkCli does", async () => {
+    const e = await start();
+    const joiner = await e.startJoiner();
+    const server = e.connectStringOf(e.followers()[0]!);
+    const r = await corralCli(server, ["addauth digest super:sekrit", `reconfig -s -add server.${joiner.id}=${joiner.spec}`, "config"]);
+    expect(r.stderr).toEqual([]);
+    expect(r.stdout[0]).toBe("Committed new configuration:");
+    const committed = r.stdout.slice(1, 6);
+    expect(committed.filter((l) => l.startsWith("server."))).toHaveLength(4);
+    expect(committed[4]).toMatch(/^version=[0-9a-f]+$/);
+    expect(r.stdout[6]).toMatch(/^cZxid = 0x0$/);
+    expect(r.stdout).toContain("dataVersion = -1");
+    // `config` prints the same five lines.
+    expect(r.stdout.slice(-5)).toEqual(committed);
+    const version = committed[4]!.slice("version=".length);
+    const again = await corralCli(server, ["addauth digest super:sekrit", `reconfig -v ${version} -remove ${joiner.id}`, "config -c"]);
+    expect(again.stderr).toEqual([]);
+    expect(again.stdout.filter((l) => l.startsWith("server."))).toHaveLength(3);
+    expect(again.stdout.at(-1)).toMatch(/^[0-9a-f]+ (127\.0\.0\.1:\d+,){2}127\.0\.0\.1:\d+$/);
+  });
+
+  it.skipIf(zkCliSkip !== undefined)("Apache zkCli reconfigures Corral, and corral cli fails the way zkCli does", async () => {
+    const e = await start();
+    const joiner = await e.startJoiner();
+    const server = e.connectStringOf(e.followers()[0]!);
+    const java = await zkCliSession(server, ["addauth digest super:sekrit", `reconfig -add server.${joiner.id}=${joiner.spec}`, "config"]);
+    expect(java.stderr).toEqual([]);
+    expect(java.stdout[0]).toBe("Committed new configuration:");
+    expect(java.stdout.filter((l) => l.startsWith(`server.${joiner.id}=`))).toHaveLength(2);
+    const viaCorral = await client(server);
+    await viaCorral.sync("/");
+    expect(java.stdout.slice(-5).join("\n")).toBe((await viaCorral.getConfig()).data?.toString());
+    // The refusals, in both shells: usage, mixed modes, a bad -v, NoAuth, BadVersion,
+    // BadArguments, NewConfigNoQuorum. Neither changes anything, so both see the same.
+    const failing = [
+      "reconfig",
+      "reconfig -add 5=127.0.0.1:1:2;3 -members 1=127.0.0.1:1:2;3",
+      "reconfig -file /a -members 1=127.0.0.1:1:2;3",
+      "reconfig -v zz -remove 1",
+      "reconfig -remove 1",
+      "addauth digest super:sekrit",
+      "reconfig -v 1 -remove 3",
+      "reconfig -add server.9=127.0.0.1:1:2",
+      "reconfig -remove 1,2,3,4",
+      "reconfig -add 7=127.0.0.1:5:5;6,8=127.0.0.1:1:1;2,9=127.0.0.1:3:3;4,10=127.0.0.1:7:7;8",
+    ];
+    const javaFails = await zkCliSession(server, failing);
+    const ours = await corralCli(server, failing);
+    expect(ours.stdout).toEqual(javaFails.stdout);
+    expect(ours.stderr).toEqual(javaFails.stderr);
+  }, 60_000);
 });
