@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
-import { startEnsembleForTest, type QuorumServer, type TestEnsemble } from "../../src/server/index.js";
+import { startEnsembleForTest, startStandaloneForTest, type QuorumServer, type TestEnsemble } from "../../src/server/index.js";
 import { zkCliSession } from "../helpers/zkcli.js";
 import { findZooKeeperInstall, inCi, INSTALL_HINT } from "../helpers/zookeeper-install.js";
 
@@ -214,6 +214,19 @@ describe("dynamic reconfiguration", () => {
     const r = await admin.reconfig({ leaving: "", joining: "", fromConfig: 0n });
     expect(parseConfigText(r.data).version).not.toBe("0");
     await expect(admin.reconfig({ fromConfig: 0n })).rejects.toMatchObject({ code: "BadVersion" });
+  });
+
+  it("a standalone server answers ReconfigDisabled, or Unimplemented once enabled, as ZooKeeper's", async () => {
+    for (const reconfigEnabled of [false, true]) {
+      const s = await startStandaloneForTest({ reconfigEnabled, superDigest: SUPER_DIGEST });
+      try {
+        const c = await client(s.connectString, true);
+        await expect(c.reconfig({ leaving: "1" })).rejects.toMatchObject({ code: reconfigEnabled ? "Unimplemented" : "ReconfigDisabled" });
+        await c.close();
+      } finally {
+        await s.stop();
+      }
+    }
   });
 
   it("a restarted member uses the configuration it recovered, not its zoo.cfg", async () => {
