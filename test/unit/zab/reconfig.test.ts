@@ -153,6 +153,22 @@ function join4(net: Net): ZabPeer {
 
 const ackFrom = (ids: number[]) => (e: Envelope) => e.msg.type === "ACK" && ids.includes(Number(e.from));
 
+/**
+ * Proposes `data` with the acks of `held` held back, then lets them through a group at a
+ * time: the leader commits it only once the last group has arrived.
+ */
+function commitNeeds(net: Net, data: Uint8Array, held: number[], ...groups: number[][]): bigint {
+  const leaderId = Number(net.leader()!.cfg.myId);
+  net.hold = ackFrom(held);
+  const z = net.propose(data);
+  for (const group of groups) {
+    expect(net.committedOn(leaderId, z)).toBe(false);
+    net.release(ackFrom(group));
+  }
+  expect(net.committedOn(leaderId, z)).toBe(true);
+  return z;
+}
+
 describe("ZabPeer reconfiguration", () => {
   it("a joiner syncs with the leader as a non-voting follower before any reconfig", () => {
     const net = ensemble();
@@ -162,11 +178,7 @@ describe("ZabPeer reconfiguration", () => {
     const leader = net.leader()!;
     expect(leader.isQuorumSynced([1n, 2n, 3n, 4n])).toBe(true);
     // Its ack does not count: with 1 and 2 silent, the leader and 4 are no quorum of {1,2,3}.
-    net.hold = ackFrom([1, 2]);
-    const z = net.propose(enc.encode("w1"));
-    expect(net.committedOn(3, z)).toBe(false);
-    net.release(ackFrom([1]));
-    expect(net.committedOn(3, z)).toBe(true);
+    const z = commitNeeds(net, enc.encode("w1"), [1, 2], [1]);
     expect(net.committedOn(4, z)).toBe(true);
   });
 
@@ -174,15 +186,8 @@ describe("ZabPeer reconfiguration", () => {
     const net = ensemble();
     join4(net);
     const NEW: [number, Member["role"]][] = [...ENSEMBLE, [4, "participant"]];
-    net.hold = ackFrom([1, 2, 4]);
-    const z = net.propose(reconfigData(NEW));
-    expect(net.leader()!.reconfigPending).toBe(true);
-    // 3 and 4: a majority of {1,2,3,4}? No (2 of 4), and not of {1,2,3} either.
-    net.release(ackFrom([4]));
-    expect(net.committedOn(3, z)).toBe(false);
-    // 3, 4 and 1: both majorities.
-    net.release(ackFrom([1]));
-    expect(net.committedOn(3, z)).toBe(true);
+    // 3 and 4 are a majority of neither {1,2,3} nor {1,2,3,4}; 3, 4 and 1 are of both.
+    const z = commitNeeds(net, reconfigData(NEW), [1, 2, 4], [4], [1]);
     net.hold = () => false;
     net.release(() => true);
     for (const p of net.peers.values()) {
@@ -191,24 +196,24 @@ describe("ZabPeer reconfiguration", () => {
       expect(p.reconfigPending).toBe(false);
     }
     // Now three of four must ack: the leader with 4 alone is not enough.
-    net.hold = ackFrom([1, 2]);
-    const w = net.propose(enc.encode("after"));
-    expect(net.committedOn(3, w)).toBe(false);
-    net.release(ackFrom([2]));
-    expect(net.committedOn(3, w)).toBe(true);
+    commitNeeds(net, enc.encode("after"), [1, 2], [2]);
+  });
+
+  it("a logged reconfig is pending until it commits", () => {
+    const net = ensemble();
+    net.hold = (e) => e.msg.type === "ACK";
+    net.propose(reconfigData([[1, "participant"], [2, "participant"], [3, "participant"]]));
+    expect([...net.peers.values()].map((p) => p.reconfigPending)).toEqual([true, true, true]);
+    net.release(() => true);
+    expect([...net.peers.values()].map((p) => p.reconfigPending)).toEqual([false, false, false]);
   });
 
   it("old quorum alone does not commit a reconfig that adds two servers", () => {
     const net = ensemble();
     join4(net);
-    net.hold = ackFrom([1, 2, 4]);
-    const z = net.propose(reconfigData([...ENSEMBLE, [4, "participant"], [5, "participant"]]));
-    // 3 and 1 are a majority of {1,2,3} but not of {1,2,3,4,5}...
-    net.release(ackFrom([1]));
-    expect(net.committedOn(3, z)).toBe(false);
-    // ...3, 1 and 2 are a majority of both (5 has not even joined).
-    net.release(ackFrom([2]));
-    expect(net.committedOn(3, z)).toBe(true);
+    // 3 and 1 are a majority of {1,2,3} but not of {1,2,3,4,5}; 3, 1 and 2 are of both
+    // (5 has not even joined).
+    commitNeeds(net, reconfigData([...ENSEMBLE, [4, "participant"], [5, "participant"]]), [1, 2, 4], [1], [2]);
   });
 
   it("a leader the reconfig removes steps down; the rest elect a leader and it follows without a vote", () => {
@@ -225,12 +230,19 @@ describe("ZabPeer reconfiguration", () => {
     expect(old.state).toBe(PeerState.FOLLOWING);
     expect(net.leader()!.cfg.myId).toBe(4n);
     // The new quorum is 2 of {1,2,4}: 3's ack never counts.
-    net.hold = ackFrom([1, 2]);
-    const w = net.propose(enc.encode("after"));
-    expect(net.committedOn(4, w)).toBe(false);
-    net.release(ackFrom([1]));
-    expect(net.committedOn(4, w)).toBe(true);
+    const w = commitNeeds(net, enc.encode("after"), [1, 2], [1]);
     expect(net.committedOn(3, w)).toBe(true);
+  });
+
+  it("a joiner that listed itself as an observer is added as a participant and then votes", () => {
+    const net = ensemble();
+    const joiner = net.add(4, [...ENSEMBLE, [4, "observer"]]);
+    net.until(() => joiner.serving);
+    expect(joiner.state).toBe(PeerState.OBSERVING);
+    net.propose(reconfigData([...ENSEMBLE, [4, "participant"]]));
+    net.until(() => joiner.state === PeerState.FOLLOWING && joiner.serving);
+    // 3 of {1,2,3,4}: the leader and 1 are not enough; with 4's ack they are.
+    commitNeeds(net, enc.encode("after"), [1, 2, 4], [1], [4]);
   });
 
   it("a follower turned observer rejoins as an observer", () => {
