@@ -65,6 +65,15 @@ async function expectConfigEverywhere(e: TestEnsemble, members: QuorumServer[], 
   }
 }
 
+/** Resolves once `cond` holds (polled: membership changes have no event to await). */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((res) => setTimeout(res, 10));
+  }
+}
+
 /** Retries a write through `c` until it succeeds (an election may be under way). */
 async function writeEventually(c: CorralClient, path: string): Promise<void> {
   const deadline = Date.now() + 15_000;
@@ -132,8 +141,8 @@ describe("dynamic reconfiguration", () => {
     const f = e.followers()[0]!;
     const spec = parseConfigText(r.data).servers.find((l) => l.startsWith(`server.${f.me.id}=`))!.replace(":participant;", ":observer;");
     await admin.reconfig({ joining: spec });
+    await until(() => f.mode === "observer" && f.serving, "the follower to rejoin as an observer");
     await e.settled();
-    expect(f.mode).toBe("observer");
     expect(e.observers()).toHaveLength(2);
     const viaObserver = await client(e.connectStringOf(f));
     await viaObserver.create("/from-new-observer", "o");
@@ -162,11 +171,7 @@ describe("dynamic reconfiguration", () => {
     const admin = await client(e.connectStringOf(old), true);
     const r = await admin.reconfig({ leaving: [old.me.id] });
     expect(parseConfigText(r.data).servers.some((l) => l.startsWith(`server.${old.me.id}=`))).toBe(false);
-    const deadline = Date.now() + 10_000;
-    while (e.leader() === undefined || e.leader() === old) {
-      if (Date.now() > deadline) throw new Error("no new leader");
-      await new Promise((res) => setTimeout(res, 10));
-    }
+    await until(() => e.leader() !== undefined && e.leader() !== old, "a new leader");
     await e.settled();
     expect(old.mode).toBe("follower");
     const writer = await client(e.connectStringOf(e.leader()!));
