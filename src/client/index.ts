@@ -15,6 +15,7 @@ export {
   type WatchOptions,
   type MultiOp,
   type MultiResult,
+  type ReconfigChange,
   type Data,
   type ACL,
   type Stat,

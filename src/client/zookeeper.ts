@@ -25,6 +25,7 @@ import {
   PathVersionSchema,
   PathWatchSchema,
   Perms,
+  ReconfigRequestSchema,
   SetACLRequestSchema,
   SetDataRequestSchema,
   WatcherType,
@@ -42,6 +43,17 @@ import { ZooKeeperError } from "./errors.js";
 import { ClientWatchKind, type WatchEvent, type WatchListener } from "./watches.js";
 
 export type { ACL, Stat };
+
+const CONFIG_NODE = "/zookeeper/config";
+
+/** A reconfig request (ZooKeeperAdmin.reconfigure's arguments). */
+export interface ReconfigChange {
+  joining?: string | readonly string[];
+  leaving?: string | readonly (string | number | bigint)[];
+  members?: string | readonly string[];
+  /** The configuration version the change is made from; -1 (default) for any. */
+  fromConfig?: bigint;
+}
 
 export type NodeMode =
   | "persistent"
@@ -428,6 +440,42 @@ export class ZooKeeperClient extends Client {
       path,
       (w) => encodeRecord(w, PathSchema, { path: sp }),
       (r) => decodeRecord(r, GetAllChildrenNumberResponseSchema).totalNumber,
+      opts,
+    );
+  }
+
+  /** ZooKeeper.getConfig: the ensemble's configuration at /zookeeper/config (never chrooted). */
+  async getConfig(opts: CallOptions = {}): Promise<{ data: Buffer | null; stat: Stat }> {
+    return this.request(
+      OpCode.getData,
+      CONFIG_NODE,
+      (w) => encodeRecord(w, PathWatchSchema, { path: CONFIG_NODE, watch: false }),
+      (r) => decodeRecord(r, GetDataResponseSchema),
+      opts,
+    );
+  }
+
+  /**
+   * ZooKeeperAdmin.reconfigure: incremental (`joining` server entries such as
+   * "server.4=host:2888:3888;2181", `leaving` server ids) or bulk (`members`, the whole
+   * new configuration). `fromConfig` makes it fail with BadVersion unless the
+   * configuration is still that version. Resolves to the new configuration and its Stat.
+   */
+  async reconfig(change: ReconfigChange, opts: CallOptions = {}): Promise<{ data: Buffer | null; stat: Stat }> {
+    const list = (v: string | readonly (string | number | bigint)[] | undefined): string =>
+      v === undefined ? "" : typeof v === "string" ? v : v.map(String).join(",");
+    const body = {
+      joiningServers: list(change.joining),
+      leavingServers: list(change.leaving),
+      newMembers: list(change.members),
+      curConfigId: change.fromConfig ?? -1n,
+    };
+    // ZooKeeper's client reports reconfig errors with an empty path.
+    return this.request(
+      OpCode.reconfig,
+      "",
+      (w) => encodeRecord(w, ReconfigRequestSchema, body),
+      (r) => decodeRecord(r, GetDataResponseSchema),
       opts,
     );
   }

@@ -6,6 +6,14 @@
 export { parseConfig, defaultConfig, DEFAULT_DATA_DIR } from "./parse.js";
 export { loadConfigFile } from "./load.js";
 export { ConfigError } from "./errors.js";
+export {
+  dynamicConfigText,
+  duplicateAddress,
+  parseDynamicConfig,
+  parseServerEntry,
+  serverSpecText,
+  type DynamicConfig,
+} from "./dynamic.js";
 export { extraSetting } from "./extra.js";
 export { logLevelOf, logDirOf, LOG_LEVEL_ENV, LOG_DIR_ENV } from "./env.js";
 export type {

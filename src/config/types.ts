@@ -75,7 +75,7 @@ export type CorralConfig = {
   readonly reconfigEnabled: boolean;
   readonly standaloneEnabled: boolean;
   readonly quorumListenOnAllIPs: boolean;
-  /** Kept, not read: Corral does not load dynamic config files yet. */
+  /** Kept, not read: Corral keeps the dynamic configuration in /zookeeper/config (see server/quorum.ts). */
   readonly dynamicConfigFile?: string | undefined;
 
   // Admin server and metrics.

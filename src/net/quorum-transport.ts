@@ -5,6 +5,11 @@
 // pair has exactly one connection. A broken connection is reported to ZAB (`onDown`)
 // and re-dialled with a bounded backoff. Messages to a peer with no connection are
 // dropped: ZAB resends what matters (notifications, FOLLOWERINFO) on its own.
+//
+// Membership changes at run time (dynamic reconfig): addPeers() learns new servers (and
+// dials the lower ones), and a connection from an unknown server with a higher id is
+// accepted, since a joiner dials the ensemble before any member has heard of it. A
+// joiner with a lower id than a member is reached only once a reconfig names it.
 
 import { createServer, connect as tcpConnect, type Server, type Socket } from "node:net";
 import { FrameParser, JuteReader, JuteWriter } from "../jute/index.js";
@@ -34,6 +39,8 @@ const OUT_BUFFER_KEEP_BYTES = 4 << 20;
 
 export class QuorumTransport {
   readonly #opts: QuorumTransportOptions;
+  /** Known servers by id: the configured ones and those reconfigs added (never forgotten). */
+  readonly #peers = new Map<bigint, QuorumPeerAddress>();
   readonly #server: Server;
   readonly #sockets = new Map<bigint, Socket>();
   readonly #redialMs = new Map<bigint, number>();
@@ -47,6 +54,7 @@ export class QuorumTransport {
 
   constructor(opts: QuorumTransportOptions) {
     this.#opts = opts;
+    for (const p of opts.peers) this.#peers.set(p.id, p);
     this.#server = createServer({ noDelay: true }, (s) => this.#accept(s));
   }
 
@@ -58,7 +66,17 @@ export class QuorumTransport {
         resolve();
       });
     });
-    for (const p of this.#opts.peers) if (p.id < this.#opts.myId) this.#dial(p);
+    for (const p of this.#peers.values()) if (p.id < this.#opts.myId) this.#dial(p);
+  }
+
+  /** Servers a reconfig named: remembered, and dialled when this server is the one to dial. */
+  addPeers(peers: readonly QuorumPeerAddress[]): void {
+    for (const p of peers) {
+      if (p.id === this.#opts.myId) continue;
+      const known = this.#peers.get(p.id);
+      this.#peers.set(p.id, p);
+      if (known === undefined && p.id < this.#opts.myId && !this.#closed) this.#dial(p);
+    }
   }
 
   connected(peer: bigint): boolean {
@@ -134,7 +152,7 @@ export class QuorumTransport {
     this.#redialMs.set(p.id, Math.min(ms * 2, REDIAL_MS_MAX));
     const t = setTimeout(() => {
       this.#timers.delete(t);
-      this.#dial(p);
+      this.#dial(this.#peers.get(p.id) ?? p);
     }, ms);
     this.#timers.add(t);
   }
@@ -150,8 +168,8 @@ export class QuorumTransport {
         return;
       }
       const id = head.readBigInt64BE(4);
-      if (!this.#opts.peers.some((p) => p.id === id) || id <= this.#opts.myId) {
-        this.#opts.log.warn({ peer: id.toString() }, "quorum connection from an unknown or lower server id refused");
+      if (id <= this.#opts.myId) {
+        this.#opts.log.warn({ peer: id.toString() }, "quorum connection from a lower server id refused");
         s.destroy();
         return;
       }
@@ -164,7 +182,7 @@ export class QuorumTransport {
   #attach(id: bigint, s: Socket, rest: Buffer): void {
     if (this.#blocked.has(id)) {
       s.destroy();
-      const p = this.#opts.peers.find((x) => x.id === id);
+      const p = this.#peers.get(id);
       if (p !== undefined && id < this.#opts.myId) this.#scheduleRedial(p);
       return;
     }
@@ -188,7 +206,7 @@ export class QuorumTransport {
       if (this.#sockets.get(id) !== s) return;
       this.#sockets.delete(id);
       this.#opts.onDown(id);
-      const p = this.#opts.peers.find((x) => x.id === id);
+      const p = this.#peers.get(id);
       if (p !== undefined && id < this.#opts.myId) this.#scheduleRedial(p);
     });
     if (rest.length > 0) onData(rest);

@@ -15,6 +15,7 @@ import {
   MultiHeaderSchema,
   OpCode,
   PathVersionSchema,
+  ReconfigRequestSchema,
   SetACLRequestSchema,
   SetDataRequestSchema,
   decodeRecord,
@@ -74,6 +75,8 @@ export function opCodeOfWrite(req: WriteReq): number {
       return OpCode.multi;
     case "closeSession":
       return OpCode.closeSession;
+    case "reconfig":
+      return OpCode.reconfig;
     default:
       return assertNever(req, "write request");
   }
@@ -102,6 +105,9 @@ function writeBody(w: JuteWriter, req: ForwardedBody): void {
       encodeRecord(w, MultiHeaderSchema, { type: -1, done: true, err: -1 });
       return;
     case "closeSession":
+      return;
+    case "reconfig":
+      encodeRecord(w, ReconfigRequestSchema, req);
       return;
     default:
       assertNever(req, "forwarded request");

@@ -1,5 +1,14 @@
 // The request path: per-session FIFO, prep -> commit -> apply -> reply.
 export { Pipeline, SessionQueue, initialSessionId, type PipelineOptions, type ApplySubscriber } from "./pipeline.js";
-export { decodeRequest, isWrite, type Request, type WriteReq, type ReadReq } from "./requests.js";
-export { memoryCommitLog, type CommitLog, type Conn, type ExtensionCall, type PlanContext, type RequestExtension } from "./types.js";
+export { decodeRequest, isWrite, type Request, type WriteReq, type ReadReq, type ReconfigReq } from "./requests.js";
+export {
+  memoryCommitLog,
+  type CommitLog,
+  type Conn,
+  type ExtensionCall,
+  type PlanContext,
+  type ReconfigPlanner,
+  type RequestExtension,
+} from "./types.js";
+export { CONFIG_NODE } from "./prep.js";
 export { encodeForward, decodeForward, opCodeOfWrite, type Forwarded, type ForwardedBody } from "./forward.js";

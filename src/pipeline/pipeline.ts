@@ -15,7 +15,7 @@ import { Prep } from "./prep.js";
 import { Reads } from "./reads.js";
 import { writeReply } from "./replies.js";
 import { isWrite, type ReadReq, type Request, type WriteReq } from "./requests.js";
-import type { CommitLog, Conn, ExtensionCall, RequestExtension } from "./types.js";
+import type { CommitLog, Conn, ExtensionCall, ReconfigPlanner, RequestExtension } from "./types.js";
 import { decodeRequest } from "./requests.js";
 import type { JuteReader } from "../jute/index.js";
 import { opCodeOfWrite, type Forwarded } from "./forward.js";
@@ -28,7 +28,7 @@ export interface PipelineOptions {
   clock: Clock;
   serverId: bigint;
   extendedTypesEnabled: boolean;
-  /** reconfigEnabled: the reconfig op answers Unimplemented instead of ReconfigDisabled. */
+  /** reconfigEnabled: without it the reconfig op answers ReconfigDisabled. */
   reconfigEnabled?: boolean;
   /** Requests a connection may have queued before it stops being read. */
   outstandingMax: number;
@@ -121,6 +121,7 @@ export class Pipeline {
   readonly #pendingCreates = new Map<bigint, (id: SessionId) => void>();
   readonly #internalAwaiting = new Map<string, (r: ApplyResult) => void>();
   #internalCxid = INTERNAL_CXID_BASE;
+  #reconfigPlanner: ReconfigPlanner | undefined;
 
   constructor(opts: PipelineOptions) {
     this.#opts = opts;
@@ -128,7 +129,7 @@ export class Pipeline {
     this.sessions = opts.sessions;
     this.watches = opts.watches;
     this.#prep = new Prep(opts.tree);
-    this.#reads = new Reads(opts.tree, opts.watches, opts.reconfigEnabled ?? false);
+    this.#reads = new Reads(opts.tree, opts.watches);
     this.#lastZxid = opts.tree.lastProcessedZxid;
     this.#nextSessionId = initialSessionId(opts.clock.nowMs(), opts.serverId);
     const floor = opts.sessionIdFloor;
@@ -194,6 +195,11 @@ export class Pipeline {
   }
 
   // ---- ensemble roles ---------------------------------------------------------------------
+
+  /** An ensemble member's reconfig planner (standalone servers have none: Unimplemented). */
+  setReconfigPlanner(planner: ReconfigPlanner | undefined): void {
+    this.#reconfigPlanner = planner;
+  }
 
   /** On a learner, forwards every write to the leader; undefined prepares them here. */
   setForwarder(fn: ((f: Forwarded) => void) | undefined): void {
@@ -486,10 +492,12 @@ export class Pipeline {
   ): void {
     const zxid = this.#lastZxid + 1n;
     const txn = this.#prep.prep(req, zxid, {
-        sessionId: sid,
-        authIds: authIds ?? this.#queues.get(sid)?.conn.authIds ?? NO_IDS,
-        extendedTypesEnabled: this.#opts.extendedTypesEnabled,
-      });
+      sessionId: sid,
+      authIds: authIds ?? this.#queues.get(sid)?.conn.authIds ?? NO_IDS,
+      extendedTypesEnabled: this.#opts.extendedTypesEnabled,
+      reconfigEnabled: this.#opts.reconfigEnabled ?? false,
+      reconfigPlanner: this.#reconfigPlanner,
+    });
     this.#commitTxn(sid, cxid, opCode, txn, zxid, done);
   }
 
@@ -611,7 +619,7 @@ export class Pipeline {
 
   #answerWrite(q: SessionQueue, p: PendingWrite): void {
     if (q.closed) return;
-    const { err, body } = p.ext === undefined ? writeReply(p.req, p.result!) : p.ext.answer(q.conn, p.result);
+    const { err, body } = p.ext === undefined ? writeReply(p.req, p.result!, this.tree) : p.ext.answer(q.conn, p.result);
     q.conn.reply(p.xid, this.tree.lastProcessedZxid, err, body);
     if (p.req.kind === "closeSession") this.detach(q, "client closed the session");
   }

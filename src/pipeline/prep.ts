@@ -30,7 +30,8 @@ import {
   type DataTree,
 } from "../tree/index.js";
 import type { Txn } from "../txn/index.js";
-import type { CreateReq, MultiOp, WriteReq } from "./requests.js";
+import type { CreateReq, MultiOp, ReconfigReq, WriteReq } from "./requests.js";
+import type { ReconfigPlanner } from "./types.js";
 
 /** The prep-time view of a node: just what validation needs. */
 interface PendingNode {
@@ -53,6 +54,9 @@ export interface PrepContext {
   sessionId: bigint;
   authIds: readonly Id[];
   extendedTypesEnabled: boolean;
+  /** reconfigEnabled; and the planner, which only an ensemble member has. */
+  reconfigEnabled?: boolean;
+  reconfigPlanner?: ReconfigPlanner | undefined;
 }
 
 /** Thrown inside prep to unwind to the error txn; never escapes this module. */
@@ -63,8 +67,11 @@ class PrepError {
   }
 }
 
+/** ZooDefs.CONFIG_NODE: the dynamic configuration, which only reconfig writes. */
+export const CONFIG_NODE = "/zookeeper/config";
+
 /** Paths no client may delete (ZooKeeper's isSpecialPath). */
-const SPECIAL_PATHS: ReadonlySet<string> = new Set(["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"]);
+const SPECIAL_PATHS: ReadonlySet<string> = new Set(["/", "/zookeeper", "/zookeeper/quota", CONFIG_NODE]);
 
 const MODES_MAX = CreateMode.PersistentSequentialWithTtl;
 
@@ -157,7 +164,27 @@ export class Prep {
         return this.#prepSetAcl(req.path, req.acl, req.version, zxid, ctx);
       case "check":
         return this.#prepCheck(req.path, req.version, ctx);
+      case "reconfig":
+        return this.#prepReconfig(req, zxid, ctx);
     }
+  }
+
+  /**
+   * reconfig, in PrepRequestProcessor's order: ReconfigDisabled, Unimplemented on a
+   * standalone server, the planner's checks, and last WRITE on /zookeeper/config (whose
+   * ACL is world:anyone READ, so only the super user passes). The txn is a setData of
+   * the new configuration with version -1, as ZooKeeper's; the header's op code marks
+   * it as a reconfig.
+   */
+  #prepReconfig(req: ReconfigReq, zxid: bigint, ctx: PrepContext): Txn {
+    if (ctx.reconfigEnabled !== true) throw new PrepError(Err.ReconfigDisabled);
+    if (ctx.reconfigPlanner === undefined) throw new PrepError(Err.Unimplemented);
+    const plan = ctx.reconfigPlanner.plan(req, zxid);
+    if (!plan.ok) throw new PrepError(plan.err);
+    const node = this.#need(CONFIG_NODE);
+    if (!checkAcl(node.acl, Perms.Write, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    this.#record(CONFIG_NODE, zxid, { ...node, version: -1 });
+    return { type: "setData", path: CONFIG_NODE, data: plan.data, version: -1 };
   }
 
   #prepCreate(req: CreateReq, zxid: bigint, ctx: PrepContext): Txn {

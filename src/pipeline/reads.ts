@@ -53,12 +53,10 @@ function readable(tree: DataTree, conn: Conn, path: string, perm: number): ZNode
 export class Reads {
   readonly #tree: DataTree;
   readonly #watches: WatchRegistry;
-  readonly #reconfigEnabled: boolean;
 
-  constructor(tree: DataTree, watches: WatchRegistry, reconfigEnabled = false) {
+  constructor(tree: DataTree, watches: WatchRegistry) {
     this.#tree = tree;
     this.#watches = watches;
-    this.#reconfigEnabled = reconfigEnabled;
   }
 
   run(conn: Conn, req: ReadReq): ReadResult {
@@ -92,9 +90,6 @@ export class Reads {
         return OK_EMPTY;
       case "unimplemented":
         return fail(Err.Unimplemented);
-      case "reconfig":
-        // As ZooKeeper with reconfigEnabled=false; with it on, Corral cannot reconfigure yet.
-        return fail(this.#reconfigEnabled ? Err.Unimplemented : Err.ReconfigDisabled);
       case "extension":
         return req.call.answer(conn, undefined);
     }

@@ -6,6 +6,7 @@ import {
   CreateResponseSchema,
   Err,
   ErrorResponseSchema,
+  GetDataResponseSchema,
   MultiHeaderSchema,
   OpCode,
   StatResponseSchema,
@@ -13,9 +14,10 @@ import {
   writeStat,
   type JuteWriter,
 } from "../jute/index.js";
-import type { ApplyResult, OpResult } from "../tree/index.js";
+import type { ApplyResult, DataTree, OpResult } from "../tree/index.js";
 import { assert } from "../util/index.js";
 import { opCodeOfWrite } from "./forward.js";
+import { CONFIG_NODE } from "./prep.js";
 import type { MultiOp, WriteReq } from "./requests.js";
 
 type Body = ((w: JuteWriter) => void) | undefined;
@@ -65,8 +67,8 @@ export function writeMultiResponse(w: JuteWriter, ops: readonly MultiOp[], resul
   encodeRecord(w, MultiHeaderSchema, { type: -1, done: true, err: -1 });
 }
 
-/** The reply error code and body for a write whose txn was applied with `result`. */
-export function writeReply(req: WriteReq, result: ApplyResult): { err: number; body: Body } {
+/** The reply error code and body for a write whose txn was applied with `result` to `tree`. */
+export function writeReply(req: WriteReq, result: ApplyResult, tree: DataTree): { err: number; body: Body } {
   if (req.kind === "multi") {
     return { err: Err.Ok, body: (w) => writeMultiResponse(w, req.ops, result.multi ?? []) };
   }
@@ -81,5 +83,10 @@ export function writeReply(req: WriteReq, result: ApplyResult): { err: number; b
     case "delete":
     case "closeSession":
       return { err: Err.Ok, body: undefined };
+    case "reconfig": {
+      // ZooKeeper answers with the configuration now in force and the node's Stat.
+      const data = tree.get(CONFIG_NODE)?.data ?? null;
+      return { err: Err.Ok, body: (w) => encodeRecord(w, GetDataResponseSchema, { data, stat: result.stat! }) };
+    }
   }
 }

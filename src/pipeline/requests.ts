@@ -65,7 +65,7 @@ export interface MultiReq {
 export interface CloseSessionReq {
   readonly kind: "closeSession";
 }
-export type WriteReq = CreateReq | DeleteReq | SetDataReq | SetACLReq | CheckReq | MultiReq | CloseSessionReq;
+export type WriteReq = CreateReq | DeleteReq | SetDataReq | SetACLReq | CheckReq | MultiReq | CloseSessionReq | ReconfigReq;
 
 export interface PathReadReq {
   readonly kind: "exists" | "getData" | "getChildren" | "getChildren2";
@@ -106,9 +106,16 @@ export interface WatchOpReq {
 export interface SimpleReq {
   readonly kind: "ping" | "whoAmI";
 }
-/** reconfig (op 16): dynamic reconfiguration is not implemented; see reads.ts. */
+/**
+ * reconfig (op 16): a write the leader turns into a setData of /zookeeper/config. Null
+ * strings arrive as "" (jute's ustring), so "" means "not given".
+ */
 export interface ReconfigReq {
   readonly kind: "reconfig";
+  joiningServers: string;
+  leavingServers: string;
+  newMembers: string;
+  curConfigId: bigint;
 }
 export interface UnimplementedReq {
   readonly kind: "unimplemented";
@@ -128,7 +135,6 @@ export type ReadReq =
   | AddWatchReq
   | WatchOpReq
   | SimpleReq
-  | ReconfigReq
   | UnimplementedReq;
 
 export type Request = WriteReq | ReadReq;
@@ -142,6 +148,7 @@ export function isWrite(req: Request): req is WriteReq {
     case "check":
     case "multi":
     case "closeSession":
+    case "reconfig":
       return true;
     default:
       return false;
@@ -258,8 +265,7 @@ export function decodeRequest(opCode: number, r: JuteReader): Request {
     case OpCode.whoAmI:
       return { kind: "whoAmI" };
     case OpCode.reconfig:
-      decodeRecord(r, ReconfigRequestSchema);
-      return { kind: "reconfig" };
+      return { kind: "reconfig", ...decodeRecord(r, ReconfigRequestSchema) };
     default:
       return { kind: "unimplemented", opCode };
   }

@@ -6,7 +6,7 @@ import type { ApplyResult, DataTree } from "../tree/index.js";
 import type { TxnEntry } from "../txn/index.js";
 import type { SessionId } from "../util/index.js";
 import type { WatchTarget } from "../watch/index.js";
-import type { WriteReq } from "./requests.js";
+import type { ReconfigReq, WriteReq } from "./requests.js";
 
 /** A client connection bound to a session, as the pipeline sees it. */
 export interface Conn extends WatchTarget {
@@ -52,6 +52,16 @@ export interface PlanContext {
 export interface ExtensionCall {
   plan(ctx: PlanContext): WriteReq | undefined;
   answer(conn: Conn, result: ApplyResult | undefined): { err: number; body?: ((w: JuteWriter) => void) | undefined };
+}
+
+/**
+ * Dynamic reconfiguration as the leader's prep sees it (implemented by the ensemble
+ * driver, which knows the configuration and the synced learners): the new
+ * configuration's text for `/zookeeper/config`, whose version is `zxid`, or the error
+ * to answer (ReconfigInProgress, BadVersion, BadArguments, NewConfigNoQuorum).
+ */
+export interface ReconfigPlanner {
+  plan(req: ReconfigReq, zxid: bigint): { ok: true; data: Buffer } | { ok: false; err: number };
 }
 
 /** Decodes extension op codes; undefined for op codes it does not own. */

@@ -1,6 +1,8 @@
 // An in-process ensemble on loopback, for tests and benchmarks: N participants and M
 // observers, each a QuorumServer with its own client port, all in one process. Real
-// sockets between them; no files unless a data dir root is given.
+// sockets between them; no files unless a data dir root is given. Servers can join
+// (started with the ensemble's server lines plus their own, as ZooKeeper's docs tell
+// joiners) and members can be restarted (durable ones keep their data dir).
 
 import { freePort } from "../net/index.js";
 import { join } from "node:path";
@@ -19,6 +21,7 @@ export interface EnsembleForTestOptions {
   readOnlyModeEnabled?: boolean;
   localSessionsEnabled?: boolean;
   localSessionsUpgradingEnabled?: boolean;
+  reconfigEnabled?: boolean;
   /** Durable members, each under <dataDirRoot>/<id>. */
   dataDirRoot?: string;
   log?: Logger;
@@ -35,6 +38,14 @@ export interface TestEnsemble {
   observers(): QuorumServer[];
   /** Stops one member (a crash from the others' point of view: its connections drop). */
   stopMember(member: QuorumServer): Promise<void>;
+  /** Stops a member and starts it again with the same zoo.cfg and data dir. */
+  restartMember(member: QuorumServer): Promise<QuorumServer>;
+  /**
+   * Starts a new server, not yet in the configuration, whose zoo.cfg lists the ensemble's
+   * servers and itself; resolves once it serves (synced with the leader). `spec` is its
+   * server line's value, for `reconfig -add <id>=<spec>`.
+   */
+  startJoiner(role?: "participant" | "observer"): Promise<{ member: QuorumServer; id: bigint; spec: string }>;
   /** Resolves once every running member serves under one leader (bounded). */
   settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -46,7 +57,9 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
   const ids = Array.from({ length: n + m }, (_, i) => i + 1);
   const quorumPorts = await Promise.all(ids.map(() => freePort()));
   const clientPorts = await Promise.all(ids.map(() => freePort()));
-  const serverLines = ids.map((id, i) => `server.${id}=127.0.0.1:${quorumPorts[i]}:${quorumPorts[i]}${id > n ? ":observer" : ""};127.0.0.1:${clientPorts[i]}`);
+  const specOf = (quorumPort: number, clientPort: number, observer: boolean): string =>
+    `127.0.0.1:${quorumPort}:${quorumPort}${observer ? ":observer" : ""};127.0.0.1:${clientPort}`;
+  const serverLines = ids.map((id, i) => `server.${id}=${specOf(quorumPorts[i]!, clientPorts[i]!, id > n)}`);
   const tickMs = opts.tickMs ?? 200;
   const wl = opts.fourLetterWordWhitelist ?? "*";
   const base = [
@@ -59,20 +72,21 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
     `readonlymode.enabled=${opts.readOnlyModeEnabled === true}`,
     `localSessionsEnabled=${opts.localSessionsEnabled === true}`,
     `localSessionsUpgradingEnabled=${opts.localSessionsUpgradingEnabled === true}`,
+    `reconfigEnabled=${opts.reconfigEnabled === true}`,
     ...(opts.superDigest === undefined ? [] : [`DigestAuthenticationProvider.superDigest=${opts.superDigest}`]),
-    ...serverLines,
   ].join("\n");
-  const members: QuorumServer[] = [];
-  for (const id of ids) {
+  const makeMember = async (id: number, lines: readonly string[]): Promise<QuorumServer> => {
     const dataDir = opts.dataDirRoot === undefined ? undefined : join(opts.dataDirRoot, String(id));
     if (dataDir !== undefined) {
       await mkdir(dataDir, { recursive: true });
       await writeFile(join(dataDir, "myid"), `${id}\n`);
     }
-    const { config } = parseConfig(base, { sourceName: `ensemble-${id}.cfg` });
+    const { config } = parseConfig([base, ...lines].join("\n"), { sourceName: `ensemble-${id}.cfg` });
     const c: CorralConfig = { ...config, myid: BigInt(id), dataDir, dataLogDir: dataDir };
-    members.push(new QuorumServer({ config: c, log: opts.log ?? silentLogger }));
-  }
+    return new QuorumServer({ config: c, log: opts.log ?? silentLogger });
+  };
+  const members: QuorumServer[] = [];
+  for (const id of ids) members.push(await makeMember(id, serverLines));
   await Promise.all(members.map((s) => s.start()));
   const running = new Set(members);
   const portOf = (s: QuorumServer): number => clientPorts[members.indexOf(s)]!;
@@ -96,6 +110,33 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
     async stopMember(member) {
       running.delete(member);
       await member.stop();
+    },
+    async restartMember(member) {
+      const i = members.indexOf(member);
+      running.delete(member);
+      await member.stop();
+      const again = new QuorumServer({ config: member.config, log: opts.log ?? silentLogger });
+      members[i] = again;
+      running.add(again);
+      await again.start();
+      return again;
+    },
+    async startJoiner(role = "participant") {
+      const id = members.length + 1;
+      const quorumPort = await freePort();
+      const clientPort = await freePort();
+      const spec = specOf(quorumPort, clientPort, role === "observer");
+      const member = await makeMember(id, [...serverLines, `server.${id}=${spec}`]);
+      members.push(member);
+      clientPorts.push(clientPort);
+      running.add(member);
+      await member.start();
+      const deadline = Date.now() + 10_000;
+      while (!member.serving) {
+        if (Date.now() > deadline) throw new Error(`joiner ${id} did not sync with the leader`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return { member, id: BigInt(id), spec };
     },
     async stop() {
       await Promise.all([...running].map((s) => s.stop()));

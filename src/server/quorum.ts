@@ -8,18 +8,29 @@
 // and proposes them; they apply when ZAB commits them. Learners forward writes to the
 // leader and apply what it commits; reads are answered locally. Sessions are global:
 // the leader alone expires them, learners report their connected sessions in PINGs.
+//
+// Dynamic reconfiguration: the configuration lives in the replicated tree, at
+// /zookeeper/config (ZooKeeper's dynamic config, `version=` being the zxid of the
+// reconfig that wrote it). A reconfig is a setData txn of that node committed through
+// ZAB; the tree is in every snapshot and log, so a restarted member recovers the last
+// configuration it applied from its own data dir, and zoo.cfg's server lines only seed
+// an ensemble that never reconfigured (no zoo.cfg.dynamic.<version> files are written).
+// After each batch the driver compares the tree's configuration with the one it acts
+// on: the transport learns new servers, and a configuration that arrived in a SNAP image
+// or came back after a TRUNC is handed to the peer.
 
 import { createHash } from "node:crypto";
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
-import type { CorralConfig, ServerSpec } from "../config/index.js";
+import { dynamicConfigText, parseDynamicConfig, type CorralConfig, type ServerSpec } from "../config/index.js";
 import { JuteReader, JuteWriter } from "../jute/index.js";
 import { QuorumTransport } from "../net/index.js";
-import { encodeForward, decodeForward, type CommitLog, type Forwarded } from "../pipeline/index.js";
+import { CONFIG_NODE, encodeForward, decodeForward, type CommitLog, type Forwarded, type ReconfigPlanner } from "../pipeline/index.js";
 import { encodeTreeImage, loadTreeImage, type Storage } from "../storage/index.js";
 import { decodeTxnEntry, encodeTxnEntry, type TxnEntry } from "../txn/index.js";
 import { asSessionId, assert, hex64, silentLogger, zxidOf, type Clock, type Logger } from "../util/index.js";
 import { PeerState, ZabPeer, type Ready, type ZabMsg } from "../zab/index.js";
+import { planReconfig, reconfigMembersOf } from "./reconfig.js";
 import { StandaloneServer } from "./standalone.js";
 
 export interface QuorumServerOptions {
@@ -54,6 +65,11 @@ export class QuorumServer {
   /** Settles if the driver fails: the member has stopped and its process should exit. */
   readonly failure: Promise<Error>;
   #fail: (e: Error) => void = () => {};
+  /** The configuration this driver acts on: the tree's /zookeeper/config, parsed. */
+  #members: readonly ServerSpec[] = [];
+  #configVersion = 0n;
+  /** The /zookeeper/config data #members was parsed from (identity: unchanged if the same). */
+  #configData: Buffer | null = null;
 
   constructor(opts: QuorumServerOptions) {
     const config = opts.config;
@@ -72,7 +88,7 @@ export class QuorumServer {
       config: { ...config, clientPort, clientPortAddress },
       log: this.log,
       ...(opts.clock === undefined ? {} : { clock: opts.clock }),
-      sessionSecret: ensembleSecret(config.servers),
+      sessionSecret: ENSEMBLE_SESSION_SECRET,
       role: {
         commitLog: (storage) => {
           this.#storage = storage;
@@ -117,22 +133,38 @@ export class QuorumServer {
     return this.#peer?.serving === true;
   }
 
+  /** The configuration in force here (ZooKeeper's QuorumVerifier) and its version. */
+  get members(): readonly ServerSpec[] {
+    return this.#members;
+  }
+
+  get configVersion(): bigint {
+    return this.#configVersion;
+  }
+
   async start(): Promise<{ host: string; port: number }> {
-    // /zookeeper/config holds the ensemble's configuration as ZooKeeper 3.5+ publishes it
-    // (the static one: version 0), identically on every member.
     const address = await this.server.start();
-    this.server.tree.setSystemData("/zookeeper/config", ensembleConfigText(this.config.servers, this.config.clientPortAddress));
+    // /zookeeper/config holds the ensemble's configuration as ZooKeeper 3.5+ publishes
+    // it. A reconfig wrote it (mzxid != 0) and recovery brought it back, or it is the
+    // static one from zoo.cfg: version 0, identical on every member.
+    const tree = this.server.tree;
+    if (tree.get(CONFIG_NODE)!.mzxid === 0n) {
+      tree.setSystemData(CONFIG_NODE, Buffer.from(dynamicConfigText(this.config.servers, 0n, this.config.clientPortAddress), "utf8"));
+    }
+    this.#readConfig();
     // Until ZAB says this server serves, nothing is prepared or committed here.
     this.server.pipeline.setForwarder(() => undefined);
+    this.server.pipeline.setReconfigPlanner(this.#planner);
     this.server.pipeline.setLocalSessions(this.config.localSessionsEnabled, this.config.localSessionsUpgradingEnabled);
-    const tree = this.server.tree;
     const epochs = await this.#readEpochs();
     const last = tree.lastProcessedZxid;
     const c = this.config;
     this.#peer = new ZabPeer(
       {
         myId: this.me.id,
-        servers: c.servers.map((s) => ({ id: s.id, role: s.role })),
+        servers: this.#members.map((s) => ({ id: s.id, role: s.role })),
+        configVersion: this.#configVersion,
+        reconfigOf: reconfigMembersOf,
         initLimitTicks: c.initLimitTicks * ZAB_TICKS_PER_TICK,
         syncLimitTicks: c.syncLimitTicks * ZAB_TICKS_PER_TICK,
         finalizeTicks: Math.max(1, Math.round(FINALIZE_WAIT_MS / this.zabTickMs)),
@@ -143,7 +175,8 @@ export class QuorumServer {
     this.#transport = new QuorumTransport({
       myId: this.me.id,
       listen: { host: this.me.host, port: this.me.quorumPort },
-      peers: c.servers.filter((s) => s.id !== this.me.id).map((s) => ({ id: s.id, host: s.host, port: s.quorumPort })),
+      // zoo.cfg's servers too: a joiner reaches the ensemble through them.
+      peers: quorumPeers([...c.servers, ...this.#members], this.me.id),
       log: this.log,
       frameBytesMax: Math.max(c.juteMaxBufferBytes * 4, 64 * 1024 * 1024),
       onMessage: (from, msg) => {
@@ -214,6 +247,7 @@ export class QuorumServer {
     for (const o of r.sendNow) this.#send(o.to, o.msg);
     await this.#persist(r);
     this.#applyCommits(r);
+    this.#followConfig();
     for (const o of r.sendAfterPersist) this.#send(o.to, o.msg);
     for (const d of r.delivered) this.#onDelivered(d.from, d.msg);
     if (r.state !== undefined) this.#onStateChange(r.state);
@@ -289,6 +323,61 @@ export class QuorumServer {
       this.#schedulePump();
     }
   }
+
+  // ---- dynamic reconfiguration -----------------------------------------------------------
+
+  /** Parses the tree's /zookeeper/config if it changed; true if it did. */
+  #readConfig(): boolean {
+    const data = this.server.tree.get(CONFIG_NODE)?.data ?? null;
+    if (data === this.#configData) return false;
+    this.#configData = data;
+    const parsed = parseDynamicConfig(data?.toString("utf8") ?? "");
+    if (!parsed.ok) {
+      // Only reconfig writes the node, with text prep produced: this cannot happen.
+      this.log.error({ problem: parsed.problem }, "unreadable /zookeeper/config; keeping the configuration in force");
+      return false;
+    }
+    this.#members = parsed.value.servers;
+    this.#configVersion = parsed.value.version;
+    return true;
+  }
+
+  /** After a batch: act on a configuration the tree now holds (a committed reconfig, SNAP, TRUNC). */
+  #followConfig(): void {
+    if (!this.#readConfig()) return;
+    const members = this.#members;
+    this.log.info(
+      { version: hex64(this.#configVersion), servers: members.map((s) => `${s.id}:${s.role}`).join(",") },
+      "configuration changed",
+    );
+    this.#transport?.addPeers(quorumPeers(members, this.me.id));
+    // The peer activates committed reconfigs itself; one found in an installed image it adopts.
+    this.peer.adoptConfig(
+      members.map((s) => ({ id: s.id, role: s.role })),
+      this.#configVersion,
+    );
+  }
+
+  /** The leader's prep asks this what a reconfig request makes of the configuration. */
+  readonly #planner: ReconfigPlanner = {
+    plan: (req, zxid) => {
+      const peer = this.peer;
+      const plan = planReconfig(req, zxid, {
+        servers: this.#members,
+        version: this.#configVersion,
+        // A reconfig ZAB committed whose txn this driver has not applied yet is still in progress.
+        pending: peer.reconfigPending || peer.configVersion !== this.#configVersion,
+        standaloneEnabled: this.config.standaloneEnabled,
+        isQuorumSynced: (voters) => peer.isQuorumSynced(voters),
+      });
+      if (!plan.ok) {
+        this.log.info({ err: plan.err, reason: plan.reason }, "reconfig refused");
+        return plan;
+      }
+      this.log.info({ zxid: hex64(zxid), servers: plan.servers.map((s) => `${s.id}:${s.role}`).join(",") }, "reconfig proposed");
+      return { ok: true, data: plan.data };
+    },
+  };
 
   #onStateChange(s: NonNullable<Ready["state"]>): void {
     const pipeline = this.server.pipeline;
@@ -393,20 +482,20 @@ export class QuorumServer {
   }
 }
 
-/** ZooKeeper's dynamic-config text: `server.N=host:quorum:election:role;clientHost:clientPort`, then `version=`. */
-export function ensembleConfigText(servers: readonly ServerSpec[], defaultClientHost: string | undefined): Buffer {
-  const lines = servers.map((s) => {
-    const client = s.clientPort === undefined ? "" : `;${s.clientHost ?? defaultClientHost ?? "0.0.0.0"}:${s.clientPort}`;
-    return `server.${s.id}=${s.host}:${s.quorumPort}:${s.electionPort}:${s.role}${client}`;
-  });
-  return Buffer.from([...lines, "version=0"].join("\n"), "utf8");
-}
+/**
+ * Session passwords must verify on every member, and keep verifying across reconfigs
+ * (a session may move to a server that joined later), so the key cannot come from the
+ * member list. ZooKeeper derives passwords from the session id and a fixed constant
+ * (ZooKeeperServer.superSecret); Corral likewise uses one fixed key for ensembles. The
+ * password is a check against clients that mix up sessions, not a secret from peers.
+ */
+const ENSEMBLE_SESSION_SECRET = createHash("sha256").update("corral-ensemble-session-v2").digest();
 
-/** Session passwords must verify on every member: the key comes from the ensemble's config. */
-function ensembleSecret(servers: readonly ServerSpec[]): Buffer {
-  const h = createHash("sha256").update("corral-ensemble-v1");
-  for (const s of [...servers].sort((a, b) => (a.id < b.id ? -1 : 1))) h.update(`|${s.id}:${s.host}:${s.quorumPort}:${s.electionPort}`);
-  return h.digest();
+/** The quorum addresses of `servers` but `myId`, one per id (the last wins). */
+function quorumPeers(servers: readonly ServerSpec[], myId: bigint): { id: bigint; host: string; port: number }[] {
+  const byId = new Map<bigint, { id: bigint; host: string; port: number }>();
+  for (const s of servers) if (s.id !== myId) byId.set(s.id, { id: s.id, host: s.host, port: s.quorumPort });
+  return [...byId.values()];
 }
 
 function encodeSessionIds(ids: Iterable<bigint>): Uint8Array {

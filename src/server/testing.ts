@@ -11,6 +11,7 @@ export interface TestServerOptions {
   clientPort?: number;
   superDigest?: string;
   extendedTypesEnabled?: boolean;
+  reconfigEnabled?: boolean;
   tickMs?: number;
   fourLetterWordWhitelist?: "*" | string[];
   maxClientCnxns?: number;
@@ -53,6 +54,7 @@ export async function startStandaloneForTest(opts: TestServerOptions = {}): Prom
     clientPortAddress: opts.host ?? "127.0.0.1",
     superDigest: opts.superDigest,
     extendedTypesEnabled: opts.extendedTypesEnabled ?? false,
+    reconfigEnabled: opts.reconfigEnabled ?? false,
     fourLetterWordWhitelist: wl === "*" ? "*" : new Set(wl),
     maxClientCnxns: opts.maxClientCnxns ?? base.maxClientCnxns,
     juteMaxBufferBytes: opts.juteMaxBufferBytes ?? base.juteMaxBufferBytes,

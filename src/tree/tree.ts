@@ -67,7 +67,6 @@ export interface ApplyResult extends OpResult {
 const ZOOKEEPER = "/zookeeper";
 const QUOTA = "/zookeeper/quota";
 const CONFIG = "/zookeeper/config";
-const SYSTEM_PATHS = ["/", ZOOKEEPER, QUOTA, CONFIG] as const;
 
 export function isContainerOwner(owner: bigint): boolean {
   return owner === CONTAINER_EPHEMERAL_OWNER;
@@ -96,6 +95,8 @@ export class DataTree {
   readonly #ttls = new Set<string>();
   readonly #acls = new Map<string, readonly ACL[]>();
   #dataBytes = 0;
+  /** What setSystemData gave each system node, for reset(). */
+  readonly #systemData = new Map<string, Buffer>();
   /** Set by replay(): apply redoes each op over a fuzzy snapshot instead of rejecting it. */
   #replaying = false;
   #replayClosedPaths: readonly string[] | undefined;
@@ -107,11 +108,13 @@ export class DataTree {
   }
 
   /**
-   * Empties the tree back to its start-up state (system nodes and their data kept), so a
-   * replica can load a snapshot in its place (ZAB's SNAP) or rebuild after a TRUNC.
+   * Empties the tree back to its start-up state (system nodes with the data start-up
+   * gave them, not what txns wrote since: a reconfig's /zookeeper/config comes back from
+   * the snapshot or log replayed next), so a replica can load a snapshot in its place
+   * (ZAB's SNAP) or rebuild after a TRUNC.
    */
   reset(): void {
-    const system = [...SYSTEM_PATHS].map((p) => [p, this.#nodes.get(p)?.data ?? null] as const);
+    const system = [...this.#systemData];
     this.#nodes.clear();
     this.#ephemerals.clear();
     this.#containers.clear();
@@ -120,7 +123,7 @@ export class DataTree {
     this.#dataBytes = 0;
     this.lastProcessedZxid = asZxid(0n);
     this.#init();
-    for (const [p, data] of system) if (data !== null && data.length > 0) this.setSystemData(p, data);
+    for (const [p, data] of system) this.setSystemData(p, data);
   }
 
   #init(): void {
@@ -143,6 +146,7 @@ export class DataTree {
     assert(n !== undefined && n.czxid === 0n, `${path} is not a system node`);
     this.#dataBytes += data.length - dataLength(n);
     n.data = data;
+    this.#systemData.set(path, data);
   }
 
   get nodeCount(): number {

@@ -14,6 +14,16 @@
 // per round), discovery (FOLLOWERINFO -> LEADERINFO(newEpoch) -> ACKEPOCH), synchronization
 // (DIFF / TRUNC / SNAP, then NEWLEADER, acked by a quorum before serving; UPTODATE), and
 // broadcast (PROPOSAL -> ACK -> COMMIT strictly in zxid order; INFORM to observers).
+//
+// Reconfiguration (ZooKeeper 3.5's dynamic reconfig): a reconfig is an ordinary proposal
+// that `cfg.reconfigOf` recognises. Once logged it is the "last seen" (pending)
+// configuration; from then on every quorum — election, discovery, NEWLEADER, and each
+// proposal made while it is pending — needs a majority of the committed configuration
+// AND of the pending one. When it commits, it becomes the configuration: a leader no
+// longer in it (or now an observer) steps down, a learner whose role changed rejoins,
+// and a server left out of it stays on as a non-voting follower. Servers not in the
+// configuration may connect as learners (joiners sync before the reconfig that adds
+// them); their acks and votes never count.
 
 import { assert, zxidOf } from "../util/index.js";
 import {
@@ -24,6 +34,7 @@ import {
   type PeerConfig,
   type PersistedState,
   type Proposal,
+  type Member,
   type Ready,
   type Role,
   type Vote,
@@ -53,6 +64,36 @@ interface LearnerInfo {
 interface Outstanding {
   data: Uint8Array;
   acks: Set<bigint>;
+  /** The configurations whose quorums must ack it: the committed one, and a pending one. */
+  configs: readonly Membership[];
+}
+
+/** A configuration as quorums see it (ZooKeeper's QuorumVerifier, majority only). */
+interface Membership {
+  /** The zxid of the reconfig that made it; 0 for a static configuration. */
+  version: bigint;
+  voters: ReadonlySet<bigint>;
+  observers: ReadonlySet<bigint>;
+}
+
+function membershipOf(servers: readonly Member[], version: bigint): Membership {
+  return {
+    version,
+    voters: new Set(servers.filter((s) => s.role === "participant").map((s) => s.id)),
+    observers: new Set(servers.filter((s) => s.role === "observer").map((s) => s.id)),
+  };
+}
+
+function membersOf(m: Membership): Member[] {
+  const all: Member[] = [...m.voters].map((id) => ({ id, role: "participant" }));
+  for (const id of m.observers) all.push({ id, role: "observer" });
+  return all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+function majorityOf(m: Membership, ids: Iterable<bigint>): boolean {
+  let n = 0;
+  for (const id of new Set(ids)) if (m.voters.has(id)) n++;
+  return n >= Math.floor(m.voters.size / 2) + 1;
 }
 
 /** `a` is a better vote than `b`: higher peerEpoch, then zxid, then server id. */
@@ -68,9 +109,12 @@ function sameVote(a: Vote, b: Vote): boolean {
 
 export class ZabPeer {
   readonly cfg: PeerConfig;
-  readonly #voters: Set<bigint>;
-  readonly #observers: Set<bigint>;
-  readonly #isObserver: boolean;
+  /** The committed configuration. */
+  #config: Membership;
+  /** The last seen configuration: a logged reconfig not yet committed. */
+  #pending: Membership | undefined;
+  /** Reconfig txns in the in-memory log, by zxid: what each installs when it commits. */
+  readonly #reconfigs = new Map<bigint, Membership>();
 
   // Persistent state (mirrors disk once advanced).
   acceptedEpoch: number;
@@ -120,23 +164,60 @@ export class ZabPeer {
 
   constructor(cfg: PeerConfig, persisted: PersistedState) {
     this.cfg = cfg;
-    this.#voters = new Set(cfg.servers.filter((s) => s.role === "participant").map((s) => s.id));
-    this.#observers = new Set(cfg.servers.filter((s) => s.role === "observer").map((s) => s.id));
-    assert(this.#voters.has(cfg.myId) || this.#observers.has(cfg.myId), `server ${cfg.myId} is not in the ensemble`);
-    this.#isObserver = this.#observers.has(cfg.myId);
+    this.#config = membershipOf(cfg.servers, cfg.configVersion ?? 0n);
+    assert(this.#config.voters.size > 0, "a configuration needs at least one participant");
     this.acceptedEpoch = persisted.acceptedEpoch;
     this.currentEpoch = persisted.currentEpoch;
     this.lastLogged = persisted.lastZxid;
     this.lastCommitted = persisted.lastCommitted;
     this.#log = [...persisted.recent];
     this.#logBase = this.#log.length > 0 ? this.#log[0]!.zxid - 1n : persisted.lastZxid;
-    for (const p of this.#log) assert(p.zxid > this.#logBase, "recent log out of order");
+    for (const p of this.#log) {
+      assert(p.zxid > this.#logBase, "recent log out of order");
+      this.#noteReconfig(p);
+    }
     this.#proposed = this.#selfVote();
     this.#startElection();
   }
 
+  /** A majority of the committed configuration's participants. */
   get quorumSize(): number {
-    return Math.floor(this.#voters.size / 2) + 1;
+    return Math.floor(this.#config.voters.size / 2) + 1;
+  }
+
+  /** The committed configuration and its version. */
+  get configVersion(): bigint {
+    return this.#config.version;
+  }
+
+  members(): Member[] {
+    return membersOf(this.#config);
+  }
+
+  /** A reconfig is logged but not yet committed (ZooKeeper: lastSeen != current verifier). */
+  get reconfigPending(): boolean {
+    return this.#pending !== undefined;
+  }
+
+  /**
+   * Leader: whether a majority of `voters` is this leader and its synced followers, as a
+   * reconfig to that voter set requires before it is proposed (Leader.isQuorumSynced).
+   */
+  isQuorumSynced(voters: readonly bigint[]): boolean {
+    if (this.state !== PeerState.LEADING) return false;
+    const ids = [this.cfg.myId];
+    for (const [id, l] of this.#learners) if (l.synced && l.role === "participant") ids.push(id);
+    return majorityOf(membershipOf(voters.map((id) => ({ id, role: "participant" })), 0n), ids);
+  }
+
+  /**
+   * The configuration found in a state the driver installed (a SNAP image, or the tree
+   * rebuilt after a TRUNC), which this peer did not see committed txn by txn.
+   */
+  adoptConfig(servers: readonly Member[], version: bigint): void {
+    if (version === this.#config.version) return;
+    this.#activate(membershipOf(servers, version));
+    this.#afterActivation();
   }
 
   get epoch(): number {
@@ -199,7 +280,9 @@ export class ZabPeer {
   }
 
   step(from: bigint, msg: ZabMsg): void {
-    if (!this.#voters.has(from) && !this.#observers.has(from)) return;
+    // Servers outside the configuration are heard too: a joiner looks for the leader and
+    // syncs with it before the reconfig that adds it, and a removed server stays on as a
+    // non-voting follower. Only voters' votes and acks are ever counted.
     if (msg.type === "NOTIFICATION") {
       this.#onNotification(from, msg.state, msg.vote, msg.electionEpoch);
       return;
@@ -234,7 +317,7 @@ export class ZabPeer {
     const data = makeData(zxid);
     assert(zxid > this.lastLogged, "proposals must be logged in zxid order");
     this.#appendLocal({ zxid, data });
-    this.#outstanding.set(zxid, { data, acks: new Set() });
+    this.#outstanding.set(zxid, { data, acks: new Set(), configs: this.#configs() });
     for (const [id, l] of this.#learners) {
       if (l.syncing && l.role === "participant") this.#send(id, { type: "PROPOSAL", zxid, data });
     }
@@ -261,19 +344,24 @@ export class ZabPeer {
 
   #startElection(): void {
     this.electionEpoch++;
-    this.#proposed = this.#isObserver ? { leader: -1n, zxid: -1n, peerEpoch: -1 } : this.#selfVote();
+    const voter = this.#isVoter(this.cfg.myId);
+    this.#proposed = voter ? this.#selfVote() : { leader: -1n, zxid: -1n, peerEpoch: -1 };
     this.#recv.clear();
     this.#outOfElection.clear();
     this.#finalizeAt = undefined;
-    if (!this.#isObserver) this.#recv.set(this.cfg.myId, this.#proposed);
+    if (voter) this.#recv.set(this.cfg.myId, this.#proposed);
     this.#notifyBackoff = 1;
     this.#broadcastNotification();
     // A one-voter ensemble agrees with itself.
-    if (!this.#isObserver && this.#hasQuorum(this.#recv, this.#proposed)) this.#finalizeAt = this.#tick;
+    if (voter && this.#hasQuorum(this.#recv, this.#proposed)) this.#finalizeAt = this.#tick;
   }
 
   #broadcastNotification(): void {
-    const targets = this.#isObserver ? this.#voters : new Set([...this.#voters, ...this.#observers]);
+    const targets = new Set<bigint>();
+    for (const m of this.#configs()) {
+      for (const id of m.voters) targets.add(id);
+      if (this.#isVoter(this.cfg.myId)) for (const id of m.observers) targets.add(id);
+    }
     for (const id of targets) if (id !== this.cfg.myId) this.#sendNotification(id);
     this.#nextNotifyTick = this.#tick + this.#notifyBackoff;
     this.#notifyBackoff = Math.min(this.#notifyBackoff * 2, 16);
@@ -297,15 +385,17 @@ export class ZabPeer {
       if (state === PeerState.LOOKING) this.#sendNotification(from);
       return;
     }
-    const fromObserver = this.#observers.has(from);
+    const fromVoter = this.#isVoter(from);
     if (state === PeerState.LOOKING) {
-      if (fromObserver || this.#isObserver) return;
+      // As FastLeaderElection: only voters' votes, and only for voters, take part.
+      if (!fromVoter || !this.#isVoter(this.cfg.myId) || !this.#isVoter(vote.leader)) return;
       this.#onLookingVote(from, vote, electionEpoch);
       return;
     }
-    if (fromObserver) return;
-    // `from` has already decided: FOLLOWING or LEADING.
-    if (electionEpoch === this.electionEpoch && !this.#isObserver) {
+    // `from` has already decided: FOLLOWING or LEADING. A leader outside our
+    // configuration (one a reconfig we missed added) is still heard: who agrees on it
+    // is counted among our voters only.
+    if (fromVoter && electionEpoch === this.electionEpoch && this.#isVoter(this.cfg.myId)) {
       this.#recv.set(from, vote);
       if (this.#hasQuorum(this.#recv, vote) && this.#checkLeader(vote.leader, electionEpoch)) {
         this.#decide(vote);
@@ -316,10 +406,10 @@ export class ZabPeer {
     // equality for non-LOOKING states): rounds and zxids differ between those who joined
     // at different times. Following is safe either way: discovery and sync decide.
     this.#outOfElection.set(from, { vote, electionEpoch, state });
-    let agreeing = 0;
-    for (const [id, r] of this.#outOfElection) if (this.#voters.has(id) && r.vote.leader === vote.leader) agreeing++;
+    const agreeing: bigint[] = [];
+    for (const [id, r] of this.#outOfElection) if (r.vote.leader === vote.leader) agreeing.push(id);
     const leaderSays = this.#outOfElection.get(vote.leader);
-    if (agreeing >= this.quorumSize && vote.leader !== this.cfg.myId && leaderSays?.state === PeerState.LEADING) {
+    if (this.#isQuorum(agreeing) && vote.leader !== this.cfg.myId && leaderSays?.state === PeerState.LEADING) {
       this.electionEpoch = leaderSays.electionEpoch;
       this.#decide(leaderSays.vote);
     }
@@ -346,7 +436,7 @@ export class ZabPeer {
       this.#finalizeAt = undefined;
       return;
     }
-    const everyoneVoted = [...this.#voters].every((id) => this.#recv.has(id));
+    const everyoneVoted = this.#configs().every((m) => [...m.voters].every((id) => this.#recv.has(id)));
     if (everyoneVoted && [...this.#recv.values()].every((v) => sameVote(v, this.#proposed))) this.#decide(this.#proposed);
     else this.#finalizeAt ??= this.#tick + this.cfg.finalizeTicks;
   }
@@ -360,9 +450,86 @@ export class ZabPeer {
   }
 
   #hasQuorum(votes: Map<bigint, Vote>, vote: Vote): boolean {
-    let n = 0;
-    for (const [id, v] of votes) if (this.#voters.has(id) && sameVote(v, vote)) n++;
-    return n >= this.quorumSize;
+    const agreeing: bigint[] = [];
+    for (const [id, v] of votes) if (sameVote(v, vote)) agreeing.push(id);
+    return this.#isQuorum(agreeing);
+  }
+
+  // ---- configurations ---------------------------------------------------------------------
+
+  /** The configurations every quorum must satisfy: the committed one, and a pending one. */
+  #configs(): Membership[] {
+    return this.#pending === undefined ? [this.#config] : [this.#config, this.#pending];
+  }
+
+  /** `ids` hold a majority of the voters of each configuration in `configs`. */
+  #isQuorum(ids: Iterable<bigint>, configs: readonly Membership[] = this.#configs()): boolean {
+    const list = [...ids];
+    return configs.every((m) => majorityOf(m, list));
+  }
+
+  /** A voter of the committed or of the pending configuration. */
+  #isVoter(id: bigint): boolean {
+    return this.#config.voters.has(id) || this.#pending?.voters.has(id) === true;
+  }
+
+  #roleOf(id: bigint): Role | undefined {
+    for (const m of [this.#config, this.#pending]) {
+      if (m?.voters.has(id) === true) return "participant";
+      if (m?.observers.has(id) === true) return "observer";
+    }
+    return undefined;
+  }
+
+  /** How this server learns: as an observer if configured so, else as a (maybe non-voting) follower. */
+  #learnerRole(): Role {
+    return this.#roleOf(this.cfg.myId) === "observer" ? "observer" : "participant";
+  }
+
+  /** Remembers a logged reconfig txn; it becomes the pending configuration. */
+  #noteReconfig(p: Proposal): void {
+    if (p.zxid <= this.lastCommitted) return; // already in force: the driver's configuration
+    const servers = this.cfg.reconfigOf?.(p.data);
+    if (servers === undefined) return;
+    const m = membershipOf(servers, p.zxid);
+    this.#reconfigs.set(p.zxid, m);
+    this.#pending = m;
+  }
+
+  /** A committed txn: if it is a reconfig, its configuration is now the one in force. */
+  #committed(p: Proposal): void {
+    const m = this.#reconfigs.get(p.zxid);
+    if (m === undefined) return;
+    this.#reconfigs.delete(p.zxid);
+    this.#activate(m);
+  }
+
+  #activate(m: Membership): void {
+    this.#config = m;
+    if (this.#pending !== undefined && this.#pending.version <= m.version) this.#pending = undefined;
+    this.#ready.config = { servers: membersOf(m), version: m.version };
+  }
+
+  /**
+   * After a new configuration: a leader that is no longer a voter steps down (the voters
+   * elect a new one); a learner whose role changed, or whose leader left, starts over.
+   */
+  #afterActivation(): void {
+    const me = this.cfg.myId;
+    switch (this.state) {
+      case PeerState.LEADING:
+        if (!this.#config.voters.has(me)) this.#goLooking();
+        return;
+      case PeerState.FOLLOWING:
+      case PeerState.OBSERVING: {
+        const wantObserving = this.#learnerRole() === "observer";
+        const leaderGone = this.leader === undefined || !this.#config.voters.has(this.leader);
+        if (wantObserving !== (this.state === PeerState.OBSERVING) || leaderGone) this.#goLooking();
+        return;
+      }
+      case PeerState.LOOKING:
+        return;
+    }
   }
 
   /** A leader is only followed once it says it leads (or, for ourselves, we agree). */
@@ -423,7 +590,7 @@ export class ZabPeer {
     if (l !== undefined) l.lastHeardTick = this.#tick;
     switch (msg.type) {
       case "FOLLOWERINFO":
-        this.#onFollowerInfo(from, msg.acceptedEpoch, this.#observers.has(from) ? "observer" : "participant");
+        this.#onFollowerInfo(from, msg.acceptedEpoch, this.#roleOf(from) ?? msg.role);
         return;
       case "ACKEPOCH":
         if (l !== undefined) this.#onAckEpoch(from, l, msg.currentEpoch, msg.lastZxid);
@@ -441,6 +608,8 @@ export class ZabPeer {
   }
 
   #onFollowerInfo(from: bigint, acceptedEpoch: number, role: Role): void {
+    // A learner that comes back in another role (a reconfig changed it) starts afresh.
+    if (this.#learners.get(from)?.role !== role) this.#learners.delete(from);
     if (this.#learners.has(from)) {
       // A retry: the learner has not heard LEADERINFO yet.
       if (this.#epochDecided) this.#send(from, { type: "LEADERINFO", newEpoch: this.#epoch });
@@ -470,8 +639,8 @@ export class ZabPeer {
 
   /** Discovery: once a quorum (with us) has connected, the new epoch is fixed. */
   #maybeDecideEpoch(): void {
-    const connected = new Set([this.cfg.myId, ...[...this.#learners].filter(([, l]) => l.role === "participant").map(([id]) => id)]);
-    if (connected.size < this.quorumSize) return;
+    const connected = [this.cfg.myId, ...[...this.#learners].filter(([, l]) => l.role === "participant").map(([id]) => id)];
+    if (!this.#isQuorum(connected)) return;
     this.#epochDecided = true;
     this.acceptedEpoch = this.#epoch;
     this.#ready.persist.acceptedEpoch = this.#epoch;
@@ -481,7 +650,7 @@ export class ZabPeer {
 
   /** A quorum acknowledged the new epoch: it is ours; sync everyone who has acked. */
   #maybeEpochQuorum(): void {
-    if (this.phase !== "DISCOVERY" || !this.#epochDecided || this.#epochAcks.size < this.quorumSize) return;
+    if (this.phase !== "DISCOVERY" || !this.#epochDecided || !this.#isQuorum(this.#epochAcks)) return;
     this.phase = "SYNCHRONIZATION";
     this.currentEpoch = this.#epoch;
     this.#ready.persist.currentEpoch = this.#epoch;
@@ -560,33 +729,44 @@ export class ZabPeer {
 
   /** A quorum acked NEWLEADER: the new epoch's history is committed; serve. */
   #maybeEstablish(): void {
-    if (this.#established || this.#newLeaderAcks.size < this.quorumSize || !this.#newLeaderAcks.has(this.cfg.myId)) return;
+    if (this.#established || !this.#isQuorum(this.#newLeaderAcks) || !this.#newLeaderAcks.has(this.cfg.myId)) return;
     this.#established = true;
     this.phase = "BROADCAST";
     this.serving = true;
     this.#counter = 0;
     this.#commitUpTo(this.lastLogged);
+    if (this.state !== PeerState.LEADING) return; // the inherited history removed us
     for (const [id, l] of this.#learners) if (l.synced) this.#send(id, { type: "UPTODATE" });
     this.#emitState();
   }
 
   /** Commits, strictly in zxid order, every outstanding proposal a quorum has acked. */
   #tryCommit(): void {
-    let upTo: bigint | undefined;
-    for (let i = this.#firstUncommitted(); i < this.#log.length; i++) {
-      const p = this.#log[i]!;
-      const o = this.#outstanding.get(p.zxid);
-      if (o === undefined) break;
-      let acks = 0;
-      for (const id of o.acks) if (this.#voters.has(id)) acks++;
-      if (acks < this.quorumSize) break;
-      upTo = p.zxid;
+    for (;;) {
+      // Up to the last proposal a quorum (of every configuration it needs) has acked, or
+      // up to the first reconfig, which must take effect before the rest are counted.
+      let upTo: bigint | undefined;
+      let atReconfig = false;
+      for (let i = this.#firstUncommitted(); i < this.#log.length; i++) {
+        const p = this.#log[i]!;
+        const o = this.#outstanding.get(p.zxid);
+        if (o === undefined || !this.#isQuorum(o.acks, o.configs)) break;
+        upTo = p.zxid;
+        if (this.#reconfigs.has(p.zxid)) {
+          atReconfig = true;
+          break;
+        }
+      }
+      if (upTo === undefined) return;
+      this.#commitUpTo(upTo);
+      // A reconfig that leaves this leader out: it stops here and steps down.
+      if (!atReconfig || this.state !== PeerState.LEADING) return;
     }
-    if (upTo !== undefined) this.#commitUpTo(upTo);
   }
 
   /** Commits the log through `zxid`: observers get each txn (INFORM), followers one COMMIT of the last. */
   #commitUpTo(zxid: bigint): void {
+    const version = this.#config.version;
     const before = this.lastCommitted;
     for (let i = this.#firstUncommitted(); i < this.#log.length; i++) {
       const p = this.#log[i]!;
@@ -597,6 +777,7 @@ export class ZabPeer {
       for (const [id, l] of this.#learners) {
         if (l.syncing && l.role === "observer") this.#send(id, { type: "INFORM", zxid: p.zxid, data: p.data });
       }
+      this.#committed(p);
     }
     if (this.lastCommitted !== before) {
       for (const [id, l] of this.#learners) {
@@ -604,6 +785,7 @@ export class ZabPeer {
       }
     }
     this.#trimLog();
+    if (this.#config.version !== version) this.#afterActivation();
   }
 
   #tickLeading(): void {
@@ -620,15 +802,15 @@ export class ZabPeer {
   /** A leader that no longer hears a quorum steps down and stops accepting writes. */
   #checkLeaderQuorum(): void {
     if (!this.#established) return;
-    let live = 1;
-    for (const [, l] of this.#learners) if (l.role === "participant" && l.synced) live++;
-    if (live < this.quorumSize) this.#goLooking();
+    const live = [this.cfg.myId];
+    for (const [id, l] of this.#learners) if (l.role === "participant" && l.synced) live.push(id);
+    if (!this.#isQuorum(live)) this.#goLooking();
   }
 
   // ---- following and observing ----------------------------------------------------------
 
   #becomeLearner(leader: bigint): void {
-    this.state = this.#isObserver ? PeerState.OBSERVING : PeerState.FOLLOWING;
+    this.state = this.#learnerRole() === "observer" ? PeerState.OBSERVING : PeerState.FOLLOWING;
     this.leader = leader;
     this.serving = false;
     this.phase = "DISCOVERY";
@@ -636,7 +818,7 @@ export class ZabPeer {
     this.#newLeaderAcked = false;
     this.#snapSynced = false;
     this.#emitState();
-    this.#send(leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#isObserver ? "observer" : "participant" });
+    this.#send(leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#learnerRole() });
   }
 
   #stepLearning(msg: ZabMsg): void {
@@ -664,6 +846,9 @@ export class ZabPeer {
         this.lastCommitted = msg.zxid;
         this.#log = [];
         this.#logBase = msg.zxid;
+        // The image's configuration is the driver's to read (adoptConfig).
+        this.#reconfigs.clear();
+        this.#pending = undefined;
         return;
       case "PROPOSAL":
         this.#onProposal(msg.zxid, msg.data);
@@ -720,13 +905,16 @@ export class ZabPeer {
   }
 
   #commitLearned(zxid: bigint): void {
+    const version = this.#config.version;
     for (let i = this.#firstUncommitted(); i < this.#log.length; i++) {
       const p = this.#log[i]!;
       if (p.zxid > zxid) break;
       this.lastCommitted = p.zxid;
       this.#ready.commit.push(p);
+      this.#committed(p);
     }
     this.#trimLog();
+    if (this.#config.version !== version) this.#afterActivation();
   }
 
   /**
@@ -748,6 +936,8 @@ export class ZabPeer {
     this.#ready.persist.truncateTo = zxid;
     this.#ready.persist.append = this.#ready.persist.append.filter((p) => p.zxid <= zxid);
     this.#log = this.#log.filter((p) => p.zxid <= zxid);
+    for (const z of [...this.#reconfigs.keys()]) if (z > zxid) this.#reconfigs.delete(z);
+    if (this.#pending !== undefined && this.#pending.version > zxid) this.#pending = undefined;
     this.lastLogged = zxid;
     if (this.lastCommitted > zxid) this.lastCommitted = zxid;
   }
@@ -755,7 +945,7 @@ export class ZabPeer {
   #tickLearning(): void {
     // FOLLOWERINFO may have reached the leader before it was leading: say it again.
     if (this.phase === "DISCOVERY" && this.leader !== undefined) {
-      this.#send(this.leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#isObserver ? "observer" : "participant" });
+      this.#send(this.leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#learnerRole() });
     }
     const limit = this.phase === "BROADCAST" ? this.cfg.syncLimitTicks : this.cfg.initLimitTicks;
     if (this.#tick - this.#lastHeardTick > limit) this.#goLooking();
@@ -767,6 +957,7 @@ export class ZabPeer {
     this.#log.push(p);
     this.#ready.persist.append.push(p);
     this.lastLogged = p.zxid;
+    this.#noteReconfig(p);
   }
 
   /** Index in #log of the first proposal after lastCommitted (#log is in zxid order). */

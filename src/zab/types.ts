@@ -14,6 +14,12 @@ export type ZabPhase = "ELECTION" | "DISCOVERY" | "SYNCHRONIZATION" | "BROADCAST
 
 export type Role = "participant" | "observer";
 
+/** One server of a configuration (ZooKeeper's QuorumServer, as far as ZAB cares). */
+export interface Member {
+  id: bigint;
+  role: Role;
+}
+
 export interface Vote {
   leader: bigint;
   zxid: bigint;
@@ -70,6 +76,8 @@ export interface Ready {
   state?: { state: PeerState; leader: bigint | undefined; serving: boolean; epoch: number };
   /** Messages the leader received from learners that the driver handles (REQUEST, PING). */
   delivered: { from: bigint; msg: ZabMsg }[];
+  /** Set when a committed reconfig activated a new configuration in this batch. */
+  config?: { servers: Member[]; version: bigint };
 }
 
 export function emptyReady(): Ready {
@@ -88,14 +96,27 @@ export function readyIsEmpty(r: Ready): boolean {
     r.sendAfterPersist.length === 0 &&
     r.commit.length === 0 &&
     r.state === undefined &&
+    r.config === undefined &&
     r.delivered.length === 0
   );
 }
 
 export interface PeerConfig {
   myId: bigint;
-  /** Every server of the ensemble, this one included. */
-  servers: { id: bigint; role: Role }[];
+  /**
+   * The last committed configuration: every server of the ensemble. This server may be
+   * missing from it (a joiner that knows only the ensemble, or a server a reconfig
+   * removed): it then follows as a non-voting follower.
+   */
+  servers: Member[];
+  /** The version of `servers`: the zxid of the reconfig txn that made it, 0 for a static config. */
+  configVersion?: bigint;
+  /**
+   * Recognises a reconfig txn among proposals (payloads are opaque here): the membership
+   * it installs once committed, or undefined for any other txn. Without it the
+   * configuration never changes.
+   */
+  reconfigOf?: (data: Uint8Array) => Member[] | undefined;
   /** Ticks a learner may take to connect and sync (initLimit). */
   initLimitTicks: number;
   /** Ticks of silence after which leader or learner gives up on the other (syncLimit). */

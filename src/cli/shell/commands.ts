@@ -4,7 +4,9 @@
 // scripts may rely on them (the deprecated `get path watch` forms, `delete path version`
 // ignoring the version as zkCli 3.8 does, `setAcl -R` printing failures without a newline).
 
+import { readFileSync } from "node:fs";
 import { ClientWatchKind, WatcherType, ZooKeeperError, type ACL, type CorralClient, type NodeMode } from "../../client/index.js";
+import { dynamicConfigText, parseDynamicConfig } from "../../config/index.js";
 import { VERSION_LINE } from "../../server/index.js";
 import { aclEntry, errorMessage, javaList, statLines } from "./format.js";
 import { OptionError, parseOptions, splitLine, type OptionSpec, type Parsed } from "./options.js";
@@ -485,6 +487,58 @@ const config: ShellCommand = {
   },
 };
 
+const RECONFIG_USAGE =
+  "[-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | " +
+  "[-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]";
+
+/** ReconfigCommand: incremental (-add/-remove) or bulk (-members, or -file with a dynamic config). */
+const reconfig: ShellCommand = {
+  name: "reconfig",
+  usage: RECONFIG_USAGE,
+  async run(sh, words) {
+    const p = parse(words, { s: false, v: true, file: true, members: true, add: true, remove: true });
+    const has = (o: string): boolean => p.options.has(o);
+    const value = (o: string): string | undefined => (has(o) ? (p.options.get(o) as string).toLowerCase() : undefined);
+    if (!has("file") && !has("members") && !has("add") && !has("remove")) throw usageOf("reconfig", this.usage);
+    let fromConfig = -1n;
+    if (has("v")) {
+      const v = p.options.get("v") as string;
+      if (!/^[+-]?[0-9a-fA-F]{1,16}$/.test(v)) throw new CliError("-v must be followed by a long (configuration version)");
+      fromConfig = BigInt.asIntN(64, BigInt(v.startsWith("-") ? `-0x${v.slice(1)}` : `0x${v.replace(/^\+/, "")}`));
+    }
+    if ((has("file") || has("members")) && (has("add") || has("remove"))) {
+      throw new CliError(
+        "Can't use -file or -members together with -add or -remove (mixing incremental and non-incremental modes is not allowed)",
+      );
+    }
+    if (has("file") && has("members")) throw new CliError("Can't use -file and -members together (conflicting non-incremental modes)");
+    let members = value("members");
+    if (has("file")) {
+      // As zkCli: the file is checked here and sent as the configuration's text.
+      const path = p.options.get("file") as string;
+      let text: string;
+      try {
+        text = readFileSync(path, "utf8");
+      } catch (e) {
+        throw new CliError(`Error processing ${path}${(e as Error).message}`);
+      }
+      const parsed = parseDynamicConfig(text);
+      if (!parsed.ok) throw new CliError(`Error processing ${path}${parsed.problem}`);
+      members = dynamicConfigText(parsed.value.servers, parsed.value.version);
+    }
+    const zk = await sh.zk();
+    const change = {
+      ...(has("add") ? { joining: value("add")! } : {}),
+      ...(has("remove") ? { leaving: value("remove")! } : {}),
+      ...(members === undefined ? {} : { members }),
+      fromConfig,
+    };
+    const r = await call(zk.reconfig(change));
+    sh.io.out(`Committed new configuration:\n${r.data === null ? "null" : r.data.toString("utf8")}\n`);
+    if (has("s")) sh.io.out(statLines(r.stat));
+  },
+};
+
 const close: ShellCommand = {
   name: "close",
   usage: "",
@@ -584,10 +638,7 @@ export const ZK_COMMANDS: readonly ShellCommand[] = [
   ls,
   printwatches,
   quit,
-  unsupported(
-    "reconfig",
-    "[-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]",
-  ),
+  reconfig,
   redo,
   removewatches,
   set,

@@ -74,7 +74,7 @@ export function errorMessage(e: unknown): string {
       return "Another reconfiguration is in progress -- concurrent reconfigs not supported (yet)";
     case "NewConfigNoQuorum":
       return (
-        "No quorum of new config is connected and up-to-date with the leader of last commmitted config - " +
+        "No quorum of new config is connected and up-to-date with the leader of last committed config - " +
         "try invoking reconfiguration after new servers are connected and synced"
       );
     case "QuotaExceeded":

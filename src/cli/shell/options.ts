@@ -10,7 +10,7 @@ export class OptionError extends Error {
   override readonly name = "OptionError";
 }
 
-/** Option letter -> whether it takes a value. */
+/** Option name (a letter, or a word such as reconfig's "members") -> whether it takes a value. */
 export type OptionSpec = Readonly<Record<string, boolean>>;
 
 export interface Parsed {
@@ -52,7 +52,7 @@ export function parseOptions(words: readonly string[], spec: OptionSpec): Parsed
     if (!t.startsWith("-") || t.length === 1) return false;
     const eq = t.indexOf("=");
     const name = eq === -1 ? t.slice(1) : t.slice(1, eq);
-    return name.length > 0 && spec[name[0]!] !== undefined;
+    return name.length > 0 && (spec[name] !== undefined || spec[name[0]!] !== undefined);
   };
   const isArgument = (t: string): boolean => !isShortOption(t) || isNegativeNumber(t);
   const requireValue = (): void => {
@@ -85,10 +85,12 @@ export function parseOptions(words: readonly string[], spec: OptionSpec): Parsed
         else unknown(t);
       } else if (eq !== -1) {
         const name = body.slice(0, eq);
-        if (name.length === 1 && spec[name] === true) {
+        if (spec[name] === true) {
           requireValue();
           setValue(name, body.slice(eq + 1));
         } else unknown(t);
+      } else if (spec[body] !== undefined) {
+        take(body); // a word option (-members, -file, -add, -remove)
       } else {
         // Concatenated: each letter an option; the rest of the word is the value of the
         // first letter that takes one.

@@ -1,0 +1,256 @@
+// ZabPeer's quorum switch under dynamic reconfiguration (ZooKeeper 3.5's reconfig), on a
+// small synchronous network: every message is delivered in order, disks persist at once,
+// and chosen messages can be held back and released later to decide which acks a
+// proposal has when.
+
+import { describe, expect, it } from "vitest";
+import { PeerState, ZabPeer, type Member, type Ready, type ZabMsg } from "../../../src/zab/index.js";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Proposals whose payload is `reconfig:<json>` install the listed members. */
+function reconfigOf(data: Uint8Array): Member[] | undefined {
+  const text = dec.decode(data);
+  if (!text.startsWith("reconfig:")) return undefined;
+  return (JSON.parse(text.slice(9)) as [string, Member["role"]][]).map(([id, role]) => ({ id: BigInt(id), role }));
+}
+
+function reconfigData(members: [number, Member["role"]][]): Uint8Array {
+  return enc.encode(`reconfig:${JSON.stringify(members.map(([id, role]) => [String(id), role]))}`);
+}
+
+interface Envelope {
+  from: bigint;
+  to: bigint;
+  msg: ZabMsg;
+  released?: boolean;
+}
+
+class Net {
+  readonly peers = new Map<bigint, ZabPeer>();
+  readonly applied = new Map<bigint, bigint[]>();
+  readonly #queue: Envelope[] = [];
+  readonly held: Envelope[] = [];
+  /** Messages this returns true for are held back instead of delivered. */
+  hold: (e: Envelope) => boolean = () => false;
+
+  add(id: number, servers: [number, Member["role"]][]): ZabPeer {
+    const peer = new ZabPeer(
+      {
+        myId: BigInt(id),
+        servers: servers.map(([sid, role]) => ({ id: BigInt(sid), role })),
+        initLimitTicks: 10,
+        syncLimitTicks: 5,
+        finalizeTicks: 1,
+        committedLogMax: 100,
+        reconfigOf,
+      },
+      { acceptedEpoch: 0, currentEpoch: 0, lastZxid: 0n, lastCommitted: 0n, recent: [] },
+    );
+    this.peers.set(BigInt(id), peer);
+    this.applied.set(BigInt(id), []);
+    this.#pump(BigInt(id));
+    return peer;
+  }
+
+  #pump(id: bigint): void {
+    const peer = this.peers.get(id)!;
+    for (let r: Ready | undefined = peer.ready(); r !== undefined; r = peer.ready()) {
+      for (const o of r.sendNow) this.#queue.push({ from: id, to: o.to, msg: o.msg });
+      if (r.persist.truncateTo !== undefined) {
+        const t = r.persist.truncateTo;
+        this.applied.set(id, this.applied.get(id)!.filter((z) => z <= t));
+      }
+      for (const c of r.commit) this.applied.get(id)!.push(c.zxid);
+      for (const o of r.sendAfterPersist) this.#queue.push({ from: id, to: o.to, msg: o.msg });
+      for (const d of r.delivered) if (d.msg.type === "PING" && peer.state !== PeerState.LEADING) peer.sendToLeader({ type: "PING", sessions: new Uint8Array(0) });
+      peer.advance(r);
+    }
+  }
+
+  /** Delivers until nothing is in flight (held messages stay held). */
+  run(): void {
+    for (let e = this.#queue.shift(); e !== undefined; e = this.#queue.shift()) {
+      if (e.released !== true && this.hold(e)) {
+        this.held.push(e);
+        continue;
+      }
+      const to = this.peers.get(e.to);
+      if (to === undefined) continue;
+      to.step(e.from, e.msg);
+      this.#pump(e.to);
+    }
+  }
+
+  release(pred: (e: Envelope) => boolean): void {
+    for (let i = 0; i < this.held.length; ) {
+      const e = this.held[i]!;
+      if (!pred(e)) {
+        i++;
+        continue;
+      }
+      this.held.splice(i, 1);
+      this.#queue.push({ ...e, released: true });
+    }
+    this.run();
+  }
+
+  tick(n = 1): void {
+    for (let i = 0; i < n; i++) {
+      for (const [id, p] of this.peers) {
+        p.tick();
+        this.#pump(id);
+      }
+      this.run();
+    }
+  }
+
+  /** Ticks until `cond` holds (bounded). */
+  until(cond: () => boolean, ticksMax = 200): void {
+    for (let i = 0; i < ticksMax && !cond(); i++) this.tick();
+    expect(cond()).toBe(true);
+  }
+
+  leader(): ZabPeer | undefined {
+    return [...this.peers.values()].find((p) => p.state === PeerState.LEADING && p.serving);
+  }
+
+  propose(data: Uint8Array): bigint {
+    const leader = this.leader()!;
+    const zxid = leader.propose(() => data)!;
+    this.#pump(leader.cfg.myId);
+    this.run();
+    return zxid;
+  }
+
+  committedOn(id: number, zxid: bigint): boolean {
+    return this.applied.get(BigInt(id))!.includes(zxid);
+  }
+}
+
+const ENSEMBLE: [number, Member["role"]][] = [
+  [1, "participant"],
+  [2, "participant"],
+  [3, "participant"],
+];
+
+/** 1, 2, 3 in one configuration; 3 leads (highest id, equal histories). */
+function ensemble(): Net {
+  const net = new Net();
+  for (const [id] of ENSEMBLE) net.add(id, ENSEMBLE);
+  net.until(() => net.leader() !== undefined && [...net.peers.values()].every((p) => p.serving));
+  expect(net.leader()!.cfg.myId).toBe(3n);
+  return net;
+}
+
+/** Server 4 started with the ensemble plus itself, as ZooKeeper's docs tell joiners. */
+function join4(net: Net): ZabPeer {
+  const joiner = net.add(4, [...ENSEMBLE, [4, "participant"]]);
+  net.until(() => joiner.serving);
+  return joiner;
+}
+
+const ackFrom = (ids: number[]) => (e: Envelope) => e.msg.type === "ACK" && ids.includes(Number(e.from));
+
+/**
+ * Proposes `data` with the acks of `held` held back, then lets them through a group at a
+ * time: the leader commits it only once the last group has arrived.
+ */
+function commitNeeds(net: Net, data: Uint8Array, held: number[], ...groups: number[][]): bigint {
+  const leaderId = Number(net.leader()!.cfg.myId);
+  net.hold = ackFrom(held);
+  const z = net.propose(data);
+  for (const group of groups) {
+    expect(net.committedOn(leaderId, z)).toBe(false);
+    net.release(ackFrom(group));
+  }
+  expect(net.committedOn(leaderId, z)).toBe(true);
+  return z;
+}
+
+describe("ZabPeer reconfiguration", () => {
+  it("a joiner syncs with the leader as a non-voting follower before any reconfig", () => {
+    const net = ensemble();
+    const joiner = join4(net);
+    expect(joiner.state).toBe(PeerState.FOLLOWING);
+    expect(joiner.leader).toBe(3n);
+    const leader = net.leader()!;
+    expect(leader.isQuorumSynced([1n, 2n, 3n, 4n])).toBe(true);
+    // Its ack does not count: with 1 and 2 silent, the leader and 4 are no quorum of {1,2,3}.
+    const z = commitNeeds(net, enc.encode("w1"), [1, 2], [1]);
+    expect(net.committedOn(4, z)).toBe(true);
+  });
+
+  it("a reconfig commits only with a majority of the old and of the new configuration", () => {
+    const net = ensemble();
+    join4(net);
+    const NEW: [number, Member["role"]][] = [...ENSEMBLE, [4, "participant"]];
+    // 3 and 4 are a majority of neither {1,2,3} nor {1,2,3,4}; 3, 4 and 1 are of both.
+    const z = commitNeeds(net, reconfigData(NEW), [1, 2, 4], [4], [1]);
+    net.hold = () => false;
+    net.release(() => true);
+    for (const p of net.peers.values()) {
+      expect(p.configVersion).toBe(z);
+      expect(p.members().map((m) => m.id)).toEqual([1n, 2n, 3n, 4n]);
+      expect(p.reconfigPending).toBe(false);
+    }
+    // Now three of four must ack: the leader with 4 alone is not enough.
+    commitNeeds(net, enc.encode("after"), [1, 2], [2]);
+  });
+
+  it("a logged reconfig is pending until it commits", () => {
+    const net = ensemble();
+    net.hold = (e) => e.msg.type === "ACK";
+    net.propose(reconfigData([[1, "participant"], [2, "participant"], [3, "participant"]]));
+    expect([...net.peers.values()].map((p) => p.reconfigPending)).toEqual([true, true, true]);
+    net.release(() => true);
+    expect([...net.peers.values()].map((p) => p.reconfigPending)).toEqual([false, false, false]);
+  });
+
+  it("old quorum alone does not commit a reconfig that adds two servers", () => {
+    const net = ensemble();
+    join4(net);
+    // 3 and 1 are a majority of {1,2,3} but not of {1,2,3,4,5}; 3, 1 and 2 are of both
+    // (5 has not even joined).
+    commitNeeds(net, reconfigData([...ENSEMBLE, [4, "participant"], [5, "participant"]]), [1, 2, 4], [1], [2]);
+  });
+
+  it("a leader the reconfig removes steps down; the rest elect a leader and it follows without a vote", () => {
+    const net = ensemble();
+    join4(net);
+    net.propose(reconfigData([...ENSEMBLE, [4, "participant"]]));
+    const z = net.propose(reconfigData([[1, "participant"], [2, "participant"], [4, "participant"]]));
+    expect(net.committedOn(1, z)).toBe(true);
+    net.until(() => {
+      const l = net.leader();
+      return l !== undefined && l.cfg.myId !== 3n && [...net.peers.values()].every((p) => p.serving);
+    });
+    const old = net.peers.get(3n)!;
+    expect(old.state).toBe(PeerState.FOLLOWING);
+    expect(net.leader()!.cfg.myId).toBe(4n);
+    // The new quorum is 2 of {1,2,4}: 3's ack never counts.
+    const w = commitNeeds(net, enc.encode("after"), [1, 2], [1]);
+    expect(net.committedOn(3, w)).toBe(true);
+  });
+
+  it("a joiner that listed itself as an observer is added as a participant and then votes", () => {
+    const net = ensemble();
+    const joiner = net.add(4, [...ENSEMBLE, [4, "observer"]]);
+    net.until(() => joiner.serving);
+    expect(joiner.state).toBe(PeerState.OBSERVING);
+    net.propose(reconfigData([...ENSEMBLE, [4, "participant"]]));
+    net.until(() => joiner.state === PeerState.FOLLOWING && joiner.serving);
+    // 3 of {1,2,3,4}: the leader and 1 are not enough; with 4's ack they are.
+    commitNeeds(net, enc.encode("after"), [1, 2, 4], [1], [4]);
+  });
+
+  it("a follower turned observer rejoins as an observer", () => {
+    const net = ensemble();
+    const z = net.propose(reconfigData([[1, "participant"], [2, "observer"], [3, "participant"]]));
+    expect(net.committedOn(2, z)).toBe(true);
+    net.until(() => net.peers.get(2n)!.state === PeerState.OBSERVING && net.peers.get(2n)!.serving);
+    const w = net.propose(enc.encode("after"));
+    expect(net.committedOn(2, w)).toBe(true);
+  });
+});
