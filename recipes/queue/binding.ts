@@ -3,8 +3,10 @@
 // consumer's session): the engine hands each item to exactly one taker, so no consumer
 // ever loses a race for the head and retries. An empty queue files the taker as a
 // waiter; each new item wakes exactly one waiter, in the order they asked. When a job
-// consumer's session dies, its in-flight items go back under their original names,
-// so they are at the head again.
+// consumer's session dies, or its take's visibility timeout passes before the ack, its
+// in-flight item goes back under its original name, so it is at the head again. Both are
+// decided by the server that owns time-driven txns (standalone, leader), for in-flight
+// nodes anywhere in the tree: a new leader rebuilds its deadlines from the tree.
 
 import {
   CancelWaitResponseSchema,
@@ -25,11 +27,13 @@ import { failedCall, type ChildChange, type EngineApi, type RecipeBinding } from
 import { invalidPathReason, joinPath, type ApplyResult } from "../../src/tree/index.js";
 import { SortedNames } from "../common/sequence.js";
 import { createPath } from "../common/binding.js";
-import { INFLIGHT_PREFIX, isItem } from "./rules.js";
+import { INFLIGHT_PREFIX, VISIBILITY_MS_MAX, inflightName, isItem, parseInflight } from "./rules.js";
 
 interface Taker {
   sessionId: bigint;
   job: boolean;
+  /** Job takes: the visibility timeout of the item handed out (0: until the session dies). */
+  visibilityMs: number;
 }
 
 interface QueueState {
@@ -48,12 +52,21 @@ interface Take {
 export class QueueBinding implements RecipeBinding {
   readonly name = "queue";
   readonly opCodes = [CorralOp.queueTake, CorralOp.cancelWait];
+  readonly namePrefixes = [INFLIGHT_PREFIX];
   readonly #queues = new Map<string, QueueState>();
+  /** In-flight nodes with a visibility timeout: path -> when it runs out (wall clock ms). */
+  readonly #deadlines = new Map<string, number>();
+  /** In-flight nodes whose requeue txn is on its way. */
+  readonly #requeuing = new Set<string>();
 
   decode(opCode: number, r: JuteReader, engine: EngineApi): ExtensionCall {
     if (opCode === CorralOp.cancelWait) return this.#cancel(decodeRecord(r, PathRequestSchema).path);
     const req = decodeRecord(r, QueueTakeRequestSchema);
+    // Optional trailing field (clients before it send none): the visibility timeout in ms.
+    const visibility = r.remaining() >= 8 ? r.long() : 0n;
     if (invalidPathReason(req.path) !== undefined) return failedCall(Err.BadArguments);
+    if (visibility < 0n || visibility > BigInt(VISIBILITY_MS_MAX) || (visibility > 0n && !req.job)) return failedCall(Err.BadArguments);
+    const taker = { job: req.job, visibilityMs: Number(visibility) };
     let take: Take | undefined;
     let err: number = Err.Ok;
     return {
@@ -62,7 +75,7 @@ export class QueueBinding implements RecipeBinding {
           err = Err.NoNode;
           return undefined;
         }
-        take = this.#claimHead(engine, ctx, req.path, req.job);
+        take = this.#claimHead(engine, ctx, req.path, taker);
         return take?.write;
       },
       answer: (conn, result: ApplyResult | undefined) => {
@@ -71,19 +84,19 @@ export class QueueBinding implements RecipeBinding {
         if (take !== undefined) {
           q.claimed.delete(take.name);
           const failed = firstError(result);
-          if (failed === Err.Ok) return this.#found(req.path, req.job, take);
+          if (failed === Err.Ok) return this.#found(req.path, taker, take);
           if (failed !== Err.NoNode) return { err: failed };
         }
         if (!req.wait) return { err: Err.Ok, body: (w) => encodeRecord(w, QueueTakeResponseSchema, { found: false, item: "", data: null }) };
-        q.waiters.push({ sessionId: conn.sessionId, job: req.job });
+        q.waiters.push({ sessionId: conn.sessionId, ...taker });
         this.#serveWaiters(engine, req.path);
         return { err: Err.Ok, body: (w) => encodeRecord(w, QueueTakeResponseSchema, { found: false, item: "", data: null }) };
       },
     };
   }
 
-  #found(path: string, job: boolean, take: Take): { err: number; body: (w: JuteWriter) => void } {
-    const item = job ? joinPath(path, INFLIGHT_PREFIX + take.name) : take.name;
+  #found(path: string, taker: Omit<Taker, "sessionId">, take: Take): { err: number; body: (w: JuteWriter) => void } {
+    const item = itemOf(path, taker, take.name);
     return { err: Err.Ok, body: (w) => encodeRecord(w, QueueTakeResponseSchema, { found: true, item, data: take.data }) };
   }
 
@@ -99,7 +112,7 @@ export class QueueBinding implements RecipeBinding {
   }
 
   /** Picks the head no one else has claimed and plans the txn that takes it. */
-  #claimHead(engine: EngineApi, ctx: Pick<PlanContext, "willExist">, path: string, job: boolean): Take | undefined {
+  #claimHead(engine: EngineApi, ctx: Pick<PlanContext, "willExist">, path: string, taker: Omit<Taker, "sessionId">): Take | undefined {
     const q = this.#state(engine, path);
     const name = q.items.names.find((n) => !q.claimed.has(n));
     if (name === undefined) return undefined;
@@ -107,8 +120,8 @@ export class QueueBinding implements RecipeBinding {
     const itemPath = joinPath(path, name);
     const data = engine.pipeline.tree.get(itemPath)?.data ?? null;
     const del: WriteReq = { kind: "delete", path: itemPath, version: -1 };
-    if (!job) return { name, data, write: del };
-    const inflight = createPath(joinPath(path, INFLIGHT_PREFIX + name), CreateMode.Ephemeral, data);
+    if (!taker.job) return { name, data, write: del };
+    const inflight = createPath(itemOf(path, taker, name), CreateMode.Ephemeral, data);
     return { name, data, write: { kind: "multi", ops: [inflight, del] } };
   }
 
@@ -123,7 +136,7 @@ export class QueueBinding implements RecipeBinding {
         continue;
       }
       const ctx = { willExist: (p: string) => engine.pipeline.willExist(p) };
-      const take = this.#claimHead(engine, ctx, path, w.job);
+      const take = this.#claimHead(engine, ctx, path, w);
       if (take === undefined) return;
       q.waiters.shift();
       engine.submit(w.sessionId, take.write, (result) => {
@@ -133,7 +146,7 @@ export class QueueBinding implements RecipeBinding {
           this.#serveWaiters(engine, path);
           return;
         }
-        const item = w.job ? joinPath(path, INFLIGHT_PREFIX + take.name) : take.name;
+        const item = itemOf(path, w, take.name);
         const delivered = engine.push(w.sessionId, { kind: RecipeEventKind.QueueItem, path, node: item, token: 0n, data: take.data });
         // The taker's connection went away meanwhile: a FIFO item must not be lost, so it
         // goes back under its own name (a job item waits as inflight-<item> for its session).
@@ -159,12 +172,7 @@ export class QueueBinding implements RecipeBinding {
 
   onChildChange(change: ChildChange, engine: EngineApi): void {
     const q = this.#queues.get(change.dir);
-    if (q === undefined) return;
-    if (change.name.startsWith(INFLIGHT_PREFIX)) {
-      this.#onInflightGone(change, engine);
-      return;
-    }
-    if (!isItem(change.name)) return;
+    if (q === undefined || !isItem(change.name)) return;
     if (change.kind === "created") {
       q.items.insert(change.name);
       this.#serveWaiters(engine, change.dir);
@@ -173,11 +181,50 @@ export class QueueBinding implements RecipeBinding {
     }
   }
 
-  /** A job consumer's session died holding an item: put it back under its own name. */
-  #onInflightGone(change: ChildChange, engine: EngineApi): void {
-    if (change.kind !== "deleted" || change.entry.txn.type !== "closeSession" || !engine.ownsExpiry) return;
-    const name = change.name.slice(INFLIGHT_PREFIX.length);
-    engine.submit(0n, createPath(joinPath(change.dir, name), CreateMode.Persistent, change.node?.data ?? null), () => {});
+  /** An in-flight job node, in any queue, was created or deleted. */
+  onNamedChange(change: ChildChange, engine: EngineApi): void {
+    const inflight = parseInflight(change.name);
+    if (inflight === undefined) return;
+    const path = joinPath(change.dir, change.name);
+    if (change.kind === "created") {
+      if (inflight.visibilityMs > 0 && change.node !== undefined) this.#deadlines.set(path, change.node.ctimeMs + inflight.visibilityMs);
+      return;
+    }
+    this.#deadlines.delete(path);
+    // Its consumer's session died holding it: put the item back under its own name.
+    if (change.entry.txn.type !== "closeSession" || !engine.ownsExpiry) return;
+    engine.submit(0n, createPath(joinPath(change.dir, inflight.item), CreateMode.Persistent, change.node?.data ?? null), () => {});
+  }
+
+  /** Requeues, in one txn each, in-flight items whose visibility timeout has passed. */
+  onOwnerTick(nowMs: number, engine: EngineApi, first: boolean): void {
+    if (first) this.#rebuildDeadlines(engine);
+    for (const [path, deadline] of this.#deadlines) {
+      if (deadline > nowMs || this.#requeuing.has(path)) continue;
+      const node = engine.pipeline.tree.get(path);
+      const inflight = parseInflight(path.slice(path.lastIndexOf("/") + 1));
+      if (node === undefined || inflight === undefined) {
+        this.#deadlines.delete(path);
+        continue;
+      }
+      this.#requeuing.add(path);
+      const back = createPath(joinPath(path.slice(0, path.lastIndexOf("/")) || "/", inflight.item), CreateMode.Persistent, node.data);
+      // If the consumer acks first, the delete fails and so does the whole txn.
+      engine.submit(0n, { kind: "multi", ops: [back, { kind: "delete", path, version: node.version }] }, () => this.#requeuing.delete(path));
+    }
+  }
+
+  /** Deadlines of every in-flight node with a visibility timeout (they are ephemerals). */
+  #rebuildDeadlines(engine: EngineApi): void {
+    const tree = engine.pipeline.tree;
+    this.#deadlines.clear();
+    for (const [, paths] of tree.ephemeralSessions()) {
+      for (const path of paths) {
+        const inflight = parseInflight(path.slice(path.lastIndexOf("/") + 1));
+        const node = inflight !== undefined && inflight.visibilityMs > 0 ? tree.get(path) : undefined;
+        if (node !== undefined) this.#deadlines.set(path, node.ctimeMs + inflight!.visibilityMs);
+      }
+    }
   }
 
   onSessionClosed(sessionId: bigint): void {
@@ -196,6 +243,11 @@ export class QueueBinding implements RecipeBinding {
     const q = this.#queues.get(path);
     return { depth: q?.items.names.length ?? 0, waiters: q?.waiters.length ?? 0 };
   }
+}
+
+/** What a taker is handed: the item's name (FIFO) or the path of its in-flight node (job). */
+function itemOf(path: string, taker: Omit<Taker, "sessionId">, name: string): string {
+  return taker.job ? joinPath(path, inflightName(name, taker.visibilityMs)) : name;
 }
 
 function firstError(result: ApplyResult | undefined): number {

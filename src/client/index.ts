@@ -28,6 +28,8 @@ export {
   type LockHandle,
   type Queue,
   type JobQueue,
+  type JobQueueOptions,
+  type JobTakeOptions,
   type Job,
   type Barrier,
   type DoubleBarrier,

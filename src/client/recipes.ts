@@ -32,7 +32,7 @@ import {
 } from "../jute/index.js";
 import { sortBySequence } from "../../recipes/common/sequence.js";
 import { members as electionMembers, predecessorOf, MEMBER_PREFIX } from "../../recipes/election/rules.js";
-import { ITEM_PREFIX, INFLIGHT_PREFIX, items as queueItems } from "../../recipes/queue/rules.js";
+import { ITEM_PREFIX, INFLIGHT_PREFIX, VISIBILITY_MS_MAX, items as queueItems } from "../../recipes/queue/rules.js";
 import { NODE_PREFIX as RW_PREFIX, blockerOf, contenders, type LockMode } from "../../recipes/read-write-lock/rules.js";
 import { NODE_PREFIX as LEASE_PREFIX, holders, parsePermits } from "../../recipes/semaphore/rules.js";
 import type { CallOptions, ClientOptions } from "./client.js";
@@ -67,12 +67,25 @@ export interface Queue {
 export interface Job {
   readonly id: string;
   readonly data: Buffer;
+  /** Deletes the in-flight item. Rejects with NoNode if it went back to the queue first. */
   ack(): Promise<void>;
 }
 
+export interface JobQueueOptions {
+  /**
+   * Visibility timeout of every take (ms): an item not acked this long after it was taken
+   * goes back to the head of the queue, for another consumer, as when its consumer's
+   * session dies. 0 or unset: only a session's death puts it back. Needs Corral's engine
+   * (against a plain ZooKeeper a take with a timeout rejects with Unimplemented).
+   */
+  visibilityTimeoutMs?: number;
+}
+
+export interface JobTakeOptions extends WaitOptions, JobQueueOptions {}
+
 export interface JobQueue {
   offer(data: Data): Promise<string>;
-  take(opts?: WaitOptions): Promise<Job>;
+  take(opts?: JobTakeOptions): Promise<Job>;
   size(): Promise<number>;
 }
 
@@ -387,11 +400,15 @@ export class CorralClient extends ZooKeeperClient {
     };
   }
 
-  jobQueue(path: string): JobQueue {
+  jobQueue(path: string, queueOpts: JobQueueOptions = {}): JobQueue {
     return {
       offer: (data) => this.#offer(path, data),
       take: async (opts = {}) => {
-        const t = await this.#take(path, true, opts);
+        const visibilityMs = opts.visibilityTimeoutMs ?? queueOpts.visibilityTimeoutMs ?? 0;
+        if (!Number.isSafeInteger(visibilityMs) || visibilityMs < 0 || visibilityMs > VISIBILITY_MS_MAX) {
+          throw new ZooKeeperError(Err.BadArguments, path);
+        }
+        const t = await this.#take(path, true, opts, visibilityMs);
         const id = t.item;
         return { id, data: t.data, ack: () => this.delete(id) };
       },
@@ -408,14 +425,20 @@ export class CorralClient extends ZooKeeperClient {
     return created.slice(path.length + 1);
   }
 
-  async #take(path: string, job: boolean, opts: WaitOptions): Promise<{ item: string; data: Buffer }> {
-    if ((await this.detectRecipeMode(opts)) === "client") return this.#clientTake(path, job, opts);
+  async #take(path: string, job: boolean, opts: WaitOptions, visibilityMs = 0): Promise<{ item: string; data: Buffer }> {
+    if ((await this.detectRecipeMode(opts)) === "client") {
+      if (visibilityMs > 0) throw new ZooKeeperError(Err.Unimplemented, path);
+      return this.#clientTake(path, job, opts);
+    }
     const sp = this.#sp(path);
     const send = () =>
       this.request(
         CorralOp.queueTake,
         path,
-        (w) => encodeRecord(w, QueueTakeRequestSchema, { path: sp, job, wait: true }),
+        (w) => {
+          encodeRecord(w, QueueTakeRequestSchema, { path: sp, job, wait: true });
+          if (visibilityMs > 0) w.long(BigInt(visibilityMs)); // optional trailing field
+        },
         (r) => decodeRecord(r, QueueTakeResponseSchema),
         opts,
       );

@@ -60,6 +60,18 @@ export interface RecipeBinding {
   onNodeDeleted?(path: string, entry: TxnEntry, engine: EngineApi): void;
   /** A session is gone: drop its waiters. */
   onSessionClosed?(sessionId: bigint, engine: EngineApi): void;
+  /**
+   * Basename prefixes of nodes this binding follows anywhere in the tree, whether or not
+   * their directory is tracked: their Created/Deleted changes go to onNamedChange.
+   */
+  readonly namePrefixes?: readonly string[];
+  onNamedChange?(change: ChildChange, engine: EngineApi): void;
+  /**
+   * Called every tick while this server issues the txns that time decides (standalone,
+   * leader), with the wall clock; `first` after it has just become that server (the tree
+   * may have been loaded from a snapshot or a leader's image since the last call).
+   */
+  onOwnerTick?(nowMs: number, engine: EngineApi, first: boolean): void;
 }
 
 export class RecipeEngine implements EngineApi {
@@ -69,6 +81,8 @@ export class RecipeEngine implements EngineApi {
   readonly #bindings: RecipeBinding[] = [];
   readonly #dirs = new Map<string, Set<RecipeBinding>>();
   readonly #nodes = new Map<string, Set<RecipeBinding>>();
+  readonly #named: { prefix: string; binding: RecipeBinding }[] = [];
+  #owning = false;
   /** Events pushed, for the herd meter and tests. */
   eventsPushed = 0;
   /** Events pushed by RecipeEventKind (metrics). */
@@ -97,6 +111,18 @@ export class RecipeEngine implements EngineApi {
       this.#byOp.set(op, binding);
     }
     this.#bindings.push(binding);
+    for (const prefix of binding.namePrefixes ?? []) this.#named.push({ prefix, binding });
+  }
+
+  /** The server's tick: time-driven recipe work, on the server that owns it. */
+  tick(nowMs: number): void {
+    if (!this.ownsExpiry) {
+      this.#owning = false;
+      return;
+    }
+    const first = !this.#owning;
+    this.#owning = true;
+    for (const b of this.#bindings) b.onOwnerTick?.(nowMs, this, first);
   }
 
   /** The registered bindings, in registration order (admin views). */
@@ -139,7 +165,7 @@ export class RecipeEngine implements EngineApi {
   }
 
   #onApply(entry: TxnEntry, effects: readonly Effect[]): void {
-    if (this.#dirs.size > 0 || this.#nodes.size > 0) {
+    if (this.#dirs.size > 0 || this.#nodes.size > 0 || this.#named.length > 0) {
       for (const e of effects) {
         if (e.kind === EffectKind.Created || e.kind === EffectKind.Deleted) this.#route(e, entry);
       }
@@ -156,6 +182,10 @@ export class RecipeEngine implements EngineApi {
     if (inDir !== undefined) {
       const change: ChildChange = { kind, dir, name: basenameOf(e.path), node: e.node, entry };
       for (const b of [...inDir]) b.onChildChange?.(change, this);
+    }
+    for (const { prefix, binding } of this.#named) {
+      if (!e.path.startsWith(prefix, e.path.lastIndexOf("/") + 1)) continue;
+      binding.onNamedChange?.({ kind, dir, name: basenameOf(e.path), node: e.node, entry }, this);
     }
     if (kind === "deleted") {
       const onNode = this.#nodes.get(e.path);

@@ -243,6 +243,7 @@ export class StandaloneServer implements FourLetterSource {
   }
 
   #tick(): void {
+    this.#engine?.tick(this.clock.nowMs());
     if (this.#opts.role?.ownsExpiry() === false) {
       // The leader expires global sessions; local ones are this server's to expire.
       this.pipeline.expireLocalSessions(this.clock.monotonicMs());

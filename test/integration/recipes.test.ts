@@ -145,6 +145,10 @@ function suite(kind: "corral" | "zookeeper", start: () => Promise<{ connectStrin
         await again.ack();
       } else {
         await job.ack();
+        // Only the engine can put an item back after a visibility timeout: said, not ignored.
+        await jq.offer("job-2");
+        await expect(c2.jobQueue(path, { visibilityTimeoutMs: 1000 }).take()).rejects.toMatchObject({ code: "Unimplemented" });
+        await (await c2.jobQueue(path).take()).ack();
       }
       expect(await jq.size()).toBe(0);
     });
