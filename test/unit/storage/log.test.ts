@@ -115,6 +115,83 @@ describe("transaction log", () => {
     await log.append(entry((1n << 32n) | 1n, create("/c")));
   });
 
+  /** A disk whose fsyncs finish only when the test says so (in any order). */
+  function gatedDisk(): { disk: FakeDisk; syncs: { finish(ok: boolean): void }[]; writes: () => number } {
+    const inner = new FakeDisk();
+    const syncs: { finish(ok: boolean): void }[] = [];
+    let writes = 0;
+    const disk = new Proxy(inner, {
+      get(target, key) {
+        if (key === "create") {
+          return async (path: string) => {
+            const f = await target.create(path);
+            return {
+              path: f.path,
+              write: (d: Uint8Array, at: number) => ((writes++), f.write(d, at)),
+              truncate: (n: number) => f.truncate(n),
+              close: () => f.close(),
+              sync: () =>
+                new Promise<void>((resolve, reject) =>
+                  syncs.push({ finish: (ok) => (ok ? f.sync().then(resolve, reject) : reject(new Error("EIO on fsync"))) }),
+                ),
+            };
+          };
+        }
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    return { disk, syncs, writes: () => writes };
+  }
+
+  const turns = async (n = 5): Promise<void> => {
+    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+  };
+
+  it("pipelines fsyncs: the next batch is written while one syncs, and batches resolve in order", async () => {
+    const { disk, syncs, writes } = gatedDisk();
+    const log = await logOn(disk);
+    const done: number[] = [];
+    const first = log.append(entry(1, create("/a"))).then(() => done.push(1));
+    await turns();
+    const second = log.append(entry(2, create("/b"))).then(() => done.push(2));
+    await turns();
+    // Both written, both fsyncs in flight; a third append waits for a free slot.
+    expect(writes()).toBe(2);
+    expect(syncs).toHaveLength(2);
+    const third = log.append(entry(3, create("/c"))).then(() => done.push(3));
+    await turns();
+    expect(writes()).toBe(2);
+    // The later fsync finishing first acknowledges nothing: batch 1 is not durable yet.
+    syncs[1]!.finish(true);
+    await turns();
+    expect(done).toEqual([]);
+    syncs[0]!.finish(true);
+    await Promise.all([first, second]);
+    expect(done).toEqual([1, 2]);
+    await turns();
+    expect(syncs).toHaveLength(3);
+    syncs[2]!.finish(true);
+    await third;
+    expect(done).toEqual([1, 2, 3]);
+    await log.close();
+  });
+
+  it("a failed fsync fails its batch and every later one, not the earlier ones", async () => {
+    const { disk, syncs } = gatedDisk();
+    const log = await logOn(disk);
+    const first = log.append(entry(1, create("/a")));
+    await turns();
+    const second = log.append(entry(2, create("/b")));
+    await turns();
+    expect(syncs).toHaveLength(2);
+    syncs[0]!.finish(true);
+    syncs[1]!.finish(false);
+    await expect(first).resolves.toBeUndefined();
+    await expect(second).rejects.toThrow("EIO on fsync");
+    await expect(log.append(entry(3, create("/c")))).rejects.toThrow("EIO on fsync");
+  });
+
   it("fails the batch and every later append when the disk fails", async () => {
     const disk = new FakeDisk();
     let failing = false;
