@@ -85,7 +85,9 @@ export class QueueBinding implements RecipeBinding {
           q.claimed.delete(take.name);
           const failed = firstError(result);
           if (failed === Err.Ok) return this.#found(req.path, taker, take);
-          if (failed !== Err.NoNode) return { err: failed };
+          // Another member of an ensemble handed the same head to its own taker first
+          // (the item is gone, or its in-flight node exists): not an error, just not ours.
+          if (failed !== Err.NoNode && failed !== Err.NodeExists) return { err: failed };
         }
         if (!req.wait) return { err: Err.Ok, body: (w) => encodeRecord(w, QueueTakeResponseSchema, { found: false, item: "", data: null }) };
         q.waiters.push({ sessionId: conn.sessionId, ...taker });
