@@ -29,7 +29,7 @@ import { CONFIG_NODE, encodeForward, decodeForward, type CommitLog, type Forward
 import { encodeTreeImage, loadTreeImage, type Storage } from "../storage/index.js";
 import { decodeTxnEntry, encodeTxnEntry, type TxnEntry } from "../txn/index.js";
 import { asSessionId, assert, hex64, silentLogger, zxidOf, type Clock, type Logger } from "../util/index.js";
-import { PeerState, ZabPeer, type Ready, type ZabMsg } from "../zab/index.js";
+import { PeerState, ZabPeer, type Proposal, type Ready, type ZabMsg } from "../zab/index.js";
 import { planReconfig, reconfigMembersOf } from "./reconfig.js";
 import { StandaloneServer } from "./standalone.js";
 
@@ -61,6 +61,8 @@ export class QuorumServer {
   #pumpScheduled = false;
   #stopped = false;
   #storage: Storage | undefined;
+  /** Times this member was brought up to date with a leader's full image (SNAP), not a DIFF. */
+  syncsBySnapshot = 0;
   readonly zabTickMs: number;
   /** Settles if the driver fails: the member has stopped and its process should exit. */
   readonly failure: Promise<Error>;
@@ -170,7 +172,14 @@ export class QuorumServer {
         finalizeTicks: Math.max(1, Math.round(FINALIZE_WAIT_MS / this.zabTickMs)),
         committedLogMax: 500,
       },
-      { acceptedEpoch: epochs.acceptedEpoch, currentEpoch: epochs.currentEpoch, lastZxid: last, lastCommitted: last, recent: [] },
+      {
+        acceptedEpoch: epochs.acceptedEpoch,
+        currentEpoch: epochs.currentEpoch,
+        lastZxid: last,
+        lastCommitted: last,
+        // The newest logged txns, so a restarted leader can still DIFF a lagging learner.
+        recent: recentProposals(this.#storage?.recovered.recent ?? [], last),
+      },
     );
     this.#transport = new QuorumTransport({
       myId: this.me.id,
@@ -412,6 +421,7 @@ export class QuorumServer {
 
   /** SNAP: the learner's tree and sessions become the leader's image. */
   async #installImage(zxid: bigint, data: Uint8Array): Promise<void> {
+    this.syncsBySnapshot++;
     this.#logged.clear();
     const sessions = loadTreeImage(data, this.server.tree);
     assert(this.server.tree.lastProcessedZxid === zxid, "SNAP image zxid mismatch");
@@ -515,3 +525,12 @@ function decodeSessionIds(buf: Uint8Array): bigint[] {
   return out;
 }
 
+/**
+ * Recovery's last txns as ZAB's in-memory history: only a run that ends at `last` and
+ * has no gap (the tree may have been rebuilt from a snapshot past the log's end).
+ */
+function recentProposals(entries: readonly TxnEntry[], last: bigint): Proposal[] {
+  const tail = entries[entries.length - 1];
+  if (tail === undefined || tail.hdr.zxid !== last) return [];
+  return entries.map((e) => ({ zxid: e.hdr.zxid, data: encodeTxnEntry(e) }));
+}

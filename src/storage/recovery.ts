@@ -17,12 +17,16 @@
 
 import { JuteError } from "../jute/index.js";
 import type { DataTree } from "../tree/index.js";
+import type { TxnEntry } from "../txn/index.js";
 import { asZxid, type Logger, type SessionId, type Zxid, asSessionId } from "../util/index.js";
 import type { Disk } from "./disk.js";
 import { StorageError } from "./errors.js";
 import { TMP_SUFFIX, filesOf, zxidGap, zxidHex, type NamedFile } from "./files.js";
 import { LOG_HEADER_BYTES, scanLog } from "./txnlog.js";
 import { parseSnapshot, restoreSnapshot, type ParsedSnapshot } from "./snapshot.js";
+
+/** How many of the last replayed txns recovery hands back (ZooKeeper's commitLogCount). */
+export const RECENT_TXNS_KEPT = 500;
 
 export interface RecoverOptions {
   disk: Disk;
@@ -44,6 +48,8 @@ export interface Recovered {
   /** The snapshot's fuzzy window: its zxid, and the last zxid applied while it was written. */
   readonly snapshotZxids: { readonly from: Zxid; readonly to: Zxid } | undefined;
   readonly txnsReplayed: number;
+  /** The last RECENT_TXNS_KEPT txns replayed, oldest first (a ZAB leader DIFFs learners from them). */
+  readonly recent: readonly TxnEntry[];
   readonly truncated: { readonly file: string; readonly offset: number; readonly bytes: number } | undefined;
   /** Bytes of the snapshot and log files now on disk. */
   readonly snapshotBytes: Map<string, number>;
@@ -81,6 +87,7 @@ export async function recover(opts: RecoverOptions, tree: DataTree): Promise<Rec
   let prevRead: bigint | undefined;
   let prevApplied = z0;
   let replayed = 0;
+  let recent: TxnEntry[] = [];
   let truncated: Recovered["truncated"];
   for (let i = start; i < logs.length; i++) {
     const f = logs[i]!;
@@ -101,6 +108,8 @@ export async function recover(opts: RecoverOptions, tree: DataTree): Promise<Rec
       }
       prevApplied = hdr.zxid;
       replayed++;
+      recent.push(rec.entry);
+      if (recent.length >= 2 * RECENT_TXNS_KEPT) recent = recent.slice(-RECENT_TXNS_KEPT);
     }
     logBytes.set(f.path, buf.length);
     const d = scan.damage;
@@ -153,6 +162,7 @@ export async function recover(opts: RecoverOptions, tree: DataTree): Promise<Rec
     snapshot: snapFile,
     snapshotZxids: snap === undefined ? undefined : { from: snap.zxid, to: snap.lastZxid },
     txnsReplayed: replayed,
+    recent: recent.slice(-RECENT_TXNS_KEPT),
     truncated,
     snapshotBytes,
     logBytes,
