@@ -86,13 +86,29 @@ function proposeMany(leader: ZabPeer, n: number): bigint[] {
   return zxids;
 }
 
+/** Elects a leader, then has it propose `n` txns, recording only what is sent from then on. */
+function electThenPropose(voters: number, observers: number, n: number): { c: Cluster; zxids: bigint[] } {
+  const c = new Cluster(voters, observers);
+  const leader = c.elect();
+  c.sent.length = 0;
+  const zxids = proposeMany(leader, n);
+  c.settle();
+  return { c, zxids };
+}
+
+/** Three participants with a leader; both followers hold (do not persist) what they get. */
+function electedHoldingFollowers(): { c: Cluster; leader: ZabPeer; followers: bigint[] } {
+  const c = new Cluster(3, 0);
+  const leader = c.elect();
+  const leaderId = [...c.peers].find(([, p]) => p === leader)![0];
+  const followers = [...c.peers.keys()].filter((id) => id !== leaderId);
+  for (const f of followers) c.hold.add(f);
+  return { c, leader, followers };
+}
+
 describe("ZAB broadcast batching", () => {
   it("a follower ACKs a batch of proposals once, with the last zxid", () => {
-    const c = new Cluster(3, 0);
-    const leader = c.elect();
-    c.sent.length = 0;
-    const zxids = proposeMany(leader, 5);
-    c.settle();
+    const { c, zxids } = electThenPropose(3, 0, 5);
     const acks = c.of("ACK");
     expect(acks).toHaveLength(2); // one per follower
     for (const a of acks) expect(a.msg).toEqual({ type: "ACK", zxid: zxids[4] });
@@ -100,12 +116,8 @@ describe("ZAB broadcast batching", () => {
   });
 
   it("the leader commits every proposal up to a cumulative ACK, once a quorum has it", () => {
-    const c = new Cluster(3, 0);
-    const leader = c.elect();
-    const leaderId = [...c.peers].find(([, p]) => p === leader)![0];
-    const followers = [...c.peers.keys()].filter((id) => id !== leaderId);
     // Both followers hold their batches: nothing is acked, nothing commits.
-    for (const f of followers) c.hold.add(f);
+    const { c, leader, followers } = electedHoldingFollowers();
     const before = leader.lastCommitted;
     const zxids = proposeMany(leader, 4);
     c.settle();
@@ -124,11 +136,7 @@ describe("ZAB broadcast batching", () => {
   });
 
   it("an ACK below a proposal does not count for it", () => {
-    const c = new Cluster(3, 0);
-    const leader = c.elect();
-    const leaderId = [...c.peers].find(([, p]) => p === leader)![0];
-    const followers = [...c.peers.keys()].filter((id) => id !== leaderId);
-    for (const f of followers) c.hold.add(f);
+    const { c, leader, followers } = electedHoldingFollowers();
     const first = proposeMany(leader, 2);
     c.settle();
     const second = proposeMany(leader, 2);
@@ -148,11 +156,7 @@ describe("ZAB broadcast batching", () => {
   });
 
   it("observers still get every committed txn as its own INFORM", () => {
-    const c = new Cluster(3, 1);
-    const leader = c.elect();
-    c.sent.length = 0;
-    const zxids = proposeMany(leader, 3);
-    c.settle();
+    const { c, zxids } = electThenPropose(3, 1, 3);
     expect(c.of("INFORM").map((s) => (s.msg as { zxid: bigint }).zxid)).toEqual(zxids);
     expect(c.peers.get(4n)!.lastCommitted).toBe(zxids[2]);
   });
