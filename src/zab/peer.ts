@@ -25,7 +25,7 @@
 // configuration may connect as learners (joiners sync before the reconfig that adds
 // them); their acks and votes never count.
 
-import { assert, zxidOf } from "../util/index.js";
+import { asZxid, assert, epochOf, zxidOf } from "../util/index.js";
 import {
   PeerState,
   emptyReady,
@@ -161,6 +161,8 @@ export class ZabPeer {
   #newLeaderAcked = false;
   /** This sync began with a SNAP (whose image may be ahead of its stated zxid). */
   #snapSynced = false;
+  /** LEADERINFO arrived in this follow session (FOLLOWERINFO is no longer retried). */
+  #leaderInfoSeen = false;
 
   constructor(cfg: PeerConfig, persisted: PersistedState) {
     this.cfg = cfg;
@@ -610,6 +612,14 @@ export class ZabPeer {
   #onFollowerInfo(from: bigint, acceptedEpoch: number, role: Role): void {
     // A learner that comes back in another role (a reconfig changed it) starts afresh.
     if (this.#learners.get(from)?.role !== role) this.#learners.delete(from);
+    // A learner retries FOLLOWERINFO only until it hears LEADERINFO, which is before its
+    // ACKEPOCH: one after that starts a new session (it went looking and came back over
+    // the same connection), so it is discovered and synced afresh.
+    if (this.#learners.get(from)?.epochAcked === true) {
+      this.#learners.delete(from);
+      this.#epochAcks.delete(from);
+      this.#newLeaderAcks.delete(from);
+    }
     if (this.#learners.has(from)) {
       // A retry: the learner has not heard LEADERINFO yet.
       if (this.#epochDecided) this.#send(from, { type: "LEADERINFO", newEpoch: this.#epoch });
@@ -817,6 +827,7 @@ export class ZabPeer {
     this.#lastHeardTick = this.#tick;
     this.#newLeaderAcked = false;
     this.#snapSynced = false;
+    this.#leaderInfoSeen = false;
     this.#emitState();
     this.#send(leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#learnerRole() });
   }
@@ -826,6 +837,9 @@ export class ZabPeer {
     // is following someone else (both picked each other): let the timeout run.
     if (msg.type === "FOLLOWERINFO" || msg.type === "ACKEPOCH" || msg.type === "ACK" || msg.type === "REQUEST") return;
     this.#lastHeardTick = this.#tick;
+    // Until its sync starts (DIFF, TRUNC or SNAP), a learner takes no broadcast: what the
+    // leader sends meanwhile belongs to an earlier session it still thinks we are in.
+    if (this.phase === "DISCOVERY" && (msg.type === "PROPOSAL" || msg.type === "COMMIT" || msg.type === "INFORM" || msg.type === "NEWLEADER" || msg.type === "UPTODATE")) return;
     switch (msg.type) {
       case "LEADERINFO":
         this.#onLeaderInfo(msg.newEpoch);
@@ -880,6 +894,7 @@ export class ZabPeer {
   }
 
   #onLeaderInfo(newEpoch: number): void {
+    this.#leaderInfoSeen = true;
     if (newEpoch < this.acceptedEpoch) {
       this.#goLooking();
       return;
@@ -895,8 +910,9 @@ export class ZabPeer {
   #onProposal(zxid: bigint, data: Uint8Array): void {
     // After a SNAP, the image may already hold the first proposals of the sync.
     if (zxid <= this.lastLogged && this.#snapSynced && this.phase === "SYNCHRONIZATION") return;
-    if (zxid <= this.lastLogged) {
-      // A discontinuous or repeated proposal: never log out of order (ZOOKEEPER-4925).
+    // A repeated proposal, or one that skips some of its epoch's: never log out of order
+    // or with a hole (ZOOKEEPER-4925); start over and sync.
+    if (zxid <= this.lastLogged || (epochOf(asZxid(zxid)) === epochOf(asZxid(this.lastLogged)) && zxid !== this.lastLogged + 1n)) {
       this.#goLooking();
       return;
     }
@@ -943,8 +959,9 @@ export class ZabPeer {
   }
 
   #tickLearning(): void {
-    // FOLLOWERINFO may have reached the leader before it was leading: say it again.
-    if (this.phase === "DISCOVERY" && this.leader !== undefined) {
+    // FOLLOWERINFO may have reached the leader before it was leading: say it again, until
+    // it answers (after that a FOLLOWERINFO tells the leader this is a new session).
+    if (this.phase === "DISCOVERY" && !this.#leaderInfoSeen && this.leader !== undefined) {
       this.#send(this.leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#learnerRole() });
     }
     const limit = this.phase === "BROADCAST" ? this.cfg.syncLimitTicks : this.cfg.initLimitTicks;

@@ -1,6 +1,7 @@
 // A deterministic simulation of a ZAB ensemble (STYLE.md, after TigerBeetle's VOPR): the
 // real ZabPeer state machines, wired by a seeded simulated network of FIFO channels
-// (TCP-like: a broken channel loses what was in flight and tells both ends), simulated
+// (TCP-like: a broken channel loses what was in flight and tells both ends; while faults
+// are injected a message is now and then delivered twice, as a resend would), simulated
 // disks whose writes become durable only after a delay (a crash loses what was not yet
 // durable), and random client writes. Events pop by (time, sequence), so one seed always
 // replays the same run. Invariants are checked after every event.
@@ -46,6 +47,9 @@ type NewEvent = Event extends infer E ? (E extends Event ? Omit<E, "seq"> : neve
 
 export class SimFailure extends Error {}
 
+/** During the fault phase, one message in this many is delivered twice. */
+const DUPLICATE_ONE_IN = 40;
+
 export class ZabSim {
   readonly opts: SimOptions;
   readonly rng: SeededPrng;
@@ -57,6 +61,8 @@ export class ZabSim {
   readonly #channels = new Map<string, number>();
   /** Last delivery time per channel, to keep FIFO. */
   readonly #channelTail = new Map<string, number>();
+  /** Messages delivered twice so far. */
+  duplicates = 0;
   readonly #partitioned = new Set<string>();
   /** Writes acknowledged to clients: zxid -> payload. */
   readonly acked = new Map<bigint, string>();
@@ -140,6 +146,11 @@ export class ZabSim {
     const at = Math.max(this.now + 1 + this.rng.nextInt(3), this.#channelTail.get(k) ?? 0);
     this.#channelTail.set(k, at);
     this.#push({ at, kind: "deliver", from, to, msg, channel });
+    // While faults are injected, now and then a message arrives twice (as if resent).
+    if (this.#writesOn && this.rng.nextInt(DUPLICATE_ONE_IN) === 0) {
+      this.duplicates++;
+      this.#push({ at, kind: "deliver", from, to, msg, channel });
+    }
   }
 
   /** Breaks the channel between a and b: in-flight messages are lost, both ends told. */
@@ -360,11 +371,13 @@ export class ZabSim {
     this.#writesOn = false;
     this.log.push(`t=${this.now} heal all`);
     const budget = this.steps + this.opts.livenessBudget;
-    let probe: bigint | undefined;
+    let probe: { zxid: bigint; leader: Node } | undefined;
     while (this.steps < budget) {
       this.step();
+      // A probe proposed by a leader that lost its place may be truncated away: ask again.
+      if (probe !== undefined && probe.leader.peer?.state !== "LEADING" && !this.#converged(probe.zxid)) probe = undefined;
       if (probe === undefined) probe = this.#probeWrite();
-      else if (this.#converged(probe)) {
+      else if (this.#converged(probe.zxid)) {
         this.check(true);
         return;
       }
@@ -373,14 +386,18 @@ export class ZabSim {
   }
 
   /** Once every server serves under one leader, one write proves the ensemble makes progress. */
-  #probeWrite(): bigint | undefined {
+  #probeWrite(): { zxid: bigint; leader: Node } | undefined {
     const nodes = [...this.nodes.values()];
     if (!nodes.every((n) => n.peer?.serving === true)) return undefined;
-    const leader = nodes.find((n) => n.peer!.state === "LEADING");
-    if (leader === undefined) return undefined;
+    // Exactly one leader, which everyone else follows (a deposed one may still think it leads).
+    const leaders = nodes.filter((n) => n.peer!.state === "LEADING");
+    if (leaders.length !== 1) return undefined;
+    const leader = leaders[0]!;
+    if (!nodes.every((n) => n === leader || n.peer!.leader === leader.id)) return undefined;
     const zxid = leader.peer!.propose(() => new TextEncoder().encode("probe"));
+    if (zxid === undefined) return undefined;
     this.#pump(leader);
-    return zxid;
+    return { zxid, leader };
   }
 
   /** Every server applied the probe write, and all agree on everything up to it. */

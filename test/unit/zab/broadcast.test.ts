@@ -161,3 +161,30 @@ describe("ZAB broadcast batching", () => {
     expect(c.peers.get(4n)!.lastCommitted).toBe(zxids[2]);
   });
 });
+
+describe("a learner that starts over on a live connection", () => {
+  it("refuses a proposal that skips part of its epoch, and is synced afresh by the same leader", () => {
+    const { c, zxids } = electThenPropose(3, 0, 3);
+    const leader = [...c.peers.values()].find((p) => p.state === PeerState.LEADING)!;
+    const leaderId = [...c.peers].find(([, p]) => p === leader)![0];
+    const [followerId, follower] = [...c.peers].find(([, p]) => p !== leader)!;
+    // A proposal with a hole: the follower must not log it; it goes looking instead.
+    follower.step(leaderId, { type: "PROPOSAL", zxid: zxids[2]! + 2n, data: new Uint8Array([9]) });
+    expect(follower.state).toBe(PeerState.LOOKING);
+    expect(follower.lastLogged).toBe(zxids[2]);
+    c.settle();
+    // The leader still counts it as synced (only the follower's clock runs, so the leader
+    // cannot time it out): its new FOLLOWERINFO must start a new session, and it serves
+    // again once synced. (The leader used to ignore its ACKEPOCH: stuck for good.)
+    for (let i = 0; i < 40 && !(follower.serving && follower.leader === leaderId); i++) {
+      follower.tick();
+      c.settle();
+    }
+    expect(follower.state).toBe(PeerState.FOLLOWING);
+    expect(follower.serving).toBe(true);
+    const more = proposeMany(leader, 2);
+    c.settle();
+    expect(follower.lastCommitted).toBe(more[1]);
+    expect(c.of("ACK", (s) => s.from === followerId).length).toBeGreaterThan(0);
+  });
+});
