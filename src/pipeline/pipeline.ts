@@ -5,7 +5,7 @@
 // After each apply the effects go to subscribers (watches here; the recipe engine is
 // subscribed by server). No I/O: connections and the commit step are interfaces.
 
-import { Err, OpCode, PathSchema, Xid, encodeRecord, isEphemeralMode, type Id } from "../jute/index.js";
+import { Err, OpCode, PathSchema, Xid, encodeRecord, isEphemeralMode, type ACL, type Id } from "../jute/index.js";
 import type { SessionTable } from "../session/index.js";
 import type { ApplyResult, DataTree, Effect } from "../tree/index.js";
 import type { Txn, TxnEntry } from "../txn/index.js";
@@ -588,6 +588,8 @@ export class Pipeline {
     this.#committingHead = 0;
   }
 
+  readonly #aclOf = (path: string): readonly ACL[] | undefined => this.tree.get(path)?.acl;
+
   /** Session table changes and watch events that an applied txn causes. */
   #afterApply(entry: TxnEntry, effects: readonly Effect[]): void {
     const { hdr, txn } = entry;
@@ -596,7 +598,7 @@ export class Pipeline {
     } else if (txn.type === "closeSession") {
       this.sessions.remove(hdr.sessionId);
     }
-    if (effects.length > 0) this.watches.trigger(effects);
+    if (effects.length > 0) this.watches.trigger(effects, this.#aclOf);
   }
 
   /** Answers what has become answerable at the head of a session's queue. */

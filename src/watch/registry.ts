@@ -3,14 +3,19 @@
 // into events for the connections that asked. Watches live only on the server holding
 // the connection; they are never replicated. No I/O: delivery goes through WatchTarget.
 
-import { EventType, WatcherType } from "../jute/index.js";
-import { EffectKind, parentOf, type Effect } from "../tree/index.js";
+import { EventType, Perms, WatcherType, type ACL, type Id } from "../jute/index.js";
+import { EffectKind, checkAcl, parentOf, type Effect } from "../tree/index.js";
 
 export interface WatchTarget {
   /** Stable id for reports (wchc), e.g. the session id. */
   readonly watchId: bigint;
+  /** Who the target is: a persistent watch tells it only about nodes these ids may READ. */
+  readonly authIds?: readonly Id[];
   deliver(type: EventType, path: string): void;
 }
+
+/** The ACL of the node at a path as the tree now has it (undefined: no such node). */
+export type AclOf = (path: string) => readonly ACL[] | undefined;
 
 /** The four kinds of registration a connection can hold on a path. */
 export const WatchKind = {
@@ -95,9 +100,17 @@ export class WatchRegistry {
     this.#byTarget.delete(target);
   }
 
-  /** Fires the watches an applied txn's effects trigger, in effect order. */
-  trigger(effects: readonly Effect[]): void {
+  /**
+   * Fires the watches an applied txn's effects trigger, in effect order. Persistent
+   * watches (exact and recursive) fire only for targets that may READ the node the event
+   * is about (CVE-2024-23944: otherwise a recursive watch on a readable parent reveals
+   * the paths of children it may not read); `aclOf` gives the ACL of nodes that still
+   * exist, a deleted node's comes with its effect.
+   */
+  trigger(effects: readonly Effect[], aclOf?: AclOf): void {
+    this.#aclOf = aclOf;
     for (const e of effects) {
+      this.#eventAcl = e.node?.acl;
       switch (e.kind) {
         case EffectKind.Created:
           this.#fire(EventType.NodeCreated, e.path, WatchKind.Data, undefined);
@@ -120,6 +133,19 @@ export class WatchRegistry {
         }
       }
     }
+    this.#aclOf = undefined;
+    this.#eventAcl = undefined;
+  }
+
+  #aclOf: AclOf | undefined;
+  /** The ACL of the node the current effect is about, when the effect carries it. */
+  #eventAcl: readonly ACL[] | undefined;
+
+  /** Whether a persistent watch may tell `t` about `path` (see trigger). */
+  #mayTell(t: WatchTarget, path: string): boolean {
+    if (t.authIds === undefined) return true;
+    const acl = this.#eventAcl ?? this.#aclOf?.(path);
+    return acl === undefined || checkAcl(acl, Perms.Read, t.authIds);
   }
 
   /** One-shot watches of `kind` plus persistent ones (exact and recursive). */
@@ -153,7 +179,7 @@ export class WatchRegistry {
     const exact = this.#tables[WatchKind.Persistent].get(path);
     if (exact !== undefined) {
       for (const t of exact) {
-        if (fired?.has(t)) continue;
+        if (fired?.has(t) || !this.#mayTell(t, path)) continue;
         fired?.add(t);
         t.deliver(type, path);
       }
@@ -163,7 +189,7 @@ export class WatchRegistry {
     // Recursive watches never see NodeChildrenChanged (ZOOKEEPER-4475).
     for (let p = path; ; p = parentOf(p)) {
       for (const t of rec.get(p) ?? []) {
-        if (fired?.has(t)) continue;
+        if (fired?.has(t) || !this.#mayTell(t, path)) continue;
         fired?.add(t);
         t.deliver(type, path);
       }

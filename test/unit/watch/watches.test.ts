@@ -6,7 +6,7 @@
 // watches are gone.
 
 import { describe, expect, it } from "vitest";
-import { AddWatchMode, Err, EventType, WatcherType, Xid } from "../../../src/jute/index.js";
+import { AddWatchMode, Err, EventType, Perms, WatcherType, Xid } from "../../../src/jute/index.js";
 import { Harness, rq } from "../pipeline/harness.js";
 
 const { NodeCreated, NodeDeleted, NodeDataChanged, NodeChildrenChanged } = EventType;
@@ -180,6 +180,38 @@ describe("persistent watches (addWatch)", () => {
       [NodeCreated, "/r/a/b"],
       [NodeDataChanged, "/r/a/b"],
       [NodeDeleted, "/r/a/b"],
+    ]);
+  });
+
+  it("persistent watches tell a connection only about nodes it may read (CVE-2024-23944)", () => {
+    const h = new Harness();
+    const c = h.connect();
+    const alice = { scheme: "digest", id: "alice:h4sh" };
+    const w = h.connect();
+    const a = h.connect({ authIds: [alice] });
+    c.create("/app");
+    for (const x of [w, a]) {
+      x.addWatch("/app", AddWatchMode.PersistentRecursive);
+      x.addWatch("/app/secret", AddWatchMode.Persistent);
+    }
+    const onlyAlice = [{ perms: Perms.All, id: alice }];
+    expect(c.create("/app/secret", "s", { acl: onlyAlice }).err).toBe(Err.Ok);
+    c.create("/app/public", "p");
+    c.setData("/app/public", "q");
+    a.setData("/app/secret", "t");
+    c.delete("/app/secret");
+    // The unauthenticated watcher learns nothing of /app/secret, not even its path.
+    expect(w.conn.eventList()).toEqual([
+      [NodeCreated, "/app/public"],
+      [NodeDataChanged, "/app/public"],
+    ]);
+    // Alice may read it, so she hears of all of it.
+    expect(a.conn.eventList()).toEqual([
+      [NodeCreated, "/app/secret"],
+      [NodeCreated, "/app/public"],
+      [NodeDataChanged, "/app/public"],
+      [NodeDataChanged, "/app/secret"],
+      [NodeDeleted, "/app/secret"],
     ]);
   });
 
