@@ -216,10 +216,14 @@ export class QueueBinding implements RecipeBinding {
     }
   }
 
-  /** Deadlines of every in-flight node with a visibility timeout (they are ephemerals). */
+  /**
+   * Deadlines of every in-flight node with a visibility timeout (they are ephemerals).
+   * Requeues asked for in an earlier term may never have answered: they are asked again.
+   */
   #rebuildDeadlines(engine: EngineApi): void {
     const tree = engine.pipeline.tree;
     this.#deadlines.clear();
+    this.#requeuing.clear();
     for (const [, paths] of tree.ephemeralSessions()) {
       for (const path of paths) {
         const inflight = parseInflight(path.slice(path.lastIndexOf("/") + 1));
