@@ -1,32 +1,15 @@
 // Loopback helpers for the harness: free ports and the four-letter words both servers
 // answer on their client port. Only 127.0.0.1 is ever dialled or bound.
 
-import { connect } from "node:net";
-
 export const LOOPBACK = "127.0.0.1";
+
+import { askFourLetterWord } from "../../src/net/index.js";
 
 export { freePort, freePorts } from "../../src/net/ports.js";
 
-/** Sends a four-letter word and returns what the server writes before it closes. */
+/** Sends a four-letter word to 127.0.0.1:port and returns what the server writes before it closes. */
 export function fourLetterWord(port: number, word: string, timeoutMs = 2_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const socket = connect({ host: LOOPBACK, port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`4lw ${word} to ${LOOPBACK}:${port}: no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.once("connect", () => socket.end(word));
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-    socket.once("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.once("close", () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString("utf8"));
-    });
-  });
+  return askFourLetterWord(LOOPBACK, port, word, timeoutMs);
 }
 
 /** The "Mode:" line of `srvr` (standalone, leader, follower, observer), if the server serves. */

@@ -2,25 +2,12 @@
 // (the server closes the connection after it), or undefined when nothing answers.
 
 import { connect } from "node:net";
+import { askFourLetterWord as askServer } from "../server/index.js";
 
-export function askFourLetterWord(host: string, port: number, word: string, timeoutMs: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let done = false;
-    const socket = connect({ host, port });
-    const finish = (answer: string | undefined): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(answer);
-    };
-    const timer = setTimeout(() => finish(undefined), timeoutMs);
-    socket.once("connect", () => socket.write(word));
-    socket.on("data", (c: Buffer) => chunks.push(c));
-    socket.once("error", () => finish(undefined));
-    socket.once("close", () => finish(chunks.length === 0 ? undefined : Buffer.concat(chunks).toString("utf8")));
-  });
+/** The whole answer to `word`, or undefined when nothing (or nothing at all) answers. */
+export async function askFourLetterWord(host: string, port: number, word: string, timeoutMs: number): Promise<string | undefined> {
+  const answer = await askServer(host, port, word, timeoutMs).catch(() => undefined);
+  return answer === "" ? undefined : answer;
 }
 
 /** Whether something accepts TCP connections on host:port. */

@@ -5,6 +5,7 @@ export { ClientListener, type ListenerOptions } from "./listener.js";
 export { fourLetterWord, monitorEntries, FOUR_LETTER_WORDS, type FourLetterSource, type MonitorValue, type QuorumStats } from "./fourletter.js";
 export { ServerStats } from "./stats.js";
 export { freePort, freePorts } from "./ports.js";
+export { askFourLetterWord } from "./probe.js";
 export { QuorumTransport, type QuorumTransportOptions, type QuorumPeerAddress } from "./quorum-transport.js";
 export { jacksonPretty, JavaDouble, type JsonObject, type JsonValue } from "./json.js";
 export {

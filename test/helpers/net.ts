@@ -4,7 +4,7 @@
  *
  * Only 127.0.0.1 is ever used; nothing here listens on or dials another address.
  */
-import { connect } from "node:net";
+import { askFourLetterWord } from "../../src/net/index.js";
 
 export const LOOPBACK = "127.0.0.1";
 
@@ -22,24 +22,7 @@ export async function fourLetterWord(
   timeoutMs = 2_000,
 ): Promise<string> {
   if (word.length !== 4) throw new Error(`four-letter word must have 4 letters: ${word}`);
-  return await new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const socket = connect({ host, port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`4lw ${word} to ${host}:${port}: no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.once("connect", () => socket.end(word));
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-    socket.once("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.once("close", () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString("utf8"));
-    });
-  });
+  return await askFourLetterWord(host, port, word, timeoutMs);
 }
 
 /**
