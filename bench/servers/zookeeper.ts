@@ -2,21 +2,21 @@
 // ensemble (QuorumPeerMain x3) on loopback ports, each node in its own temp dir under
 // os.tmpdir() (the same disk Corral's dataDir is on), forceSync as asked.
 //
-// Where ZooKeeper lives is looked up as test/helpers/zookeeper-install.ts does (copied,
-// since bench/ must not import from test/): env CORRAL_ZK_CLASSPATH / JAVA / JAVA_HOME,
-// Debian's `zookeeper` package (scripts/install-test-deps.sh installs it), ZOOKEEPER_HOME.
+// Where ZooKeeper lives: zookeeper-install.ts (env CORRAL_ZK_CLASSPATH / JAVA / JAVA_HOME,
+// Debian's `zookeeper` package, which scripts/install-test-deps.sh installs, ZOOKEEPER_HOME),
+// the same lookup the tests use.
 //
 // JVM settings are those of Debian's zkServer.sh (no heap flags: the JVM's own sizing),
 // plus IPv4; `--zk-jvm-flags` replaces them. Logging goes to a file in the temp dir.
 
-import { accessSync, constants, existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { forgetTempDir, registerTempDir, spawnServer, type ServerProcess } from "./children.js";
 import { fourLetterWord, freePorts, LOOPBACK, waitForModes } from "./net.js";
 import type { CommonServerSettings, StartOutcome, Topology } from "./types.js";
 import { zooCfg, type Node } from "./zoo-cfg.js";
+import { findZooKeeperInstall } from "./zookeeper-install.js";
 
 export const ZK_INSTALL_HINT =
   "run scripts/install-test-deps.sh (installs Debian's zookeeper package), " +
@@ -24,7 +24,6 @@ export const ZK_INSTALL_HINT =
 
 export const DEFAULT_ZK_JVM_FLAGS: readonly string[] = ["-Djava.net.preferIPv4Stack=true"];
 
-const DEBIAN_JAR = "/usr/share/java/zookeeper.jar";
 const STANDALONE_MAIN = "org.apache.zookeeper.server.ZooKeeperServerMain";
 const QUORUM_MAIN = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
 const START_TIMEOUT_MS = 60_000;
@@ -36,37 +35,9 @@ export interface ZooKeeperInstall {
   classpath: string | undefined;
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function findJava(): string | undefined {
-  const fromEnv = process.env["JAVA"];
-  if (fromEnv !== undefined && fromEnv !== "") return isExecutable(fromEnv) ? fromEnv : undefined;
-  const home = process.env["JAVA_HOME"];
-  if (home !== undefined && isExecutable(join(home, "bin", "java"))) return join(home, "bin", "java");
-  for (const dir of (process.env["PATH"] ?? "").split(delimiter)) {
-    if (dir !== "" && isExecutable(join(dir, "java"))) return join(dir, "java");
-  }
-  return undefined;
-}
-
-function findClasspath(): string | undefined {
-  const fromEnv = process.env["CORRAL_ZK_CLASSPATH"];
-  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
-  if (existsSync(DEBIAN_JAR)) return DEBIAN_JAR;
-  const home = process.env["ZOOKEEPER_HOME"];
-  if (home !== undefined && existsSync(join(home, "lib"))) return [join(home, "lib", "*"), join(home, "conf")].join(delimiter);
-  return undefined;
-}
-
 export function findZooKeeper(): ZooKeeperInstall {
-  return { java: findJava(), classpath: findClasspath() };
+  const install = findZooKeeperInstall();
+  return { java: install.java, classpath: install.serverClasspath };
 }
 
 export async function startZooKeeper(topology: Topology, settings: CommonServerSettings, jvmFlags: readonly string[] = DEFAULT_ZK_JVM_FLAGS): Promise<StartOutcome> {
