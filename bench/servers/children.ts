@@ -68,7 +68,8 @@ function hasExited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+/** Resolves true once `child` has exited, false if it is still running after `timeoutMs`. */
+export function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   if (hasExited(child)) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
@@ -83,16 +84,17 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined || hasExited(child)) {
-    live.delete(child);
-    return;
-  }
+/** SIGTERM, then SIGKILL if it does not go; throws if it survives even that. */
+export async function terminate(child: ChildProcess, what = "server"): Promise<void> {
+  if (child.pid === undefined || hasExited(child)) return;
   child.kill("SIGTERM");
-  if (!(await waitForExit(child, STOP_TERM_WAIT_MS))) {
-    child.kill("SIGKILL");
-    if (!(await waitForExit(child, STOP_KILL_WAIT_MS))) throw new Error(`server pid ${child.pid} survived SIGKILL for ${STOP_KILL_WAIT_MS} ms`);
-  }
+  if (await waitForExit(child, STOP_TERM_WAIT_MS)) return;
+  child.kill("SIGKILL");
+  if (!(await waitForExit(child, STOP_KILL_WAIT_MS))) throw new Error(`${what} pid ${child.pid} survived SIGKILL for ${STOP_KILL_WAIT_MS} ms`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  await terminate(child);
   live.delete(child);
 }
 

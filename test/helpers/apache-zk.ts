@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { terminate } from "../../bench/servers/children.js";
 import { freePort, LOOPBACK, waitForImok } from "./net.js";
 import { findZooKeeperInstall, INSTALL_HINT } from "./zookeeper-install.js";
 
@@ -45,8 +46,6 @@ const PORT_ATTEMPTS_MAX = 3;
 /** ruok polls: 300 x 100 ms = 30 s, generous for a cold JVM on a loaded CI box. */
 const READY_POLLS_MAX = 300;
 const READY_POLL_INTERVAL_MS = 100;
-const STOP_TERM_WAIT_MS = 5_000;
-const STOP_KILL_WAIT_MS = 5_000;
 /** Keep the tail of the server's output for error messages. */
 const OUTPUT_TAIL_BYTES = 16_384;
 
@@ -77,29 +76,8 @@ function zooCfg(dataDir: string, port: number, opts: ApacheZooKeeperOptions): st
   return lines.join("\n") + "\n";
 }
 
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.off("exit", onExit);
-      resolve(false);
-    }, timeoutMs);
-    function onExit(): void {
-      clearTimeout(timer);
-      resolve(true);
-    }
-    child.once("exit", onExit);
-  });
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  if (await waitForExit(child, STOP_TERM_WAIT_MS)) return;
-  child.kill("SIGKILL");
-  if (!(await waitForExit(child, STOP_KILL_WAIT_MS))) {
-    throw new Error(`ZooKeeper pid ${child.pid} survived SIGKILL for ${STOP_KILL_WAIT_MS} ms`);
-  }
+function stopChild(child: ChildProcess): Promise<void> {
+  return terminate(child, "ZooKeeper");
 }
 
 interface Attempt {
