@@ -7,14 +7,12 @@
 // "Mode: standalone": the harness then stops the three and says "not available yet".
 
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { forgetTempDir, registerTempDir, spawnServer, type ServerProcess } from "./children.js";
-import { fourLetterWord, freePorts, LOOPBACK, waitForModes } from "./net.js";
+import { spawnServer, type ServerProcess } from "./children.js";
+import { fourLetterWord, LOOPBACK, waitForModes } from "./net.js";
 import type { CommonServerSettings, StartOutcome, Topology } from "./types.js";
-import { zooCfg, type Node } from "./zoo-cfg.js";
+import { prepareNodes } from "./zoo-cfg.js";
 
 const START_TIMEOUT_MS = 30_000;
 const ENSEMBLE_SIZE = 3;
@@ -65,27 +63,11 @@ export async function startCorralProcess(topology: Topology, settings: CommonSer
   const size = topology === "ensemble" ? ENSEMBLE_SIZE : 1;
   let lastFailure = "";
   for (let attempt = 1; attempt <= PORT_ATTEMPTS_MAX; attempt++) {
-    const ports = await freePorts(size * 3);
-    const nodes: Node[] = [];
-    for (let i = 0; i < size; i++) {
-      const dir = await mkdtemp(join(tmpdir(), `corral-bench-corral${i + 1}-`));
-      registerTempDir(dir);
-      nodes.push({ id: i + 1, dir, clientPort: ports[i]!, quorumPort: ports[size + i]!, electionPort: ports[2 * size + i]! });
-    }
+    const { nodes, cfgOf, removeDirs } = await prepareNodes("corral", size, topology, settings);
     const procs: ServerProcess[] = [];
-    const removeDirs = (): Promise<void[]> =>
-      Promise.all(
-        nodes.map(async (n) => {
-          await rm(n.dir, { recursive: true, force: true });
-          forgetTempDir(n.dir);
-        }),
-      );
     try {
       for (const node of nodes) {
-        const cfg = join(node.dir, "zoo.cfg");
-        await mkdir(join(node.dir, "data"), { recursive: true });
-        await writeFile(cfg, zooCfg(node, nodes, topology, settings));
-        if (topology === "ensemble") await writeFile(join(node.dir, "data", "myid"), `${node.id}\n`);
+        const cfg = cfgOf(node);
         procs.push(
           spawnServer(process.execPath, [...nodeFlags(), cli, "server", "start-foreground", cfg], {
             logFile: join(node.dir, "server.log"),

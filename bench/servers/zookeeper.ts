@@ -9,13 +9,11 @@
 // JVM settings are those of Debian's zkServer.sh (no heap flags: the JVM's own sizing),
 // plus IPv4; `--zk-jvm-flags` replaces them. Logging goes to a file in the temp dir.
 
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { forgetTempDir, registerTempDir, spawnServer, type ServerProcess } from "./children.js";
-import { fourLetterWord, freePorts, LOOPBACK, waitForModes } from "./net.js";
+import { spawnServer, type ServerProcess } from "./children.js";
+import { fourLetterWord, LOOPBACK, waitForModes } from "./net.js";
 import type { CommonServerSettings, StartOutcome, Topology } from "./types.js";
-import { zooCfg, type Node } from "./zoo-cfg.js";
+import { prepareNodes } from "./zoo-cfg.js";
 import { findZooKeeperInstall } from "./zookeeper-install.js";
 
 export const ZK_INSTALL_HINT =
@@ -48,27 +46,11 @@ export async function startZooKeeper(topology: Topology, settings: CommonServerS
   const size = topology === "ensemble" ? ENSEMBLE_SIZE : 1;
   let lastFailure = "";
   for (let attempt = 1; attempt <= PORT_ATTEMPTS_MAX; attempt++) {
-    const ports = await freePorts(size * 3);
-    const nodes: Node[] = [];
-    for (let i = 0; i < size; i++) {
-      const dir = await mkdtemp(join(tmpdir(), `corral-bench-zk${i + 1}-`));
-      registerTempDir(dir);
-      nodes.push({ id: i + 1, dir, clientPort: ports[i]!, quorumPort: ports[size + i]!, electionPort: ports[2 * size + i]! });
-    }
+    const { nodes, cfgOf, removeDirs } = await prepareNodes("zk", size, topology, settings);
     const procs: ServerProcess[] = [];
-    const removeDirs = (): Promise<void[]> =>
-      Promise.all(
-        nodes.map(async (n) => {
-          await rm(n.dir, { recursive: true, force: true });
-          forgetTempDir(n.dir);
-        }),
-      );
     try {
       for (const node of nodes) {
-        const cfg = join(node.dir, "zoo.cfg");
-        await mkdir(join(node.dir, "data"), { recursive: true });
-        await writeFile(cfg, zooCfg(node, nodes, topology, settings));
-        if (topology === "ensemble") await writeFile(join(node.dir, "data", "myid"), `${node.id}\n`);
+        const cfg = cfgOf(node);
         const main = topology === "ensemble" ? QUORUM_MAIN : STANDALONE_MAIN;
         const args = [...jvmFlags, `-Dzookeeper.log.dir=${node.dir}`, "-cp", install.classpath, main, cfg];
         procs.push(spawnServer(install.java, args, { logFile: join(node.dir, "server.log") }));
