@@ -12,12 +12,13 @@ import { renderTable } from "./report/table.js";
 import { writeReport } from "./report/write.js";
 import { killAllServersNow } from "./servers/children.js";
 import { corralCliPath } from "./servers/corral.js";
-import { findZooKeeper, ZK_INSTALL_HINT } from "./servers/zookeeper.js";
+import { ZK_INSTALL_HINT } from "./servers/zookeeper.js";
+import { findZooKeeperInstall } from "./servers/zookeeper-install.js";
 
 function preflight(opts: BenchOptions): string | undefined {
   if (opts.targets.includes("zookeeper")) {
-    const zk = findZooKeeper();
-    if (zk.java === undefined || zk.classpath === undefined) return `Apache ZooKeeper not found; ${ZK_INSTALL_HINT} (or run with --target corral)`;
+    const zk = findZooKeeperInstall();
+    if (zk.java === undefined || zk.serverClasspath === undefined) return `Apache ZooKeeper not found; ${ZK_INSTALL_HINT} (or run with --target corral)`;
   }
   if (opts.targets.includes("corral") && opts.corral === "process" && !existsSync(corralCliPath())) {
     return `${corralCliPath()} is missing: run \`npm run build\` (npm run bench does)`;

@@ -28,20 +28,10 @@ const START_TIMEOUT_MS = 60_000;
 const PORT_ATTEMPTS_MAX = 3;
 const ENSEMBLE_SIZE = 3;
 
-export interface ZooKeeperInstall {
-  java: string | undefined;
-  classpath: string | undefined;
-}
-
-export function findZooKeeper(): ZooKeeperInstall {
-  const install = findZooKeeperInstall();
-  return { java: install.java, classpath: install.serverClasspath };
-}
-
 export async function startZooKeeper(topology: Topology, settings: CommonServerSettings, jvmFlags: readonly string[] = DEFAULT_ZK_JVM_FLAGS): Promise<StartOutcome> {
-  const install = findZooKeeper();
-  if (install.java === undefined || install.classpath === undefined) {
-    return { ok: false, reason: `Apache ZooKeeper not found (java=${install.java ?? "none"}, classpath=${install.classpath ?? "none"}); ${ZK_INSTALL_HINT}` };
+  const install = findZooKeeperInstall();
+  if (install.java === undefined || install.serverClasspath === undefined) {
+    return { ok: false, reason: `Apache ZooKeeper not found (java=${install.java ?? "none"}, classpath=${install.serverClasspath ?? "none"}); ${ZK_INSTALL_HINT}` };
   }
   const size = topology === "ensemble" ? ENSEMBLE_SIZE : 1;
   let lastFailure = "";
@@ -52,7 +42,7 @@ export async function startZooKeeper(topology: Topology, settings: CommonServerS
       for (const node of nodes) {
         const cfg = cfgOf(node);
         const main = topology === "ensemble" ? QUORUM_MAIN : STANDALONE_MAIN;
-        const args = [...jvmFlags, `-Dzookeeper.log.dir=${node.dir}`, "-cp", install.classpath, main, cfg];
+        const args = [...jvmFlags, `-Dzookeeper.log.dir=${node.dir}`, "-cp", install.serverClasspath, main, cfg];
         procs.push(spawnServer(install.java, args, { logFile: join(node.dir, "server.log") }));
       }
       const modes = await waitForModes(
@@ -69,7 +59,7 @@ export async function startZooKeeper(topology: Topology, settings: CommonServerS
           topology,
           connectString: nodes.map((n) => `${LOOPBACK}:${n.clientPort}`).join(","),
           version: version.replace(/^Zookeeper version: /, "Apache ZooKeeper "),
-          how: `${size} JVM${size > 1 ? "s" : ""} (${modes.join(", ")}): ${install.java} ${jvmFlags.join(" ")} -cp ${install.classpath} ${topology === "ensemble" ? QUORUM_MAIN : STANDALONE_MAIN}`,
+          how: `${size} JVM${size > 1 ? "s" : ""} (${modes.join(", ")}): ${install.java} ${jvmFlags.join(" ")} -cp ${install.serverClasspath} ${topology === "ensemble" ? QUORUM_MAIN : STANDALONE_MAIN}`,
           pids: procs.map((p) => p.pid),
           inProcess: false,
           notes: [],

@@ -61,9 +61,13 @@ export class QuorumServer {
   #pumpScheduled = false;
   #stopped = false;
   #storage: Storage | undefined;
-  /** Times this member was brought up to date with a leader's full image (SNAP), not a DIFF. */
-  syncsBySnapshot = 0;
+  #syncsBySnapshot = 0;
   readonly zabTickMs: number;
+
+  /** Times this member was brought up to date with a leader's full image (SNAP), not a DIFF. */
+  get syncsBySnapshot(): number {
+    return this.#syncsBySnapshot;
+  }
   /** Settles if the driver fails: the member has stopped and its process should exit. */
   readonly failure: Promise<Error>;
   #fail: (e: Error) => void = () => {};
@@ -421,7 +425,7 @@ export class QuorumServer {
 
   /** SNAP: the learner's tree and sessions become the leader's image. */
   async #installImage(zxid: bigint, data: Uint8Array): Promise<void> {
-    this.syncsBySnapshot++;
+    this.#syncsBySnapshot++;
     this.#logged.clear();
     const sessions = loadTreeImage(data, this.server.tree);
     assert(this.server.tree.lastProcessedZxid === zxid, "SNAP image zxid mismatch");
