@@ -5,6 +5,7 @@
 // which by the data of `/zookeeper` (empty on Apache ZooKeeper).
 
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import {
   CAPABILITY_PREFIX,
   CancelWaitResponseSchema,
@@ -120,10 +121,22 @@ export class CorralClient extends ZooKeeperClient {
   /** Events that arrived before their waiter was registered. */
   readonly #early = new Map<EventKey, RecipeEvent[]>();
   readonly #lost = new AbortController();
+  /**
+   * What each waiting recipe call re-sends after a reconnect. Kept here rather than as
+   * "reconnected" listeners: a client may have any number of calls waiting, and
+   * EventEmitter would warn of a leak past ten.
+   */
+  readonly #onReconnect = new Set<() => void>();
 
   constructor(connectString: string, opts: ClientOptions = {}) {
     super(connectString, opts);
+    // Every waiting call listens on this signal until it ends, and every handle exposes it
+    // as `lost`: many listeners are expected, not a leak.
+    setMaxListeners(0, this.#lost.signal);
     this.on("recipeEvent", (e: RecipeEvent) => this.#onEvent(e));
+    this.on("reconnected", () => {
+      for (const resend of [...this.#onReconnect]) resend();
+    });
     this.on("state", (s: string) => {
       if (s === "EXPIRED" || s === "CLOSED" || s === "AUTH_FAILED") this.#lost.abort(new ZooKeeperError(Err.SessionExpired));
     });
@@ -271,7 +284,7 @@ export class CorralClient extends ZooKeeperClient {
         () => undefined,
       );
     };
-    this.on("reconnected", onReconnect);
+    this.#onReconnect.add(onReconnect);
     try {
       const e = await wait.event;
       return this.#handle(node, e.token);
@@ -280,7 +293,7 @@ export class CorralClient extends ZooKeeperClient {
       await this.#releaseNode(node).catch(() => undefined);
       throw err;
     } finally {
-      this.off("reconnected", onReconnect);
+      this.#onReconnect.delete(onReconnect);
       gaveUp.done();
     }
   }
@@ -448,7 +461,7 @@ export class CorralClient extends ZooKeeperClient {
     const gaveUp = giveUpSignal(opts);
     const wait = this.#nextEvent(RecipeEventKind.QueueItem, sp);
     const onReconnect = (): void => void send().catch(() => undefined);
-    this.on("reconnected", onReconnect);
+    this.#onReconnect.add(onReconnect);
     try {
       const e = await Promise.race([wait.event, abortPromise(gaveUp.signal)]);
       return asItem(e.node, e.data);
@@ -467,7 +480,7 @@ export class CorralClient extends ZooKeeperClient {
       wait.cancel();
       throw err;
     } finally {
-      this.off("reconnected", onReconnect);
+      this.#onReconnect.delete(onReconnect);
       gaveUp.done();
     }
   }
@@ -652,11 +665,11 @@ export class CorralClient extends ZooKeeperClient {
               void send(r.node).then((x) => {
                 if (x.leader && wait.cancel()) setLeading(true);
               }, () => undefined);
-            this.on("reconnected", onReconnect);
+            this.#onReconnect.add(onReconnect);
             wait.event.then(
               () => setLeading(true),
               () => undefined,
-            ).finally(() => this.off("reconnected", onReconnect));
+            ).finally(() => this.#onReconnect.delete(onReconnect));
           }
           return;
         }

@@ -86,6 +86,25 @@ function suite(kind: "corral" | "zookeeper", start: () => Promise<{ connectStrin
       await la.release();
     });
 
+    it("one client may wait for many locks at once without a listener-leak warning", async () => {
+      const [a, b] = [await client(), await client()];
+      const path = unique("many");
+      const held = await a.mutex(path);
+      const warnings: Error[] = [];
+      const onWarning = (w: Error): void => void warnings.push(w);
+      process.on("warning", onWarning);
+      try {
+        const waits = Array.from({ length: 12 }, () => b.mutex(path));
+        await untilChildren(a, path, 13);
+        await held.release();
+        for (const w of waits) await (await w).release();
+        await new Promise((r) => setImmediate(r)); // warnings are emitted on a later tick
+      } finally {
+        process.off("warning", onWarning);
+      }
+      expect(warnings.map((w) => w.message)).toEqual([]);
+    });
+
     it("a lock is freed when its holder's session closes, and lost fires", async () => {
       const [a, b] = [await client(), await client()];
       const path = unique("sess");
