@@ -103,6 +103,14 @@ export class Pipeline {
   readonly #reads: Reads;
   readonly #committing: Committing[] = [];
   #committingHead = 0;
+  /**
+   * The last promise the commit step returned, and the highest zxid it stands for: a
+   * log that returns one promise for many appends (a group commit) gets one reaction,
+   * not one per txn.
+   */
+  #awaited: { promise: Promise<void>; zxid: bigint } | undefined;
+  /** Counts abandonOutstanding() calls: a reaction from before one has nothing to commit. */
+  #abandoned = 0;
   readonly #subscribers: ApplySubscriber[] = [];
   /** The connection currently bound to each session. */
   readonly #queues = new Map<SessionId, SessionQueue>();
@@ -259,6 +267,8 @@ export class Pipeline {
    * in sync). Their clients were disconnected; their replies are never sent.
    */
   abandonOutstanding(): void {
+    this.#awaited = undefined;
+    this.#abandoned++;
     this.#committing.length = 0;
     this.#committingHead = 0;
     this.#prep.reset();
@@ -535,10 +545,18 @@ export class Pipeline {
       this.#applyCommitted();
       return;
     }
+    const awaited = this.#awaited;
+    if (awaited !== undefined && awaited.promise === pending) {
+      awaited.zxid = zxid;
+      return;
+    }
+    const next = { promise: pending, zxid };
+    const abandoned = this.#abandoned;
+    this.#awaited = next;
     pending.then(
       () => {
-        item.durable = true;
-        this.#applyCommitted();
+        if (this.#awaited === next) this.#awaited = undefined;
+        if (abandoned === this.#abandoned) this.commitThrough(next.zxid);
       },
       (e: unknown) => {
         // A txn that cannot be made durable must not be acknowledged or applied; the

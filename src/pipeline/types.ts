@@ -24,7 +24,8 @@ export interface Conn extends WatchTarget {
 /**
  * The commit step. `append` returns undefined when the txn is committed at once, or a
  * promise that resolves when it is (durable in standalone; acked by a quorum with ZAB).
- * Promises must resolve in append order.
+ * Promises must resolve in append order. Consecutive appends may get the same promise
+ * (a group commit): it then stands for all of them.
  */
 export interface CommitLog {
   append(entry: TxnEntry): Promise<void> | undefined;

@@ -17,7 +17,8 @@
 // queue. When no batch is in flight, the queue is taken as one batch in a microtask
 // (so every append of the current turn joins it): its records are encoded into one
 // buffer, written with one write and made durable with one fsync (fdatasync), then
-// every promise of the batch resolves, in append order. Appends that arrive while a
+// the batch is acknowledged: the appends of one turn share one promise, so a txn costs
+// no promise of its own. Appends that arrive while a
 // batch is being written wait and form the next batch, so the number of fsyncs grows
 // with time, not with the number of concurrent writers. Fsyncs are pipelined: once a
 // batch is written, its fsync runs while the next batch is written and synced (at most
@@ -70,10 +71,39 @@ export interface TxnLogOptions {
   onWrite?: (file: string, bytes: number) => void;
 }
 
-interface Pending {
-  readonly entry: TxnEntry;
+/**
+ * The appends of one turn share one promise (a txn costs no promise of its own): it
+ * resolves once every one of them is durable, or rejects with the first failure.
+ */
+interface Group {
+  readonly promise: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
+  /** Its appends not yet durable. */
+  remaining: number;
+}
+
+interface Pending {
+  readonly entry: TxnEntry;
+  readonly group: Group;
+}
+
+function newGroup(): Group {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject, remaining: 0 };
+}
+
+function durable(p: Pending): void {
+  if (--p.group.remaining === 0) p.group.resolve();
+}
+
+function failed(p: Pending, e: unknown): void {
+  p.group.reject(e);
 }
 
 interface OpenLog {
@@ -97,6 +127,8 @@ export interface TxnLogStats {
 export class TxnLog {
   readonly #opts: TxnLogOptions;
   #queue: Pending[] = [];
+  /** The group appends join until the next batch is taken. */
+  #group: Group | undefined;
   #flushing: Promise<void> | undefined;
   /** Settles (never rejects) when every batch written so far is resolved (true) or failed. */
   #synced: Promise<boolean> = Promise.resolve(true);
@@ -120,19 +152,24 @@ export class TxnLog {
     return asZxid(this.#lastAppended);
   }
 
-  /** Resolves once `entry` is durable (written, with forceSync=false). */
+  /**
+   * Resolves once `entry` is durable (written, with forceSync=false). Appends made
+   * before the next batch is taken return the same promise, which resolves once all of
+   * them are durable (never before `entry` is).
+   */
   append(entry: TxnEntry): Promise<void> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
     assert(!this.#closed, "append to a closed transaction log");
     const gap = zxidGap(this.#lastAppended, entry.hdr.zxid);
     assert(gap === undefined, `transaction log append: ${gap}`);
     this.#lastAppended = entry.hdr.zxid;
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ entry, resolve, reject });
-      if (this.#flushing === undefined) {
-        this.#flushing = Promise.resolve().then(() => this.#flushAll());
-      }
-    });
+    const group = (this.#group ??= newGroup());
+    group.remaining++;
+    this.#queue.push({ entry, group });
+    if (this.#flushing === undefined) {
+      this.#flushing = Promise.resolve().then(() => this.#flushAll());
+    }
+    return group.promise;
   }
 
   /** The next batch starts a new file. */
@@ -163,10 +200,10 @@ export class TxnLog {
       }
     } catch (e) {
       this.#failed ??= e;
-      for (const p of batch) p.reject(this.#failed);
+      for (const p of batch) failed(p, this.#failed);
     } finally {
       if (this.#failed !== undefined) {
-        for (const p of this.#queue) p.reject(this.#failed);
+        for (const p of this.#queue) failed(p, this.#failed);
         this.#queue = [];
       }
       this.#flushing = undefined;
@@ -190,8 +227,8 @@ export class TxnLog {
           ok = false;
         }
       }
-      if (ok) for (const p of batch) p.resolve();
-      else for (const p of batch) p.reject(this.#failed);
+      if (ok) for (const p of batch) durable(p);
+      else for (const p of batch) failed(p, this.#failed);
       return ok;
     })();
     this.#inflight.push(done);
@@ -200,6 +237,7 @@ export class TxnLog {
   }
 
   #takeBatch(): Pending[] {
+    this.#group = undefined; // later appends wait for a later batch
     if (this.#queue.length <= LOG_BATCH_TXNS_MAX) {
       const all = this.#queue;
       this.#queue = [];

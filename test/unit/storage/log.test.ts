@@ -177,6 +177,28 @@ describe("transaction log", () => {
     await log.close();
   });
 
+  it("appends of one turn share one promise; an append after their batch was taken gets its own", async () => {
+    const { disk, syncs } = gatedDisk();
+    const log = await logOn(disk);
+    const a = log.append(entry(1, create("/a")));
+    const b = log.append(entry(2, create("/b")));
+    expect(b).toBe(a);
+    await turns();
+    const c = log.append(entry(3, create("/c")));
+    expect(c).not.toBe(a);
+    let cDone = false;
+    void c.then(() => (cDone = true));
+    await turns();
+    expect(syncs).toHaveLength(2);
+    syncs[1]!.finish(true);
+    await turns();
+    expect(cDone).toBe(false); // the earlier batch is not durable yet
+    syncs[0]!.finish(true);
+    await a;
+    await c;
+    await log.close();
+  });
+
   it("a failed fsync fails its batch and every later one, not the earlier ones", async () => {
     const { disk, syncs } = gatedDisk();
     const log = await logOn(disk);
