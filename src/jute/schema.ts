@@ -41,6 +41,8 @@ export function recordOf<const S extends Schema>(schema: S): { readonly record: 
   return { record: schema };
 }
 
+const minBytesOfRecord = new WeakMap<Schema, number>();
+
 /** The least bytes one element of a type can take: bounds vector counts before allocating. */
 function minBytes(type: FieldType): number {
   switch (type) {
@@ -54,8 +56,14 @@ function minBytes(type: FieldType): number {
       return 1;
     default:
       if ("vector" in type) return 4;
-      return type.record.reduce((sum, [, t]) => sum + minBytes(t), 0);
+      return minBytesOf(type.record);
   }
+}
+
+function minBytesOf(schema: Schema): number {
+  let n = minBytesOfRecord.get(schema);
+  if (n === undefined) minBytesOfRecord.set(schema, (n = schema.reduce((sum, [, t]) => sum + minBytes(t), 0)));
+  return n;
 }
 
 function readField(r: JuteReader, type: FieldType): unknown {

@@ -44,6 +44,11 @@ function idMatches(scheme: string, have: string, want: string): boolean {
  */
 export function fixupAcl(acl: readonly ACL[], authIds: readonly Id[]): ACL[] | typeof Err.InvalidAcl {
   if (acl.length === 0) return Err.InvalidAcl;
+  if (acl.length === 1) {
+    // The common case (one entry, usually world:anyone): nothing to dedupe or expand.
+    const { scheme, id } = acl[0]!.id;
+    if ((scheme === "world" && id === "anyone") || (scheme !== "auth" && isValidId(scheme, id))) return [acl[0]!];
+  }
   const out: ACL[] = [];
   const seen = new Set<string>();
   const add = (a: ACL): void => {

@@ -100,7 +100,10 @@ export class DataTree {
   /** Set by replay(): apply redoes each op over a fuzzy snapshot instead of rejecting it. */
   #replaying = false;
   #replayClosedPaths: readonly string[] | undefined;
-  #lastInterned: readonly [readonly ACL[] | undefined, readonly ACL[]] = [undefined, []];
+  #lastInternedFrom: readonly ACL[] | undefined;
+  #lastInterned: readonly ACL[] = [];
+  /** The interned world:anyone ACL of each permission set: most nodes have one of these. */
+  readonly #worldAcls: (readonly ACL[] | undefined)[] = [];
   lastProcessedZxid: Zxid = asZxid(0n);
 
   constructor() {
@@ -120,6 +123,8 @@ export class DataTree {
     this.#containers.clear();
     this.#ttls.clear();
     this.#acls.clear();
+    this.#worldAcls.length = 0;
+    this.#lastInternedFrom = undefined;
     this.#dataBytes = 0;
     this.lastProcessedZxid = asZxid(0n);
     this.#init();
@@ -456,12 +461,19 @@ export class DataTree {
 
   /** Nodes with equal ACLs share one array, as ZooKeeper's ACL cache does. */
   #intern(acl: readonly ACL[]): readonly ACL[] {
-    // Runs of nodes with the very same array (a snapshot restore) skip the key.
-    if (acl === this.#lastInterned[0]) return this.#lastInterned[1];
-    const key = aclKey(acl);
-    let have = this.#acls.get(key);
-    if (have === undefined) this.#acls.set(key, (have = acl));
-    this.#lastInterned = [acl, have];
+    // Runs of nodes with the very same array (a snapshot restore) skip the lookup.
+    if (acl === this.#lastInternedFrom) return this.#lastInterned;
+    let have: readonly ACL[] | undefined;
+    const only = acl.length === 1 ? acl[0]! : undefined;
+    if (only !== undefined && only.id.scheme === "world" && only.id.id === "anyone" && only.perms >>> 0 < 32) {
+      have = this.#worldAcls[only.perms] ??= acl;
+    } else {
+      const key = aclKey(acl);
+      have = this.#acls.get(key);
+      if (have === undefined) this.#acls.set(key, (have = acl));
+    }
+    this.#lastInternedFrom = acl;
+    this.#lastInterned = have;
     return have;
   }
 }

@@ -13,6 +13,7 @@ import {
   OpCode,
   Perms,
   TTL_EPHEMERAL_OWNER_PREFIX,
+  type ACL,
   type Stat,
 } from "../../../src/jute/index.js";
 import {
@@ -448,6 +449,31 @@ describe("DataTree.apply", () => {
     tree.apply(entry({ ...create("/a/b"), parentCVersion: 7 } as Txn), []);
     // seven creations recorded, one child present: 2*7 - 1 changes
     expect(tree.statOf(tree.get("/a")!).cversion).toBe(13);
+  });
+
+  it("nodes with equal ACLs share one array, whichever request's copy came first", () => {
+    zxid = 0n;
+    const tree = new DataTree();
+    const world = (perms: number) => [{ perms, id: { scheme: "world", id: "anyone" } }];
+    const digest = () => [{ perms: Perms.All, id: { scheme: "digest", id: "u:h" } }];
+    const withAcl = (path: string, acl: ACL[]) => ({ ...create(path), acl }) as Txn;
+    for (const [p, acl] of [
+      ["/w1", world(Perms.All)],
+      ["/w2", world(Perms.All)],
+      ["/r1", world(Perms.Read)],
+      ["/r2", world(Perms.Read)],
+      ["/d1", digest()],
+      ["/d2", digest()],
+    ] as [string, ACL[]][]) {
+      expect(tree.apply(entry(withAcl(p, acl)), []).err).toBe(Err.Ok);
+    }
+    const aclOf = (p: string) => tree.get(p)!.acl;
+    expect(aclOf("/w2")).toBe(aclOf("/w1"));
+    expect(aclOf("/r2")).toBe(aclOf("/r1"));
+    expect(aclOf("/d2")).toBe(aclOf("/d1"));
+    expect(aclOf("/r1")).not.toBe(aclOf("/w1"));
+    expect(aclOf("/r1")).toEqual(world(Perms.Read));
+    expect(aclOf("/d1")).toEqual(digest());
   });
 
   it("an error txn or a multi of error txns changes nothing", () => {
