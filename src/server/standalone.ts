@@ -155,6 +155,7 @@ export class StandaloneServer implements FourLetterSource {
         snapCount: c.snapCount,
         forceSync: c.forceSync,
         txnLogSizeLimitBytes: c.txnLogSizeLimitBytes,
+        preallocBytes: c.preAllocSizeBytes,
         prng: cryptoPrng,
         log: this.log,
         nowMs: () => this.clock.nowMs(),

@@ -33,6 +33,8 @@ export interface StorageOptions {
   snapCount: number;
   forceSync: boolean;
   txnLogSizeLimitBytes?: number | undefined;
+  /** preAllocSize: log files grow in zero-filled blocks of this size (0 or unset: none). */
+  preallocBytes?: number | undefined;
   /** Draws the snapshot points. */
   prng: Prng;
   log: Logger;
@@ -89,6 +91,7 @@ export class Storage {
       forceSync: this.#opts.forceSync,
       rollTxns: this.#opts.snapCount,
       rollBytes: this.#opts.txnLogSizeLimitBytes ?? LOG_ROLL_BYTES_DEFAULT,
+      preallocBytes: this.#opts.preallocBytes ?? 0,
       lastZxid,
       onWrite: (name, bytes) => {
         const path = join(logDir, name);

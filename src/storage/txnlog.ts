@@ -7,6 +7,8 @@
 //   record* = one frame each (frame.ts): u32 length | u32 CRC-32 | payload
 //   payload = one TxnEntry as txn/codec.ts encodes it: TxnHeader {sessionId, cxid, zxid,
 //             timeMs, opCode} then the txn
+//   then zeros to the end of the file, where it was preallocated (preAllocSize): a
+//   record never has length 0, so reading stops there, and a zero tail is no damage
 //
 // CRC-32 (not ZooKeeper's Adler-32): it catches every burst error up to 32 bits, and
 // node:zlib computes it natively. Zxids in a file strictly increase and, within an
@@ -69,6 +71,13 @@ export interface TxnLogOptions {
   lastZxid: bigint;
   /** Told the size of each write, for the dirs four-letter word. */
   onWrite?: (file: string, bytes: number) => void;
+  /**
+   * preAllocSize: files grow in blocks of this many zero bytes, written ahead of the
+   * records (0: no preallocation). An fdatasync after appending into space already
+   * written needs no metadata update (the file size does not change), which makes it
+   * cheaper: ~240 vs ~300 us on these machines.
+   */
+  preallocBytes?: number;
 }
 
 /**
@@ -110,7 +119,10 @@ interface OpenLog {
   readonly name: string;
   readonly handle: DiskFile;
   txns: number;
+  /** Bytes of header and records: where the next batch goes. */
   bytes: number;
+  /** The file's size: records and the zeros preallocated after them. */
+  allocated: number;
   /** Its name is not yet durable (no directory fsync since it was created). */
   fresh: boolean;
 }
@@ -270,10 +282,13 @@ export class TxnLog {
       }
     }
     const bytes = w.view();
+    const sizeBefore = file.allocated;
+    await this.#preallocate(file, file.bytes + bytes.length);
     await file.handle.write(bytes, file.bytes);
     file.bytes += bytes.length;
     file.txns += batch.length;
-    this.#opts.onWrite?.(file.name, bytes.length);
+    file.allocated = Math.max(file.allocated, file.bytes);
+    this.#opts.onWrite?.(file.name, file.allocated - sizeBefore);
     const fresh = file.fresh;
     file.fresh = false;
     this.stats.batches++;
@@ -289,6 +304,25 @@ export class TxnLog {
     return { synced };
   }
 
+  /**
+   * Grows `file` with zeros until it holds `end` bytes. Each step doubles the file, from
+   * 1 MiB up to steps of preAllocSize: a file that rolls early (snapCount) is not padded
+   * to a whole 64 MiB block, and no single step stalls its batch for long (writing and
+   * syncing 64 MiB of zeros takes ~50 ms here, 1 MiB ~2 ms). The zeros become durable
+   * with the batch's own fsync; recovery reads a zero tail as the end of the log.
+   */
+  async #preallocate(file: OpenLog, end: number): Promise<void> {
+    const block = this.#opts.preallocBytes ?? 0;
+    if (block <= 0 || end <= file.allocated) return;
+    let target = file.allocated;
+    while (target < end) target += Math.min(block, Math.max(PREALLOC_STEP_MIN, target));
+    const zeros = (zeroBlock ??= Buffer.alloc(ZERO_BLOCK_BYTES));
+    for (let at = file.allocated; at < target; at += zeros.length) {
+      await file.handle.write(zeros.subarray(0, Math.min(zeros.length, target - at)), at);
+    }
+    file.allocated = target;
+  }
+
   async #fileFor(firstZxid: bigint): Promise<OpenLog> {
     const cur = this.#file;
     if (cur !== undefined && !this.#rollRequested && cur.txns < this.#opts.rollTxns && cur.bytes < this.#opts.rollBytes) {
@@ -302,11 +336,16 @@ export class TxnLog {
     }
     const name = logFileName(firstZxid);
     const handle = await this.#opts.disk.create(join(this.#opts.dir, name));
-    const file: OpenLog = { name, handle, txns: 0, bytes: 0, fresh: true };
+    const file: OpenLog = { name, handle, txns: 0, bytes: 0, allocated: 0, fresh: true };
     this.#file = file;
     return file;
   }
 }
+
+/** A block of zeros that preallocation writes from (shared: it is only ever read). */
+let zeroBlock: Buffer | undefined;
+const ZERO_BLOCK_BYTES = 1024 * 1024;
+const PREALLOC_STEP_MIN = 1024 * 1024;
 
 function writeLogHeader(w: JuteWriter, firstZxid: bigint): void {
   w.raw(Buffer.from(LOG_MAGIC, "latin1"));
@@ -356,7 +395,8 @@ export function scanLog(buf: Buffer, nameZxid: bigint, prevZxid: bigint | undefi
   let prev = prevZxid;
   for (;;) {
     const f = readFrame(buf, offset, LOG_RECORD_BYTES_MAX);
-    if (f.kind === "end") return { records, goodEnd: offset, damage: undefined };
+    // The end of the records, or of the records and the zeros preallocated after them.
+    if (f.kind === "end" || (f.kind === "bad" && zeroFrom(buf, offset))) return { records, goodEnd: offset, damage: undefined };
     if (f.kind === "bad") {
       const validAfter = findValidRecord(buf, offset + 1, prev);
       return { records, goodEnd: offset, damage: { offset, reason: f.reason, hard: false, validAfter } };
@@ -377,6 +417,16 @@ export function scanLog(buf: Buffer, nameZxid: bigint, prevZxid: bigint | undefi
     prev = zxid;
     offset = f.next;
   }
+}
+
+/** Whether every byte of `buf` from `offset` on is zero. */
+function zeroFrom(buf: Buffer, offset: number): boolean {
+  const zeros = (zeroBlock ??= Buffer.alloc(ZERO_BLOCK_BYTES));
+  for (let at = offset; at < buf.length; at += zeros.length) {
+    const n = Math.min(zeros.length, buf.length - at);
+    if (buf.compare(zeros, 0, n, at, at + n) !== 0) return false;
+  }
+  return true;
 }
 
 function checkLogHeader(buf: Buffer, nameZxid: bigint): string | undefined {

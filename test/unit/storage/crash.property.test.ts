@@ -52,7 +52,7 @@ const SECRET = Buffer.alloc(32, 7);
 const OTHER_ACL: ACL[] = [{ perms: Perms.Read | Perms.Write | Perms.Admin | Perms.Create | Perms.Delete, id: { scheme: "world", id: "anyone" } }];
 
 /** Opens storage (recovery) and wires a pipeline as StandaloneServer does; undefined if the disk died. */
-async function openWorld(disk: FakeDisk, snapCount: number, seed: number, recorded: TxnEntry[]): Promise<World | undefined> {
+async function openWorld(disk: FakeDisk, snapCount: number, seed: number, recorded: TxnEntry[], preallocBytes: number): Promise<World | undefined> {
   const tree = new DataTree();
   const opened = await Promise.race([
     Storage.open(
@@ -62,6 +62,7 @@ async function openWorld(disk: FakeDisk, snapCount: number, seed: number, record
         dataLogDir: "/l",
         snapCount,
         forceSync: true,
+        preallocBytes,
         prng: new SeededPrng(seed),
         log: silentLogger,
         nowMs: () => 1_700_000_000_000,
@@ -197,7 +198,7 @@ function referenceOf(entries: readonly TxnEntry[]): { tree: DataTree; sessions: 
 }
 
 /** What the runs exercised: the property is only as good as this coverage. */
-const seen = { recoveries: 0, fromSnapshot: 0, fromFuzzySnapshot: 0, truncatedTail: 0, replayedClosesInWindow: 0, crashedInRecovery: 0 };
+const seen = { recoveries: 0, fromSnapshot: 0, fromFuzzySnapshot: 0, truncatedTail: 0, preallocated: 0, replayedClosesInWindow: 0, crashedInRecovery: 0 };
 
 /** Checks a freshly recovered world against the log; cuts `recorded` to the surviving history. */
 function verify(world: World, recorded: TxnEntry[], appliedBeforeCrash: bigint): void {
@@ -232,16 +233,19 @@ describe("crash recovery (property)", () => {
         fc.array(fc.integer({ min: 1, max: 120 }), { minLength: 3, maxLength: 3 }),
         async (seed, snapCount, rounds, crashPoints) => {
           const prng = new SeededPrng(seed);
+          // Half the runs preallocate the log in small blocks, so crashes land around zero tails.
+          const prealloc = seed % 2 === 0 ? 0 : 64 + (seed % 200);
           const diskOpts = (i: number) => ({ prng: new SeededPrng(seed + i), maxDelayTurns: 2, syncTurns: 1, crashAtOp: crashPoints[i % 3]! });
           let disk = new FakeDisk(diskOpts(0));
           const recorded: TxnEntry[] = [];
           let applied = 0n;
           for (let round = 0; round <= rounds.length; round++) {
             const last = round === rounds.length;
-            const world = await openWorld(disk, snapCount, seed + round, recorded);
+            const world = await openWorld(disk, snapCount, seed + round, recorded, prealloc);
             if (world === undefined) seen.crashedInRecovery++;
             else {
               verify(world, recorded, applied);
+              if (prealloc > 0) seen.preallocated++;
               if (last) return;
               const clients: Clients = { queues: [] };
               // Sessions that survived re-attach, as reconnecting clients would.
@@ -250,7 +254,7 @@ describe("crash recovery (property)", () => {
               const before = recorded.length;
               // Ids of sessions that became durable; one lost in a crash was never handed out.
               let sessionIdsSeen = 0n;
-                  for (const e of recorded) if (e.txn.type === "createSession" && e.hdr.sessionId > sessionIdsSeen) sessionIdsSeen = e.hdr.sessionId;
+              for (const e of recorded) if (e.txn.type === "createSession" && e.hdr.sessionId > sessionIdsSeen) sessionIdsSeen = e.hdr.sessionId;
               await drive(world, disk, rounds[round]!, clients);
               disk.crash();
               applied = world.tree.lastProcessedZxid > applied ? world.tree.lastProcessedZxid : applied;
@@ -264,7 +268,7 @@ describe("crash recovery (property)", () => {
             const next = last ? { prng: new SeededPrng(seed) } : diskOpts(round + 1);
             disk = disk.afterCrash(prng, last ? next : next);
             if (last) {
-              const final = await openWorld(disk, snapCount, seed, recorded);
+              const final = await openWorld(disk, snapCount, seed, recorded, prealloc);
               verify(final!, recorded, applied);
               return;
             }
@@ -277,6 +281,7 @@ describe("crash recovery (property)", () => {
     expect(seen.fromFuzzySnapshot).toBeGreaterThan(50);
     expect(seen.replayedClosesInWindow).toBeGreaterThan(5);
     expect(seen.truncatedTail).toBeGreaterThan(5);
+    expect(seen.preallocated).toBeGreaterThan(200);
     expect(seen.crashedInRecovery).toBeGreaterThan(5);
   }, 120_000);
 });

@@ -312,6 +312,68 @@ describe("log recovery", () => {
     expect(disk.files().has(`${DIR}/log.b`)).toBe(false);
   });
 
+  it("preallocated files: zeros after the records are the end of the log, in every file", async () => {
+    const disk = new FakeDisk();
+    const log = await logOn(disk, { rollTxns: 10, preallocBytes: 4096 });
+    for (const e of creates(25)) await log.append(e);
+    await log.close();
+    const files = [...disk.files()].filter(([p]) => p.startsWith(`${DIR}/log.`));
+    expect(files).toHaveLength(3);
+    for (const [, buf] of files) {
+      expect(buf.length % 4096).toBe(0);
+      const scan = scanLog(buf, BigInt("0x" + buf.readBigInt64BE(8).toString(16)), undefined);
+      expect(scan.damage).toBeUndefined();
+      expect(scan.goodEnd).toBeLessThan(buf.length);
+      expect(buf.subarray(scan.goodEnd).every((b) => b === 0)).toBe(true);
+    }
+    const { r, tree } = await recoverFrom(disk);
+    expect(r.truncated).toBeUndefined();
+    expect(r.txnsReplayed).toBe(25);
+    expect(treeText(tree)).toBe(treeText(referenceTree(25)));
+  });
+
+  it("preallocated: a torn record before the zeros is cut and reported; zeros then a record stop start-up", async () => {
+    const disk = new FakeDisk();
+    const log = await logOn(disk, { preallocBytes: 4096 });
+    for (const e of creates(10)) await log.append(e);
+    await log.close();
+    const path = `${DIR}/log.1`;
+    const full = disk.files().get(path)!;
+    const offsets = recordOffsets(full);
+    const end = scanLog(full, 1n, undefined).goodEnd;
+    // Torn: the last record's first bytes, then the preallocated zeros.
+    const torn = Buffer.from(full);
+    torn.fill(0, offsets[9]! + 5, end);
+    disk.plant(path, torn);
+    const { r } = await recoverFrom(disk);
+    expect(r.truncated?.offset).toBe(offsets[9]);
+    expect(r.txnsReplayed).toBe(9);
+    // A record zeroed out in the middle, with valid records after it, is lost data.
+    const holed = Buffer.from(full);
+    holed.fill(0, offsets[4]!, offsets[5]!);
+    disk.plant(path, holed);
+    const err = await recoverFrom(disk).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as StorageError).offset).toBe(offsets[4]);
+  });
+
+  it("preallocation grows a file by doubling, capped at preAllocSize, and its zeros count in the log's size", async () => {
+    const disk = new FakeDisk();
+    const sizes: number[] = [];
+    let reported = 0;
+    const log = await logOn(disk, { preallocBytes: 3 * 1024 * 1024, onWrite: (_f, n) => (reported += n) });
+    const big = Buffer.alloc(700 * 1024, 1);
+    for (let i = 1; i <= 12; i++) {
+      await log.append(entry(i, create(`/big${i}`, big.toString("latin1"))));
+      sizes.push(disk.files().get(`${DIR}/log.1`)!.length);
+    }
+    await log.close();
+    const MiB = 1024 * 1024;
+    // 1, then doubling (2, 4) until steps reach the 3 MiB cap: 1, 2, 4, 7, 10 MiB.
+    expect([...new Set(sizes)].map((n) => n / MiB)).toEqual([1, 2, 4, 7, 10]);
+    expect(reported).toBe(sizes.at(-1));
+  });
+
   it("stops start-up on corruption in the middle of the last file", async () => {
     const disk = await writtenLog(20);
     const path = `${DIR}/log.1`;
