@@ -258,8 +258,14 @@ export class QuorumServer {
   async #process(r: Ready): Promise<void> {
     const peer = this.peer;
     for (const o of r.sendNow) this.#send(o.to, o.msg);
+    // Commits of txns that earlier batches already made durable need not wait for this
+    // batch's fsync: under steady load every batch carries the commits of the previous
+    // proposals and the next proposals, and applying them only after persisting the
+    // next ones cost every commit one more fsync of latency.
+    const early = this.#alreadyDurableCommits(r);
+    this.#applyCommits(r, 0, early);
     await this.#persist(r);
-    this.#applyCommits(r);
+    this.#applyCommits(r, early, r.commit.length);
     this.#followConfig();
     for (const o of r.sendAfterPersist) this.#send(o.to, o.msg);
     for (const d of r.delivered) this.#onDelivered(d.from, d.msg);
@@ -290,9 +296,26 @@ export class QuorumServer {
     }
   }
 
-  #applyCommits(r: Ready): void {
+  /**
+   * How many of `r`'s commits (a prefix: both lists are in zxid order) are of txns made
+   * durable by earlier batches, which the driver finished before this one. Only for a
+   * batch that just appends: with a snapshot, a truncation or an epoch to write,
+   * everything waits for the persist as the Ready contract says.
+   */
+  #alreadyDurableCommits(r: Ready): number {
+    const p = r.persist;
+    if (p.snapshot !== undefined || p.truncateTo !== undefined || p.acceptedEpoch !== undefined || p.currentEpoch !== undefined) return 0;
+    const firstNew = p.append[0]?.zxid;
+    if (firstNew === undefined) return r.commit.length;
+    let n = 0;
+    while (n < r.commit.length && r.commit[n]!.zxid < firstNew) n++;
+    return n;
+  }
+
+  #applyCommits(r: Ready, from: number, to: number): void {
     const pipeline = this.server.pipeline;
-    for (const c of r.commit) {
+    for (let i = from; i < to; i++) {
+      const c = r.commit[i]!;
       const resolve = this.#pendingCommits.get(c.zxid);
       if (resolve !== undefined) {
         // Our own proposal: apply it now, before anything else in this batch (a state

@@ -57,7 +57,11 @@ export interface Outgoing {
   msg: ZabMsg;
 }
 
-/** What the driver must do, in this order: send `sendNow`; persist; apply `commit`; send `sendAfterPersist`. */
+/**
+ * What the driver must do, in this order: send `sendNow`; persist; apply `commit`; send
+ * `sendAfterPersist`. (When `persist` only appends, commits of txns persisted by earlier
+ * batches may be applied before it: see peer.ts.)
+ */
 export interface Ready {
   persist: {
     acceptedEpoch?: number;

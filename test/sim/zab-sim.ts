@@ -38,7 +38,7 @@ interface Node {
 type Event =
   | { at: number; seq: number; kind: "deliver"; from: bigint; to: bigint; msg: ZabMsg; channel: number }
   | { at: number; seq: number; kind: "tick" }
-  | { at: number; seq: number; kind: "persisted"; node: bigint; generation: number; ready: Ready }
+  | { at: number; seq: number; kind: "persisted"; node: bigint; generation: number; ready: Ready; early: number }
   | { at: number; seq: number; kind: "write" }
   | { at: number; seq: number; kind: "fault" };
 
@@ -63,6 +63,8 @@ export class ZabSim {
   readonly #channelTail = new Map<string, number>();
   /** Messages delivered twice so far. */
   duplicates = 0;
+  /** Commits applied before their batch's persist (their txns were already durable). */
+  earlyCommits = 0;
   readonly #partitioned = new Set<string>();
   /** Writes acknowledged to clients: zxid -> payload. */
   readonly acked = new Map<bigint, string>();
@@ -172,8 +174,31 @@ export class ZabSim {
     for (const o of r.sendNow) this.#send(node.id, o.to, this.#fill(node, o.msg));
     // The driver answers the leader's pings (a real server adds its sessions' touches).
     for (const d of r.delivered) if (d.msg.type === "PING" && peer.state !== "LEADING") peer.sendToLeader({ type: "PING", sessions: new Uint8Array(0) });
+    // As the server's driver does: commits of txns earlier batches made durable are
+    // applied at once; the rest wait for this batch's persist.
+    const p = r.persist;
+    const appendOnly = p.snapshot === undefined && p.truncateTo === undefined && p.acceptedEpoch === undefined && p.currentEpoch === undefined;
+    const firstNew = p.append[0]?.zxid;
+    let early = 0;
+    if (appendOnly) while (early < r.commit.length && (firstNew === undefined || r.commit[early]!.zxid < firstNew)) early++;
+    const durable = node.disk.log.at(-1)?.zxid ?? 0n;
+    for (const c of r.commit.slice(0, early)) {
+      if (c.zxid > durable) throw new SimFailure(`node ${node.id} applies ${c.zxid} before it is durable (log ends at ${durable})`);
+    }
+    this.#apply(node, r.commit.slice(0, early));
+    this.earlyCommits += early;
     node.busy = true;
-    this.#push({ at: this.now + 1 + this.rng.nextInt(2), kind: "persisted", node: node.id, generation: node.generation, ready: r });
+    this.#push({ at: this.now + 1 + this.rng.nextInt(2), kind: "persisted", node: node.id, generation: node.generation, ready: r, early });
+  }
+
+  #apply(node: Node, commits: readonly Proposal[]): void {
+    for (const c of commits) {
+      const last = node.applied.at(-1)?.zxid ?? 0n;
+      if (c.zxid <= last) continue; // already applied by the start-up replay
+      node.applied.push(c);
+      const payload = new TextDecoder().decode(c.data);
+      if (node.peer?.state === "LEADING" && payload.startsWith("w")) this.acked.set(c.zxid, payload);
+    }
   }
 
   /** The driver's job for SNAP: the leader's tree at that zxid. */
@@ -184,7 +209,7 @@ export class ZabSim {
     return { ...msg, data: new TextEncoder().encode(JSON.stringify(upTo.map((p) => [p.zxid.toString(), new TextDecoder().decode(p.data)]))) };
   }
 
-  #persisted(node: Node, r: Ready): void {
+  #persisted(node: Node, r: Ready, early: number): void {
     const d = node.disk;
     const p = r.persist;
     if (p.acceptedEpoch !== undefined) d.acceptedEpoch = p.acceptedEpoch;
@@ -207,13 +232,7 @@ export class ZabSim {
       if (x.zxid <= last) throw new SimFailure(`node ${node.id} logs ${x.zxid} after ${last}`);
       d.log.push(x);
     }
-    for (const c of r.commit) {
-      const last = node.applied.at(-1)?.zxid ?? 0n;
-      if (c.zxid <= last) continue; // already applied by the start-up replay
-      node.applied.push(c);
-      const payload = new TextDecoder().decode(c.data);
-      if (node.peer?.state === "LEADING" && payload.startsWith("w")) this.acked.set(c.zxid, payload);
-    }
+    this.#apply(node, r.commit.slice(early));
     for (const o of r.sendAfterPersist) this.#send(node.id, o.to, this.#fill(node, o.msg));
     if (r.state !== undefined && r.state.state === "LEADING" && r.state.serving) {
       const had = this.leadersByEpoch.get(r.state.epoch);
@@ -308,7 +327,7 @@ export class ZabSim {
         break;
       case "persisted": {
         const n = this.nodes.get(e.node)!;
-        if (n.generation === e.generation && n.peer !== undefined) this.#persisted(n, e.ready);
+        if (n.generation === e.generation && n.peer !== undefined) this.#persisted(n, e.ready, e.early);
         break;
       }
       case "write":
