@@ -127,6 +127,8 @@ export class CorralClient extends ZooKeeperClient {
    * EventEmitter would warn of a leak past ten.
    */
   readonly #onReconnect = new Set<() => void>();
+  /** Calls waiting for the session to be usable again (true) or gone (false). */
+  readonly #onSessionBack = new Set<(back: boolean) => void>();
 
   constructor(connectString: string, opts: ClientOptions = {}) {
     super(connectString, opts);
@@ -138,7 +140,23 @@ export class CorralClient extends ZooKeeperClient {
       for (const resend of [...this.#onReconnect]) resend();
     });
     this.on("state", (s: string) => {
-      if (s === "EXPIRED" || s === "CLOSED" || s === "AUTH_FAILED") this.#lost.abort(new ZooKeeperError(Err.SessionExpired));
+      const gone = s === "EXPIRED" || s === "CLOSED" || s === "AUTH_FAILED";
+      if (gone) this.#lost.abort(new ZooKeeperError(Err.SessionExpired));
+      if (gone || s === "CONNECTED") for (const wake of [...this.#onSessionBack]) wake(!gone);
+    });
+  }
+
+  /** Resolves true once the session is connected (read-write) again, false if it ended. */
+  #sessionBack(): Promise<boolean> {
+    const s = this.state;
+    if (s === "CONNECTED") return Promise.resolve(true);
+    if (s === "EXPIRED" || s === "CLOSED" || s === "AUTH_FAILED") return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const wake = (back: boolean): void => {
+        this.#onSessionBack.delete(wake);
+        resolve(back);
+      };
+      this.#onSessionBack.add(wake);
     });
   }
 
@@ -290,7 +308,10 @@ export class CorralClient extends ZooKeeperClient {
       return this.#handle(node, e.token);
     } catch (err) {
       wait.cancel();
-      await this.#releaseNode(node).catch(() => undefined);
+      // Giving up removes the node; if the connection is down that happens once it is
+      // back, without holding up the caller's timeout or abort.
+      const removed = this.#releaseNode(node).catch(() => undefined);
+      if (this.state === "CONNECTED") await removed;
       throw err;
     } finally {
       this.#onReconnect.delete(onReconnect);
@@ -298,7 +319,28 @@ export class CorralClient extends ZooKeeperClient {
     }
   }
 
+  /**
+   * Deletes a recipe node the session owns, as Curator's guaranteed delete and kazoo's
+   * retried release do: a release cut off by a lost connection is sent again once the
+   * session is back (NoNode then means the first one did it), so the node can never
+   * outlive its release while the session lives on and block every later waiter. It
+   * settles once the node is gone: deleted, or gone with the session.
+   */
   async #releaseNode(serverNode: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#releaseNodeOnce(serverNode);
+        return;
+      } catch (e) {
+        if (attempt > 0 && ZooKeeperError.is(e, "NoNode")) return;
+        if (ZooKeeperError.is(e, "SessionExpired")) return;
+        if (!ZooKeeperError.is(e, "ConnectionLoss")) throw e;
+        if (!(await this.#sessionBack())) return;
+      }
+    }
+  }
+
+  async #releaseNodeOnce(serverNode: string): Promise<void> {
     if (this.#resolvedMode === "engine") {
       await this.request(CorralOp.release, serverNode, (w) => encodeRecord(w, NodeRequestSchema, { node: serverNode }), undefined);
       return;

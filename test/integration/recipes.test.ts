@@ -86,6 +86,21 @@ function suite(kind: "corral" | "zookeeper", start: () => Promise<{ connectStrin
       await la.release();
     });
 
+    it("a release cut off by a lost connection is sent again once the session is back", async () => {
+      const [a, b] = [await client(), await client()];
+      const path = unique("rel");
+      const held = await a.mutex(path);
+      const next = b.mutex(path);
+      await untilChildren(a, path, 2);
+      const sid = a.sessionId;
+      const released = held.release();
+      a.disconnectForTest(); // before the corked request leaves: the first attempt is lost
+      await released;
+      expect(a.sessionId).toBe(sid); // the session lived on: only the retry freed the lock
+      await (await next).release();
+      expect(await a.getChildren(path)).toEqual([]);
+    });
+
     it("one client may wait for many locks at once without a listener-leak warning", async () => {
       const [a, b] = [await client(), await client()];
       const path = unique("many");
