@@ -16,6 +16,7 @@ import {
   VERSION_STRING,
   dumpLogFile,
   dumpSnapshotFile,
+  gcHook,
   purgeNow,
 } from "../server/index.js";
 import type { Logger } from "../util/index.js";
@@ -61,7 +62,9 @@ async function startForeground(confPath: string): Promise<number> {
   const ensemble = config.servers.length > 1 || (config.servers.length === 1 && !config.standaloneEnabled);
   let server: { start(): Promise<unknown>; stop(): Promise<void> };
   try {
-    server = ensemble ? new QuorumServer({ config, log }) : new StandaloneServer({ config, log });
+    const gc = gcHook();
+    const reclaimMemory = gc === undefined ? undefined : { reclaim: gc };
+    server = ensemble ? new QuorumServer({ config, log, reclaimMemory }) : new StandaloneServer({ config, log, reclaimMemory });
   } catch (e) {
     process.stderr.write(`corral: ${(e as Error).message}\n`);
     return 2;

@@ -9,5 +9,6 @@ export { Operations, EndpointError, adminSource, type OperatedServer } from "./o
 export { RecipeViews } from "./recipe-views.js";
 export { timedDisk } from "./timed-disk.js";
 export { QuorumServer, type QuorumServerOptions } from "./quorum.js";
+export { MemoryReclaimer, gcHook, RECLAIM_MIN_FREED_NODES } from "./reclaim.js";
 export { askFourLetterWord, freePort } from "../net/index.js";
 export { startEnsembleForTest, type EnsembleForTestOptions, type TestEnsemble } from "./ensemble-testing.js";

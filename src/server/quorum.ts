@@ -37,6 +37,8 @@ export interface QuorumServerOptions {
   config: CorralConfig;
   log?: Logger;
   clock?: Clock;
+  /** As StandaloneOptions.reclaimMemory. */
+  reclaimMemory?: { reclaim: () => void; minFreedNodes?: number } | undefined;
 }
 
 const ACCEPTED_EPOCH_FILE = "acceptedEpoch";
@@ -94,6 +96,7 @@ export class QuorumServer {
       config: { ...config, clientPort, clientPortAddress },
       log: this.log,
       ...(opts.clock === undefined ? {} : { clock: opts.clock }),
+      reclaimMemory: opts.reclaimMemory,
       sessionSecret: ENSEMBLE_SESSION_SECRET,
       role: {
         commitLog: (storage) => {

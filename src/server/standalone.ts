@@ -31,6 +31,7 @@ import { RecipeEngine } from "../recipe-engine/index.js";
 import { allBindings } from "../../recipes/index.js";
 import { makeAuthenticator } from "./auth.js";
 import { Operations } from "./operations.js";
+import { MemoryReclaimer } from "./reclaim.js";
 import { timedDisk } from "./timed-disk.js";
 import { cryptoPrng, systemClock } from "./clock.js";
 import { VERSION_LINE, VERSION_STRING } from "./version.js";
@@ -63,6 +64,11 @@ export interface StandaloneOptions {
   sessionSecret?: Buffer;
   /** The disk a durable server (config.dataDir set) uses; default the real file system. */
   disk?: Disk;
+  /**
+   * Asked on the tick when the tree has shrunk a lot, to hand the memory back (reclaim.ts;
+   * the CLI passes gcHook()). minFreedNodes: for tests.
+   */
+  reclaimMemory?: { reclaim: () => void; minFreedNodes?: number } | undefined;
 }
 
 export class StandaloneServer implements FourLetterSource {
@@ -107,11 +113,14 @@ export class StandaloneServer implements FourLetterSource {
   #pipeline: Pipeline | undefined;
   #engine: RecipeEngine | undefined;
   #listener: ClientListener | undefined;
+  readonly #reclaimer: MemoryReclaimer | undefined;
 
   constructor(opts: StandaloneOptions) {
     const config = opts.config;
     this.config = config;
     this.#opts = opts;
+    const r = opts.reclaimMemory;
+    this.#reclaimer = r === undefined ? undefined : new MemoryReclaimer(r.reclaim, r.minFreedNodes);
     this.log = opts.log ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
     this.#secret = opts.sessionSecret ?? randomBytes(32);
@@ -244,6 +253,9 @@ export class StandaloneServer implements FourLetterSource {
   }
 
   #tick(): void {
+    if (this.#reclaimer?.observe(this.tree.nodeCount) === true) {
+      this.log.info({ nodes: this.tree.nodeCount }, "the tree shrank by half or more: asked V8 to collect and hand the memory back");
+    }
     this.#engine?.tick(this.clock.nowMs());
     if (this.#opts.role?.ownsExpiry() === false) {
       // The leader expires global sessions; local ones are this server's to expire.

@@ -4,7 +4,7 @@
 
 import { defaultConfig, type CorralConfig } from "../config/index.js";
 import type { Logger } from "../util/index.js";
-import { StandaloneServer } from "./standalone.js";
+import { StandaloneServer, type StandaloneOptions } from "./standalone.js";
 
 export interface TestServerOptions {
   host?: string;
@@ -27,6 +27,7 @@ export interface TestServerOptions {
   /** Serve /metrics on host, any free port (default off). */
   metrics?: boolean;
   log?: Logger;
+  reclaimMemory?: StandaloneOptions["reclaimMemory"];
 }
 
 export interface TestServer {
@@ -71,7 +72,11 @@ export async function startStandaloneForTest(opts: TestServerOptions = {}): Prom
     metricsHttpHost: opts.host ?? "127.0.0.1",
     metricsHttpPort: 0,
   };
-  const server = new StandaloneServer(opts.log === undefined ? { config } : { config, log: opts.log });
+  const server = new StandaloneServer({
+    config,
+    ...(opts.log === undefined ? {} : { log: opts.log }),
+    ...(opts.reclaimMemory === undefined ? {} : { reclaimMemory: opts.reclaimMemory }),
+  });
   const { port } = await server.start();
   const host = config.clientPortAddress!;
   const url = (e: { host: string; port: number } | undefined): string | undefined => (e === undefined ? undefined : `http://${e.host}:${e.port}`);
