@@ -305,17 +305,16 @@ export class TxnLog {
   }
 
   /**
-   * Grows `file` with zeros until it holds `end` bytes. Each step doubles the file, from
-   * 1 MiB up to steps of preAllocSize: a file that rolls early (snapCount) is not padded
-   * to a whole 64 MiB block, and no single step stalls its batch for long (writing and
-   * syncing 64 MiB of zeros takes ~50 ms here, 1 MiB ~2 ms). The zeros become durable
+   * Grows `file` with zeros until it holds `end` bytes, in blocks of preAllocSize but
+   * at most 1 MiB: the batch that extends the file waits for the zeros to be written and
+   * its fsync flushes them, which costs ~2 ms for 1 MiB here but ~50 ms for ZooKeeper's
+   * 64 MiB block, a stall every client in flight would see. The zeros become durable
    * with the batch's own fsync; recovery reads a zero tail as the end of the log.
    */
   async #preallocate(file: OpenLog, end: number): Promise<void> {
-    const block = this.#opts.preallocBytes ?? 0;
+    const block = Math.min(this.#opts.preallocBytes ?? 0, PREALLOC_STEP_MAX);
     if (block <= 0 || end <= file.allocated) return;
-    let target = file.allocated;
-    while (target < end) target += Math.min(block, Math.max(PREALLOC_STEP_MIN, target));
+    const target = Math.ceil(end / block) * block;
     const zeros = (zeroBlock ??= Buffer.alloc(ZERO_BLOCK_BYTES));
     for (let at = file.allocated; at < target; at += zeros.length) {
       await file.handle.write(zeros.subarray(0, Math.min(zeros.length, target - at)), at);
@@ -345,7 +344,7 @@ export class TxnLog {
 /** A block of zeros that preallocation writes from (shared: it is only ever read). */
 let zeroBlock: Buffer | undefined;
 const ZERO_BLOCK_BYTES = 1024 * 1024;
-const PREALLOC_STEP_MIN = 1024 * 1024;
+const PREALLOC_STEP_MAX = 1024 * 1024;
 
 function writeLogHeader(w: JuteWriter, firstZxid: bigint): void {
   w.raw(Buffer.from(LOG_MAGIC, "latin1"));
