@@ -29,7 +29,7 @@ import { CONFIG_NODE, encodeForward, decodeForward, type CommitLog, type Forward
 import { encodeTreeImage, loadTreeImage, type Storage } from "../storage/index.js";
 import { decodeTxnEntry, encodeTxnEntry, type TxnEntry } from "../txn/index.js";
 import { asSessionId, assert, hex64, silentLogger, zxidOf, type Clock, type Logger } from "../util/index.js";
-import { PeerState, ZabPeer, type Proposal, type Ready, type ZabMsg } from "../zab/index.js";
+import { PeerState, ZabPeer, commitsBeforePersist, type Proposal, type Ready, type ZabMsg } from "../zab/index.js";
 import { planReconfig, reconfigMembersOf } from "./reconfig.js";
 import { StandaloneServer } from "./standalone.js";
 
@@ -265,7 +265,7 @@ export class QuorumServer {
     // batch's fsync: under steady load every batch carries the commits of the previous
     // proposals and the next proposals, and applying them only after persisting the
     // next ones cost every commit one more fsync of latency.
-    const early = this.#alreadyDurableCommits(r);
+    const early = commitsBeforePersist(r);
     this.#applyCommits(r, 0, early);
     await this.#persist(r);
     this.#applyCommits(r, early, r.commit.length);
@@ -297,22 +297,6 @@ export class QuorumServer {
     if (storage !== undefined && p.append.length > 0) {
       await Promise.all(p.append.map((x) => storage.append(this.#entryOf(x.zxid, x.data))));
     }
-  }
-
-  /**
-   * How many of `r`'s commits (a prefix: both lists are in zxid order) are of txns made
-   * durable by earlier batches, which the driver finished before this one. Only for a
-   * batch that just appends: with a snapshot, a truncation or an epoch to write,
-   * everything waits for the persist as the Ready contract says.
-   */
-  #alreadyDurableCommits(r: Ready): number {
-    const p = r.persist;
-    if (p.snapshot !== undefined || p.truncateTo !== undefined || p.acceptedEpoch !== undefined || p.currentEpoch !== undefined) return 0;
-    const firstNew = p.append[0]?.zxid;
-    if (firstNew === undefined) return r.commit.length;
-    let n = 0;
-    while (n < r.commit.length && r.commit[n]!.zxid < firstNew) n++;
-    return n;
   }
 
   #applyCommits(r: Ready, from: number, to: number): void {

@@ -44,19 +44,10 @@ function idMatches(scheme: string, have: string, want: string): boolean {
  */
 export function fixupAcl(acl: readonly ACL[], authIds: readonly Id[]): ACL[] | typeof Err.InvalidAcl {
   if (acl.length === 0) return Err.InvalidAcl;
-  if (acl.length === 1) {
-    // The common case (one entry, usually world:anyone): nothing to dedupe or expand.
-    const { scheme, id } = acl[0]!.id;
-    if ((scheme === "world" && id === "anyone") || (scheme !== "auth" && isValidId(scheme, id))) return [acl[0]!];
-  }
   const out: ACL[] = [];
-  const seen = new Set<string>();
+  // ACLs hold a few entries: a scan finds duplicates without building a key per entry.
   const add = (a: ACL): void => {
-    const key = `${a.perms}\u0000${a.id.scheme}\u0000${a.id.id}`;
-    if (!seen.has(key)) {
-      seen.add(key);
-      out.push(a);
-    }
+    if (!out.some((b) => b.perms === a.perms && b.id.scheme === a.id.scheme && b.id.id === a.id.id)) out.push(a);
   };
   for (const a of acl) {
     const { scheme, id } = a.id;

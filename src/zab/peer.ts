@@ -9,9 +9,8 @@
 //   - each txn is persisted before its PROPOSAL is acked; the leader counts its own ack
 //     only in advance(), i.e. after persisting;
 //   - a commit is applied only after the txn is persisted. Commits of txns that earlier
-//     batches persisted may be applied before this batch's persist when it only
-//     appends (the driver does, so that a commit never waits for the next proposals'
-//     fsync); the rest wait for it.
+//     batches persisted (commitsBeforePersist) may be applied before this batch's
+//     persist, so that a commit never waits for the next proposals' fsync.
 //
 // Phases: fast leader election (votes compared by peerEpoch, zxid, sid; a logical clock
 // per round), discovery (FOLLOWERINFO -> LEADERINFO(newEpoch) -> ACKEPOCH), synchronization

@@ -59,8 +59,8 @@ export interface Outgoing {
 
 /**
  * What the driver must do, in this order: send `sendNow`; persist; apply `commit`; send
- * `sendAfterPersist`. (When `persist` only appends, commits of txns persisted by earlier
- * batches may be applied before it: see peer.ts.)
+ * `sendAfterPersist`. (Its first commitsBeforePersist(r) commits may be applied before
+ * the persist: their txns are already durable.)
  */
 export interface Ready {
   persist: {
@@ -86,6 +86,22 @@ export interface Ready {
 
 export function emptyReady(): Ready {
   return { persist: { append: [] }, sendNow: [], sendAfterPersist: [], commit: [], delivered: [] };
+}
+
+/**
+ * How many of `r`'s commits (a prefix: commits and appends are both in zxid order) are of
+ * txns that earlier batches persisted, so the driver may apply them before this batch's
+ * persist. Only for a batch that just appends: with a snapshot, a truncation or an epoch
+ * to write, every commit waits for the persist.
+ */
+export function commitsBeforePersist(r: Ready): number {
+  const p = r.persist;
+  if (p.snapshot !== undefined || p.truncateTo !== undefined || p.acceptedEpoch !== undefined || p.currentEpoch !== undefined) return 0;
+  const firstNew = p.append[0]?.zxid;
+  if (firstNew === undefined) return r.commit.length;
+  let n = 0;
+  while (n < r.commit.length && r.commit[n]!.zxid < firstNew) n++;
+  return n;
 }
 
 export function readyIsEmpty(r: Ready): boolean {

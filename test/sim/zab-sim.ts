@@ -7,7 +7,7 @@
 // replays the same run. Invariants are checked after every event.
 
 import { SeededPrng } from "../../src/util/index.js";
-import { ZabPeer, type PeerConfig, type PersistedState, type Proposal, type Ready, type ZabMsg } from "../../src/zab/index.js";
+import { ZabPeer, commitsBeforePersist, type PeerConfig, type PersistedState, type Proposal, type Ready, type ZabMsg } from "../../src/zab/index.js";
 
 export interface SimOptions {
   seed: number;
@@ -176,11 +176,7 @@ export class ZabSim {
     for (const d of r.delivered) if (d.msg.type === "PING" && peer.state !== "LEADING") peer.sendToLeader({ type: "PING", sessions: new Uint8Array(0) });
     // As the server's driver does: commits of txns earlier batches made durable are
     // applied at once; the rest wait for this batch's persist.
-    const p = r.persist;
-    const appendOnly = p.snapshot === undefined && p.truncateTo === undefined && p.acceptedEpoch === undefined && p.currentEpoch === undefined;
-    const firstNew = p.append[0]?.zxid;
-    let early = 0;
-    if (appendOnly) while (early < r.commit.length && (firstNew === undefined || r.commit[early]!.zxid < firstNew)) early++;
+    const early = commitsBeforePersist(r);
     const durable = node.disk.log.at(-1)?.zxid ?? 0n;
     for (const c of r.commit.slice(0, early)) {
       if (c.zxid > durable) throw new SimFailure(`node ${node.id} applies ${c.zxid} before it is durable (log ends at ${durable})`);
