@@ -80,23 +80,23 @@ export class Prep {
   /** Latest pending record per path. */
   readonly #overlay = new Map<string, ChangeRecord>();
   /** Every pending record in zxid order, so applying a txn can retire its records. */
-  readonly #queue: ChangeRecord[] = [];
-  #queueHead = 0;
+  readonly #queue = new PendingRecords();
   /** A multi's own changes while it is prepared; merged into the overlay on success. */
   #scratch: Map<string, ChangeRecord> | null = null;
   /**
-   * Per session, paths a pending record shows as its ephemeral: with the tree's own index
-   * these are all a closeSession may have to delete, so it never scans the whole overlay
-   * (which, when many sessions close at once, holds every one of their deletes).
+   * The pending records that show a node as a session's ephemeral, in zxid order: with
+   * the tree's own index these are all a closeSession may have to delete. A closeSession
+   * scans only these (txns still in flight), never the whole overlay, which, when many
+   * sessions close at once, holds every one of their deletes.
    */
-  readonly #pendingEphemerals = new Map<bigint, Set<string>>();
+  readonly #ephemeralRecords = new PendingRecords();
 
   constructor(tree: DataTree) {
     this.#tree = tree;
   }
 
   get outstandingCount(): number {
-    return this.#queue.length - this.#queueHead;
+    return this.#queue.size;
   }
 
   /** Turns a write request into the txn zxid `zxid` will carry. */
@@ -123,9 +123,8 @@ export class Prep {
   /** Forgets every prepared txn (a leader that stepped down: their fate is ZAB's now). */
   reset(): void {
     this.#overlay.clear();
-    this.#pendingEphemerals.clear();
-    this.#queue.length = 0;
-    this.#queueHead = 0;
+    this.#queue.clear();
+    this.#ephemeralRecords.clear();
     this.#scratch = null;
   }
 
@@ -136,20 +135,11 @@ export class Prep {
 
   /** Retires overlay records of txns up to `zxid`, once that txn is applied. */
   applied(zxid: bigint): void {
-    while (this.#queueHead < this.#queue.length && this.#queue[this.#queueHead]!.zxid <= zxid) {
-      const cr = this.#queue[this.#queueHead++]!;
+    for (let cr = this.#queue.shiftThrough(zxid); cr !== undefined; cr = this.#queue.shiftThrough(zxid)) {
       if (this.#overlay.get(cr.path) === cr) this.#overlay.delete(cr.path);
-      // Applied: from now on the tree's ephemeral index has it (or it is gone).
-      const owner = cr.node?.ephemeralOwner;
-      if (owner !== undefined && owner !== 0n && !this.#overlay.has(cr.path)) {
-        const set = this.#pendingEphemerals.get(owner);
-        if (set !== undefined && set.delete(cr.path) && set.size === 0) this.#pendingEphemerals.delete(owner);
-      }
     }
-    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
-      this.#queue.splice(0, this.#queueHead);
-      this.#queueHead = 0;
-    }
+    // Applied: from now on the tree's ephemeral index has them (or they are gone).
+    while (this.#ephemeralRecords.shiftThrough(zxid) !== undefined);
   }
 
   #prepOne(req: Exclude<WriteReq, { kind: "multi" | "closeSession" }>, zxid: bigint, ctx: PrepContext): Txn {
@@ -292,7 +282,7 @@ export class Prep {
   #prepCloseSession(zxid: bigint, sessionId: bigint): Txn {
     // Ephemerals this session owns now or will own once prepared txns apply.
     const owned = new Set(this.#tree.ephemeralsOf(sessionId));
-    for (const path of this.#pendingEphemerals.get(sessionId) ?? []) owned.add(path);
+    for (const cr of this.#ephemeralRecords.live()) if (cr.node?.ephemeralOwner === sessionId) owned.add(cr.path);
     for (const path of [...owned].sort()) {
       const node = this.#lookup(path);
       if (node !== null && node.ephemeralOwner === sessionId) this.#recordDelete(path, node, zxid);
@@ -338,12 +328,46 @@ export class Prep {
   #publish(cr: ChangeRecord): void {
     this.#overlay.set(cr.path, cr);
     this.#queue.push(cr);
-    const owner = cr.node?.ephemeralOwner;
-    if (owner !== undefined && isEphemeralOwner(owner)) {
-      let set = this.#pendingEphemerals.get(owner);
-      if (set === undefined) this.#pendingEphemerals.set(owner, (set = new Set()));
-      set.add(cr.path);
+    if (cr.node !== null && isEphemeralOwner(cr.node.ephemeralOwner)) this.#ephemeralRecords.push(cr);
+  }
+}
+
+/** Change records in zxid order; those of applied txns leave from the front. */
+class PendingRecords {
+  #items: ChangeRecord[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(cr: ChangeRecord): void {
+    this.#items.push(cr);
+  }
+
+  /** Removes and returns the first record if its txn is at or below `zxid`. */
+  shiftThrough(zxid: bigint): ChangeRecord | undefined {
+    const cr = this.#items[this.#head];
+    if (cr === undefined || cr.zxid > zxid) return undefined;
+    this.#head++;
+    if (this.#head === this.#items.length) {
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      // Under steady load the queue may never empty: drop the retired head now and then.
+      this.#items.splice(0, this.#head);
+      this.#head = 0;
     }
+    return cr;
+  }
+
+  *live(): IterableIterator<ChangeRecord> {
+    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i]!;
+  }
+
+  clear(): void {
+    this.#items.length = 0;
+    this.#head = 0;
   }
 }
 

@@ -344,7 +344,7 @@ export class DataTree {
     const existing = this.#nodes.get(path);
     if (existing !== undefined && !this.#replaying) return { err: Err.NodeExists };
     const node = this.#newNode(data, acl, hdr.zxid, hdr.timeMs, owner);
-    if (existing === undefined) this.#link(path, node);
+    if (existing === undefined) this.#link(path, node, parent);
     else this.#replace(path, existing, node);
     parent.cversion = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
     parent.pzxid = hdr.zxid;

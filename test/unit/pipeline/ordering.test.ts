@@ -188,6 +188,18 @@ describe("prep sees outstanding changes", () => {
     expect(a.conn.closed).toBe(true);
   });
 
+  it("a create queued behind such a closeSession sees the in-flight ephemeral gone", async () => {
+    const { h, log, a, b } = setup();
+    a.send(rq.create("/e1", "", { mode: CreateMode.Ephemeral }));
+    a.send(rq.create("/e2", "", { mode: CreateMode.Ephemeral }));
+    a.send(rq.closeSession());
+    const again = b.send(rq.create("/e1", "", { mode: CreateMode.Ephemeral }));
+    await log.releaseAll();
+    expect(errOf(b, again)).toBe(Err.Ok);
+    expect(h.tree.get("/e1")?.ephemeralOwner).toBe(b.sessionId);
+    expect(h.tree.get("/e2")).toBeUndefined();
+  });
+
   it("closeSession leaves alone what in-flight txns took from the session", async () => {
     const { h, log, a, b } = setup();
     log.holding = false;
