@@ -341,11 +341,24 @@ export class DataTree {
     const parentPath = parentOf(path);
     const parent = this.#nodes.get(parentPath);
     if (parent === undefined) return { err: Err.NoNode };
-    const existing = this.#nodes.get(path);
-    if (existing !== undefined && !this.#replaying) return { err: Err.NodeExists };
-    const node = this.#newNode(data, acl, hdr.zxid, hdr.timeMs, owner);
-    if (existing === undefined) this.#link(path, node, parent);
-    else this.#replace(path, existing, node);
+    let node: ZNode;
+    if (this.#replaying || path === "/") {
+      const existing = this.#nodes.get(path);
+      if (existing !== undefined && !this.#replaying) return { err: Err.NodeExists };
+      node = this.#newNode(data, acl, hdr.zxid, hdr.timeMs, owner);
+      if (existing === undefined) this.#link(path, node, parent);
+      else this.#replace(path, existing, node);
+    } else {
+      // A path is in the node map exactly when its name is in its parent's children, so
+      // adding the name tells whether it existed: one lookup in a small set instead of
+      // a miss in the whole tree's map (the dearest line of a create here).
+      const children = (parent.children ??= new Set());
+      const before = children.size;
+      children.add(basenameOf(path));
+      if (children.size === before) return { err: Err.NodeExists };
+      node = this.#newNode(data, acl, hdr.zxid, hdr.timeMs, owner);
+      this.#index(path, node);
+    }
     parent.cversion = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
     parent.pzxid = hdr.zxid;
     effects.push({ kind: EffectKind.Created, path, node }, { kind: EffectKind.ChildrenChanged, path: parentPath });
@@ -421,6 +434,11 @@ export class DataTree {
   #link(path: string, node: ZNode, parentNode?: ZNode): void {
     const parent = parentNode ?? this.#nodes.get(parentOf(path))!;
     (parent.children ??= new Set()).add(basenameOf(path));
+    this.#index(path, node);
+  }
+
+  /** Puts a node into the maps (its name is already among its parent's children). */
+  #index(path: string, node: ZNode): void {
     this.#nodes.set(path, node);
     this.#dataBytes += path.length + dataLength(node);
     const owner = node.ephemeralOwner;
