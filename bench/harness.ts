@@ -1,7 +1,8 @@
-// The harness: for each server under test (Corral, Apache ZooKeeper; standalone and
-// 3-node), start it, run every selected case `repeats` times, stop it; then summarise
-// (median, min, max), compare Corral with ZooKeeper and collect correctness violations.
-// Servers are stopped on every path out, including an abort (Ctrl-C).
+// The harness: for each topology (standalone, 3-node), start the servers under test
+// (Corral, Apache ZooKeeper), run every selected case `repeats` times on each, the runs
+// of a case alternating between the servers, stop them; then summarise (median, min,
+// max), compare Corral with ZooKeeper and collect correctness violations. Servers are
+// stopped on every path out, including an abort (Ctrl-C).
 //
 // One run of a case: an admin session makes a fresh root znode, the workload opens its
 // metered sessions and drives load through a Window; the server's CPU is sampled at the
@@ -9,9 +10,10 @@
 // deleted (bounded), so each case starts from the same small tree.
 
 import { setMaxListeners } from "node:events";
-import { hostname, cpus, totalmem, platform, release } from "node:os";
+import { hostname, cpus, totalmem, platform, release, tmpdir } from "node:os";
 import { connect, ZooKeeperError, type ZooKeeperClient } from "../src/client/index.js";
 import { CorrectnessViolation, LockTable, ViolationLog } from "./checks.js";
+import { probeDisk } from "./disk-probe.js";
 import type { BenchOptions } from "./options.js";
 import { recipesFor, type RecipeClient } from "./recipes/api.js";
 import {
@@ -20,6 +22,7 @@ import {
   type CaseReport,
   type CaseSummary,
   type Comparison,
+  type DiskProbe,
   type MemoryFinding,
   type RunResult,
   type ServerInfo,
@@ -320,6 +323,42 @@ function memoryFindings(cases: readonly CaseReport[]): BenchReport["memory"] {
   return { findings, ratio: corral !== undefined && zk !== undefined ? corral.rssBytes / zk.rssBytes : null, targetRatio: MEMORY_TARGET_RATIO };
 }
 
+interface LiveServer {
+  target: TargetName;
+  server: ServerUnderTest;
+  info: ServerInfo;
+  /** It failed (or died) during a run: no more runs on it. */
+  stopped: boolean;
+}
+
+/** Starts one server under test; `server` is undefined when it is not available or failed to start. */
+async function startOne(
+  target: TargetName,
+  topology: Topology,
+  opts: BenchOptions,
+  status: BenchStatus,
+  hooks: HarnessHooks,
+): Promise<{ info: ServerInfo; server?: ServerUnderTest }> {
+  status.label = `starting ${target} ${topology}`;
+  hooks.status?.(status);
+  let outcome: StartOutcome;
+  try {
+    outcome = await startServer(target, topology, opts);
+  } catch (e) {
+    // A server that should start and does not is a failed bench run (exit 2), unlike one
+    // that is not available (the Corral ensemble in-process).
+    const reason = `failed to start: ${message(e)}`;
+    hooks.warn?.(`${target} ${topology}: ${reason}`);
+    return { info: { target, topology, available: false, reason, failed: true, notes: [] } };
+  }
+  if (!outcome.ok) {
+    hooks.warn?.(outcome.reason);
+    return { info: { target, topology, available: false, reason: outcome.reason, notes: [] } };
+  }
+  const server = outcome.server;
+  return { server, info: { target, topology, available: true, version: server.version, how: server.how, inProcess: server.inProcess, notes: server.notes } };
+}
+
 export async function runBench(opts: BenchOptions, hooks: HarnessHooks = {}): Promise<BenchReport> {
   const startedAt = new Date();
   const t0 = performance.now();
@@ -328,81 +367,93 @@ export async function runBench(opts: BenchOptions, hooks: HarnessHooks = {}): Pr
   const servers: ServerInfo[] = [];
   const cases: CaseReport[] = [];
   const violations: Violation[] = [];
-  const combos = opts.targets.flatMap((target) => opts.topologies.map((topology) => ({ target, topology })));
-  const status: BenchStatus = { runsDone: 0, runsTotal: combos.length * planned.length * opts.repeats, label: "starting", ops: () => 0, runStartedAt: performance.now(), runMs: opts.warmupMs + opts.durationMs };
+  const status: BenchStatus = { runsDone: 0, runsTotal: opts.targets.length * opts.topologies.length * planned.length * opts.repeats, label: "starting", ops: () => 0, runStartedAt: performance.now(), runMs: opts.warmupMs + opts.durationMs };
   const aborted = (): boolean => hooks.signal?.aborted ?? false;
-
-  for (const { target, topology } of combos) {
-    if (aborted()) break;
-    status.label = `starting ${target} ${topology}`;
+  const probe = async (when: string): Promise<DiskProbe | null> => {
+    status.label = `disk probe (${when})`;
     hooks.status?.(status);
-    let outcome: StartOutcome;
+    return probeDisk(tmpdir()).catch((e: unknown) => {
+      hooks.warn?.(`disk probe failed: ${message(e)}`);
+      return null;
+    });
+  };
+  const diskBefore = await probe("before");
+
+  // One topology at a time, its servers (Corral, ZooKeeper) all up together; each case's
+  // runs alternate between them (run 1 on each, then run 2 on each, ...), so a slow spell
+  // of the shared machine (a busy disk, a noisy neighbour) falls on both sides of a ratio
+  // instead of on whichever server happened to be measured at the time.
+  for (const topology of opts.topologies) {
+    if (aborted()) break;
+    const live: LiveServer[] = [];
     try {
-      outcome = await startServer(target, topology, opts);
-    } catch (e) {
-      // A server that should start and does not is a failed bench run (exit 2), unlike one
-      // that is not available yet (the Corral ensemble before ZAB).
-      const reason = `failed to start: ${message(e)}`;
-      servers.push({ target, topology, available: false, reason, failed: true, notes: [] });
-      hooks.warn?.(`${target} ${topology}: ${reason}`);
-      status.runsTotal -= planned.length * opts.repeats;
-      continue;
-    }
-    if (!outcome.ok) {
-      servers.push({ target, topology, available: false, reason: outcome.reason, notes: [] });
-      hooks.warn?.(outcome.reason);
-      status.runsTotal -= planned.length * opts.repeats;
-      continue;
-    }
-    const server = outcome.server;
-    const info: ServerInfo = { target, topology, available: true, version: server.version, how: server.how, inProcess: server.inProcess, notes: server.notes };
-    servers.push(info);
-    try {
+      for (const target of opts.targets) {
+        if (aborted()) break;
+        const started = await startOne(target, topology, opts, status, hooks);
+        servers.push(started.info);
+        if (started.server === undefined) status.runsTotal -= planned.length * opts.repeats;
+        else live.push({ target, server: started.server, info: started.info, stopped: false });
+      }
       for (const pc of planned) {
         if (aborted()) break;
-        const runs: RunResult[] = [];
-        let recipes: RecipeClient | undefined;
+        const ofServer = new Map<LiveServer, { runs: RunResult[]; recipes: RecipeClient | undefined }>();
         for (let run = 1; run <= opts.repeats && !aborted(); run++) {
-          status.label = `${target} ${topology} ${pc.workload.name} ${pc.spec.variant} run ${run}/${opts.repeats}`;
-          status.runStartedAt = performance.now();
-          hooks.status?.(status);
-          const r = await runOnce(server, pc, run, opts, hooks, status);
-          status.ops = () => 0;
-          if (aborted()) break; // An interrupted run measured nothing worth keeping.
-          recipes ??= r.recipes;
-          runs.push(r.result);
-          status.runsDone++;
-          for (const m of r.result.violations) violations.push({ target, topology, workload: pc.workload.name, variant: pc.spec.variant, run, message: m });
-          if (!server.inProcess && sampleProcesses(server.pids) === undefined) throw new Error(`${target} ${topology} server process died during ${pc.workload.name} ${pc.spec.variant}`);
+          for (const l of live) {
+            if (l.stopped || aborted()) continue;
+            const { target, server } = l;
+            try {
+              status.label = `${target} ${topology} ${pc.workload.name} ${pc.spec.variant} run ${run}/${opts.repeats}`;
+              status.runStartedAt = performance.now();
+              hooks.status?.(status);
+              const r = await runOnce(server, pc, run, opts, hooks, status);
+              status.ops = () => 0;
+              if (aborted()) break; // An interrupted run measured nothing worth keeping.
+              const mine = ofServer.get(l) ?? { runs: [], recipes: undefined };
+              ofServer.set(l, mine);
+              mine.recipes ??= r.recipes;
+              mine.runs.push(r.result);
+              status.runsDone++;
+              for (const m of r.result.violations) violations.push({ target, topology, workload: pc.workload.name, variant: pc.spec.variant, run, message: m });
+              if (!server.inProcess && sampleProcesses(server.pids) === undefined) throw new Error(`${target} ${topology} server process died during ${pc.workload.name} ${pc.spec.variant}`);
+            } catch (e) {
+              l.stopped = true;
+              l.info.failed = true;
+              l.info.notes.push(`stopped early: ${message(e)}`);
+              hooks.warn?.(`${target} ${topology}: ${message(e)}`);
+              await l.server.stop();
+            }
+          }
         }
-        if (runs.length === 0) continue;
-        cases.push({
-          workload: pc.workload.name,
-          title: pc.workload.title,
-          variant: pc.spec.variant,
-          clients: pc.spec.clients,
-          params: pc.spec.params,
-          unit: pc.workload.unit,
-          latency: pc.workload.latency,
-          headline: pc.workload.headline,
-          target,
-          topology,
-          recipeMode: pc.workload.group === "recipe" ? (recipes?.recipeMode ?? null) : null,
-          recipeImplementation: pc.workload.group === "recipe" ? (recipes?.implementation ?? null) : null,
-          runs,
-          summary: summarize(runs),
-        });
+        for (const l of live) {
+          const mine = ofServer.get(l);
+          if (mine === undefined || mine.runs.length === 0) continue;
+          cases.push({
+            workload: pc.workload.name,
+            title: pc.workload.title,
+            variant: pc.spec.variant,
+            clients: pc.spec.clients,
+            params: pc.spec.params,
+            unit: pc.workload.unit,
+            latency: pc.workload.latency,
+            headline: pc.workload.headline,
+            target: l.target,
+            topology,
+            recipeMode: pc.workload.group === "recipe" ? (mine.recipes?.recipeMode ?? null) : null,
+            recipeImplementation: pc.workload.group === "recipe" ? (mine.recipes?.implementation ?? null) : null,
+            runs: mine.runs,
+            summary: summarize(mine.runs),
+          });
+        }
       }
-    } catch (e) {
-      info.failed = true;
-      info.notes.push(`stopped early: ${message(e)}`);
-      hooks.warn?.(`${target} ${topology}: ${message(e)}`);
     } finally {
-      status.label = `stopping ${target} ${topology}`;
-      hooks.status?.(status);
-      await server.stop();
+      for (const l of live) {
+        status.label = `stopping ${l.target} ${topology}`;
+        hooks.status?.(status);
+        await l.server.stop();
+      }
     }
   }
+  const diskAfter = aborted() ? null : await probe("after");
   const finishedAt = new Date();
   const cpuList = cpus();
   return {
@@ -413,6 +464,7 @@ export async function runBench(opts: BenchOptions, hooks: HarnessHooks = {}): Pr
     ok: violations.length === 0 && !aborted() && !servers.some((s) => s.failed === true),
     interrupted: aborted(),
     host: { hostname: hostname(), cpus: cpuList.length, cpuModel: cpuList[0]?.model ?? "unknown", memoryBytes: totalmem(), platform: platform(), release: release(), node: process.version },
+    disk: { before: diskBefore, after: diskAfter },
     options: {
       quick: opts.quick,
       targets: opts.targets,

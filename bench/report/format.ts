@@ -1,7 +1,7 @@
 // Number formatting and the per-case figures every report shows the same way.
 
 import type { Spread } from "../stats.js";
-import type { CaseReport, Comparison, TargetCheck } from "./types.js";
+import type { BenchReport, CaseReport, Comparison, TargetCheck } from "./types.js";
 
 export function fmtNum(n: number): string {
   if (!Number.isFinite(n)) return "-";
@@ -30,6 +30,14 @@ export function fmtRatio(r: number | null): string {
 
 export function fmtMiB(bytes: number | null | undefined): string {
   return bytes === null || bytes === undefined ? "-" : `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+}
+
+/** The disk probes of a run, e.g. "write+fdatasync p50/p99 0.21/0.35 ms before, 0.24/0.52 ms after". */
+export function fmtDisk(disk: BenchReport["disk"] | undefined): string {
+  const one = (p: BenchReport["disk"]["before"], when: string): string | undefined =>
+    p === null ? undefined : `${fmtMs(p.p50Ms)}/${fmtMs(p.p99Ms)} ms ${when}`;
+  const parts = [one(disk?.before ?? null, "before"), one(disk?.after ?? null, "after")].filter((x) => x !== undefined);
+  return parts.length === 0 ? "not measured" : `write+fdatasync of 256 B, p50/p99 ${parts.join(", ")}`;
 }
 
 /** The number that matters for a case: ops/s, or the median failover time for the election. */

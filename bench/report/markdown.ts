@@ -4,7 +4,7 @@
 // violations, and every run's raw numbers.
 
 import { TARGET_LABEL, type TargetName, type Topology } from "../servers/types.js";
-import { fmtMiB, fmtMs, fmtNum, fmtRatio, fmtSpread } from "./format.js";
+import { fmtDisk, fmtMiB, fmtMs, fmtNum, fmtRatio, fmtSpread } from "./format.js";
 import { renderBarChart, type BarGroup } from "./svg.js";
 import { rowsFor, TABLE_COLUMNS } from "./table.js";
 import type { BenchReport, CaseReport } from "./types.js";
@@ -111,6 +111,7 @@ export function renderMarkdown(report: BenchReport, chartDir: string): { markdow
   const h = report.host;
   const o = report.options;
   out.push(`Host: ${h.cpus} × ${h.cpuModel}, ${fmtMiB(h.memoryBytes)} RAM, ${h.platform} ${h.release}, Node ${h.node}.`, "");
+  out.push(`Disk (the servers' dataDir, without load): ${fmtDisk(report.disk)}.`, "");
   out.push(
     `Run: ${o["quick"] === true ? "--quick, " : ""}${String(o["repeats"])} run(s) per case, ${Number(o["warmupMs"]) / 1000} s warm-up + ${Number(o["durationMs"]) / 1000} s measured (at most ${String(o["opsMax"])} ops), forceSync=${o["forceSync"] === true ? "yes" : "no"}, recipes: ${String(o["recipes"])}, seed ${String(o["seed"])}.`,
     "",

@@ -3,7 +3,7 @@
 // election), the issue targets, latency, the herd meter, errors and lost races.
 
 import { TARGET_LABEL, type Topology } from "../servers/types.js";
-import { fmtMiB, fmtNum, fmtRatio, fmtTarget, headlineRatio, headlineText, p50p99 } from "./format.js";
+import { fmtDisk, fmtMiB, fmtNum, fmtRatio, fmtTarget, headlineRatio, headlineText, p50p99 } from "./format.js";
 import type { BenchReport, CaseReport } from "./types.js";
 
 export const TABLE_COLUMNS = [
@@ -86,6 +86,7 @@ export function renderTable(report: BenchReport): string {
     for (const s of unavailable) out.push(`  ${TARGET_LABEL[s.target]}: ${s.reason ?? "not available"}`);
     if (rows.length > 0) out.push(alignTable(TABLE_COLUMNS, rows));
   }
+  out.push(`disk: ${fmtDisk(report.disk)} (the servers' dataDir disk, no load)`);
   const mem = report.memory;
   for (const f of mem.findings) {
     out.push(`memory: ${TARGET_LABEL[f.target]} ${f.topology} RSS ${fmtMiB(f.rssBytes)} after ${f.afterCase} (peak ${fmtMiB(f.peakRssBytes)})`);

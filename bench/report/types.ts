@@ -115,6 +115,15 @@ export interface Violation {
   message: string;
 }
 
+/** write + fdatasync of one small record on the servers' disk, one at a time, without load. */
+export interface DiskProbe {
+  dir: string;
+  samples: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+}
+
 export interface BenchReport {
   schema: typeof REPORT_SCHEMA;
   startedAt: string;
@@ -124,6 +133,8 @@ export interface BenchReport {
   ok: boolean;
   interrupted: boolean;
   host: { hostname: string; cpus: number; cpuModel: string; memoryBytes: number; platform: string; release: string; node: string };
+  /** The disk probe before the first server started and after the last one stopped (null: failed). */
+  disk: { before: DiskProbe | null; after: DiskProbe | null };
   options: Record<string, unknown>;
   servers: ServerInfo[];
   cases: CaseReport[];

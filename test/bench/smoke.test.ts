@@ -17,6 +17,10 @@ import { renderTable, TABLE_COLUMNS } from "../../bench/report/table.js";
 import { REPORT_SCHEMA, type BenchReport } from "../../bench/report/types.js";
 import { writeReport } from "../../bench/report/write.js";
 import { WORKLOADS } from "../../bench/workloads/index.js";
+import { findZooKeeperInstall, inCi } from "../helpers/zookeeper-install.js";
+
+const zk = findZooKeeperInstall();
+const haveZk = zk.java !== undefined && zk.serverClasspath !== undefined;
 
 let dir: string;
 
@@ -120,8 +124,14 @@ describe("bench harness smoke test (Corral only, ~1 s per workload)", () => {
     expect(files.json).toMatch(/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ(-\d+)?\.json$/);
     const json = JSON.parse(await readFile(files.json, "utf8")) as BenchReport;
     expect(json.schema).toBe(REPORT_SCHEMA);
-    for (const k of ["startedAt", "finishedAt", "durationSeconds", "ok", "interrupted", "host", "options", "servers", "cases", "comparisons", "memory", "violations"]) {
+    for (const k of ["startedAt", "finishedAt", "durationSeconds", "ok", "interrupted", "host", "disk", "options", "servers", "cases", "comparisons", "memory", "violations"]) {
       expect(json, k).toHaveProperty(k);
+    }
+    // The disk probe ran before and after, on the disk the servers' data dirs are on.
+    for (const p of [json.disk.before, json.disk.after]) {
+      expect(p?.samples).toBeGreaterThan(0);
+      expect(p!.p50Ms).toBeGreaterThan(0);
+      expect(p!.p99Ms).toBeGreaterThanOrEqual(p!.p50Ms);
     }
     expect(json.servers).toEqual([expect.objectContaining({ target: "corral", topology: "standalone", available: true })]);
     const c = json.cases[0]!;
@@ -148,6 +158,7 @@ describe("bench harness smoke test (Corral only, ~1 s per workload)", () => {
     expect(TABLE_COLUMNS.length).toBeGreaterThan(5);
     for (const w of WORKLOADS) expect(table).toMatch(new RegExp(`^${w.name}\\s`, "m"));
     expect(table).toMatch(/memory: Corral standalone RSS \d+ MiB/);
+    expect(table).toMatch(/^disk: write\+fdatasync of 256 B, p50\/p99 [\d.]+\/[\d.]+ ms before, [\d.]+\/[\d.]+ ms after/m);
     const { markdown, charts } = renderMarkdown(report, "charts");
     expect(markdown).toContain("## Summary — standalone");
     expect(markdown).toContain("| workload | case |");
@@ -186,4 +197,20 @@ describe("bench harness smoke test (Corral only, ~1 s per workload)", () => {
     expect(broken.violations.map((v) => v.message).join("\n")).toMatch(/delivered 2 times/);
     expect(exitCodeFor(broken)).toBe(1);
   }, 30_000);
+
+  it.skipIf(!haveZk && !inCi())("alternates each case's runs between Corral and ZooKeeper, both servers up", async () => {
+    const labels: string[] = [];
+    const both = await runBench(
+      { ...smokeOptions(["exists"]), targets: ["corral", "zookeeper"], repeats: 2, warmupMs: 50, durationMs: 300, resultsDir: null },
+      { status: (st) => (labels[labels.length - 1] === st.label ? undefined : labels.push(st.label)) },
+    );
+    expect(both.violations).toEqual([]);
+    const runs = labels.filter((l) => / run \d\/2$/.test(l)).map((l) => `${l.split(" ")[0]} ${l.slice(-3)}`);
+    expect(runs).toEqual(["corral 1/2", "zookeeper 1/2", "corral 2/2", "zookeeper 2/2"]);
+    expect(both.cases.map((c) => [c.target, c.runs.length])).toEqual([
+      ["corral", 2],
+      ["zookeeper", 2],
+    ]);
+    expect(both.comparisons[0]?.throughputRatio).toBeGreaterThan(0);
+  }, 90_000);
 });
