@@ -5,6 +5,7 @@ import {
   AddWatchMode,
   AddWatchRequestSchema,
   Create2ResponseSchema,
+  CreateResponseSchema,
   CreateMode,
   CreateRequestSchema,
   CreateTTLRequestSchema,
@@ -134,20 +135,31 @@ export class ZooKeeperClient extends Client {
 
   /** Creates a node; returns its path (with the sequence suffix for sequential modes). */
   async create(path: string, data?: Data, opts: CreateOptions = {}): Promise<string> {
-    return (await this.create2(path, data, opts)).path;
+    return (await this.#create(path, data, opts, false)).path;
   }
 
   /** Creates a node; returns its path and Stat (ZooKeeper's create2). */
   async create2(path: string, data?: Data, opts: CreateOptions = {}): Promise<{ path: string; stat: Stat }> {
+    const r = await this.#create(path, data, opts, true);
+    if (r.stat === undefined) throw new Error("create2: the answer carried no Stat");
+    return { path: r.path, stat: r.stat };
+  }
+
+  /**
+   * A plain create is sent as ZooKeeper's `create`, whose answer is the path alone (as the
+   * Java client's create does), so neither side encodes or decodes a Stat nobody reads.
+   * Containers and TTL nodes have op codes of their own, answered with a Stat.
+   */
+  async #create(path: string, data: Data | undefined, opts: CreateOptions, withStat: boolean): Promise<{ path: string; stat: Stat | undefined }> {
     const mode = opts.mode ?? "persistent";
     const flags = MODE_FLAGS[mode];
     const ttl = opts.ttlMs;
-    const opCode = mode === "container" ? OpCode.createContainer : ttl !== undefined ? OpCode.createTTL : OpCode.create2;
+    const opCode = mode === "container" ? OpCode.createContainer : ttl !== undefined ? OpCode.createTTL : withStat ? OpCode.create2 : OpCode.create;
     const r = await this.request(
       opCode,
       path,
       (w) => writeCreate(w, this.#p(path), toBuffer(data), opts.acl ?? OPEN_ACL_UNSAFE, flags, ttl),
-      (rd) => decodeRecord(rd, Create2ResponseSchema),
+      (rd): { path: string; stat?: Stat } => (opCode === OpCode.create ? decodeRecord(rd, CreateResponseSchema) : decodeRecord(rd, Create2ResponseSchema)),
       opts,
     );
     return { path: toClientPath(this.chroot, r.path), stat: r.stat };

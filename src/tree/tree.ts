@@ -8,6 +8,7 @@
 import {
   CONTAINER_EPHEMERAL_OWNER,
   Err,
+  OpCode,
   TTL_EPHEMERAL_OWNER_PREFIX,
   type ACL,
   type Stat,
@@ -362,7 +363,8 @@ export class DataTree {
     parent.cversion = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
     parent.pzxid = hdr.zxid;
     effects.push({ kind: EffectKind.Created, path, node }, { kind: EffectKind.ChildrenChanged, path: parentPath });
-    return { err: Err.Ok, path, stat: this.statOf(node) };
+    // A plain create is answered with the path alone (the other creates, and a multi's, with a Stat).
+    return hdr.opCode === OpCode.create ? { err: Err.Ok, path } : { err: Err.Ok, path, stat: this.statOf(node) };
   }
 
   #delete(hdr: TxnHeader, path: string, effects: Effect[]): OpResult {

@@ -311,10 +311,10 @@ describe("/metrics", () => {
     for (const f of m.values()) expect(f.help, f.name).toBeTruthy();
     expect(sampleValue(m, "znode_count")).toBe(t.server.nodeCount());
     expect(sampleValue(m, "global_sessions")).toBe([...t.server.sessionList()].length);
-    expect(sampleValue(m, "corral_request_latency_seconds_count", { op: "create2" })).toBeGreaterThanOrEqual(5);
+    expect(sampleValue(m, "corral_request_latency_seconds_count", { op: "create" })).toBeGreaterThanOrEqual(5);
     expect(sampleValue(m, "corral_request_latency_seconds_count", { op: "getData" })).toBeGreaterThanOrEqual(1);
-    expect(sampleValue(m, "corral_request_latency_seconds_bucket", { op: "create2", le: "+Inf" })).toBe(
-      sampleValue(m, "corral_request_latency_seconds_count", { op: "create2" }),
+    expect(sampleValue(m, "corral_request_latency_seconds_bucket", { op: "create", le: "+Inf" })).toBe(
+      sampleValue(m, "corral_request_latency_seconds_count", { op: "create" }),
     );
     expect(sampleValue(m, "corral_bytes_received_total")).toBeGreaterThan(0);
     expect(sampleValue(m, "corral_bytes_sent_total")).toBeGreaterThan(0);

@@ -73,7 +73,7 @@ describe("a learner's pipeline", () => {
     const r = c.send(rq.exists("/later"));
     expect(c.replyTo(r)).toBeUndefined();
     h.pipeline.applyRemote({
-      hdr: { sessionId: c.sessionId, cxid: w, zxid: asZxid(h.tree.lastProcessedZxid + 1n), timeMs: 1, opCode: OpCode.create },
+      hdr: { sessionId: c.sessionId, cxid: w, zxid: asZxid(h.tree.lastProcessedZxid + 1n), timeMs: 1, opCode: OpCode.create2 },
       txn: { type: "create", path: "/later", data: null, acl: [{ perms: 31, id: { scheme: "world", id: "anyone" } }], ephemeralOwner: 0n, parentCVersion: 5 },
     });
     expect(c.replyTo(r)?.err).toBe(Err.Ok);
