@@ -43,6 +43,14 @@ interface PendingNode {
   acl: readonly ACL[];
 }
 
+/**
+ * Every PendingNode is made here, as one literal: a create's copy of its parent made with
+ * object spread was one of prep's dearest lines in a profile of 64x16 creates.
+ */
+function pendingNode(version: number, cversion: number, aversion: number, ephemeralOwner: bigint, childCount: number, acl: readonly ACL[]): PendingNode {
+  return { version, cversion, aversion, ephemeralOwner, childCount, acl };
+}
+
 interface ChangeRecord {
   zxid: bigint;
   path: string;
@@ -173,7 +181,7 @@ export class Prep {
     if (!plan.ok) throw new PrepError(plan.err);
     const node = this.#need(CONFIG_NODE);
     if (!checkAcl(node.acl, Perms.Write, ctx.authIds)) throw new PrepError(Err.NoAuth);
-    this.#record(CONFIG_NODE, zxid, { ...node, version: -1 });
+    this.#record(CONFIG_NODE, zxid, pendingNode(-1, node.cversion, node.aversion, node.ephemeralOwner, node.childCount, node.acl));
     return { type: "setData", path: CONFIG_NODE, data: plan.data, version: -1 };
   }
 
@@ -202,8 +210,8 @@ export class Prep {
     if (isEphemeralOwner(parent.ephemeralOwner)) throw new PrepError(Err.NoChildrenForEphemerals);
     const owner = ownerFor(req.opCode, mode, ctx.sessionId, req.ttl);
     const parentCVersion = (parent.cversion + 1) | 0;
-    this.#record(parentPath, zxid, { ...parent, cversion: parentCVersion, childCount: parent.childCount + 1 });
-    this.#record(path, zxid, { version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl });
+    this.#record(parentPath, zxid, pendingNode(parent.version, parentCVersion, parent.aversion, parent.ephemeralOwner, parent.childCount + 1, parent.acl));
+    this.#record(path, zxid, pendingNode(0, 0, 0, owner, 0, acl));
     return { type: "create", path, data: req.data, acl, ephemeralOwner: owner, parentCVersion };
   }
 
@@ -225,7 +233,7 @@ export class Prep {
     const node = this.#need(path);
     if (!checkAcl(node.acl, Perms.Write, ctx.authIds)) throw new PrepError(Err.NoAuth);
     const next = checkVersion(node.version, version);
-    this.#record(path, zxid, { ...node, version: next });
+    this.#record(path, zxid, pendingNode(next, node.cversion, node.aversion, node.ephemeralOwner, node.childCount, node.acl));
     return { type: "setData", path, data, version: next };
   }
 
@@ -236,7 +244,7 @@ export class Prep {
     const node = this.#need(path);
     if (!checkAcl(node.acl, Perms.Admin, ctx.authIds)) throw new PrepError(Err.NoAuth);
     const next = checkVersion(node.aversion, version);
-    this.#record(path, zxid, { ...node, aversion: next, acl });
+    this.#record(path, zxid, pendingNode(node.version, node.cversion, next, node.ephemeralOwner, node.childCount, acl));
     return { type: "setACL", path, acl, version: next };
   }
 
@@ -293,7 +301,7 @@ export class Prep {
   #recordDelete(path: string, _node: PendingNode, zxid: bigint): void {
     const parentPath = parentOf(path);
     const parent = this.#lookup(parentPath);
-    if (parent !== null) this.#record(parentPath, zxid, { ...parent, childCount: parent.childCount - 1 });
+    if (parent !== null) this.#record(parentPath, zxid, pendingNode(parent.version, parent.cversion, parent.aversion, parent.ephemeralOwner, parent.childCount - 1, parent.acl));
     this.#record(path, zxid, null);
   }
 
@@ -309,14 +317,7 @@ export class Prep {
     if (cr !== undefined) return cr.node;
     const n = this.#tree.get(path);
     if (n === undefined) return null;
-    return {
-      version: n.version,
-      cversion: n.cversion,
-      aversion: n.aversion,
-      ephemeralOwner: n.ephemeralOwner,
-      childCount: childCount(n),
-      acl: n.acl,
-    };
+    return pendingNode(n.version, n.cversion, n.aversion, n.ephemeralOwner, childCount(n), n.acl);
   }
 
   #record(path: string, zxid: bigint, node: PendingNode | null): void {
