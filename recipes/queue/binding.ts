@@ -14,6 +14,7 @@ import {
   CreateMode,
   Err,
   PathRequestSchema,
+  Perms,
   QueueTakeRequestSchema,
   QueueTakeResponseSchema,
   RecipeEventKind,
@@ -24,7 +25,7 @@ import {
 } from "../../src/jute/index.js";
 import type { ExtensionCall, PlanContext, WriteReq } from "../../src/pipeline/index.js";
 import { failedCall, type ChildChange, type EngineApi, type RecipeBinding } from "../../src/recipe-engine/index.js";
-import { invalidPathReason, joinPath, type ApplyResult } from "../../src/tree/index.js";
+import { checkAcl, invalidPathReason, joinPath, type ApplyResult } from "../../src/tree/index.js";
 import { SortedNames } from "../common/sequence.js";
 import { createPath } from "../common/binding.js";
 import { INFLIGHT_PREFIX, VISIBILITY_MS_MAX, inflightName, isItem, parseInflight } from "./rules.js";
@@ -90,6 +91,11 @@ export class QueueBinding implements RecipeBinding {
           if (failed !== Err.NoNode && failed !== Err.NodeExists) return { err: failed };
         }
         if (!req.wait) return { err: Err.Ok, body: (w) => encodeRecord(w, QueueTakeResponseSchema, { found: false, item: "", data: null }) };
+        // A waiter's take is made for it later, as it: one that could not remove an item
+        // now (DELETE on the queue, and CREATE for a job's in-flight node) is told so now.
+        const acl = engine.pipeline.tree.get(req.path)?.acl ?? [];
+        const may = (perm: number): boolean => checkAcl(acl, perm, conn.authIds);
+        if (!may(Perms.Delete) || (taker.job && !may(Perms.Create))) return { err: Err.NoAuth };
         q.waiters.push({ sessionId: conn.sessionId, ...taker });
         this.#serveWaiters(engine, req.path);
         return { err: Err.Ok, body: (w) => encodeRecord(w, QueueTakeResponseSchema, { found: false, item: "", data: null }) };
@@ -143,8 +149,12 @@ export class QueueBinding implements RecipeBinding {
       q.waiters.shift();
       engine.submit(w.sessionId, take.write, (result) => {
         q.claimed.delete(take.name);
-        if (firstError(result) !== Err.Ok) {
-          q.waiters.unshift(w);
+        const failed = firstError(result);
+        if (failed !== Err.Ok) {
+          // Lost a race for the head (another member's taker in an ensemble): try again.
+          // Anything else (the queue's ACL changed under the waiter) would fail again
+          // each time: drop the waiter (its client times out), and serve the next one.
+          if (failed === Err.NoNode || failed === Err.NodeExists) q.waiters.unshift(w);
           this.#serveWaiters(engine, path);
           return;
         }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
 import {
   CorralOp,
+  Perms,
   LockRequestSchema,
   LockResponseSchema,
   NodeRequestSchema,
@@ -318,6 +319,29 @@ describe("bad recipe requests get a clear error and change nothing", () => {
       (r) => decodeRecord(r, LockResponseSchema),
     );
   const countNodes = () => srv.server.tree.nodeCount;
+
+  it("a take that may not remove items is NoAuth, not a wait; a waiter that loses the right is dropped, not retried", async () => {
+    const world = (perms: number) => [{ perms, id: { scheme: "world", id: "anyone" } }];
+    await other.detectRecipeMode();
+    const noDelete = unique("acl-q");
+    await c.create(noDelete, null, { acl: world(Perms.Read | Perms.Create | Perms.Admin) });
+    await expect(other.queue(noDelete).take({ timeoutMs: 5_000 })).rejects.toMatchObject({ code: "NoAuth" });
+    await expect(other.jobQueue(noDelete).take({ timeoutMs: 5_000 })).rejects.toMatchObject({ code: "NoAuth" });
+
+    // Allowed when it starts waiting, not any more when an item comes.
+    const revoked = unique("acl-q2");
+    await c.create(revoked, null, { acl: world(Perms.All) });
+    const waiting = other.queue(revoked).take({ timeoutMs: 1_000 }).catch((e: unknown) => e);
+    await other.exists("/");
+    await c.setACL(revoked, world(Perms.Read | Perms.Create | Perms.Admin));
+    const before = srv.server.tree.lastProcessedZxid;
+    await c.queue(revoked).offer("x");
+    for (let i = 0; i < 20; i++) await c.exists("/");
+    // The offer, and at most the one take that failed: no take is sent again and again.
+    expect(srv.server.tree.lastProcessedZxid - before).toBeLessThanOrEqual(2n);
+    expect(await c.queue(revoked).size()).toBe(1);
+    expect(await waiting).toMatchObject({ code: "OperationTimeout" });
+  });
 
   it("an invalid path is BadArguments", async () => {
     const before = countNodes();
