@@ -35,7 +35,10 @@ export interface FourLetterSource {
   lastZxid(): bigint;
   nodeCount(): number;
   approximateDataBytes(): number;
+  /** Every session's ephemeral paths: O(all ephemerals), for the dump views. */
   ephemeralsBySession(): Iterable<[bigint, ReadonlySet<string>]>;
+  /** How many ephemeral nodes there are, without listing them (mntr, /metrics). */
+  ephemeralCount(): number;
   /** Live sessions; expiresAtMs is wall-clock ms. */
   sessionList(): Iterable<{ id: bigint; timeoutMs: number; expiresAtMs: number }>;
   /**
@@ -276,8 +279,7 @@ export type MonitorValue = number | { readonly double: number } | string;
 /** mntr's keys (without the `zk_` prefix) and typed values, in mntr's order; AdminServer's `monitor` prints the same. */
 export function monitorEntries(src: FourLetterSource): [string, MonitorValue][] {
   const s = src.stats;
-  let ephemerals = 0;
-  for (const [, paths] of src.ephemeralsBySession()) ephemerals += paths.size;
+  const ephemerals = src.ephemeralCount();
   const known: Partial<Record<(typeof MNTR_SCALARS)[number], MonitorValue>> = {
     ephemerals_count: ephemerals,
     num_alive_connections: [...src.connections()].length,

@@ -159,11 +159,7 @@ export function buildRegistry(src: MetricsSource): Registry {
   gauge("outstanding_requests", "Requests received and not yet answered", () => s.outstandingRequests());
   gauge("znode_count", "Znodes in the data tree", () => s.nodeCount());
   gauge("watch_count", "Watches registered (data and child tables)", () => s.watchCount());
-  gauge("ephemerals_count", "Ephemeral znodes", () => {
-    let n = 0;
-    for (const [, paths] of s.ephemeralsBySession()) n += paths.size;
-    return n;
-  });
+  gauge("ephemerals_count", "Ephemeral znodes", () => s.ephemeralCount());
   gauge("global_sessions", "Live sessions", () => [...s.sessionList()].length);
   gauge("num_alive_connections", "Open client connections", () => [...s.connections()].length);
   gauge("approximate_data_size", "Bytes of znode data and paths", () => s.approximateDataBytes());

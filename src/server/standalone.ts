@@ -324,6 +324,10 @@ export class StandaloneServer implements FourLetterSource {
     return this.tree.ephemeralSessions();
   }
 
+  ephemeralCount(): number {
+    return this.tree.ephemeralCount();
+  }
+
   sessionList(): Iterable<{ id: bigint; timeoutMs: number; expiresAtMs: number }> {
     const wallOffset = this.clock.nowMs() - this.clock.monotonicMs();
     return [...this.sessions.all()].map((s) => ({ id: s.id, timeoutMs: s.timeoutMs, expiresAtMs: s.expiresAtMs + wallOffset }));

@@ -91,7 +91,11 @@ export function isEphemeralOwner(owner: bigint): boolean {
 
 export class DataTree {
   readonly #nodes = new Map<string, ZNode>();
-  readonly #ephemerals = new Map<bigint, Set<string>>();
+  /** Each session's ephemerals (see EphemeralIndex). */
+  readonly #ephemerals = new Map<bigint, EphemeralIndex>();
+  /** The index last looked up, and its session: creates come in runs from one session. */
+  #lastEphemeralOwner: bigint | undefined;
+  #lastEphemeralIndex: EphemeralIndex | undefined;
   readonly #containers = new Set<string>();
   readonly #ttls = new Set<string>();
   readonly #acls = new Map<string, readonly ACL[]>();
@@ -121,6 +125,8 @@ export class DataTree {
     const system = [...this.#systemData];
     this.#nodes.clear();
     this.#ephemerals.clear();
+    this.#lastEphemeralOwner = undefined;
+    this.#lastEphemeralIndex = undefined;
     this.#containers.clear();
     this.#ttls.clear();
     this.#acls.clear();
@@ -172,17 +178,23 @@ export class DataTree {
     return this.#nodes.keys();
   }
 
+  /** The paths of the session's ephemeral nodes (a new set: O(its ephemerals)). */
   ephemeralsOf(sessionId: bigint): ReadonlySet<string> {
-    return this.#ephemerals.get(sessionId) ?? EMPTY_SET;
+    const idx = this.#ephemerals.get(sessionId);
+    if (idx === undefined) return EMPTY_SET;
+    const live = new Set<string>();
+    for (const path of idx.paths) if (this.#nodes.get(path)?.ephemeralOwner === sessionId) live.add(path);
+    return live;
   }
 
-  ephemeralSessions(): IterableIterator<[bigint, Set<string>]> {
-    return this.#ephemerals.entries();
+  /** Every session that owns ephemerals, with their paths (O(all ephemerals): admin views). */
+  *ephemeralSessions(): IterableIterator<[bigint, ReadonlySet<string>]> {
+    for (const sessionId of [...this.#ephemerals.keys()]) yield [sessionId, this.ephemeralsOf(sessionId)];
   }
 
   ephemeralCount(): number {
     let n = 0;
-    for (const s of this.#ephemerals.values()) n += s.size;
+    for (const idx of this.#ephemerals.values()) n += idx.live;
     return n;
   }
 
@@ -409,10 +421,9 @@ export class DataTree {
   }
 
   #closeSession(hdr: TxnHeader, effects: Effect[]): void {
-    const owned = this.#replayClosedPaths ?? this.#ephemerals.get(hdr.sessionId);
-    if (owned === undefined) return;
+    const owned = this.#replayClosedPaths ?? this.ephemeralsOf(hdr.sessionId);
     for (const path of [...owned].sort()) this.#delete(hdr, path, effects);
-    this.#ephemerals.delete(hdr.sessionId);
+    this.#dropEphemeralIndex(hdr.sessionId);
   }
 
   #newNode(data: Buffer | null, acl: readonly ACL[], zxid: bigint, timeMs: number, owner: bigint): ZNode {
@@ -446,9 +457,14 @@ export class DataTree {
     const owner = node.ephemeralOwner;
     if (owner === 0n) return;
     if (isEphemeralOwner(owner)) {
-      let set = this.#ephemerals.get(owner);
-      if (set === undefined) this.#ephemerals.set(owner, (set = new Set()));
-      set.add(path);
+      let idx = this.#ephemeralIndex(owner);
+      if (idx === undefined) {
+        this.#ephemerals.set(owner, (idx = { paths: [], live: 0 }));
+        this.#lastEphemeralOwner = owner;
+        this.#lastEphemeralIndex = idx;
+      }
+      idx.paths.push(path);
+      idx.live++;
     } else if (isContainerOwner(owner)) this.#containers.add(path);
     else if (ttlOfOwner(owner) !== undefined) this.#ttls.add(path);
   }
@@ -456,7 +472,7 @@ export class DataTree {
   /** Swaps the node at `path` for `node`, which takes over its children. */
   #replace(path: string, old: ZNode, node: ZNode): void {
     node.children = old.children;
-    this.#untrackOwner(path, old.ephemeralOwner);
+    this.#untrackOwner(path, old.ephemeralOwner, false);
     if (path === "/") {
       // The root's path is not counted in approximateDataBytes, only its data.
       this.#dataBytes += dataLength(node) - dataLength(old);
@@ -467,15 +483,43 @@ export class DataTree {
     this.#link(path, node); // Map.set keeps the old insertion position: parents stay first
   }
 
-  #untrackOwner(path: string, owner: bigint): void {
+  /**
+   * Forgets `path` as its owner's. `settled`: the node map already shows the change (a
+   * delete), so the owner's ephemeral index may be compacted against it (not mid-replace).
+   */
+  #untrackOwner(path: string, owner: bigint, settled = true): void {
     if (owner === 0n) return;
     if (isEphemeralOwner(owner)) {
-      const set = this.#ephemerals.get(owner);
-      set?.delete(path);
-      if (set?.size === 0) this.#ephemerals.delete(owner);
+      const idx = this.#ephemeralIndex(owner);
+      if (idx === undefined) return;
+      idx.live--;
+      if (idx.live <= 0) this.#dropEphemeralIndex(owner);
+      else if (settled && idx.paths.length > 2 * idx.live + EPHEMERAL_SLACK) {
+        const live = this.ephemeralsOf(owner);
+        idx.paths = [...live];
+        idx.live = live.size;
+      }
     } else {
       this.#containers.delete(path);
       this.#ttls.delete(path);
+    }
+  }
+
+  #ephemeralIndex(owner: bigint): EphemeralIndex | undefined {
+    if (owner === this.#lastEphemeralOwner) return this.#lastEphemeralIndex;
+    const idx = this.#ephemerals.get(owner);
+    if (idx !== undefined) {
+      this.#lastEphemeralOwner = owner;
+      this.#lastEphemeralIndex = idx;
+    }
+    return idx;
+  }
+
+  #dropEphemeralIndex(owner: bigint): void {
+    this.#ephemerals.delete(owner);
+    if (owner === this.#lastEphemeralOwner) {
+      this.#lastEphemeralOwner = undefined;
+      this.#lastEphemeralIndex = undefined;
     }
   }
 
@@ -499,6 +543,22 @@ export class DataTree {
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set();
+
+/**
+ * A session's ephemerals, kept for its closeSession and for getEphemerals: the paths it
+ * created ephemerals at, in order, and how many of those nodes still exist. Deletes only
+ * count down; the paths of deleted nodes (or of paths since re-created by another owner)
+ * stay until they outnumber the live ones, then the list is rebuilt from the node map.
+ * Appending costs a create no hash-set insert (it did: as much as the node map's own),
+ * and the list takes a pointer per path instead of a set entry.
+ */
+interface EphemeralIndex {
+  paths: string[];
+  live: number;
+}
+
+/** Stale paths an ephemeral index may hold beyond twice its live ones. */
+const EPHEMERAL_SLACK = 32;
 
 export function childCount(n: ZNode): number {
   return n.children === null ? 0 : n.children.size;

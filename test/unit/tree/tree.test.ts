@@ -4,6 +4,7 @@
 // in-process pipeline (prep decides sequence names and owners); the deterministic
 // apply(entry, effects) contract is also checked directly.
 
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   CONTAINER_EPHEMERAL_OWNER,
@@ -500,3 +501,61 @@ describe("DataTree.apply", () => {
   });
 });
 
+
+describe("the per-session ephemeral index", () => {
+  // Random creates, deletes, re-creates under another owner, and closeSessions, checked
+  // against a model after every txn: ephemeralsOf, ephemeralCount and ephemeralSessions
+  // must always say exactly which nodes each session owns (closeSession deletes by it).
+  it("always names exactly each session's ephemeral nodes", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 39 })), { minLength: 1, maxLength: 400 }),
+        (ops) => {
+          const tree = new DataTree();
+          let zxid = 0n;
+          const apply = (txn: Txn, sessionId: bigint) =>
+            tree.apply({ hdr: { sessionId: asSessionId(sessionId), cxid: 1, zxid: asZxid(++zxid), timeMs: 1, opCode: OpCode.create2 }, txn }, []);
+          const model = new Map<string, bigint>(); // path -> owner
+          for (const [kind, session, n] of ops) {
+            const sid = BigInt(session);
+            const path = `/n${n}`;
+            if (kind <= 5) {
+              const r = apply({ type: "create", path, data: null, acl: OPEN_ACL_UNSAFE, ephemeralOwner: sid, parentCVersion: -1 }, sid);
+              if (r.err === Err.Ok) model.set(path, sid);
+            } else if (kind <= 8) {
+              if (apply({ type: "delete", path }, sid).err === Err.Ok) model.delete(path);
+            } else {
+              apply({ type: "closeSession" }, sid);
+              for (const [p, o] of model) if (o === sid) model.delete(p);
+            }
+            for (const s of [1n, 2n, 3n]) {
+              const want = [...model].filter(([, o]) => o === s).map(([p]) => p).sort();
+              expect([...tree.ephemeralsOf(s)].sort()).toEqual(want);
+            }
+            expect(tree.ephemeralCount()).toBe(model.size);
+            const sessions = [...tree.ephemeralSessions()].map(([s, paths]) => [s, paths.size]);
+            expect(sessions.every(([, size]) => Number(size) > 0)).toBe(true);
+            expect(sessions.reduce((sum, [, size]) => sum + Number(size), 0)).toBe(model.size);
+          }
+        },
+      ),
+      { seed: 4242, numRuns: 200 },
+    );
+  });
+
+  it("a long-lived session that creates and deletes many ephemerals still names just its live ones", () => {
+    const tree = new DataTree();
+    let zxid = 0n;
+    const apply = (txn: Txn) => tree.apply({ hdr: { sessionId: asSessionId(9n), cxid: 1, zxid: asZxid(++zxid), timeMs: 1, opCode: OpCode.create2 }, txn }, []);
+    apply({ type: "create", path: "/keep", data: null, acl: OPEN_ACL_UNSAFE, ephemeralOwner: 9n, parentCVersion: -1 });
+    for (let i = 0; i < 10_000; i++) {
+      expect(apply({ type: "create", path: `/lock-${i}`, data: null, acl: OPEN_ACL_UNSAFE, ephemeralOwner: 9n, parentCVersion: -1 }).err).toBe(Err.Ok);
+      expect(apply({ type: "delete", path: `/lock-${i}` }).err).toBe(Err.Ok);
+    }
+    expect([...tree.ephemeralsOf(9n)]).toEqual(["/keep"]);
+    expect(tree.ephemeralCount()).toBe(1);
+    apply({ type: "closeSession" });
+    expect(tree.get("/keep")).toBeUndefined();
+    expect(tree.ephemeralCount()).toBe(0);
+  });
+});
