@@ -182,6 +182,7 @@ export class DataTree {
   ephemeralsOf(sessionId: bigint): ReadonlySet<string> {
     const idx = this.#ephemerals.get(sessionId);
     if (idx === undefined) return EMPTY_SET;
+    if (idx.set !== null) return new Set(idx.set);
     const live = new Set<string>();
     for (const path of idx.paths) if (this.#nodes.get(path)?.ephemeralOwner === sessionId) live.add(path);
     return live;
@@ -194,7 +195,7 @@ export class DataTree {
 
   ephemeralCount(): number {
     let n = 0;
-    for (const idx of this.#ephemerals.values()) n += idx.live;
+    for (const idx of this.#ephemerals.values()) n += idx.set === null ? idx.live : idx.set.size;
     return n;
   }
 
@@ -459,12 +460,17 @@ export class DataTree {
     if (isEphemeralOwner(owner)) {
       let idx = this.#ephemeralIndex(owner);
       if (idx === undefined) {
-        this.#ephemerals.set(owner, (idx = { paths: [], live: 0 }));
+        this.#ephemerals.set(owner, (idx = { paths: [], live: 0, set: null }));
         this.#lastEphemeralOwner = owner;
         this.#lastEphemeralIndex = idx;
       }
-      idx.paths.push(path);
-      idx.live++;
+      if (idx.set !== null) idx.set.add(path);
+      else if (++idx.live > EPHEMERAL_LIST_MAX) {
+        // Past this many, a rebuild of the list would stall the server for too long.
+        idx.paths.push(path);
+        idx.set = new Set(this.ephemeralsOf(owner));
+        idx.paths = [];
+      } else idx.paths.push(path);
     } else if (isContainerOwner(owner)) this.#containers.add(path);
     else if (ttlOfOwner(owner) !== undefined) this.#ttls.add(path);
   }
@@ -492,6 +498,11 @@ export class DataTree {
     if (isEphemeralOwner(owner)) {
       const idx = this.#ephemeralIndex(owner);
       if (idx === undefined) return;
+      if (idx.set !== null) {
+        idx.set.delete(path);
+        if (idx.set.size === 0) this.#dropEphemeralIndex(owner);
+        return;
+      }
       idx.live--;
       if (idx.live <= 0) this.#dropEphemeralIndex(owner);
       else if (settled && idx.paths.length > 2 * idx.live + EPHEMERAL_SLACK) {
@@ -545,20 +556,25 @@ export class DataTree {
 const EMPTY_SET: ReadonlySet<string> = new Set();
 
 /**
- * A session's ephemerals, kept for its closeSession and for getEphemerals: the paths it
- * created ephemerals at, in order, and how many of those nodes still exist. Deletes only
- * count down; the paths of deleted nodes (or of paths since re-created by another owner)
- * stay until they outnumber the live ones, then the list is rebuilt from the node map.
- * Appending costs a create no hash-set insert (it did: as much as the node map's own),
- * and the list takes a pointer per path instead of a set entry.
+ * A session's ephemerals, kept for its closeSession and for getEphemerals. Most sessions
+ * own a few (locks, members, in-flight jobs): for them, the paths they created
+ * ephemerals at, in order, and how many of those nodes still exist. Deletes only count
+ * down; the paths of deleted nodes (or of paths since re-created by another owner) stay
+ * until they outnumber the live ones, then the list is rebuilt from the node map.
+ * Appending costs a create no hash-set insert (it did: as much as the node map's own).
+ * A rebuild takes a node-map lookup per entry, so a session with more than
+ * EPHEMERAL_LIST_MAX live ephemerals switches to a set (exact, no rebuilds) for good.
  */
 interface EphemeralIndex {
   paths: string[];
   live: number;
+  set: Set<string> | null;
 }
 
-/** Stale paths an ephemeral index may hold beyond twice its live ones. */
+/** Stale paths an ephemeral index's list may hold beyond twice its live ones. */
 const EPHEMERAL_SLACK = 32;
+/** Live ephemerals past which a session's index is a set (a list rebuild stays ~1 ms). */
+const EPHEMERAL_LIST_MAX = 4096;
 
 export function childCount(n: ZNode): number {
   return n.children === null ? 0 : n.children.size;

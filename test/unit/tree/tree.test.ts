@@ -558,4 +558,23 @@ describe("the per-session ephemeral index", () => {
     expect(tree.get("/keep")).toBeUndefined();
     expect(tree.ephemeralCount()).toBe(0);
   });
+
+  it("a session with thousands of live ephemerals (kept in a set past 4,096) still names exactly them", () => {
+    const tree = new DataTree();
+    let zxid = 0n;
+    const apply = (txn: Txn, sid: bigint) => tree.apply({ hdr: { sessionId: asSessionId(sid), cxid: 1, zxid: asZxid(++zxid), timeMs: 1, opCode: OpCode.create2 }, txn }, []);
+    const create = (path: string, owner: bigint) => apply({ type: "create", path, data: null, acl: OPEN_ACL_UNSAFE, ephemeralOwner: owner, parentCVersion: -1 }, owner);
+    for (let i = 0; i < 5_000; i++) expect(create(`/k${i}`, 9n).err).toBe(Err.Ok);
+    for (let i = 0; i < 5_000; i += 2) expect(apply({ type: "delete", path: `/k${i}` }, 9n).err).toBe(Err.Ok);
+    expect(create("/k0", 8n).err).toBe(Err.Ok); // re-created by another session
+    expect(create("/k2", 9n).err).toBe(Err.Ok); // and by the same one
+    const want = ["/k2", ...Array.from({ length: 2_500 }, (_, j) => `/k${2 * j + 1}`)].sort();
+    expect([...tree.ephemeralsOf(9n)].sort()).toEqual(want);
+    expect([...tree.ephemeralsOf(8n)]).toEqual(["/k0"]);
+    expect(tree.ephemeralCount()).toBe(2_502);
+    apply({ type: "closeSession" }, 9n);
+    expect(tree.ephemeralCount()).toBe(1);
+    expect(tree.get("/k1")).toBeUndefined();
+    expect(tree.get("/k0")?.ephemeralOwner).toBe(8n);
+  });
 });
