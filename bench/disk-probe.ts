@@ -7,39 +7,36 @@
 // already written with zeros (as preallocation leaves it), each followed by fdatasync,
 // one at a time. Bounded in count and time.
 
-import { close, fdatasync, open, write } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { nodeDisk } from "../src/storage/index.js";
 import type { DiskProbe } from "./report/types.js";
 import { LatencyHistogram } from "./stats.js";
 
 const RECORD_BYTES = 256;
 const FILE_BYTES = 1024 * 1024;
 
-function call<T>(f: (cb: (e: NodeJS.ErrnoException | null, v?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => f((e, v) => (e === null ? resolve(v as T) : reject(e))));
-}
-
+/** Through the storage layer's own Disk, so the probe pays what the log's writes pay. */
 export async function probeDisk(dir: string, opts: { samples?: number; maxMs?: number } = {}): Promise<DiskProbe> {
   const samples = opts.samples ?? 300;
   const maxMs = opts.maxMs ?? 2_000;
   const tmp = await mkdtemp(join(dir, "corral-bench-disk-"));
   const h = new LatencyHistogram();
   try {
-    const fd = await call<number>((cb) => open(join(tmp, "probe"), "w", cb));
+    const file = await nodeDisk.create(join(tmp, "probe"));
     try {
-      await call<number>((cb) => write(fd, Buffer.alloc(FILE_BYTES), 0, FILE_BYTES, 0, cb));
-      await call<void>((cb) => fdatasync(fd, cb));
+      await file.write(Buffer.alloc(FILE_BYTES), 0);
+      await file.sync();
       const record = Buffer.alloc(RECORD_BYTES, 0x5a);
       const deadline = performance.now() + maxMs;
       for (let i = 0; i < samples && (i + 1) * RECORD_BYTES <= FILE_BYTES && performance.now() < deadline; i++) {
         const t0 = performance.now();
-        await call<number>((cb) => write(fd, record, 0, RECORD_BYTES, i * RECORD_BYTES, cb));
-        await call<void>((cb) => fdatasync(fd, cb));
+        await file.write(record, i * RECORD_BYTES);
+        await file.sync();
         h.recordMs(performance.now() - t0);
       }
     } finally {
-      await call<void>((cb) => close(fd, cb));
+      await file.close();
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });

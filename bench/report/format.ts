@@ -33,10 +33,10 @@ export function fmtMiB(bytes: number | null | undefined): string {
 }
 
 /** The disk probes of a run, e.g. "write+fdatasync p50/p99 0.21/0.35 ms before, 0.24/0.52 ms after". */
-export function fmtDisk(disk: BenchReport["disk"] | undefined): string {
+export function fmtDisk(disk: BenchReport["disk"]): string {
   const one = (p: BenchReport["disk"]["before"], when: string): string | undefined =>
     p === null ? undefined : `${fmtMs(p.p50Ms)}/${fmtMs(p.p99Ms)} ms ${when}`;
-  const parts = [one(disk?.before ?? null, "before"), one(disk?.after ?? null, "after")].filter((x) => x !== undefined);
+  const parts = [one(disk.before, "before"), one(disk.after, "after")].filter((x) => x !== undefined);
   return parts.length === 0 ? "not measured" : `write+fdatasync of 256 B, p50/p99 ${parts.join(", ")}`;
 }
 

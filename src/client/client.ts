@@ -154,7 +154,7 @@ export class Client extends EventEmitter {
         if (s === "CONNECTED" || s === "CONNECTED_READ_ONLY") {
           cleanup();
           resolve();
-        } else if (s === "EXPIRED" || s === "AUTH_FAILED" || s === "CLOSED") {
+        } else if (isFinal(s)) {
           cleanup();
           reject(new ZooKeeperError(s === "EXPIRED" ? Err.SessionExpired : Err.ConnectionLoss));
         }
@@ -502,7 +502,8 @@ function settle(f: InFlight, err: Error | undefined, value?: unknown): void {
   else f.resolve(value);
 }
 
-function isFinal(s: ClientState): boolean {
+/** The session has ended for good: expired, closed, or refused (no reconnect follows). */
+export function isFinal(s: ClientState): boolean {
   return s === "EXPIRED" || s === "AUTH_FAILED" || s === "CLOSED";
 }
 

@@ -36,7 +36,7 @@ import { members as electionMembers, predecessorOf, MEMBER_PREFIX } from "../../
 import { ITEM_PREFIX, INFLIGHT_PREFIX, VISIBILITY_MS_MAX, items as queueItems } from "../../recipes/queue/rules.js";
 import { NODE_PREFIX as RW_PREFIX, blockerOf, contenders, type LockMode } from "../../recipes/read-write-lock/rules.js";
 import { NODE_PREFIX as LEASE_PREFIX, holders, parsePermits } from "../../recipes/semaphore/rules.js";
-import type { CallOptions, ClientOptions } from "./client.js";
+import { isFinal, type CallOptions, type ClientOptions, type ClientState } from "./client.js";
 import { toClientPath, toServerPath } from "./connect-string.js";
 import { ZooKeeperError } from "./errors.js";
 import { ZooKeeperClient, type Data } from "./zookeeper.js";
@@ -139,8 +139,8 @@ export class CorralClient extends ZooKeeperClient {
     this.on("reconnected", () => {
       for (const resend of [...this.#onReconnect]) resend();
     });
-    this.on("state", (s: string) => {
-      const gone = s === "EXPIRED" || s === "CLOSED" || s === "AUTH_FAILED";
+    this.on("state", (s: ClientState) => {
+      const gone = isFinal(s);
       if (gone) this.#lost.abort(new ZooKeeperError(Err.SessionExpired));
       if (gone || s === "CONNECTED") for (const wake of [...this.#onSessionBack]) wake(!gone);
     });
@@ -150,7 +150,7 @@ export class CorralClient extends ZooKeeperClient {
   #sessionBack(): Promise<boolean> {
     const s = this.state;
     if (s === "CONNECTED") return Promise.resolve(true);
-    if (s === "EXPIRED" || s === "CLOSED" || s === "AUTH_FAILED") return Promise.resolve(false);
+    if (isFinal(s)) return Promise.resolve(false);
     return new Promise((resolve) => {
       const wake = (back: boolean): void => {
         this.#onSessionBack.delete(wake);

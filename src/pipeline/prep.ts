@@ -289,7 +289,7 @@ export class Prep {
 
   #prepCloseSession(zxid: bigint, sessionId: bigint): Txn {
     // Ephemerals this session owns now or will own once prepared txns apply.
-    const owned = new Set(this.#tree.ephemeralsOf(sessionId));
+    const owned = this.#tree.ephemeralsOf(sessionId);
     for (const cr of this.#ephemeralRecords.live()) if (cr.node?.ephemeralOwner === sessionId) owned.add(cr.path);
     for (const path of [...owned].sort()) {
       const node = this.#lookup(path);

@@ -31,14 +31,13 @@ import { decodeTxnEntry, encodeTxnEntry, type TxnEntry } from "../txn/index.js";
 import { asSessionId, assert, hex64, silentLogger, zxidOf, type Clock, type Logger } from "../util/index.js";
 import { PeerState, ZabPeer, commitsBeforePersist, type Proposal, type Ready, type ZabMsg } from "../zab/index.js";
 import { planReconfig, reconfigMembersOf } from "./reconfig.js";
-import { StandaloneServer } from "./standalone.js";
+import { StandaloneServer, type StandaloneOptions } from "./standalone.js";
 
 export interface QuorumServerOptions {
   config: CorralConfig;
   log?: Logger;
   clock?: Clock;
-  /** As StandaloneOptions.reclaimMemory. */
-  reclaimMemory?: { reclaim: () => void; minFreedNodes?: number } | undefined;
+  reclaimMemory?: StandaloneOptions["reclaimMemory"];
 }
 
 const ACCEPTED_EPOCH_FILE = "acceptedEpoch";

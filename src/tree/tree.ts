@@ -178,13 +178,17 @@ export class DataTree {
     return this.#nodes.keys();
   }
 
-  /** The paths of the session's ephemeral nodes (a new set: O(its ephemerals)). */
-  ephemeralsOf(sessionId: bigint): ReadonlySet<string> {
+  /** The paths of the session's ephemeral nodes: a new set, the caller's (O(its ephemerals)). */
+  ephemeralsOf(sessionId: bigint): Set<string> {
     const idx = this.#ephemerals.get(sessionId);
-    if (idx === undefined) return EMPTY_SET;
-    if (idx.set !== null) return new Set(idx.set);
+    if (idx === undefined) return new Set();
+    return idx.set !== null ? new Set(idx.set) : this.#listedLive(sessionId, idx.paths);
+  }
+
+  /** The paths of a list-mode index whose nodes exist and are still `owner`'s. */
+  #listedLive(owner: bigint, paths: readonly string[]): Set<string> {
     const live = new Set<string>();
-    for (const path of idx.paths) if (this.#nodes.get(path)?.ephemeralOwner === sessionId) live.add(path);
+    for (const path of paths) if (this.#nodes.get(path)?.ephemeralOwner === owner) live.add(path);
     return live;
   }
 
@@ -468,7 +472,7 @@ export class DataTree {
       else if (++idx.live > EPHEMERAL_LIST_MAX) {
         // Past this many, a rebuild of the list would stall the server for too long.
         idx.paths.push(path);
-        idx.set = new Set(this.ephemeralsOf(owner));
+        idx.set = this.#listedLive(owner, idx.paths);
         idx.paths = [];
       } else idx.paths.push(path);
     } else if (isContainerOwner(owner)) this.#containers.add(path);
@@ -506,7 +510,7 @@ export class DataTree {
       idx.live--;
       if (idx.live <= 0) this.#dropEphemeralIndex(owner);
       else if (settled && idx.paths.length > 2 * idx.live + EPHEMERAL_SLACK) {
-        const live = this.ephemeralsOf(owner);
+        const live = this.#listedLive(owner, idx.paths);
         idx.paths = [...live];
         idx.live = live.size;
       }
@@ -552,8 +556,6 @@ export class DataTree {
     return have;
   }
 }
-
-const EMPTY_SET: ReadonlySet<string> = new Set();
 
 /**
  * A session's ephemerals, kept for its closeSession and for getEphemerals. Most sessions
