@@ -7,8 +7,6 @@ import {
   Create2ResponseSchema,
   CreateResponseSchema,
   CreateMode,
-  CreateRequestSchema,
-  CreateTTLRequestSchema,
   Err,
   ErrorResponseSchema,
   GetACLResponseSchema,
@@ -37,6 +35,7 @@ import {
   type ACL,
   type JuteWriter,
   type Stat,
+  writeCreateRequest,
 } from "../jute/index.js";
 import { Client, type CallOptions, type ClientOptions } from "./client.js";
 import { toClientPath, toServerPath } from "./connect-string.js";
@@ -510,8 +509,7 @@ const ZERO_STAT: Stat = {
 };
 
 function writeCreate(w: JuteWriter, path: string, data: Buffer | null, acl: readonly ACL[], flags: number, ttlMs: number | undefined): void {
-  if (ttlMs !== undefined) encodeRecord(w, CreateTTLRequestSchema, { path, data, acl: [...acl], flags, ttl: BigInt(ttlMs) });
-  else encodeRecord(w, CreateRequestSchema, { path, data, acl: [...acl], flags });
+  writeCreateRequest(w, { path, data, acl, flags }, ttlMs === undefined ? undefined : BigInt(ttlMs));
 }
 
 function clientKinds(type: number): ClientWatchKind[] {

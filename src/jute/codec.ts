@@ -69,6 +69,20 @@ export class JuteReader {
     return this.buf.toString("utf8", at, at + len);
   }
 
+  /**
+   * Whether the next ustring is exactly `bytes`; if so it is consumed, else nothing is.
+   * Lets a hot decoder recognise a well-known string without making a string.
+   */
+  skipUstringEqualTo(bytes: Uint8Array): boolean {
+    const at = this.offset;
+    const n = bytes.length;
+    if (at + 4 + n > this.end || this.buf.readInt32BE(at) !== n) return false;
+    const b = this.buf;
+    for (let i = 0; i < n; i++) if (b[at + 4 + i] !== bytes[i]) return false;
+    this.offset = at + 4 + n;
+    return true;
+  }
+
   /** A vector's element count; -1 (null) reads as 0. Bounded by the bytes left. */
   count(minElementBytes: number): number {
     const n = this.int();
@@ -155,10 +169,11 @@ export class JuteWriter {
       this.int(-1);
       return;
     }
-    const at = this.#reserve(4);
-    const max = Buffer.byteLength(v, "utf8");
-    const start = this.#reserve(max);
-    const written = this.#buf.write(v, start, "utf8");
+    // Room for the worst case (3 UTF-8 bytes per UTF-16 unit), then keep what was used:
+    // one pass over the string instead of measuring it first.
+    const at = this.#reserve(4 + 3 * v.length);
+    const written = this.#buf.write(v, at + 4, "utf8");
+    this.#len = at + 4 + written;
     this.#buf.writeInt32BE(written, at);
   }
 

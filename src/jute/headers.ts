@@ -1,8 +1,9 @@
 // Hand-written codecs for the records on every request and reply: the headers, the
-// handshake and Stat. They follow zookeeper.jute exactly; schema.ts covers the rest.
+// handshake, Stat, ACL lists and the create request. They follow zookeeper.jute
+// exactly; schema.ts covers the rest.
 
 import { JuteReader, JuteWriter } from "./codec.js";
-import type { Stat } from "./records.js";
+import type { ACL, Stat } from "./records.js";
 
 export interface RequestHeader {
   xid: number;
@@ -110,4 +111,66 @@ export function readConnectResponse(r: JuteReader): ConnectResponse {
   const passwd = r.buffer() ?? Buffer.alloc(0);
   const readOnly = r.remaining() > 0 ? r.bool() : undefined;
   return { protocolVersion, timeOut, sessionId, passwd, readOnly };
+}
+
+/** An ACL list as zookeeper.jute's vector<ACL>. */
+export function writeAcls(w: JuteWriter, acl: readonly ACL[]): void {
+  w.int(acl.length);
+  for (const a of acl) {
+    w.int(a.perms);
+    w.ustring(a.id.scheme);
+    w.ustring(a.id.id);
+  }
+}
+
+const WORLD = Buffer.from("world");
+const ANYONE = Buffer.from("anyone");
+/** Decoded world:anyone ACLs, one frozen list per permission set (perms 0..31). */
+const worldAcls: (readonly ACL[] | undefined)[] = [];
+
+/**
+ * A vector<ACL>. Nearly every request sends the one-entry world:anyone ACL; that one is
+ * recognised in the bytes and answered with a shared frozen list, so decoding it makes
+ * no objects at all. Anything else is decoded entry by entry.
+ */
+export function readAcls(r: JuteReader): readonly ACL[] {
+  const n = r.count(12);
+  if (n === 1) {
+    const at = r.offset;
+    const perms = r.int();
+    if (perms >>> 0 < 32 && r.skipUstringEqualTo(WORLD) && r.skipUstringEqualTo(ANYONE)) {
+      return (worldAcls[perms] ??= Object.freeze([Object.freeze({ perms, id: Object.freeze({ scheme: "world", id: "anyone" }) })]));
+    }
+    r.offset = at;
+  }
+  const out = new Array<ACL>(n);
+  for (let i = 0; i < n; i++) out[i] = { perms: r.int(), id: { scheme: r.ustring(), id: r.ustring() } };
+  return out;
+}
+
+export interface CreateRequest {
+  path: string;
+  data: Buffer | null;
+  acl: readonly ACL[];
+  flags: number;
+}
+
+/**
+ * zookeeper.jute's CreateRequest (the body of create, create2 and createContainer), or
+ * with `ttl` its CreateTTLRequest.
+ */
+export function writeCreateRequest(w: JuteWriter, c: CreateRequest, ttl?: bigint): void {
+  w.ustring(c.path);
+  w.buffer(c.data);
+  writeAcls(w, c.acl);
+  w.int(c.flags);
+  if (ttl !== undefined) w.long(ttl);
+}
+
+/** zookeeper.jute's CreateRequest; a CreateTTLRequest's ttl follows it. */
+export function readCreateRequest(r: JuteReader): CreateRequest {
+  const path = r.ustring();
+  const data = r.buffer();
+  const acl = readAcls(r);
+  return { path, data, acl, flags: r.int() };
 }

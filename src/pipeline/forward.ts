@@ -7,8 +7,6 @@
 //   body    = the op's request record (createSession: int timeoutMs)
 
 import {
-  CreateRequestSchema,
-  CreateTTLRequestSchema,
   IdSchema,
   JuteReader,
   JuteWriter,
@@ -21,6 +19,7 @@ import {
   decodeRecord,
   encodeRecord,
   type Id,
+  writeCreateRequest,
 } from "../jute/index.js";
 import { assertNever } from "../util/index.js";
 import { decodeRequest, isWrite, type MultiOp, type WriteReq } from "./requests.js";
@@ -54,8 +53,7 @@ function writeMultiOp(w: JuteWriter, op: MultiOp): void {
 }
 
 function writeCreate(w: JuteWriter, op: Extract<WriteReq, { kind: "create" }>): void {
-  if (op.opCode === OpCode.createTTL) encodeRecord(w, CreateTTLRequestSchema, { path: op.path, data: op.data, acl: op.acl, flags: op.flags, ttl: op.ttl });
-  else encodeRecord(w, CreateRequestSchema, { path: op.path, data: op.data, acl: op.acl, flags: op.flags });
+  writeCreateRequest(w, op, op.opCode === OpCode.createTTL ? op.ttl : undefined);
 }
 
 /** The op code a write request is sent as. */

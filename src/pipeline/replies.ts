@@ -2,8 +2,6 @@
 // (ZooKeeper's FinalRequestProcessor, write half).
 
 import {
-  Create2ResponseSchema,
-  CreateResponseSchema,
   Err,
   ErrorResponseSchema,
   GetDataResponseSchema,
@@ -32,13 +30,16 @@ function resultTypeOf(op: MultiOp): number {
 
 function writeOpResult(w: JuteWriter, opCode: number, r: OpResult): void {
   switch (opCode) {
+    // CreateResponse and Create2Response, written by hand: a create's reply is on the
+    // hottest path there is.
     case OpCode.create:
-      encodeRecord(w, CreateResponseSchema, { path: r.path! });
+      w.ustring(r.path!);
       return;
     case OpCode.create2:
     case OpCode.createContainer:
     case OpCode.createTTL:
-      encodeRecord(w, Create2ResponseSchema, { path: r.path!, stat: r.stat! });
+      w.ustring(r.path!);
+      writeStat(w, r.stat!);
       return;
     case OpCode.setData:
     case OpCode.setACL:

@@ -3,8 +3,6 @@
 // ZooKeeper closes a connection whose packet it cannot deserialize.
 
 import {
-  CreateRequestSchema,
-  CreateTTLRequestSchema,
   JuteError,
   MultiHeaderSchema,
   OpCode,
@@ -20,6 +18,8 @@ import {
   GetEphemeralsRequestSchema,
   ReconfigRequestSchema,
   decodeRecord,
+  readAcls,
+  readCreateRequest,
   type ACL,
   type JuteReader,
 } from "../jute/index.js";
@@ -30,7 +30,7 @@ export interface CreateReq {
   readonly opCode: number;
   path: string;
   data: Buffer | null;
-  acl: ACL[];
+  acl: readonly ACL[];
   flags: number;
   /** -1 unless the op is createTTL. */
   ttl: bigint;
@@ -168,12 +168,9 @@ const MULTI_OPS: ReadonlySet<number> = new Set([
 const MULTI_OPS_MAX = 10_000;
 
 function decodeCreate(r: JuteReader, opCode: number): CreateReq {
-  if (opCode === OpCode.createTTL) {
-    const c = decodeRecord(r, CreateTTLRequestSchema);
-    return { kind: "create", opCode, path: c.path, data: c.data, acl: c.acl, flags: c.flags, ttl: c.ttl };
-  }
-  const c = decodeRecord(r, CreateRequestSchema);
-  return { kind: "create", opCode, path: c.path, data: c.data, acl: c.acl, flags: c.flags, ttl: -1n };
+  const c = readCreateRequest(r);
+  const ttl = opCode === OpCode.createTTL ? r.long() : -1n;
+  return { kind: "create", opCode, path: c.path, data: c.data, acl: c.acl, flags: c.flags, ttl };
 }
 
 function decodeMultiHeaders<T>(r: JuteReader, decodeOp: (type: number) => T): T[] {

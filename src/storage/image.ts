@@ -7,7 +7,7 @@
 //              aversion, ephemeralOwner)
 // Parents come before their children (breadth-first from the root).
 
-import { ACLSchema, JuteReader, JuteWriter, decodeRecord, encodeRecord, type ACL } from "../jute/index.js";
+import { JuteReader, JuteWriter, readAcls, writeAcls } from "../jute/index.js";
 import { joinPath, type DataTree } from "../tree/index.js";
 import { asZxid } from "../util/index.js";
 import { readNodeStat, writeNodeStat } from "./snapshot.js";
@@ -33,8 +33,7 @@ export function encodeTreeImage(tree: DataTree, sessions: Iterable<ImageSession>
     const n = tree.get(path)!;
     w.ustring(path);
     w.buffer(n.data);
-    w.int(n.acl.length);
-    for (const a of n.acl) encodeRecord(w, ACLSchema, a);
+    writeAcls(w, n.acl);
     writeNodeStat(w, n);
     for (const c of n.children ?? []) queue.push(joinPath(path, c));
   }
@@ -53,10 +52,7 @@ export function loadTreeImage(buf: Uint8Array, tree: DataTree): ImageSession[] {
   for (let i = 0; i < nn; i++) {
     const path = r.ustring();
     const data = r.buffer();
-    const na = r.count(12);
-    const acl: ACL[] = [];
-    for (let j = 0; j < na; j++) acl.push(decodeRecord(r, ACLSchema));
-    const ok = tree.restoreNode(path, readNodeStat(r, data, acl));
+    const ok = tree.restoreNode(path, readNodeStat(r, data, readAcls(r)));
     if (!ok) throw new Error(`tree image: ${path} comes before its parent`);
   }
   tree.lastProcessedZxid = asZxid(zxid);

@@ -42,8 +42,10 @@ function idMatches(scheme: string, have: string, want: string): boolean {
  * dropped, `auth` entries expanded to the session's authenticated ids, unknown schemes
  * and malformed ids rejected. Returns the ACL to store, or Err.InvalidAcl.
  */
-export function fixupAcl(acl: readonly ACL[], authIds: readonly Id[]): ACL[] | typeof Err.InvalidAcl {
+export function fixupAcl(acl: readonly ACL[], authIds: readonly Id[]): readonly ACL[] | typeof Err.InvalidAcl {
   if (acl.length === 0) return Err.InvalidAcl;
+  // The common case, one world:anyone entry, needs no fixing: keep the caller's list.
+  if (acl.length === 1 && acl[0]!.id.scheme === "world" && acl[0]!.id.id === "anyone") return acl;
   const out: ACL[] = [];
   // ACLs hold a few entries: a scan finds duplicates without building a key per entry.
   const add = (a: ACL): void => {

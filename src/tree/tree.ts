@@ -351,7 +351,7 @@ export class DataTree {
     hdr: TxnHeader,
     path: string,
     data: Buffer | null,
-    acl: ACL[],
+    acl: readonly ACL[],
     owner: bigint,
     parentCVersion: number,
     effects: Effect[],
@@ -417,7 +417,7 @@ export class DataTree {
     return { err: Err.Ok, stat: this.statOf(node) };
   }
 
-  #setAcl(path: string, acl: ACL[], version: number): OpResult {
+  #setAcl(path: string, acl: readonly ACL[], version: number): OpResult {
     const node = this.#nodes.get(path);
     if (node === undefined) return { err: Err.NoNode };
     node.acl = this.#intern(acl);

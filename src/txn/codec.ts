@@ -9,13 +9,11 @@
 // Kind numbers are part of the on-disk format: never renumber, only add.
 
 import {
-  ACLSchema,
   JuteError,
   JuteReader,
   JuteWriter,
-  decodeRecord,
-  encodeRecord,
-  type ACL,
+  readAcls,
+  writeAcls,
 } from "../jute/index.js";
 import { asSessionId, asZxid, assertNever } from "../util/index.js";
 import type { Txn, TxnEntry, TxnHeader } from "./types.js";
@@ -35,25 +33,13 @@ const Kind = {
 /** Multi nesting is one level in ZooKeeper; we allow a little more but never unbounded. */
 const MULTI_DEPTH_MAX = 2;
 
-function writeAcl(w: JuteWriter, acl: readonly ACL[]): void {
-  w.int(acl.length);
-  for (const a of acl) encodeRecord(w, ACLSchema, a);
-}
-
-function readAcl(r: JuteReader): ACL[] {
-  const n = r.count(12);
-  const out = new Array<ACL>(n);
-  for (let i = 0; i < n; i++) out[i] = decodeRecord(r, ACLSchema);
-  return out;
-}
-
 export function writeTxn(w: JuteWriter, txn: Txn): void {
   w.int(Kind[txn.type]);
   switch (txn.type) {
     case "create":
       w.ustring(txn.path);
       w.buffer(txn.data);
-      writeAcl(w, txn.acl);
+      writeAcls(w, txn.acl);
       w.long(txn.ephemeralOwner);
       w.int(txn.parentCVersion);
       return;
@@ -67,7 +53,7 @@ export function writeTxn(w: JuteWriter, txn: Txn): void {
       return;
     case "setACL":
       w.ustring(txn.path);
-      writeAcl(w, txn.acl);
+      writeAcls(w, txn.acl);
       w.int(txn.version);
       return;
     case "check":
@@ -99,7 +85,7 @@ export function readTxn(r: JuteReader, depth = 0): Txn {
         type: "create",
         path: r.ustring(),
         data: r.buffer(),
-        acl: readAcl(r),
+        acl: readAcls(r),
         ephemeralOwner: r.long(),
         parentCVersion: r.int(),
       };
@@ -108,7 +94,7 @@ export function readTxn(r: JuteReader, depth = 0): Txn {
     case Kind.setData:
       return { type: "setData", path: r.ustring(), data: r.buffer(), version: r.int() };
     case Kind.setACL:
-      return { type: "setACL", path: r.ustring(), acl: readAcl(r), version: r.int() };
+      return { type: "setACL", path: r.ustring(), acl: readAcls(r), version: r.int() };
     case Kind.check:
       return { type: "check", path: r.ustring(), version: r.int() };
     case Kind.multi: {

@@ -20,7 +20,7 @@ export interface CreateTxn {
   readonly type: "create";
   path: string;
   data: Buffer | null;
-  acl: ACL[];
+  acl: readonly ACL[];
   /** 0, a session id, the container marker or a TTL marker (see jute constants). */
   ephemeralOwner: bigint;
   /** The parent's cversion after this create (ZooKeeper's CreateTxn.parentCVersion). */
@@ -43,7 +43,7 @@ export interface SetDataTxn {
 export interface SetACLTxn {
   readonly type: "setACL";
   path: string;
-  acl: ACL[];
+  acl: readonly ACL[];
   /** The node's aversion after the change. */
   version: number;
 }

@@ -13,6 +13,9 @@ import {
   readReplyHeader,
   readRequestHeader,
   readStat,
+  readAcls,
+  readCreateRequest,
+  writeAcls,
   recordOf,
   vectorOf,
   type Schema,
@@ -51,6 +54,8 @@ describe("a truncated record throws JuteError at every byte offset", () => {
     ["readStat", readStat, "Stat/distinctive"],
     ["readRequestHeader", readRequestHeader, "RequestHeader/setWatches"],
     ["readReplyHeader", readReplyHeader, "ReplyHeader/error"],
+    ["readCreateRequest", readCreateRequest, "CreateRequest/two-acls"],
+    ["readCreateRequest", readCreateRequest, "CreateRequest/null-data"],
   ];
   it.each(handWritten)("%s", (_name, read, vectorName) => {
     const full = Buffer.from(findVector(vectors.records, vectorName).hex, "hex");
@@ -206,5 +211,72 @@ describe("JuteWriter", () => {
     const e = thrown(() => written((w) => jute.encodeRecord(w, jute.PathVersionSchema, { path: "/a" } as never)));
     expect(e).toBeInstanceOf(JuteError);
     expect((e as Error).message).toMatch(/version/);
+  });
+});
+
+describe("readAcls", () => {
+  const acl = (perms: number, scheme: string, id: string): jute.ACL => ({ perms, id: { scheme, id } });
+  const bytesOf = (list: jute.ACL[]): Buffer => written((w) => writeAcls(w, list));
+
+  it("reads the one-entry world:anyone list as one shared, frozen list per permission set", () => {
+    const a = readAcls(new JuteReader(bytesOf([acl(31, "world", "anyone")])));
+    const b = readAcls(new JuteReader(bytesOf([acl(31, "world", "anyone")])));
+    const read = readAcls(new JuteReader(bytesOf([acl(1, "world", "anyone")])));
+    expect(a).toEqual([acl(31, "world", "anyone")]);
+    expect(b).toBe(a);
+    expect(read).toEqual([acl(1, "world", "anyone")]);
+    expect(read).not.toBe(a);
+    expect(Object.isFrozen(a) && Object.isFrozen(a[0]) && Object.isFrozen(a[0]!.id)).toBe(true);
+  });
+
+  it.each([
+    ["another scheme", [acl(31, "digest", "anyone")]],
+    ["an id that only starts like anyone", [acl(31, "world", "anyon")]],
+    ["an id that only ends like anyone", [acl(31, "world", "xanyone")]],
+    ["a longer id", [acl(31, "world", "anyone!")]],
+    ["perms outside 0..31", [acl(-1, "world", "anyone")]],
+    ["two entries", [acl(31, "world", "anyone"), acl(1, "ip", "127.0.0.1")]],
+    ["no entries", []],
+  ])("reads %s entry by entry, to the same values as the schema codec", (_name, list) => {
+    const bytes = bytesOf(list);
+    const r = new JuteReader(bytes);
+    const got = readAcls(r);
+    expect(got).toEqual(list);
+    expect(r.remaining()).toBe(0);
+    expect(Object.isFrozen(got)).toBe(false);
+    const schema = vectorOf(recordOf(jute.ACLSchema));
+    expect(decodeRecord(new JuteReader(bytes), [["acl", schema]] as const).acl).toEqual(list);
+  });
+
+  it("throws JuteError on every truncation, including inside a world:anyone entry", () => {
+    for (const list of [[acl(31, "world", "anyone")], [acl(31, "world", "any")]]) {
+      const full = bytesOf(list);
+      for (let cut = 0; cut < full.length; cut++) {
+        expect(thrown(() => readAcls(new JuteReader(full, 0, cut))), `cut at ${cut}`).toBeInstanceOf(JuteError);
+      }
+    }
+  });
+});
+
+describe("JuteWriter.ustring", () => {
+  it.each([
+    ["ASCII", "/a/b-0000000001"],
+    ["two-byte characters", "/ünï"],
+    ["three-byte characters", "/日本語"],
+    ["a character outside the BMP", "/𝄞x"],
+    ["a lone surrogate (written as U+FFFD)", "/\ud800x"],
+    ["a long string", "/" + "日".repeat(5000)],
+  ])("writes %s with the exact UTF-8 byte count, and what follows lands right after", (_name, value) => {
+    for (const initial of [1, 8, 64]) {
+      const w = new JuteWriter(initial);
+      w.ustring(value);
+      w.int(7);
+      const expected = Buffer.from(value, "utf8");
+      const out = w.toBuffer();
+      expect(out.readInt32BE(0)).toBe(expected.length);
+      expect(out.subarray(4, 4 + expected.length)).toEqual(expected);
+      expect(out.length).toBe(4 + expected.length + 4);
+      expect(out.readInt32BE(4 + expected.length)).toBe(7);
+    }
   });
 });

@@ -16,6 +16,10 @@ import {
   readReplyHeader,
   readRequestHeader,
   readStat,
+  readAcls,
+  readCreateRequest,
+  writeAcls,
+  writeCreateRequest,
   writeConnectRequest,
   writeConnectResponse,
   writeReplyHeader,
@@ -136,10 +140,33 @@ describe("hand-written codecs in headers.ts match ZooKeeper", () => {
     expect(hex(written((w) => writeReplyHeader(w, expected.xid, expected.zxid, expected.err)))).toBe(v.hex);
   });
 
+  const creates = [...byClass("CreateRequest"), ...byClass("CreateTTLRequest")];
+  it.each(creates.map((v) => [v.name, v] as const))("%s: readCreateRequest/writeCreateRequest agree with Java", (_n, v) => {
+    const ttlClass = simpleName(v.javaClass) === "CreateTTLRequest";
+    const expected = recordFromJson(ttlClass ? jute.CreateTTLRequestSchema : jute.CreateRequestSchema, v.fields) as unknown as jute.CreateRequest & { ttl?: bigint };
+    const r = new JuteReader(Buffer.from(v.hex, "hex"));
+    const decoded = readCreateRequest(r);
+    const ttl = ttlClass ? r.long() : undefined;
+    expect(r.remaining()).toBe(0);
+    expect({ ...decoded, ...(ttl === undefined ? {} : { ttl }) }).toEqual(expected);
+    expect(hex(written((w) => writeCreateRequest(w, expected, expected.ttl)))).toBe(v.hex);
+  });
+
+  it.each(byClass("GetACLResponse").map((v) => [v.name, v] as const))("%s: readAcls/writeAcls agree with Java's vector<ACL>", (_n, v) => {
+    const expected = recordFromJson(jute.GetACLResponseSchema, v.fields) as { acl: jute.ACL[] };
+    const r = new JuteReader(Buffer.from(v.hex, "hex"));
+    expect(readAcls(r)).toEqual(expected.acl);
+    const aclBytes = hex(written((w) => writeAcls(w, expected.acl)));
+    expect(v.hex.startsWith(aclBytes)).toBe(true);
+    expect(r.offset).toBe(aclBytes.length / 2);
+  });
+
   it("there are Stat, RequestHeader and ReplyHeader vectors", () => {
     expect(byClass("Stat").length).toBeGreaterThan(0);
     expect(byClass("RequestHeader").length).toBeGreaterThan(0);
     expect(byClass("ReplyHeader").length).toBeGreaterThan(0);
+    expect(creates.length).toBeGreaterThan(3);
+    expect(byClass("GetACLResponse").length).toBeGreaterThan(1);
   });
 
   const connects = (cls: string) =>
