@@ -147,7 +147,7 @@ export class FuzzySnapshot {
           }
         });
       }
-      const walk = tree.paths();
+      const walk = tree.nodes();
       const aclIndex = new Map<readonly ACL[], number>();
       let nodeRecords = 0;
       let lastZxid: Zxid | undefined;
@@ -162,8 +162,7 @@ export class FuzzySnapshot {
               this.#walking = false;
               return;
             }
-            const node = tree.get(next.value)!;
-            writeNode(w, next.value, node, aclIndex);
+            writeNode(w, next.value[0], next.value[1], aclIndex);
             nodeRecords++;
           }
         });

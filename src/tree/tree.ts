@@ -178,6 +178,15 @@ export class DataTree {
     return this.#nodes.keys();
   }
 
+  /**
+   * Every node with its path, parents before children, live (nodes added while iterating
+   * are visited too). Walking this costs no lookup per node: a snapshot of a million
+   * nodes spent more in map lookups of the paths it walked than in writing them.
+   */
+  nodes(): IterableIterator<[string, ZNode]> {
+    return this.#nodes.entries();
+  }
+
   /** The paths of the session's ephemeral nodes: a new set, the caller's (O(its ephemerals)). */
   ephemeralsOf(sessionId: bigint): Set<string> {
     const idx = this.#ephemerals.get(sessionId);
