@@ -9,9 +9,10 @@ export class FrameError extends Error {
 
 export class FrameParser {
   readonly frameBytesMax: number;
+  /** Bytes of an incomplete frame, kept as they came (joined once the frame is whole). */
   #chunks: Buffer[] = [];
   #buffered = 0;
-  /** Body length of the frame being read, or -1 while its prefix is incomplete. */
+  /** Body length of the frame in #chunks, or -1 while its prefix is incomplete. */
   #need = -1;
 
   constructor(frameBytesMax: number) {
@@ -22,20 +23,44 @@ export class FrameParser {
     return this.#buffered;
   }
 
-  /** Feeds bytes in; returns every frame body now complete, in order. */
+  /**
+   * Feeds bytes in; returns every frame body now complete, in order. Frames are views of
+   * the chunk they came in (no copy), and when nothing is left over from the previous
+   * chunk, as under pipelined load almost always, the chunk is cut with no other object
+   * made per frame. A frame spread over chunks is joined once, when its last byte comes.
+   */
   push(chunk: Buffer): Buffer[] {
     const frames: Buffer[] = [];
     if (chunk.length === 0) return frames;
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
-    for (;;) {
+    let buf = chunk;
+    if (this.#buffered > 0) {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
       if (this.#need < 0) {
-        if (this.#buffered < 4) break;
-        this.#need = this.#checkLength(this.#take(4).readInt32BE(0));
+        if (this.#buffered < 4) return frames;
+        const head = this.#chunks[0]!.length >= 4 ? this.#chunks[0]! : Buffer.concat(this.#chunks, 4);
+        this.#need = this.#checkLength(head.readInt32BE(0));
       }
-      if (this.#buffered < this.#need) break;
-      frames.push(this.#take(this.#need));
+      if (this.#buffered < 4 + this.#need) return frames;
+      buf = Buffer.concat(this.#chunks, this.#buffered);
+      this.#chunks = [];
+      this.#buffered = 0;
       this.#need = -1;
+    }
+    let at = 0;
+    const end = buf.length;
+    while (end - at >= 4) {
+      const len = this.#checkLength(buf.readInt32BE(at));
+      if (end - at - 4 < len) {
+        this.#need = len;
+        break;
+      }
+      frames.push(buf.subarray(at + 4, at + 4 + len));
+      at += 4 + len;
+    }
+    if (at < end) {
+      this.#chunks.push(at === 0 ? buf : buf.subarray(at));
+      this.#buffered = end - at;
     }
     return frames;
   }
@@ -45,23 +70,5 @@ export class FrameParser {
       throw new FrameError(`frame length ${len} is out of range (max ${this.frameBytesMax})`);
     }
     return len;
-  }
-
-  /** Removes exactly n buffered bytes from the front (n <= buffered). */
-  #take(n: number): Buffer {
-    const first = this.#chunks[0];
-    if (n === 0) return Buffer.alloc(0);
-    let out: Buffer;
-    if (first !== undefined && first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(n);
-    } else {
-      const all = Buffer.concat(this.#chunks, this.#buffered);
-      out = all.subarray(0, n);
-      this.#chunks = n < all.length ? [all.subarray(n)] : [];
-    }
-    this.#buffered -= n;
-    return out;
   }
 }
