@@ -149,6 +149,16 @@ export class JuteWriter {
     this.#dv.setBigInt64(at, v, false);
   }
 
+  /**
+   * Writes a safe integer (a time in ms, say) as a signed 64-bit long, the bytes long()
+   * writes for BigInt(v), without making that BigInt.
+   */
+  longOfNumber(v: number): void {
+    const at = this.#reserve(8);
+    this.#dv.setInt32(at, Math.floor(v / 0x1_0000_0000), false);
+    this.#dv.setUint32(at + 4, v >>> 0, false);
+  }
+
   bool(v: boolean): void {
     const at = this.#reserve(1);
     this.#buf[at] = v ? 1 : 0;

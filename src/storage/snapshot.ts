@@ -133,7 +133,7 @@ export class FuzzySnapshot {
       await this.#write(w.view());
       await this.#writeBlock(w, Block.header, () => {
         w.long(this.zxid);
-        w.long(BigInt(this.#opts.timeMs));
+        w.longOfNumber(this.#opts.timeMs);
         w.long(this.#opts.highestSessionId);
         w.int(this.#sessions.length);
       });
@@ -244,8 +244,8 @@ export function writeNodeStat(w: JuteWriter, n: Omit<ZNodeRecord, "data" | "acl"
   w.long(n.czxid);
   w.long(n.mzxid);
   w.long(n.pzxid);
-  w.long(BigInt(n.ctimeMs));
-  w.long(BigInt(n.mtimeMs));
+  w.longOfNumber(n.ctimeMs);
+  w.longOfNumber(n.mtimeMs);
   w.int(n.version);
   w.int(n.cversion);
   w.int(n.aversion);

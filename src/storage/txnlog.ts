@@ -152,6 +152,8 @@ export class TxnLog {
   #failed: unknown;
   #closed = false;
   readonly #writer = new JuteWriter(64 * 1024);
+  /** Where each record of the batch being written starts in #writer (reused). */
+  readonly #frameStarts: number[] = [];
   readonly stats: TxnLogStats = { batches: 0, fsyncs: 0, txns: 0, bytes: 0, batchTxnsMax: 0 };
 
   constructor(opts: TxnLogOptions) {
@@ -265,6 +267,10 @@ export class TxnLog {
     const w = this.#writer;
     w.reset();
     if (file.bytes === 0) writeLogHeader(w, first);
+    // Frames are sealed once the batch is encoded, in one view of the writer's buffer
+    // (a view per record was a Buffer object per txn).
+    const starts = this.#frameStarts;
+    starts.length = 0;
     let n = 0;
     for (const p of batch) {
       const at = w.length;
@@ -273,7 +279,7 @@ export class TxnLog {
       writeTxnEntry(w, p.entry);
       const length = w.length - at - FRAME_HEADER_BYTES;
       assert(length <= LOG_RECORD_BYTES_MAX, `txn ${zxidHex(p.entry.hdr.zxid)} of ${length} bytes is too large to log`);
-      sealFrame(w.view(), at, length);
+      starts.push(at);
       n++;
       // An oversized batch is cut here; the rest goes back to the head of the queue.
       if (w.length >= LOG_BATCH_BYTES_MAX && n < batch.length) {
@@ -282,6 +288,11 @@ export class TxnLog {
       }
     }
     const bytes = w.view();
+    for (let i = 0; i < starts.length; i++) {
+      const at = starts[i]!;
+      const end = i + 1 < starts.length ? starts[i + 1]! : bytes.length;
+      sealFrame(bytes, at, end - at - FRAME_HEADER_BYTES);
+    }
     const sizeBefore = file.allocated;
     await this.#preallocate(file, file.bytes + bytes.length);
     await file.handle.write(bytes, file.bytes);

@@ -119,7 +119,7 @@ export function writeTxnHeader(w: JuteWriter, hdr: TxnHeader): void {
   w.long(hdr.sessionId);
   w.int(hdr.cxid);
   w.long(hdr.zxid);
-  w.long(BigInt(hdr.timeMs));
+  w.longOfNumber(hdr.timeMs);
   w.int(hdr.opCode);
 }
 

@@ -186,6 +186,14 @@ describe("JuteWriter", () => {
     expect(written((w) => w.long(-(2n ** 63n))).toString("hex")).toBe("8000000000000000");
   });
 
+  it("longOfNumber writes the bytes long(BigInt(v)) writes, for every safe integer range", () => {
+    const values = [0, 1, -1, 2 ** 31, -(2 ** 31), 2 ** 32 - 1, 2 ** 32, -(2 ** 32), 2 ** 32 + 1, -(2 ** 32) - 1,
+      1_700_000_000_123, -1_700_000_000_123, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
+    for (const v of values) {
+      expect(written((w) => w.longOfNumber(v)).toString("hex"), String(v)).toBe(written((w) => w.long(BigInt(v))).toString("hex"));
+    }
+  });
+
   it("intAt patches a length prefix; view and toBuffer show the bytes; reset starts over", () => {
     const w = new JuteWriter(2);
     w.int(0);
