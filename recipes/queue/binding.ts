@@ -25,7 +25,7 @@ import {
 } from "../../src/jute/index.js";
 import type { ExtensionCall, PlanContext, WriteReq } from "../../src/pipeline/index.js";
 import { failedCall, type ChildChange, type EngineApi, type RecipeBinding } from "../../src/recipe-engine/index.js";
-import { checkAcl, invalidPathReason, joinPath, type ApplyResult } from "../../src/tree/index.js";
+import { invalidPathReason, joinPath, type ApplyResult } from "../../src/tree/index.js";
 import { SortedNames } from "../common/sequence.js";
 import { createPath } from "../common/binding.js";
 import { INFLIGHT_PREFIX, VISIBILITY_MS_MAX, inflightName, isItem, parseInflight } from "./rules.js";
@@ -94,7 +94,7 @@ export class QueueBinding implements RecipeBinding {
         // A waiter's take is made for it later, as it: one that could not remove an item
         // now (DELETE on the queue, and CREATE for a job's in-flight node) is told so now.
         const acl = engine.pipeline.tree.get(req.path)?.acl ?? [];
-        const may = (perm: number): boolean => checkAcl(acl, perm, conn.authIds);
+        const may = (perm: number): boolean => engine.pipeline.allows(acl, perm, conn.authIds);
         if (!may(Perms.Delete) || (taker.job && !may(Perms.Create))) return { err: Err.NoAuth };
         q.waiters.push({ sessionId: conn.sessionId, ...taker });
         this.#serveWaiters(engine, req.path);

@@ -7,7 +7,7 @@
 
 import { Err, OpCode, PathSchema, Xid, encodeRecord, isEphemeralMode, type ACL, type Id } from "../jute/index.js";
 import type { SessionTable } from "../session/index.js";
-import type { ApplyResult, DataTree, Effect } from "../tree/index.js";
+import { accessCheck, type AccessCheck, type ApplyResult, type DataTree, type Effect } from "../tree/index.js";
 import type { Txn, TxnEntry } from "../txn/index.js";
 import { asSessionId, asZxid, assert, type Clock, type SessionId, type Zxid } from "../util/index.js";
 import type { WatchRegistry } from "../watch/index.js";
@@ -28,6 +28,8 @@ export interface PipelineOptions {
   clock: Clock;
   serverId: bigint;
   extendedTypesEnabled: boolean;
+  /** skipACL: no ACL is checked (the watch registry is given the same check by its owner). */
+  skipAcl?: boolean;
   /** reconfigEnabled: without it the reconfig op answers ReconfigDisabled. */
   reconfigEnabled?: boolean;
   /** Requests a connection may have queued before it stops being read. */
@@ -98,6 +100,8 @@ export class Pipeline {
   readonly tree: DataTree;
   readonly sessions: SessionTable;
   readonly watches: WatchRegistry;
+  /** The ACL check every request of this server goes through (skipACL: none). */
+  readonly allows: AccessCheck;
   readonly #opts: PipelineOptions;
   readonly #prep: Prep;
   readonly #reads: Reads;
@@ -136,8 +140,9 @@ export class Pipeline {
     this.tree = opts.tree;
     this.sessions = opts.sessions;
     this.watches = opts.watches;
-    this.#prep = new Prep(opts.tree);
-    this.#reads = new Reads(opts.tree, opts.watches);
+    this.allows = accessCheck(opts.skipAcl ?? false);
+    this.#prep = new Prep(opts.tree, this.allows);
+    this.#reads = new Reads(opts.tree, opts.watches, this.allows);
     this.#lastZxid = opts.tree.lastProcessedZxid;
     this.#nextSessionId = initialSessionId(opts.clock.nowMs(), opts.serverId);
     const floor = opts.sessionIdFloor;

@@ -27,6 +27,7 @@ import {
   isEphemeralOwner,
   parentOf,
   sequenceSuffix,
+  type AccessCheck,
   type DataTree,
 } from "../tree/index.js";
 import type { Txn } from "../txn/index.js";
@@ -85,6 +86,7 @@ const MODES_MAX = CreateMode.PersistentSequentialWithTtl;
 
 export class Prep {
   readonly #tree: DataTree;
+  readonly #allows: AccessCheck;
   /** Latest pending record per path. */
   readonly #overlay = new Map<string, ChangeRecord>();
   /** Every pending record in zxid order, so applying a txn can retire its records. */
@@ -99,8 +101,9 @@ export class Prep {
    */
   readonly #ephemeralRecords = new PendingRecords();
 
-  constructor(tree: DataTree) {
+  constructor(tree: DataTree, allows: AccessCheck = checkAcl) {
     this.#tree = tree;
+    this.#allows = allows;
   }
 
   get outstandingCount(): number {
@@ -180,7 +183,7 @@ export class Prep {
     const plan = ctx.reconfigPlanner.plan(req, zxid);
     if (!plan.ok) throw new PrepError(plan.err);
     const node = this.#need(CONFIG_NODE);
-    if (!checkAcl(node.acl, Perms.Write, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    if (!this.#allows(node.acl, Perms.Write, ctx.authIds)) throw new PrepError(Err.NoAuth);
     this.#record(CONFIG_NODE, zxid, pendingNode(-1, node.cversion, node.aversion, node.ephemeralOwner, node.childCount, node.acl));
     return { type: "setData", path: CONFIG_NODE, data: plan.data, version: -1 };
   }
@@ -204,7 +207,7 @@ export class Prep {
     const parentPath = parentOf(req.path);
     if (req.path === "/") throw new PrepError(Err.NodeExists);
     const parent = this.#need(parentPath);
-    if (!checkAcl(parent.acl, Perms.Create, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    if (!this.#allows(parent.acl, Perms.Create, ctx.authIds)) throw new PrepError(Err.NoAuth);
     const path = sequential ? req.path + sequenceSuffix(parent.cversion) : req.path;
     if (this.#lookup(path) !== null) throw new PrepError(Err.NodeExists);
     if (isEphemeralOwner(parent.ephemeralOwner)) throw new PrepError(Err.NoChildrenForEphemerals);
@@ -220,7 +223,7 @@ export class Prep {
     const parent = this.#need(parentOf(path));
     // The parent's DELETE permission is checked before the node is looked up, as
     // ZooKeeper's PrepRequestProcessor does: NoAuth, not NoNode, for a missing node.
-    if (!checkAcl(parent.acl, Perms.Delete, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    if (!this.#allows(parent.acl, Perms.Delete, ctx.authIds)) throw new PrepError(Err.NoAuth);
     const node = this.#need(path);
     checkVersion(node.version, version);
     if (node.childCount > 0) throw new PrepError(Err.NotEmpty);
@@ -231,7 +234,7 @@ export class Prep {
   #prepSetData(path: string, data: Buffer | null, version: number, zxid: bigint, ctx: PrepContext): Txn {
     if (invalidPathReason(path) !== undefined) throw new PrepError(Err.BadArguments);
     const node = this.#need(path);
-    if (!checkAcl(node.acl, Perms.Write, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    if (!this.#allows(node.acl, Perms.Write, ctx.authIds)) throw new PrepError(Err.NoAuth);
     const next = checkVersion(node.version, version);
     this.#record(path, zxid, pendingNode(next, node.cversion, node.aversion, node.ephemeralOwner, node.childCount, node.acl));
     return { type: "setData", path, data, version: next };
@@ -242,7 +245,7 @@ export class Prep {
     const acl = fixupAcl(aclIn, ctx.authIds);
     if (acl === Err.InvalidAcl) throw new PrepError(Err.InvalidAcl);
     const node = this.#need(path);
-    if (!checkAcl(node.acl, Perms.Admin, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    if (!this.#allows(node.acl, Perms.Admin, ctx.authIds)) throw new PrepError(Err.NoAuth);
     const next = checkVersion(node.aversion, version);
     this.#record(path, zxid, pendingNode(node.version, node.cversion, next, node.ephemeralOwner, node.childCount, acl));
     return { type: "setACL", path, acl, version: next };
@@ -251,7 +254,7 @@ export class Prep {
   #prepCheck(path: string, version: number, ctx: PrepContext): Txn {
     if (invalidPathReason(path) !== undefined) throw new PrepError(Err.BadArguments);
     const node = this.#need(path);
-    if (!checkAcl(node.acl, Perms.Read, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    if (!this.#allows(node.acl, Perms.Read, ctx.authIds)) throw new PrepError(Err.NoAuth);
     checkVersion(node.version, version);
     return { type: "check", path, version: node.version };
   }

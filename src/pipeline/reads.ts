@@ -24,7 +24,7 @@ import {
   type JuteWriter,
   type RecordType,
 } from "../jute/index.js";
-import { checkAcl, invalidPathReason, maskDigests, type DataTree, type ZNode } from "../tree/index.js";
+import { checkAcl, invalidPathReason, maskDigests, type AccessCheck, type DataTree, type ZNode } from "../tree/index.js";
 import { WatchKind, WatchRegistry } from "../watch/index.js";
 import type { PathReadReq, ReadReq, SetWatchesReq } from "./requests.js";
 import type { Conn } from "./types.js";
@@ -41,22 +41,24 @@ function fail(err: number): ReadResult {
   return { err };
 }
 
-/** Looks a path up for a read: BadArguments for a bad path, NoNode or NoAuth as ZooKeeper. */
-function readable(tree: DataTree, conn: Conn, path: string, perm: number): ZNode | number {
-  if (invalidPathReason(path) !== undefined) return Err.BadArguments;
-  const node = tree.get(path);
-  if (node === undefined) return Err.NoNode;
-  if (perm !== 0 && !checkAcl(node.acl, perm, conn.authIds)) return Err.NoAuth;
-  return node;
-}
-
 export class Reads {
   readonly #tree: DataTree;
   readonly #watches: WatchRegistry;
+  readonly #allows: AccessCheck;
 
-  constructor(tree: DataTree, watches: WatchRegistry) {
+  constructor(tree: DataTree, watches: WatchRegistry, allows: AccessCheck = checkAcl) {
     this.#tree = tree;
     this.#watches = watches;
+    this.#allows = allows;
+  }
+
+  /** Looks a path up for a read: BadArguments for a bad path, NoNode or NoAuth as ZooKeeper. */
+  #readable(conn: Conn, path: string, perm: number): ZNode | number {
+    if (invalidPathReason(path) !== undefined) return Err.BadArguments;
+    const node = this.#tree.get(path);
+    if (node === undefined) return Err.NoNode;
+    if (perm !== 0 && !this.#allows(node.acl, perm, conn.authIds)) return Err.NoAuth;
+    return node;
   }
 
   run(conn: Conn, req: ReadReq): ReadResult {
@@ -97,7 +99,7 @@ export class Reads {
 
   #pathRead(conn: Conn, req: PathReadReq): ReadResult {
     if (req.kind === "exists") return this.#exists(conn, req.path, req.watch);
-    const node = readable(this.#tree, conn, req.path, Perms.Read);
+    const node = this.#readable(conn, req.path, Perms.Read);
     if (typeof node === "number") return fail(node);
     const tree = this.#tree;
     if (req.kind === "getData") {
@@ -126,15 +128,15 @@ export class Reads {
 
   /** getACL needs READ or ADMIN; without ADMIN digest hashes are hidden. */
   #getAcl(conn: Conn, path: string): ReadResult {
-    const node = readable(this.#tree, conn, path, Perms.Read | Perms.Admin);
+    const node = this.#readable(conn, path, Perms.Read | Perms.Admin);
     if (typeof node === "number") return fail(node);
-    const acl = checkAcl(node.acl, Perms.Admin, conn.authIds) ? [...node.acl] : maskDigests(node.acl);
+    const acl = this.#allows(node.acl, Perms.Admin, conn.authIds) ? [...node.acl] : maskDigests(node.acl);
     const value = { acl, stat: this.#tree.statOf(node) };
     return { err: Err.Ok, body: (w) => encodeRecord(w, GetACLResponseSchema, value) };
   }
 
   #allChildrenNumber(conn: Conn, path: string): ReadResult {
-    const node = readable(this.#tree, conn, path, Perms.Read);
+    const node = this.#readable(conn, path, Perms.Read);
     if (typeof node === "number") return fail(node);
     const totalNumber = this.#tree.descendantCount(path);
     return { err: Err.Ok, body: (w) => encodeRecord(w, GetAllChildrenNumberResponseSchema, { totalNumber }) };

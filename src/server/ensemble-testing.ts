@@ -17,6 +17,7 @@ export interface EnsembleForTestOptions {
   tickMs?: number;
   superDigest?: string;
   extendedTypesEnabled?: boolean;
+  skipAcl?: boolean;
   fourLetterWordWhitelist?: "*" | string[];
   readOnlyModeEnabled?: boolean;
   localSessionsEnabled?: boolean;
@@ -69,6 +70,7 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
     "admin.enableServer=false",
     `4lw.commands.whitelist=${wl === "*" ? "*" : wl.join(",")}`,
     `extendedTypesEnabled=${opts.extendedTypesEnabled === true}`,
+    `skipACL=${opts.skipAcl === true ? "yes" : "no"}`,
     `readonlymode.enabled=${opts.readOnlyModeEnabled === true}`,
     `localSessionsEnabled=${opts.localSessionsEnabled === true}`,
     `localSessionsUpgradingEnabled=${opts.localSessionsUpgradingEnabled === true}`,

@@ -23,7 +23,7 @@ import {
 } from "../net/index.js";
 import { Pipeline, memoryCommitLog, type CommitLog } from "../pipeline/index.js";
 import { SessionTable } from "../session/index.js";
-import { DataTree } from "../tree/index.js";
+import { DataTree, accessCheck } from "../tree/index.js";
 import { Storage, nodeDisk, type Disk } from "../storage/index.js";
 import { silentLogger, type Clock, type Logger, type SessionId } from "../util/index.js";
 import { WatchKind, WatchRegistry } from "../watch/index.js";
@@ -76,7 +76,7 @@ export class StandaloneServer implements FourLetterSource {
   readonly log: Logger;
   readonly clock: Clock;
   readonly tree = new DataTree();
-  readonly watches = new WatchRegistry();
+  readonly watches: WatchRegistry;
   readonly sessions: SessionTable;
   readonly stats = new ServerStats();
   /** Reply latency by op and fsync latency, exported on /metrics. */
@@ -123,6 +123,7 @@ export class StandaloneServer implements FourLetterSource {
     this.#reclaimer = r === undefined ? undefined : new MemoryReclaimer(r.reclaim, r.minFreedNodes);
     this.log = opts.log ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
+    this.watches = new WatchRegistry(accessCheck(config.skipAcl));
     this.#secret = opts.sessionSecret ?? randomBytes(32);
     this.sessions = new SessionTable({
       tickMs: config.tickMs,
@@ -191,6 +192,7 @@ export class StandaloneServer implements FourLetterSource {
       clock: this.clock,
       serverId: config.myid ?? 0n,
       extendedTypesEnabled: config.extendedTypesEnabled,
+      skipAcl: config.skipAcl,
       outstandingMax: config.globalOutstandingLimit,
       reconfigEnabled: config.reconfigEnabled,
       sessionIdFloor,

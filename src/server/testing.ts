@@ -11,6 +11,8 @@ export interface TestServerOptions {
   clientPort?: number;
   superDigest?: string;
   extendedTypesEnabled?: boolean;
+  /** skipACL=yes: no ACL is checked. */
+  skipAcl?: boolean;
   reconfigEnabled?: boolean;
   tickMs?: number;
   fourLetterWordWhitelist?: "*" | string[];
@@ -55,6 +57,7 @@ export async function startStandaloneForTest(opts: TestServerOptions = {}): Prom
     clientPortAddress: opts.host ?? "127.0.0.1",
     superDigest: opts.superDigest,
     extendedTypesEnabled: opts.extendedTypesEnabled ?? false,
+    skipAcl: opts.skipAcl ?? false,
     reconfigEnabled: opts.reconfigEnabled ?? false,
     fourLetterWordWhitelist: wl === "*" ? "*" : new Set(wl),
     maxClientCnxns: opts.maxClientCnxns ?? base.maxClientCnxns,

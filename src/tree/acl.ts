@@ -33,6 +33,19 @@ export function checkAcl(acl: readonly ACL[], perm: number, authIds: readonly Id
   return false;
 }
 
+/** Whether `authIds` hold `perm` under `acl`: checkAcl, or with skipACL always yes. */
+export type AccessCheck = (acl: readonly ACL[], perm: number, authIds: readonly Id[]) => boolean;
+
+const SKIP_ACL: AccessCheck = () => true;
+
+/**
+ * The ACL check a server makes. skipACL=yes (ZooKeeper's zookeeper.skipACL) skips every
+ * check: ACLs are still stored, validated and returned, but grant everything to everyone.
+ */
+export function accessCheck(skipAcl: boolean): AccessCheck {
+  return skipAcl ? SKIP_ACL : checkAcl;
+}
+
 function idMatches(scheme: string, have: string, want: string): boolean {
   return scheme === "ip" ? ipMatches(have, want) : have === want;
 }

@@ -3,6 +3,7 @@ export { DataTree, EffectKind, childCount, isContainerOwner, isEphemeralOwner, t
 export type { ZNode, ZNodeRecord, Effect, OpResult, ApplyResult } from "./tree.js";
 export { invalidPathReason, parentOf, basenameOf, joinPath, isUnder, sequenceSuffix } from "./paths.js";
 export {
+  accessCheck,
   checkAcl,
   fixupAcl,
   maskDigests,
@@ -13,3 +14,4 @@ export {
   SUPER_ID,
   WORLD_ANYONE,
 } from "./acl.js";
+export type { AccessCheck } from "./acl.js";

@@ -4,7 +4,7 @@
 // the connection; they are never replicated. No I/O: delivery goes through WatchTarget.
 
 import { EventType, Perms, WatcherType, type ACL, type Id } from "../jute/index.js";
-import { EffectKind, checkAcl, parentOf, type Effect } from "../tree/index.js";
+import { EffectKind, checkAcl, parentOf, type AccessCheck, type Effect } from "../tree/index.js";
 
 export interface WatchTarget {
   /** Stable id for reports (wchc), e.g. the session id. */
@@ -32,8 +32,14 @@ type Table = Map<string, Set<WatchTarget>>;
 const NOBODY: ReadonlySet<WatchTarget> = new Set();
 
 export class WatchRegistry {
+  /** The server's ACL check (see #mayTell); skipACL makes it grant everything. */
+  readonly #allows: AccessCheck;
   readonly #tables: [Table, Table, Table, Table] = [new Map(), new Map(), new Map(), new Map()];
   readonly #byTarget = new Map<WatchTarget, [Set<string>, Set<string>, Set<string>, Set<string>]>();
+
+  constructor(allows: AccessCheck = checkAcl) {
+    this.#allows = allows;
+  }
 
   add(target: WatchTarget, kind: WatchKind, path: string): void {
     const table = this.#tables[kind];
@@ -148,7 +154,7 @@ export class WatchRegistry {
   #mayTell(t: WatchTarget, path: string): boolean {
     if (t.authIds === undefined) return true;
     const acl = this.#eventAcl ?? this.#aclOf?.(path);
-    return acl === undefined || checkAcl(acl, Perms.Read, t.authIds);
+    return acl === undefined || this.#allows(acl, Perms.Read, t.authIds);
   }
 
   /**

@@ -20,6 +20,8 @@ export interface ApacheZooKeeperOptions {
   superDigest?: string;
   /** `extendedTypesEnabled` (TTL nodes). */
   extendedTypesEnabled?: boolean;
+  /** `skipACL=yes`. */
+  skipAcl?: boolean;
   /** `tickTime` in ms; default 2000. */
   tickMs?: number;
   /** `4lw.commands.whitelist`; default "*". */
@@ -69,6 +71,7 @@ function zooCfg(dataDir: string, port: number, opts: ApacheZooKeeperOptions): st
   if (opts.superDigest !== undefined) {
     lines.push(`DigestAuthenticationProvider.superDigest=${opts.superDigest}`);
   }
+  if (opts.skipAcl === true) lines.push("skipACL=yes");
   if (opts.extendedTypesEnabled !== undefined) {
     lines.push(`extendedTypesEnabled=${String(opts.extendedTypesEnabled)}`);
   }

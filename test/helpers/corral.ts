@@ -12,6 +12,7 @@ export interface StandaloneForTestOptions {
   clientPort?: number;
   superDigest?: string;
   extendedTypesEnabled?: boolean;
+  skipAcl?: boolean;
   tickMs?: number;
   fourLetterWordWhitelist?: "*" | string[];
 }

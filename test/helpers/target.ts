@@ -31,6 +31,8 @@ export interface Target {
 export interface TargetOptions {
   superDigest?: string;
   extendedTypesEnabled?: boolean;
+  /** skipACL=yes (ZooKeeper reads it from zoo.cfg as the zookeeper.skipACL property). */
+  skipAcl?: boolean;
   tickMs?: number;
   fourLetterWordWhitelist?: "*" | string[];
 }

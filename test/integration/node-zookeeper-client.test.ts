@@ -493,3 +493,42 @@ describe.skipIf(skipReason !== undefined)(`node-zookeeper-client against ${targe
     });
   });
 });
+
+describe.skipIf(skipReason !== undefined)(`node-zookeeper-client against ${targetKind()} with skipACL=yes`, () => {
+  let target: Target;
+  const open: ZkSession[] = [];
+
+  beforeAll(async () => {
+    target = await startTarget({ skipAcl: true });
+  });
+
+  afterAll(async () => {
+    await Promise.all(open.map((s) => s.close()));
+    await target?.stop();
+  });
+
+  async function session(): Promise<ZkSession> {
+    const s = await connect(target.connectString);
+    open.push(s);
+    return s;
+  }
+
+  it("a client without credentials reads, writes and deletes under a digest ACL; ACLs are still validated", async () => {
+    const alice = await session();
+    alice.addDigest("u:p");
+    const anonymous = await session();
+    const p = uniquePath("skip-acl");
+    const acls = [new ACL(Permission.ALL, new Id("digest", digestId("u", "p")))];
+    await alice.create(p, { data: Buffer.from("secret"), acls });
+
+    expect((await anonymous.getData(p)).data?.toString()).toBe("secret");
+    await anonymous.setData(p, Buffer.from("changed"));
+    await anonymous.create(`${p}/kid`);
+    expect((await anonymous.getChildren(p)).children).toEqual(["kid"]);
+    expect((await anonymous.getACL(p)).acls).toEqual([{ permission: Permission.ALL, id: { scheme: "digest", id: digestId("u", "p") } }]);
+    await anonymous.remove(`${p}/kid`);
+    await anonymous.remove(p);
+    expect(await alice.exists(p)).toBeNull();
+    await expect(anonymous.create(`${p}-auth`, { acls: ACL.CREATOR_ALL_ACL })).rejects.toMatchObject({ code: Exception.INVALID_ACL });
+  });
+});

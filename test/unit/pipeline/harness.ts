@@ -50,7 +50,7 @@ import {
   type SessionQueue,
 } from "../../../src/pipeline/index.js";
 import { SessionTable } from "../../../src/session/index.js";
-import { DataTree, OPEN_ACL_UNSAFE } from "../../../src/tree/index.js";
+import { DataTree, OPEN_ACL_UNSAFE, accessCheck } from "../../../src/tree/index.js";
 import type { TxnEntry } from "../../../src/txn/index.js";
 import { ManualClock, asSessionId, type SessionId } from "../../../src/util/index.js";
 import { WatchRegistry } from "../../../src/watch/index.js";
@@ -476,6 +476,8 @@ export interface HarnessOptions {
   extendedTypesEnabled?: boolean;
   serverId?: bigint;
   outstandingMax?: number;
+  /** skipACL=yes: the pipeline and the watch registry check no ACL. */
+  skipAcl?: boolean;
 }
 
 /** Deterministic 16-byte password for a session id (stands in for the server's HMAC). */
@@ -489,13 +491,14 @@ export function testPassword(id: bigint): Buffer {
 export class Harness {
   readonly clock = new ManualClock();
   readonly tree = new DataTree();
-  readonly watches = new WatchRegistry();
+  readonly watches: WatchRegistry;
   readonly sessions: SessionTable;
   readonly pipeline: Pipeline;
   readonly log: CommitLog;
 
   constructor(opts: HarnessOptions = {}) {
     this.log = opts.log ?? memoryCommitLog;
+    this.watches = new WatchRegistry(accessCheck(opts.skipAcl ?? false));
     this.sessions = new SessionTable({ tickMs: opts.tickMs ?? 2000, passwordFor: testPassword });
     this.pipeline = new Pipeline({
       tree: this.tree,
@@ -506,6 +509,7 @@ export class Harness {
       serverId: opts.serverId ?? 1n,
       extendedTypesEnabled: opts.extendedTypesEnabled ?? true,
       outstandingMax: opts.outstandingMax ?? 1000,
+      skipAcl: opts.skipAcl ?? false,
     });
   }
 
