@@ -294,7 +294,8 @@ export class QuorumServer {
     if (p.truncateTo !== undefined) await this.#truncate(p.truncateTo);
     const storage = this.#storage;
     if (storage !== undefined && p.append.length > 0) {
-      await Promise.all(p.append.map((x) => storage.append(this.#entryOf(x.zxid, x.data))));
+      // A proposal's data is the txn as the log encodes it: logged as it came.
+      await Promise.all(p.append.map((x) => storage.append(this.#entryOf(x.zxid, x.data), x.data)));
     }
   }
 

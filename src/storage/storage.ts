@@ -206,9 +206,9 @@ export class Storage {
     this.#sessionSource = fn;
   }
 
-  /** The CommitLog step: resolves once `entry` is durable. */
-  append(entry: TxnEntry): Promise<void> {
-    const done = this.#log.append(entry);
+  /** The CommitLog step: resolves once `entry` is durable (`encoded`: see TxnLog.append). */
+  append(entry: TxnEntry, encoded?: Uint8Array): Promise<void> {
+    const done = this.#log.append(entry, encoded);
     if (++this.#sinceSnapshot >= this.#snapshotAfter) {
       this.#sinceSnapshot = 0;
       this.#snapshotAfter = this.#drawSnapshotPoint();

@@ -94,6 +94,8 @@ interface Group {
 
 interface Pending {
   readonly entry: TxnEntry;
+  /** The entry as encodeTxnEntry makes it, when the caller already has those bytes. */
+  readonly encoded: Uint8Array | undefined;
   readonly group: Group;
 }
 
@@ -169,9 +171,11 @@ export class TxnLog {
   /**
    * Resolves once `entry` is durable (written, with forceSync=false). Appends made
    * before the next batch is taken return the same promise, which resolves once all of
-   * them are durable (never before `entry` is).
+   * them are durable (never before `entry` is). `encoded`: the entry's bytes as
+   * encodeTxnEntry makes them, if the caller has them (an ensemble member has: a
+   * proposal carries them), so they are not encoded again.
    */
-  append(entry: TxnEntry): Promise<void> {
+  append(entry: TxnEntry, encoded?: Uint8Array): Promise<void> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
     assert(!this.#closed, "append to a closed transaction log");
     const gap = zxidGap(this.#lastAppended, entry.hdr.zxid);
@@ -179,7 +183,7 @@ export class TxnLog {
     this.#lastAppended = entry.hdr.zxid;
     const group = (this.#group ??= newGroup());
     group.remaining++;
-    this.#queue.push({ entry, group });
+    this.#queue.push({ entry, encoded, group });
     if (this.#flushing === undefined) {
       this.#flushing = Promise.resolve().then(() => this.#flushAll());
     }
@@ -276,7 +280,8 @@ export class TxnLog {
       const at = w.length;
       w.int(0);
       w.int(0);
-      writeTxnEntry(w, p.entry);
+      if (p.encoded !== undefined) w.raw(p.encoded);
+      else writeTxnEntry(w, p.entry);
       const length = w.length - at - FRAME_HEADER_BYTES;
       assert(length <= LOG_RECORD_BYTES_MAX, `txn ${zxidHex(p.entry.hdr.zxid)} of ${length} bytes is too large to log`);
       starts.push(at);

@@ -43,6 +43,21 @@ describe("transaction log", () => {
     expect(treeText(tree)).toBe(treeText(referenceTree(50)));
   });
 
+  it("an append given the entry's encoded bytes (an ensemble member's proposal) writes the very same file", async () => {
+    const entries = creates(40);
+    const plain = new FakeDisk();
+    const given = new FakeDisk();
+    const a = await logOn(plain);
+    const b = await logOn(given);
+    await Promise.all(entries.map((e) => a.append(e)));
+    await Promise.all(entries.map((e, i) => (i % 3 === 0 ? b.append(e) : b.append(e, encodeTxnEntry(e)))));
+    await a.close();
+    await b.close();
+    expect(given.files().get(`${DIR}/log.1`)).toEqual(plain.files().get(`${DIR}/log.1`));
+    const { tree } = await recoverFrom(given);
+    expect(treeText(tree)).toBe(treeText(referenceTree(40)));
+  });
+
   it("group commit: concurrent appends share one write and one fsync per batch", async () => {
     const disk = new FakeDisk({ syncTurns: 3 });
     const log = await logOn(disk);
