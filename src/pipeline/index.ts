@@ -10,5 +10,5 @@ export {
   type ReconfigPlanner,
   type RequestExtension,
 } from "./types.js";
-export { CONFIG_NODE } from "./prep.js";
+export { CONFIG_NODE, TREE_NODES_MAX } from "./prep.js";
 export { encodeForward, decodeForward, opCodeOfWrite, type Forwarded, type ForwardedBody } from "./forward.js";

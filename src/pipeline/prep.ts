@@ -84,6 +84,14 @@ const SPECIAL_PATHS: ReadonlySet<string> = new Set(["/", "/zookeeper", "/zookeep
 
 const MODES_MAX = CreateMode.PersistentSequentialWithTtl;
 
+/**
+ * The most znodes the tree can hold: a JS Map (the node map, a znode's children) holds
+ * at most 2^24 entries ("Map maximum size exceeded"). A create past it is refused with
+ * QuotaExceeded (ZooKeeper's answer to a create over a count limit) before it is
+ * logged: applying it would throw, and so would every replay of the log.
+ */
+export const TREE_NODES_MAX = 2 ** 24;
+
 export class Prep {
   readonly #tree: DataTree;
   readonly #allows: AccessCheck;
@@ -101,9 +109,13 @@ export class Prep {
    */
   readonly #ephemeralRecords = new PendingRecords();
 
-  constructor(tree: DataTree, allows: AccessCheck = checkAcl) {
+  readonly #nodesMax: number;
+
+  /** `nodesMax`: TREE_NODES_MAX, lower only in tests. */
+  constructor(tree: DataTree, allows: AccessCheck = checkAcl, nodesMax = TREE_NODES_MAX) {
     this.#tree = tree;
     this.#allows = allows;
+    this.#nodesMax = nodesMax;
   }
 
   get outstandingCount(): number {
@@ -211,6 +223,9 @@ export class Prep {
     const path = sequential ? req.path + sequenceSuffix(parent.cversion) : req.path;
     if (this.#lookup(path) !== null) throw new PrepError(Err.NodeExists);
     if (isEphemeralOwner(parent.ephemeralOwner)) throw new PrepError(Err.NoChildrenForEphemerals);
+    // Pending records bound the creates not yet applied from above.
+    const pending = this.#queue.size + (this.#scratch?.size ?? 0);
+    if (this.#tree.nodeCount + pending >= this.#nodesMax) throw new PrepError(Err.QuotaExceeded);
     const owner = ownerFor(req.opCode, mode, ctx.sessionId, req.ttl);
     const parentCVersion = (parent.cversion + 1) | 0;
     this.#record(parentPath, zxid, pendingNode(parent.version, parentCVersion, parent.aversion, parent.ephemeralOwner, parent.childCount + 1, parent.acl));
