@@ -7,7 +7,7 @@
 
 import { Err, OpCode, PathSchema, Xid, encodeRecord, isEphemeralMode, type ACL, type Id } from "../jute/index.js";
 import type { SessionTable } from "../session/index.js";
-import { accessCheck, type AccessCheck, type ApplyResult, type DataTree, type Effect } from "../tree/index.js";
+import { checkAcl, type AccessCheck, type ApplyResult, type DataTree, type Effect } from "../tree/index.js";
 import type { Txn, TxnEntry } from "../txn/index.js";
 import { asSessionId, asZxid, assert, type Clock, type SessionId, type Zxid } from "../util/index.js";
 import type { WatchRegistry } from "../watch/index.js";
@@ -28,8 +28,11 @@ export interface PipelineOptions {
   clock: Clock;
   serverId: bigint;
   extendedTypesEnabled: boolean;
-  /** skipACL: no ACL is checked (the watch registry is given the same check by its owner). */
-  skipAcl?: boolean;
+  /**
+   * The server's ACL check (accessCheck(skipACL)); the owner gives the watch registry
+   * the same one. Default: checkAcl.
+   */
+  allows?: AccessCheck;
   /** reconfigEnabled: without it the reconfig op answers ReconfigDisabled. */
   reconfigEnabled?: boolean;
   /** Requests a connection may have queued before it stops being read. */
@@ -140,7 +143,7 @@ export class Pipeline {
     this.tree = opts.tree;
     this.sessions = opts.sessions;
     this.watches = opts.watches;
-    this.allows = accessCheck(opts.skipAcl ?? false);
+    this.allows = opts.allows ?? checkAcl;
     this.#prep = new Prep(opts.tree, this.allows);
     this.#reads = new Reads(opts.tree, opts.watches, this.allows);
     this.#lastZxid = opts.tree.lastProcessedZxid;

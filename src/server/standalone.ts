@@ -23,7 +23,7 @@ import {
 } from "../net/index.js";
 import { Pipeline, memoryCommitLog, type CommitLog } from "../pipeline/index.js";
 import { SessionTable } from "../session/index.js";
-import { DataTree, accessCheck } from "../tree/index.js";
+import { DataTree, accessCheck, type AccessCheck } from "../tree/index.js";
 import { Storage, nodeDisk, type Disk } from "../storage/index.js";
 import { silentLogger, type Clock, type Logger, type SessionId } from "../util/index.js";
 import { WatchKind, WatchRegistry } from "../watch/index.js";
@@ -114,6 +114,8 @@ export class StandaloneServer implements FourLetterSource {
   #engine: RecipeEngine | undefined;
   #listener: ClientListener | undefined;
   readonly #reclaimer: MemoryReclaimer | undefined;
+  /** skipACL's ACL check, the one the pipeline and the watch registry both use. */
+  readonly #allows: AccessCheck;
 
   constructor(opts: StandaloneOptions) {
     const config = opts.config;
@@ -123,7 +125,8 @@ export class StandaloneServer implements FourLetterSource {
     this.#reclaimer = r === undefined ? undefined : new MemoryReclaimer(r.reclaim, r.minFreedNodes);
     this.log = opts.log ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
-    this.watches = new WatchRegistry(accessCheck(config.skipAcl));
+    this.#allows = accessCheck(config.skipAcl);
+    this.watches = new WatchRegistry(this.#allows);
     this.#secret = opts.sessionSecret ?? randomBytes(32);
     this.sessions = new SessionTable({
       tickMs: config.tickMs,
@@ -192,7 +195,7 @@ export class StandaloneServer implements FourLetterSource {
       clock: this.clock,
       serverId: config.myid ?? 0n,
       extendedTypesEnabled: config.extendedTypesEnabled,
-      skipAcl: config.skipAcl,
+      allows: this.#allows,
       outstandingMax: config.globalOutstandingLimit,
       reconfigEnabled: config.reconfigEnabled,
       sessionIdFloor,

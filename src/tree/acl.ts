@@ -57,24 +57,35 @@ function idMatches(scheme: string, have: string, want: string): boolean {
  */
 export function fixupAcl(acl: readonly ACL[], authIds: readonly Id[]): readonly ACL[] | typeof Err.InvalidAcl {
   if (acl.length === 0) return Err.InvalidAcl;
-  // The common case, one world:anyone entry, needs no fixing: keep the caller's list.
-  if (acl.length === 1 && acl[0]!.id.scheme === "world" && acl[0]!.id.id === "anyone") return acl;
-  const out: ACL[] = [];
-  // ACLs hold a few entries: a scan finds duplicates without building a key per entry.
-  const add = (a: ACL): void => {
-    if (!out.some((b) => b.perms === a.perms && b.id.scheme === a.id.scheme && b.id.id === a.id.id)) out.push(a);
-  };
-  for (const a of acl) {
+  // Made only once the list must change (a duplicate dropped, an auth entry expanded):
+  // a list that needs nothing (nearly every one) is stored as the caller sent it.
+  let out: ACL[] | undefined;
+  for (let i = 0; i < acl.length; i++) {
+    const a = acl[i]!;
     const { scheme, id } = a.id;
-    if (scheme === "world" && id === "anyone") add(a);
-    else if (scheme === "auth") {
+    if (scheme === "auth") {
       const ids = authIds.filter((who) => AUTHENTICATED_SCHEMES.has(who.scheme));
       if (ids.length === 0) return Err.InvalidAcl;
-      for (const who of ids) add({ perms: a.perms, id: { scheme: who.scheme, id: who.id } });
-    } else if (isValidId(scheme, id)) add(a);
-    else return Err.InvalidAcl;
+      out ??= acl.slice(0, i);
+      for (const who of ids) addNew(out, { perms: a.perms, id: { scheme: who.scheme, id: who.id } });
+    } else if (!(scheme === "world" && id === "anyone") && !isValidId(scheme, id)) return Err.InvalidAcl;
+    else if (out !== undefined) addNew(out, a);
+    else if (holds(acl, i, a)) out = acl.slice(0, i); // a duplicate: dropped
   }
-  return out;
+  return out ?? acl;
+}
+
+/** Whether `list`'s first `end` entries hold `a`: ACLs hold a few entries, so a scan. */
+function holds(list: readonly ACL[], end: number, a: ACL): boolean {
+  for (let j = 0; j < end; j++) {
+    const b = list[j]!;
+    if (b.perms === a.perms && b.id.scheme === a.id.scheme && b.id.id === a.id.id) return true;
+  }
+  return false;
+}
+
+function addNew(out: ACL[], a: ACL): void {
+  if (!holds(out, out.length, a)) out.push(a);
 }
 
 function isValidId(scheme: string, id: string): boolean {

@@ -498,7 +498,8 @@ export class Harness {
 
   constructor(opts: HarnessOptions = {}) {
     this.log = opts.log ?? memoryCommitLog;
-    this.watches = new WatchRegistry(accessCheck(opts.skipAcl ?? false));
+    const allows = accessCheck(opts.skipAcl ?? false);
+    this.watches = new WatchRegistry(allows);
     this.sessions = new SessionTable({ tickMs: opts.tickMs ?? 2000, passwordFor: testPassword });
     this.pipeline = new Pipeline({
       tree: this.tree,
@@ -509,7 +510,7 @@ export class Harness {
       serverId: opts.serverId ?? 1n,
       extendedTypesEnabled: opts.extendedTypesEnabled ?? true,
       outstandingMax: opts.outstandingMax ?? 1000,
-      skipAcl: opts.skipAcl ?? false,
+      allows,
     });
   }
 
