@@ -336,13 +336,21 @@ export class QuorumServer {
     }
   }
 
-  /** The sessions heard from since the last report, as a PING answer (int count, longs). */
+  /**
+   * The global sessions heard from since the last report, as a PING answer (int count,
+   * longs). Local sessions (localSessionsEnabled) are this server's to expire: not listed.
+   */
   #heardReport(): Uint8Array {
-    const sessions = this.server.sessions;
+    const pipeline = this.server.pipeline;
     const w = this.#reportWriter;
     w.reset();
     w.int(0);
-    const n = sessions.drainHeard((id) => w.long(id));
+    let n = 0;
+    this.server.sessions.drainHeard((id) => {
+      if (pipeline.isLocalSession(id)) return;
+      w.long(id);
+      n++;
+    });
     w.intAt(0, n);
     return w.toBuffer();
   }
