@@ -5,6 +5,10 @@
 //   bit 15..0   room for 65,536 sessions per ms of uptime before the counter reaches the
 //               next start's base
 //
+// ZooKeeper takes the time from Time.currentElapsedTime() (System.nanoTime(), whose origin
+// is arbitrary, often the boot); Corral takes the wall clock, whose origin is the same
+// across restarts and reboots, which is what makes a restart start above its earlier ids.
+//
 // The first id is the time base and every new session takes the next. Two members never
 // hand out the same id (their top bytes differ), and a restarted member starts above the
 // ids of its previous run as long as the clock moved forward and that run issued fewer than
@@ -44,8 +48,8 @@ export function counterOf(id: bigint): bigint {
 
 /** ZooKeeper's first id for a server started at `nowMs`: `((nowMs << 24) >>> 8) | (serverId << 56)`. */
 export function initialSessionId(nowMs: number, serverId: bigint): bigint {
-  assert(Number.isSafeInteger(nowMs), "the clock gives whole ms");
-  const base = BigInt.asUintN(U64, BigInt(nowMs) << 24n) >> 8n;
+  assert(Number.isFinite(nowMs) && nowMs >= 0, "the clock gives ms since the epoch");
+  const base = BigInt.asUintN(U64, BigInt(Math.floor(nowMs)) << 24n) >> 8n;
   return compose(serverByteOf(serverId), base);
 }
 
