@@ -1,5 +1,5 @@
 // The request path: per-session FIFO, prep -> commit -> apply -> reply.
-export { Pipeline, SessionQueue, initialSessionId, type PipelineOptions, type ApplySubscriber } from "./pipeline.js";
+export { Pipeline, SessionQueue, type PipelineOptions, type ApplySubscriber } from "./pipeline.js";
 export { decodeRequest, isWrite, type Request, type WriteReq, type ReadReq, type ReconfigReq } from "./requests.js";
 export {
   memoryCommitLog,
@@ -12,3 +12,4 @@ export {
 } from "./types.js";
 export { CONFIG_NODE, TREE_NODES_MAX } from "./prep.js";
 export { encodeForward, decodeForward, opCodeOfWrite, type Forwarded, type ForwardedBody } from "./forward.js";
+export { initialSessionId } from "../session/index.js";

@@ -6,7 +6,7 @@
 // subscribed by server). No I/O: connections and the commit step are interfaces.
 
 import { Err, OpCode, PathSchema, Xid, encodeRecord, isEphemeralMode, type ACL, type Id } from "../jute/index.js";
-import type { SessionTable } from "../session/index.js";
+import { SessionIdGenerator, type SessionTable } from "../session/index.js";
 import { checkAcl, type AccessCheck, type ApplyResult, type DataTree, type Effect } from "../tree/index.js";
 import type { Txn, TxnEntry } from "../txn/index.js";
 import { asSessionId, asZxid, assert, type Clock, type SessionId, type Zxid } from "../util/index.js";
@@ -37,7 +37,11 @@ export interface PipelineOptions {
   reconfigEnabled?: boolean;
   /** Requests a connection may have queued before it stops being read. */
   outstandingMax: number;
-  /** The highest session id issued before a restart (storage recovery): new ids go above it. */
+  /**
+   * The highest session id recovery found (storage's highestSessionId). It lifts this
+   * server's id counter only if it carries this server's id byte: another member's ids
+   * are that member's to issue (src/session/ids.ts).
+   */
   sessionIdFloor?: bigint | undefined;
 }
 
@@ -122,7 +126,7 @@ export class Pipeline {
   /** The connection currently bound to each session. */
   readonly #queues = new Map<SessionId, SessionQueue>();
   #lastZxid: bigint;
-  #nextSessionId: bigint;
+  readonly #sessionIds: SessionIdGenerator;
   #extension: RequestExtension | undefined;
   /** Read-only mode: a partitioned member serving reads to read-only clients. */
   #readOnly = false;
@@ -147,9 +151,9 @@ export class Pipeline {
     this.#prep = new Prep(opts.tree, this.allows);
     this.#reads = new Reads(opts.tree, opts.watches, this.allows);
     this.#lastZxid = opts.tree.lastProcessedZxid;
-    this.#nextSessionId = initialSessionId(opts.clock.nowMs(), opts.serverId);
-    const floor = opts.sessionIdFloor;
-    if (floor !== undefined && BigInt.asUintN(64, floor) >= BigInt.asUintN(64, this.#nextSessionId)) this.#nextSessionId = floor + 1n;
+    this.#sessionIds = new SessionIdGenerator(opts.serverId, opts.clock.nowMs());
+    if (opts.sessionIdFloor !== undefined) this.#sessionIds.observe(opts.sessionIdFloor);
+    for (const s of opts.sessions.all()) this.#sessionIds.observe(s.id);
     this.subscribe((entry, _result, effects) => this.#afterApply(entry, effects));
   }
 
@@ -186,7 +190,7 @@ export class Pipeline {
 
   /** Creates a session through a createSession txn; `done` runs once it is applied. */
   createSession(timeoutMs: number, done: (id: SessionId) => void): void {
-    const id = asSessionId(this.#nextSessionId++);
+    const id = this.#sessionIds.next(this.#idInUse);
     if (this.#localSessionsEnabled && !this.#readOnly) {
       // A local session (ZooKeeper's localSessionsEnabled): no txn, known to this server only.
       this.sessions.add(id, timeoutMs, this.#opts.clock.monotonicMs());
@@ -209,6 +213,8 @@ export class Pipeline {
     }
     this.#commit(id, 0, OpCode.createSession, { type: "createSession", timeoutMs }, () => done(id));
   }
+
+  readonly #idInUse = (id: SessionId): boolean => this.sessions.get(id) !== undefined || this.#pendingCreates.has(id);
 
   // ---- ensemble roles ---------------------------------------------------------------------
 
@@ -621,6 +627,8 @@ export class Pipeline {
     const { hdr, txn } = entry;
     if (txn.type === "createSession") {
       this.sessions.add(hdr.sessionId, txn.timeoutMs, this.#opts.clock.monotonicMs());
+      // One of this server's ids from before a restart (a DIFF replays them): go above it.
+      this.#sessionIds.observe(hdr.sessionId);
     } else if (txn.type === "closeSession") {
       this.sessions.remove(hdr.sessionId);
     }
@@ -679,9 +687,3 @@ function syncCall(path: string): ExtensionCall {
 }
 /** cxids at or below this mark writes the recipe engine made for a session (not a client's). */
 const INTERNAL_CXID_BASE = -0x10000;
-
-/** ZooKeeper's scheme: time in the middle bits, the creating server's id in the top byte. */
-export function initialSessionId(nowMs: number, serverId: bigint): bigint {
-  const mid = BigInt.asUintN(64, BigInt(nowMs) << 24n) >> 8n;
-  return BigInt.asIntN(64, mid | (serverId << 56n));
-}

@@ -7,7 +7,10 @@
 // Leader: the pipeline prepares writes (its own clients' and those learners forward)
 // and proposes them; they apply when ZAB commits them. Learners forward writes to the
 // leader and apply what it commits; reads are answered locally. Sessions are global:
-// the leader alone expires them, learners report their connected sessions in PINGs.
+// the leader alone expires them. It pings every learner each tickTime/2, as ZooKeeper's
+// Leader does, and a learner answers with the sessions it heard from (any packet of their
+// clients) since its last answer; the leader touches those. A client whose connection is
+// open but silent is not heard from, and expires on time wherever it is connected.
 //
 // Dynamic reconfiguration: the configuration lives in the replicated tree, at
 // /zookeeper/config (ZooKeeper's dynamic config, `version=` being the zxid of the
@@ -177,6 +180,7 @@ export class QuorumServer {
         syncLimitTicks: c.syncLimitTicks * ZAB_TICKS_PER_TICK,
         finalizeTicks: Math.max(1, Math.round(FINALIZE_WAIT_MS / this.zabTickMs)),
         committedLogMax: 500,
+        pingEveryTicks: Math.max(1, Math.round(c.tickMs / 2 / this.zabTickMs)),
       },
       {
         acceptedEpoch: epochs.acceptedEpoch,
@@ -318,6 +322,41 @@ export class QuorumServer {
     }
   }
 
+  /** A learner's PING answer: the sessions it heard from; ours are touched, not "heard". */
+  #touchReported(from: bigint, report: Uint8Array): void {
+    if (report.length === 0) return;
+    const sessions = this.server.sessions;
+    const now = this.server.clock.monotonicMs();
+    try {
+      const r = new JuteReader(Buffer.from(report.buffer, report.byteOffset, report.byteLength));
+      const n = r.count(8);
+      for (let i = 0; i < n; i++) sessions.touch(asSessionId(r.long()), now, false);
+    } catch (e) {
+      this.log.warn({ from: from.toString(), err: (e as Error).message }, "bad session report in a PING dropped");
+    }
+  }
+
+  /**
+   * The global sessions heard from since the last report, as a PING answer (int count,
+   * longs). Local sessions (localSessionsEnabled) are this server's to expire: not listed.
+   */
+  #heardReport(): Uint8Array {
+    const pipeline = this.server.pipeline;
+    const w = this.#reportWriter;
+    w.reset();
+    w.int(0);
+    let n = 0;
+    this.server.sessions.drainHeard((id) => {
+      if (pipeline.isLocalSession(id)) return;
+      w.long(id);
+      n++;
+    });
+    w.intAt(0, n);
+    return w.toBuffer();
+  }
+
+  readonly #reportWriter = new JuteWriter(1024);
+
   #entryOf(zxid: bigint, data: Uint8Array): TxnEntry {
     let entry = this.#logged.get(zxid);
     if (entry === undefined) {
@@ -339,10 +378,10 @@ export class QuorumServer {
       }
       this.server.pipeline.submitForwarded(f);
     } else if (msg.type === "PING" && peer.state === PeerState.LEADING) {
-      for (const id of decodeSessionIds(msg.sessions)) this.server.pipeline.touchSession(asSessionId(id));
+      this.#touchReported(from, msg.sessions);
     } else if (msg.type === "PING") {
-      // Tell the leader which sessions are alive here, so it does not expire them.
-      peer.sendToLeader({ type: "PING", sessions: encodeSessionIds(this.server.connectedSessions()) });
+      // Tell the leader which sessions this server heard from since the last ping.
+      peer.sendToLeader({ type: "PING", sessions: this.#heardReport() });
       this.#schedulePump();
     }
   }
@@ -520,23 +559,6 @@ function quorumPeers(servers: readonly ServerSpec[], myId: bigint): { id: bigint
   const byId = new Map<bigint, { id: bigint; host: string; port: number }>();
   for (const s of servers) if (s.id !== myId) byId.set(s.id, { id: s.id, host: s.host, port: s.quorumPort });
   return [...byId.values()];
-}
-
-function encodeSessionIds(ids: Iterable<bigint>): Uint8Array {
-  const w = new JuteWriter(64);
-  const list = [...ids];
-  w.int(list.length);
-  for (const id of list) w.long(id);
-  return w.toBuffer();
-}
-
-function decodeSessionIds(buf: Uint8Array): bigint[] {
-  if (buf.length === 0) return [];
-  const r = new JuteReader(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
-  const n = r.count(8);
-  const out: bigint[] = [];
-  for (let i = 0; i < n; i++) out.push(r.long());
-  return out;
 }
 
 /**

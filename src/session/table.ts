@@ -4,6 +4,16 @@
 // finds every session due. Sessions enter and leave the table only by applied txns
 // (createSession, closeSession) so that every replica has the same table; touching and
 // expiry are local to the server that owns expiry. No I/O and no clock: callers pass ms.
+//
+// "Heard from": a learner tells the leader which of its sessions it heard from (any packet
+// of the client, pings included) since its last report, and the leader touches only
+// those (ZooKeeper's LearnerSessionTracker touch table): a client behind an open but
+// silent connection expires on time. A touch sets the session's `heard` bit and, the first
+// time since the last report, puts the session in a list; drainHeard() walks that list and
+// clears the bits. Nothing is allocated per packet: the list's slots are reused report
+// after report. The leader never drains its own list; sessions removed while listed are
+// compacted away once they are many, so the list never holds more than about twice the
+// live sessions.
 
 import { assert, type SessionId } from "../util/index.js";
 
@@ -14,6 +24,8 @@ export interface Session {
   expiresAtMs: number;
   /** A closeSession txn for it is in flight: no new requests are accepted. */
   closing: boolean;
+  /** Touched since the last drainHeard() (then it is in the heard list once). */
+  heard: boolean;
 }
 
 export interface SessionTableOptions {
@@ -28,6 +40,11 @@ export class SessionTable {
   readonly #sessions = new Map<SessionId, Session>();
   /** Expiry buckets: deadline (a multiple of tickMs) -> sessions due then. */
   readonly #buckets = new Map<number, Set<SessionId>>();
+  /** Sessions heard from since the last drainHeard(): slots [0, #heardCount) are in use. */
+  readonly #heard: Session[] = [];
+  #heardCount = 0;
+  /** Listed sessions that were removed since: compacted away when they pile up. */
+  #heardRemoved = 0;
 
   constructor(opts: SessionTableOptions) {
     assert(opts.tickMs > 0, "tickMs must be positive");
@@ -60,9 +77,11 @@ export class SessionTable {
   add(id: SessionId, timeoutMs: number, nowMs: number): Session {
     const existing = this.#sessions.get(id);
     if (existing !== undefined) return existing;
-    const s: Session = { id, timeoutMs, expiresAtMs: 0, closing: false };
+    const s: Session = { id, timeoutMs, expiresAtMs: 0, closing: false, heard: false };
     this.#sessions.set(id, s);
-    this.touch(id, nowMs);
+    // Applying a createSession is no news of the client: the server it connected to
+    // hears from it (its handshake touches the session there).
+    this.touch(id, nowMs, false);
     return s;
   }
 
@@ -72,12 +91,25 @@ export class SessionTable {
     if (s === undefined) return;
     this.#buckets.get(s.expiresAtMs)?.delete(id);
     this.#sessions.delete(id);
+    if (s.heard) {
+      s.heard = false;
+      this.#heardRemoved++;
+      if (this.#heardRemoved > HEARD_COMPACT_MIN && this.#heardRemoved * 2 > this.#heardCount) this.#compactHeard();
+    }
   }
 
-  /** Extends a live session's deadline; false if it is unknown or closing. */
-  touch(id: SessionId, nowMs: number): boolean {
+  /**
+   * Extends a live session's deadline; false if it is unknown or closing. `heard`: the
+   * touch is news of the client (a packet from it), to be reported to the leader; the
+   * leader's touches on a learner's report pass false.
+   */
+  touch(id: SessionId, nowMs: number, heard = true): boolean {
     const s = this.#sessions.get(id);
     if (s === undefined || s.closing) return false;
+    if (heard && !s.heard) {
+      s.heard = true;
+      this.#heard[this.#heardCount++] = s;
+    }
     const deadline = this.#roundUp(nowMs + s.timeoutMs);
     if (deadline === s.expiresAtMs) return true;
     const old = this.#buckets.get(s.expiresAtMs);
@@ -109,7 +141,46 @@ export class SessionTable {
     return out;
   }
 
+  /** How many sessions are heard from and not yet reported. */
+  get heardCount(): number {
+    return this.#heardCount - this.#heardRemoved;
+  }
+
+  /**
+   * Calls `fn` with every live session heard from since the last drain, once each, and
+   * starts the next period; returns how many it reported.
+   */
+  drainHeard(fn: (id: SessionId) => void): number {
+    let n = 0;
+    for (let i = 0; i < this.#heardCount; i++) {
+      const s = this.#heard[i]!;
+      this.#heard[i] = undefined as unknown as Session;
+      if (!s.heard || this.#sessions.get(s.id) !== s) continue;
+      s.heard = false;
+      if (s.closing) continue;
+      fn(s.id);
+      n++;
+    }
+    this.#heardCount = 0;
+    this.#heardRemoved = 0;
+    return n;
+  }
+
+  #compactHeard(): void {
+    let j = 0;
+    for (let i = 0; i < this.#heardCount; i++) {
+      const s = this.#heard[i]!;
+      if (s.heard && this.#sessions.get(s.id) === s) this.#heard[j++] = s;
+    }
+    for (let i = j; i < this.#heardCount; i++) this.#heard[i] = undefined as unknown as Session;
+    this.#heardCount = j;
+    this.#heardRemoved = 0;
+  }
+
   #roundUp(ms: number): number {
     return (Math.floor(ms / this.#tickMs) + 1) * this.#tickMs;
   }
 }
+
+/** Removed sessions the heard list may hold before it is compacted. */
+const HEARD_COMPACT_MIN = 1024;

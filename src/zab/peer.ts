@@ -78,6 +78,9 @@ interface Membership {
   observers: ReadonlySet<bigint>;
 }
 
+/** The leader's PING carries nothing; a learner's answer carries its session report. */
+const NO_SESSIONS = new Uint8Array(0);
+
 function membershipOf(servers: readonly Member[], version: bigint): Membership {
   return {
     version,
@@ -111,6 +114,7 @@ function sameVote(a: Vote, b: Vote): boolean {
 
 export class ZabPeer {
   readonly cfg: PeerConfig;
+  readonly #pingEveryTicks: number;
   /** The committed configuration. */
   #config: Membership;
   /** The last seen configuration: a logged reconfig not yet committed. */
@@ -168,6 +172,9 @@ export class ZabPeer {
 
   constructor(cfg: PeerConfig, persisted: PersistedState) {
     this.cfg = cfg;
+    this.#pingEveryTicks = cfg.pingEveryTicks ?? 1;
+    assert(Number.isInteger(this.#pingEveryTicks) && this.#pingEveryTicks >= 1, "pingEveryTicks must be a whole number of ticks");
+    assert(this.#pingEveryTicks < cfg.syncLimitTicks, "the leader must ping more often than syncLimit");
     this.#config = membershipOf(cfg.servers, cfg.configVersion ?? 0n);
     assert(this.#config.voters.size > 0, "a configuration needs at least one participant");
     this.acceptedEpoch = persisted.acceptedEpoch;
@@ -801,7 +808,9 @@ export class ZabPeer {
   }
 
   #tickLeading(): void {
-    for (const [id, l] of this.#learners) if (l.syncing) this.#send(id, { type: "PING", sessions: new Uint8Array(0) });
+    if ((this.#tick - this.#leadingSinceTick) % this.#pingEveryTicks === 0) {
+      for (const [id, l] of this.#learners) if (l.syncing) this.#send(id, { type: "PING", sessions: NO_SESSIONS });
+    }
     const limit = this.#established ? this.cfg.syncLimitTicks : this.cfg.initLimitTicks;
     for (const [id, l] of this.#learners) if (this.#tick - l.lastHeardTick > limit) this.#learners.delete(id);
     if (!this.#established && this.#tick - this.#leadingSinceTick > this.cfg.initLimitTicks) {

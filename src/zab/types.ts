@@ -145,6 +145,13 @@ export interface PeerConfig {
   finalizeTicks: number;
   /** Committed txns kept in memory for DIFF syncs (commitLogCount). */
   committedLogMax: number;
+  /**
+   * The leader pings each learner every this many ticks (default 1); ZooKeeper's leader
+   * pings every tickTime/2. A learner answers every ping with the sessions it heard from
+   * since its last answer, so this is also the rate of session reports. Less than
+   * syncLimitTicks, so a live leader is never taken for a dead one.
+   */
+  pingEveryTicks?: number;
 }
 
 /** What survived on disk, read at start. */
