@@ -2,7 +2,24 @@
 import type { ClientOptions } from "./client.js";
 import { CorralClient } from "./recipes.js";
 
-export { Client, type ClientOptions, type ClientState, type CallOptions } from "./client.js";
+export {
+  Client,
+  type ClientOptions,
+  type ClientState,
+  type CallOptions,
+  type AfterLost,
+  type ConnectionStateListener,
+} from "./client.js";
+export {
+  isConnectedState,
+  systemClock,
+  type ConnectionState,
+  type ConnectionStateInfo,
+  type ConnectionStateChange,
+  type Clock,
+  type ClockTimer,
+} from "./states.js";
+export { exponentialBackoff, seededRandom, isRetryable, type RetryPolicy, type ExponentialBackoffOptions } from "./retry.js";
 export {
   ZooKeeperClient,
   MultiError,
@@ -20,7 +37,7 @@ export {
   type ACL,
   type Stat,
 } from "./zookeeper.js";
-export { ZooKeeperError } from "./errors.js";
+export { ZooKeeperError, SessionLostError, ClientClosedError } from "./errors.js";
 export {
   CorralClient,
   type RecipeMode,
