@@ -132,6 +132,14 @@ export class ZooKeeperClient extends Client {
     return toServerPath(this.chroot, path);
   }
 
+  /**
+   * A plain read: safe to repeat, so it retries by itself under the client's
+   * `retryPolicy` (none by default). Writes never do (see `retry`).
+   */
+  #read<T>(opts: CallOptions, call: () => Promise<T>): Promise<T> {
+    return this.retry(call, undefined, opts);
+  }
+
   /** Creates a node; returns its path (with the sequence suffix for sequential modes). */
   async create(path: string, data?: Data, opts: CreateOptions = {}): Promise<string> {
     return (await this.#create(path, data, opts, false)).path;
@@ -174,7 +182,7 @@ export class ZooKeeperClient extends Client {
     const sp = this.#p(path);
     const watch = opts.watch;
     try {
-      return await this.request(
+      return await this.#read(opts, () => this.request(
         OpCode.exists,
         path,
         (w) => encodeRecord(w, PathWatchSchema, { path: sp, watch: watch !== undefined }),
@@ -187,7 +195,7 @@ export class ZooKeeperClient extends Client {
             else if (err === Err.NoNode) this.watches.add(ClientWatchKind.Exist, path, watch);
           },
         },
-      );
+      ));
     } catch (e) {
       if (ZooKeeperError.is(e, "NoNode")) return null;
       throw e;
@@ -195,13 +203,13 @@ export class ZooKeeperClient extends Client {
   }
 
   async getData(path: string, opts: WatchOptions = {}): Promise<{ data: Buffer | null; stat: Stat }> {
-    return this.request(
+    return this.#read(opts, () => this.request(
       OpCode.getData,
       path,
       (w) => encodeRecord(w, PathWatchSchema, { path: this.#p(path), watch: opts.watch !== undefined }),
       (r) => decodeRecord(r, GetDataResponseSchema),
       { ...opts, onReply: this.#registerOnOk(ClientWatchKind.Data, path, opts.watch) },
-    );
+    ));
   }
 
   async setData(path: string, data: Data, opts: VersionOptions = {}): Promise<Stat> {
@@ -211,7 +219,7 @@ export class ZooKeeperClient extends Client {
 
   async getACL(path: string, opts: CallOptions = {}): Promise<{ acl: ACL[]; stat: Stat }> {
     const sp = this.#p(path);
-    return this.request(OpCode.getACL, path, (w) => encodeRecord(w, PathSchema, { path: sp }), (r) => decodeRecord(r, GetACLResponseSchema), opts);
+    return this.#read(opts, () => this.request(OpCode.getACL, path, (w) => encodeRecord(w, PathSchema, { path: sp }), (r) => decodeRecord(r, GetACLResponseSchema), opts));
   }
 
   async setACL(path: string, acl: readonly ACL[], opts: VersionOptions = {}): Promise<Stat> {
@@ -220,29 +228,29 @@ export class ZooKeeperClient extends Client {
   }
 
   async getChildren(path: string, opts: WatchOptions = {}): Promise<string[]> {
-    return this.request(
+    return this.#read(opts, () => this.request(
       OpCode.getChildren,
       path,
       (w) => encodeRecord(w, PathWatchSchema, { path: this.#p(path), watch: opts.watch !== undefined }),
       (r) => decodeRecord(r, GetChildrenResponseSchema).children,
       { ...opts, onReply: this.#registerOnOk(ClientWatchKind.Child, path, opts.watch) },
-    );
+    ));
   }
 
   async getChildren2(path: string, opts: WatchOptions = {}): Promise<{ children: string[]; stat: Stat }> {
-    return this.request(
+    return this.#read(opts, () => this.request(
       OpCode.getChildren2,
       path,
       (w) => encodeRecord(w, PathWatchSchema, { path: this.#p(path), watch: opts.watch !== undefined }),
       (r) => decodeRecord(r, GetChildren2ResponseSchema),
       { ...opts, onReply: this.#registerOnOk(ClientWatchKind.Child, path, opts.watch) },
-    );
+    ));
   }
 
   /** Makes this server catch up with the leader before this session's next read. */
   async sync(path: string, opts: CallOptions = {}): Promise<void> {
     const sp = this.#p(path);
-    await this.request(OpCode.sync, path, (w) => encodeRecord(w, PathSchema, { path: sp }), undefined, opts);
+    await this.#read(opts, () => this.request(OpCode.sync, path, (w) => encodeRecord(w, PathSchema, { path: sp }), undefined, opts));
   }
 
   /** All ops or none. On failure throws MultiError whose results say which op failed. */
@@ -330,7 +338,7 @@ export class ZooKeeperClient extends Client {
     ops: readonly ({ op: "getData"; path: string } | { op: "getChildren"; path: string })[],
     opts: CallOptions = {},
   ): Promise<({ data: Buffer | null; stat: Stat } | { children: string[] } | { error: ZooKeeperError })[]> {
-    return this.request(
+    return this.#read(opts, () => this.request(
       OpCode.multiRead,
       undefined,
       (w) => {
@@ -353,7 +361,7 @@ export class ZooKeeperClient extends Client {
         }
       },
       opts,
-    );
+    ));
   }
 
   /** A persistent (optionally recursive) watch: fires on every change until removed. */
@@ -433,37 +441,37 @@ export class ZooKeeperClient extends Client {
   /** This session's ephemeral nodes whose path starts with `prefix`. */
   async getEphemerals(prefix = "/", opts: CallOptions = {}): Promise<string[]> {
     const prefixPath = this.#p(prefix);
-    const list = await this.request(
+    const list = await this.#read(opts, () => this.request(
       OpCode.getEphemerals,
       prefix,
       (w) => encodeRecord(w, GetEphemeralsRequestSchema, { prefixPath }),
       (r) => decodeRecord(r, GetEphemeralsResponseSchema).ephemerals,
       opts,
-    );
+    ));
     return list.map((p) => toClientPath(this.chroot, p));
   }
 
   /** Number of nodes below `path` (not counting it). */
   async getAllChildrenNumber(path: string, opts: CallOptions = {}): Promise<number> {
     const sp = this.#p(path);
-    return this.request(
+    return this.#read(opts, () => this.request(
       OpCode.getAllChildrenNumber,
       path,
       (w) => encodeRecord(w, PathSchema, { path: sp }),
       (r) => decodeRecord(r, GetAllChildrenNumberResponseSchema).totalNumber,
       opts,
-    );
+    ));
   }
 
   /** ZooKeeper.getConfig: the ensemble's configuration at /zookeeper/config (never chrooted). */
   async getConfig(opts: CallOptions = {}): Promise<{ data: Buffer | null; stat: Stat }> {
-    return this.request(
+    return this.#read(opts, () => this.request(
       OpCode.getData,
       CONFIG_NODE,
       (w) => encodeRecord(w, PathWatchSchema, { path: CONFIG_NODE, watch: false }),
       (r) => decodeRecord(r, GetDataResponseSchema),
       opts,
-    );
+    ));
   }
 
   /**
@@ -492,7 +500,7 @@ export class ZooKeeperClient extends Client {
   }
 
   async whoAmI(opts: CallOptions = {}): Promise<{ authScheme: string; user: string }[]> {
-    return this.request(OpCode.whoAmI, undefined, undefined, (r) => decodeRecord(r, WhoAmIResponseSchema).clientInfo, opts);
+    return this.#read(opts, () => this.request(OpCode.whoAmI, undefined, undefined, (r) => decodeRecord(r, WhoAmIResponseSchema).clientInfo, opts));
   }
 
   #registerOnOk(kind: ClientWatchKind, path: string, listener: WatchListener | undefined): ((err: number) => void) | undefined {
