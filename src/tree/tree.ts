@@ -13,7 +13,7 @@ import {
   type ACL,
   type Stat,
 } from "../jute/index.js";
-import type { Txn, TxnEntry, TxnHeader } from "../txn/index.js";
+import type { SessionEndMove, Txn, TxnEntry, TxnHeader } from "../txn/index.js";
 import { asZxid, assert, assertNever, type Zxid } from "../util/index.js";
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, aclKey } from "./acl.js";
 import { basenameOf, joinPath, parentOf } from "./paths.js";
@@ -343,7 +343,7 @@ export class DataTree {
         return n === undefined ? { err: Err.NoNode } : { err: Err.Ok, stat: this.statOf(n) };
       }
       case "closeSession":
-        this.#closeSession(hdr, effects);
+        this.#closeSession(hdr, txn.moves, effects);
         return { err: Err.Ok };
       case "createSession":
         return { err: Err.Ok };
@@ -434,7 +434,16 @@ export class DataTree {
     return { err: Err.Ok, stat: this.statOf(node) };
   }
 
-  #closeSession(hdr: TxnHeader, effects: Effect[]): void {
+  #closeSession(hdr: TxnHeader, moves: readonly SessionEndMove[] | undefined, effects: Effect[]): void {
+    // Moves first: each `from` is still there to be read (data and ACL as applied now).
+    for (const m of moves ?? []) {
+      const from = this.#nodes.get(m.from);
+      if (from === undefined || this.#nodes.has(m.to)) continue;
+      if (!this.#replaying && from.ephemeralOwner !== hdr.sessionId) continue;
+      const parent = this.#nodes.get(parentOf(m.to));
+      if (parent === undefined) continue;
+      this.#create(hdr, m.to, from.data, from.acl, 0n, (parent.cversion + 1) | 0, effects);
+    }
     const owned = this.#replayClosedPaths ?? this.ephemeralsOf(hdr.sessionId);
     for (const path of [...owned].sort()) this.#delete(hdr, path, effects);
     this.#dropEphemeralIndex(hdr.sessionId);
