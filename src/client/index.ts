@@ -1,6 +1,6 @@
 // Corral's client: `connect()` is the package's main export.
 import type { ClientOptions } from "./client.js";
-import { CorralClient } from "./recipes.js";
+import { CorralClient } from "./recipes/index.js";
 
 export {
   Client,
@@ -51,7 +51,8 @@ export {
   type Barrier,
   type DoubleBarrier,
   type Election,
-} from "./recipes.js";
+  type ElectionOptions,
+} from "./recipes/index.js";
 export { ClientWatchKind } from "./watches.js";
 /** ZooKeeper's WatcherType (removeWatches) and AddWatchMode. */
 export { WatcherType, AddWatchMode } from "../jute/index.js";
