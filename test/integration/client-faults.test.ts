@@ -17,6 +17,7 @@ import {
   type WatchEvent,
 } from "../../src/client/index.js";
 import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
+import { asSessionId } from "../../src/util/index.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 
 // Session timeouts from 2 to 20 ticks: 1 s to 10 s.
@@ -85,7 +86,7 @@ describe("client connection states through faults", () => {
       c.on("connectionState", (s: ConnectionState, info: ConnectionStateInfo) => {
         if (s !== "LOST") return;
         // Read the server's tables synchronously, at the moment LOST is announced.
-        atLost = { sessionHeld: srv.server.sessions.get(sid) !== undefined, ephemeralThere: srv.server.tree.get("/bh-eph") !== undefined };
+        atLost = { sessionHeld: srv.server.sessions.get(asSessionId(sid)) !== undefined, ephemeralThere: srv.server.tree.get("/bh-eph") !== undefined };
         resolve(info);
       });
     });
@@ -106,7 +107,7 @@ describe("client connection states through faults", () => {
     const back = new Promise<ConnectionStateInfo>((resolve) => {
       c.on("connectionState", (s: ConnectionState, i: ConnectionStateInfo) => {
         if (s !== "RECONNECTED") return;
-        atBack = { sessionHeld: srv.server.sessions.get(sid) !== undefined, ephemeralThere: srv.server.tree.get("/bh-eph") !== undefined };
+        atBack = { sessionHeld: srv.server.sessions.get(asSessionId(sid)) !== undefined, ephemeralThere: srv.server.tree.get("/bh-eph") !== undefined };
         resolve(i);
       });
     });
