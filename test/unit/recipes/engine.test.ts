@@ -297,4 +297,31 @@ describe("rebuild", () => {
   });
 });
 
-export { rid };
+describe("rebuild after the tree changed under the engine", () => {
+  it("waiter lists are rebuilt from the tree: no stale grant while another session holds", () => {
+    const h = new EngineHarness();
+    const a = h.connect();
+    const b = h.connect();
+    const x = h.connect();
+    const held = lock(a, "/l", "write");
+    // The tree changes without the engine seeing it (as a SNAP image installs it): session
+    // x now holds a write node right behind a's.
+    const zxid = h.tree.lastProcessedZxid + 1n;
+    const xNode = "/l/_c_eeee0000-write__lock__0000000001";
+    h.tree.apply(
+      {
+        hdr: { sessionId: x.sessionId, cxid: 1, zxid: zxid as never, timeMs: 0, opCode: 15 },
+        txn: { type: "create", path: xNode, data: null, acl: h.tree.get("/l")!.acl, ephemeralOwner: x.sessionId, parentCVersion: 2 },
+      },
+      [],
+    );
+    h.pipeline.resetZxid(zxid);
+    h.engine.rebuild();
+    const w = lock(b, "/l", "write");
+    expect(w.body!.granted).toBe(false);
+    release(a, held.body!.node);
+    expect(events(b)).toEqual([]);
+    release(x, xNode);
+    expect(events(b)).toEqual([expect.objectContaining({ kind: RecipeEventKind.LockGranted, requestId: w.requestId })]);
+  });
+});
