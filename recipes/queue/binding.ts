@@ -328,11 +328,11 @@ export class QueueBinding implements RecipeBinding {
     for (const q of this.#queues.values()) for (const w of q.waiters) sessions.add(w.sessionId);
     this.#queues.clear();
     this.#counts.clear();
-    for (const [path, node] of engine.tree.nodes()) {
+    for (const [path] of engine.tree.nodes()) {
       const name = basenameOf(path);
       if (path === "/") continue;
       if (isItem(name)) this.#count(parentOf(path), "depth", 1);
-      else if (node.ephemeralOwner !== 0n && parseInflight(name) !== undefined) this.#count(parentOf(path), "inFlight", 1);
+      else if (parseInflight(name) !== undefined) this.#count(parentOf(path), "inFlight", 1);
     }
     this.#rebuildDeadlines(engine);
     return sessions;
