@@ -177,11 +177,11 @@ class Member {
     scope.dispose();
   }
 
+  /** The member node is `node` on `scope`'s session (removed on leave). */
   #joinedWith(scope: SessionScope, node: string): void {
     if (this.#nodeScope !== undefined && this.#nodeScope !== scope) this.#nodeScope.dispose();
     this.#node = node;
     this.#nodeScope = scope;
-    this.#markJoined();
   }
 
   async #engineMember(scope: SessionScope): Promise<void> {
@@ -212,6 +212,7 @@ class Member {
         pending = undefined;
         this.#joinedWith(scope, r.node);
         this.#lead(r.leader);
+        this.#markJoined();
         // Until the next reconnect (then the join is sent again): the grant, or NodeGone.
         while (ctx.session.reconnects === sentAt) {
           const e: RecipeEvent | undefined = await raceAbort(
@@ -254,6 +255,7 @@ class Member {
       const stat = await retrying(scope, () => ctx.zk.exists(watched, { watch: w.listener }), stop);
       if (stat === null) continue;
       this.#lead(ahead === undefined);
+      this.#markJoined(); // join() resolves once it is known whether the member leads
       await untilFiredOrReconnected(ctx, scope, w.fired, stop);
     }
   }
