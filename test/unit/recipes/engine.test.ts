@@ -60,16 +60,15 @@ describe("locks on protocol v2", () => {
     expect(events(b)).toHaveLength(1);
   });
 
-  it("a re-send whose node is gone meanwhile is NoNode", () => {
+  it("an election member whose node another session deletes is told NodeGone (it re-joins), not elected", () => {
     const h = new EngineHarness();
     const a = h.connect();
     const b = h.connect();
-    lock(a, "/l", "write");
-    const w = lock(b, "/l", "write");
-    // Resumed by the session that owns it, after its node was deleted: a new node is made
-    // (the protected check finds none); but a resume of a node that the tree lost while
-    // the create was in flight answers NoNode. Here: the node exists, so it resumes.
-    expect(lock(b, "/l", "write", w.requestId).body!.node).toBe(w.body!.node);
+    join(a, "/e", "a");
+    const m = join(b, "/e", "b");
+    h.connect().delete(m.body!.node);
+    a.closeSession();
+    expect(events(b)).toEqual([expect.objectContaining({ kind: RecipeEventKind.NodeGone, node: m.body!.node, requestId: m.requestId })]);
   });
 
   it("a malformed request id is BadArguments and changes nothing", () => {
@@ -223,6 +222,38 @@ describe("queues on protocol v2", () => {
     expect(w.body!.found).toBe(false);
     a.closeSession();
     expect(events(b)).toEqual([expect.objectContaining({ kind: RecipeEventKind.QueueItem, requestId: w.requestId, data: Buffer.from("one") })]);
+  });
+
+  it("a job's visibility timeout puts its item back under the protected name too; a late ack finds nothing", () => {
+    const h = new EngineHarness();
+    offer(h, "/q", "job");
+    const a = h.connect();
+    const t = take(a, "/q", { job: true, visibilityMs: 1000n });
+    expect(t.body!.item).toBe(`/q/_c_${t.requestId}-inflight-qn-0000000000~1000`);
+    h.engine.tick(h.clock.nowMs());
+    expect(h.tree.get(t.body!.item)).toBeDefined();
+    h.clock.advance(1001);
+    h.engine.tick(h.clock.nowMs());
+    expect(names(h, "/q")).toEqual(["qn-0000000000"]);
+    expect(release(a, t.body!.item)).toBe(Err.NoNode);
+    // Not the owner of time-driven txns (a follower): nothing is requeued here.
+    const f = new EngineHarness();
+    f.owns = false;
+    offer(f, "/q", "job");
+    const t2 = take(f.connect(), "/q", { job: true, visibilityMs: 1000n });
+    f.clock.advance(5000);
+    f.engine.tick(f.clock.nowMs());
+    expect(f.tree.get(t2.body!.item)).toBeDefined();
+  });
+
+  it("a semaphore waiter whose lease another session deletes gets NodeGone", () => {
+    const h = new EngineHarness();
+    const a = h.connect();
+    const b = h.connect();
+    semaphore(a, "/s", 1);
+    const w = semaphore(b, "/s", 1);
+    h.connect().delete(w.body!.node);
+    expect(events(b)).toEqual([expect.objectContaining({ kind: RecipeEventKind.NodeGone, node: w.body!.node, requestId: w.requestId })]);
   });
 
   it("admin stats see every queue in the tree, also one nobody took from", () => {
