@@ -117,6 +117,11 @@ export class QueueBinding implements RecipeBinding {
         take = this.#claimHead(engine, path, { sessionId: ctx.sessionId, ...taker });
         if (take !== undefined) ops.push(...take.ops);
         if (acking) ops.push({ kind: "delete", path: ack, version: -1 });
+        // A re-send whose first take is still in flight (sent on a connection since lost):
+        // a no-op write orders this answer after it, so the answer finds its item.
+        if (take === undefined && ops.length === 0 && ctx.ownsProtected(joinPath(path, protectedName(req.requestId, INFLIGHT_PREFIX)))) {
+          ops.push({ kind: "check", path, version: -1 });
+        }
         return ops.length === 0 ? undefined : ops.length === 1 ? ops[0] : { kind: "multi", ops: ops as never };
       },
       answer: (conn, result: ApplyResult | undefined) => {

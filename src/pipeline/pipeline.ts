@@ -437,7 +437,12 @@ export class Pipeline {
   }
 
   #plan(sid: SessionId, call: ExtensionCall): WriteReq | undefined {
-    return call.plan({ sessionId: sid, tree: this.tree, willExist: (path) => this.#prep.willExist(path) });
+    return call.plan({
+      sessionId: sid,
+      tree: this.tree,
+      willExist: (path) => this.#prep.willExist(path),
+      ownsProtected: (path) => this.#prep.ownsProtected(sid, path),
+    });
   }
 
   /**

@@ -163,6 +163,11 @@ export class Prep {
     return this.#lookup(path) !== null;
   }
 
+  /** Whether a protected create of `path` by the session would be refused (see #ownsProtected). */
+  ownsProtected(sessionId: bigint, path: string): boolean {
+    return this.#ownsProtected(sessionId, parentOf(path), path);
+  }
+
   /** Retires overlay records of txns up to `zxid`, once that txn is applied. */
   applied(zxid: bigint): void {
     for (let cr = this.#queue.shiftThrough(zxid); cr !== undefined; cr = this.#queue.shiftThrough(zxid)) {

@@ -42,6 +42,12 @@ export interface PlanContext {
   readonly tree: DataTree;
   /** Whether `path` will exist once every txn already prepared has been applied. */
   willExist(path: string): boolean;
+  /**
+   * Whether the session owns, or will own once prepared txns apply, an ephemeral beside
+   * `path` carrying the same protected token (`_c_<requestId>-`): a protected create of
+   * `path` would be refused (PROTECTED_CREATE_FLAG).
+   */
+  ownsProtected(path: string): boolean;
 }
 
 /**

@@ -3,8 +3,9 @@
 // moves, and rebuild() after the tree was replaced under the engine.
 
 import { describe, expect, it } from "vitest";
-import { Err, RecipeEventKind } from "../../../src/jute/index.js";
-import { EngineHarness, barrierWait, cancelWait, enter, events, join, leave, lock, release, rid, semaphore, take } from "./harness.js";
+import { CorralOp, Err, JuteReader, QueueTakeRequestSchema, QueueTakeResponseSchema, RecipeEventKind, decodeRecord } from "../../../src/jute/index.js";
+import { ManualCommitLog } from "../pipeline/harness.js";
+import { EngineHarness, barrierWait, cancelWait, enter, events, join, leave, lock, release, replyOf, rid, semaphore, sendRecipe, take } from "./harness.js";
 
 const names = (h: EngineHarness, path: string): string[] => [...(h.tree.get(path)?.children ?? [])].sort();
 
@@ -134,6 +135,25 @@ describe("queues on protocol v2", () => {
     const again = take(h.attach(a.sessionId), "/q", { requestId: t.requestId });
     expect(again.body).toMatchObject({ found: true, item: t.body!.item, data: Buffer.from("one") });
     expect(names(h, "/q")).toEqual([`_c_${t.requestId}-inflight-qn-0000000000`, "qn-0000000001"]);
+  });
+
+  it("a take re-sent while its first send's txn is still in flight gets that item, not nothing and not another", async () => {
+    const log = new ManualCommitLog();
+    log.holding = false;
+    const h = new EngineHarness({ log });
+    offer(h, "/q", "only");
+    const a = h.connect();
+    log.holding = true;
+    const requestId = rid();
+    const body = { path: "/q", job: false, wait: true, requestId, ackNode: "", visibilityMs: 0n };
+    sendRecipe(a, CorralOp.queueTake, QueueTakeRequestSchema, body);
+    h.pipeline.detach(a.queue, "cut");
+    const a2 = h.attach(a.sessionId);
+    const xid = sendRecipe(a2, CorralOp.queueTake, QueueTakeRequestSchema, body);
+    await log.releaseAll();
+    const r = decodeRecord(new JuteReader(replyOf(a2, xid).body), QueueTakeResponseSchema);
+    expect(r).toMatchObject({ found: true, item: `/q/_c_${requestId}-inflight-qn-0000000000`, data: Buffer.from("only") });
+    expect(events(a2)).toEqual([]);
   });
 
   it("ackNode deletes the received in-flight node in the same txn as the next take", () => {
