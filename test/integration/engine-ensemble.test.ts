@@ -4,7 +4,17 @@
 // prepared by the new leader.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { CorralOp, OpCode, QueueTakeRequestSchema, QueueTakeResponseSchema } from "../../src/jute/index.js";
+import {
+  CorralOp,
+  LockKind,
+  LockRequestSchema,
+  LockResponseSchema,
+  NodeRequestSchema,
+  OpCode,
+  QueueTakeRequestSchema,
+  QueueTakeResponseSchema,
+  RecipeEventKind,
+} from "../../src/jute/index.js";
 import { startEnsembleForTest, type TestEnsemble } from "../../src/server/index.js";
 import { RawClient } from "./engine-raw-client.js";
 
@@ -68,4 +78,48 @@ describe("recipes through a leader change", () => {
     }
     producer.cut();
   });
+
+  it("a follower brought back by a SNAP rebuilds its waiter chains: a new waiter is woken by the real holder's release (issue 13, item 6)", async () => {
+    ens = await startEnsembleForTest({ participants: 3 });
+    const leader = ens.leader()!;
+    const f = ens.followers()[0]!;
+    const other = ens.followers()[1]!;
+    const port = (m: typeof leader) => Number(ens!.connectStringOf(m).split(":")[1]);
+    const lockReq = (requestId: string) => ({ path: "/l", kind: LockKind.write, permits: 0, requestId });
+    const a = await RawClient.open("127.0.0.1", port(leader));
+    const held = await a.send(CorralOp.lock, LockRequestSchema, lockReq("a0000000-0000-4000-8000-000000000001"), LockResponseSchema);
+    expect(held.granted).toBe(true);
+    // The follower caches /l's chain (a contender that waited there, then gave up).
+    const d = await RawClient.open("127.0.0.1", port(f));
+    const dWait = await d.send(CorralOp.lock, LockRequestSchema, lockReq("d0000000-0000-4000-8000-000000000001"), LockResponseSchema);
+    expect(dWait.granted).toBe(false);
+    await d.send(CorralOp.release, NodeRequestSchema, { node: dWait.node });
+    await until(() => f.server.tree.get(dWait.node) === undefined, "the give-up applied on the follower");
+
+    // Cut the follower off; meanwhile the lock changes hands and the log moves on past
+    // what a DIFF could carry, so the follower comes back by SNAP.
+    f.partitionForTest([leader.me.id, other.me.id]);
+    leader.partitionForTest([f.me.id]);
+    other.partitionForTest([f.me.id]);
+    await until(() => !f.serving, "the follower to notice");
+    await a.send(CorralOp.release, NodeRequestSchema, { node: held.node });
+    const c = await RawClient.open("127.0.0.1", port(leader));
+    const cHeld = await c.send(CorralOp.lock, LockRequestSchema, lockReq("c0000000-0000-4000-8000-000000000001"), LockResponseSchema);
+    expect(cHeld.granted).toBe(true);
+    await create(a, "/filler", "", 0);
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => create(a, `/filler/n${i}`, "x", 0)));
+    const snapsBefore = f.syncsBySnapshot;
+    for (const m of [f, leader, other]) m.healForTest();
+    await until(() => f.serving && f.server.tree.get(cHeld.node) !== undefined, "the follower back in sync");
+    expect(f.syncsBySnapshot).toBeGreaterThan(snapsBefore);
+
+    // A new waiter on the follower waits behind the real holder, and is woken by its release.
+    const b = await RawClient.open("127.0.0.1", port(f));
+    const bWait = await b.send(CorralOp.lock, LockRequestSchema, lockReq("b0000000-0000-4000-8000-000000000001"), LockResponseSchema);
+    expect(bWait.granted).toBe(false);
+    await c.send(CorralOp.release, NodeRequestSchema, { node: cHeld.node });
+    const [ev] = await b.untilEvents(1);
+    expect(ev).toMatchObject({ kind: RecipeEventKind.LockGranted, node: bWait.node, requestId: "b0000000-0000-4000-8000-000000000001" });
+    for (const x of [a, b, c, d]) x.cut();
+  }, 30_000);
 });

@@ -104,10 +104,18 @@ export class RawClient {
     return await this.call(opCode, reply, (w) => encodeRecord(w, req, body), reply);
   }
 
-  /** Resolves once `n` events have come. */
-  async untilEvents(n: number): Promise<RecipeEvent[]> {
-    while (this.events.length < n) await new Promise<void>((ok) => this.#eventWaiters.push(ok));
-    return this.events;
+  /** Resolves once `n` events have come; rejects if they have not within `timeoutMs`. */
+  async untilEvents(n: number, timeoutMs = 10_000): Promise<RecipeEvent[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, fail) => {
+      timer = setTimeout(() => fail(new Error(`${this.events.length} of ${n} recipe events after ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      while (this.events.length < n) await Promise.race([new Promise<void>((ok) => this.#eventWaiters.push(ok)), late]);
+      return this.events;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Drops the connection (not the session). */
