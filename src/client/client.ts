@@ -185,6 +185,7 @@ export class Client extends EventEmitter {
     retryPolicy: RetryPolicy | undefined;
   };
   readonly #clock: Clock;
+  /** The watches this client holds, by kind and path (re-armed after every reconnect). */
   readonly watches = new ClientWatches();
   #hosts: HostPort[];
   #hostIndex = 0;
@@ -269,10 +270,12 @@ export class Client extends EventEmitter {
     return this.#cstate;
   }
 
+  /** The current session's id (0 before the first connect and while a new one is opened after LOST). */
   get sessionId(): bigint {
     return this.#sessionId;
   }
 
+  /** The current session's password (with `sessionId`, what `start()` takes to re-attach it). */
   get sessionPassword(): Buffer {
     return this.#passwd;
   }
@@ -282,6 +285,7 @@ export class Client extends EventEmitter {
     return this.#negotiatedTimeoutMs;
   }
 
+  /** The chroot of the connect string ("" for none). */
   get chroot(): string {
     return this.#cs.chroot;
   }
@@ -443,8 +447,7 @@ export class Client extends EventEmitter {
       // A session presumed lost still holds its ephemerals (lock nodes) until the server
       // expires it: close it now if a server can be reached, then open the new one.
       old.attempts++;
-      const boundMs = Math.min(OLD_SESSION_CLOSE_MS_MAX, Math.max(100, Math.floor(this.#opts.sessionTimeoutMs / 3)));
-      void closeSessionAt(hp, old, this.#lastZxid, this.#opts.sessionTimeoutMs, boundMs, this.#opts.frameBytesMax, this.#clock).then((answered) => {
+      void closeSessionAt(hp, old, this.#lastZxid, this.#opts.sessionTimeoutMs, this.#oldSessionCloseBoundMs(), this.#opts.frameBytesMax, this.#clock).then((answered) => {
         if (answered || old.attempts >= OLD_SESSION_CLOSE_ATTEMPTS_MAX) {
           if (this.#oldSession === old) this.#oldSession = undefined;
         }
@@ -453,6 +456,11 @@ export class Client extends EventEmitter {
       return;
     }
     this.#openConnection(hp);
+  }
+
+  /** Bound of one try at closing a session that is not this connection's (a third of the timeout, at most 2 s). */
+  #oldSessionCloseBoundMs(): number {
+    return Math.min(OLD_SESSION_CLOSE_MS_MAX, Math.max(100, Math.floor(this.#opts.sessionTimeoutMs / 3)));
   }
 
   #openConnection(hp: HostPort): void {
@@ -644,7 +652,9 @@ export class Client extends EventEmitter {
     socket?.destroy();
     this.#failAll(reason);
     this.watches.dropOneShot();
-    if (this.#opts.afterLost === "close") {
+    // A session handed to start() that is gone at the first connect ends the client too:
+    // the caller asked for that session, not for any.
+    if (this.#opts.afterLost === "close" || !this.#everConnected) {
       this.#shutdown("EXPIRED", reason, false);
       this.#announce("LOST", { reason, sessionId: lostId });
       this.emit("expired", reason);
@@ -870,7 +880,12 @@ export class Client extends EventEmitter {
     }
   }
 
-  /** Sends one request and resolves with its decoded reply. */
+  /**
+   * Sends one request and resolves with its decoded reply. Sent at once when connected,
+   * else queued until the next connect (at most `operationTimeoutMs`); rejects with the
+   * LOST reason if the session is lost first, with ConnectionLoss if the connection drops
+   * while it is in flight.
+   */
   request<T>(
     opCode: number,
     path: string | undefined,
@@ -962,6 +977,14 @@ export class Client extends EventEmitter {
       this.#updateKeepAlive();
       const timeout = new Promise<void>((r) => this.#clock.setTimeout(r, Math.max(1000, this.#negotiatedTimeoutMs)).unref?.());
       await Promise.race([closing, timeout]);
+    } else if (this.#oldSession !== undefined || (this.#everConnected && this.#sessionId !== 0n)) {
+      // Not connected, but the session (or one presumed lost, not closed yet) may live:
+      // one bounded try at closing it, so that what it holds goes now, not at its expiry.
+      const old: OldSession = this.#oldSession ?? { sessionId: this.#sessionId, passwd: this.#passwd, attempts: 0 };
+      const hp = this.#hosts[this.#hostIndex++ % this.#hosts.length]!;
+      this.#shutdown("CLOSED", new ClientClosedError());
+      await closeSessionAt(hp, old, this.#lastZxid, this.#opts.sessionTimeoutMs, this.#oldSessionCloseBoundMs(), this.#opts.frameBytesMax, this.#clock);
+      return;
     }
     this.#shutdown("CLOSED", new ClientClosedError());
   }

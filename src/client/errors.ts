@@ -55,14 +55,14 @@ export class SessionLostError extends ZooKeeperError {
 
 /**
  * `close()` was called: the CLOSED connection state's `reason`, and the rejection of every
- * call in flight, queued, or made afterwards. Code ConnectionLoss, as ZooKeeper's Java
- * client answers calls on a closed handle; never retried.
+ * call in flight, queued, or made afterwards. Code ConnectionLoss and ZooKeeper's message,
+ * as ZooKeeper's Java client answers calls on a closed handle; never retried.
  */
 export class ClientClosedError extends ZooKeeperError {
   override name = "ClientClosedError";
 
+  /** The message stays ZooKeeper's ("KeeperErrorCode = ConnectionLoss"), as zkCli prints it. */
   constructor(path?: string) {
-    super(Err.ConnectionLoss, path);
-    this.message = `the client was closed${path === undefined ? "" : ` (call for ${path})`}`;
+    super(Err.ConnectionLoss, path, { cause: new Error("the client was closed") });
   }
 }

@@ -55,6 +55,9 @@ describe("connection states", () => {
   });
 
   afterEach(async () => {
+    // A close() that tries a silent server would wait for the fake clock: refuse instead.
+    server.mode = "refuse";
+    server.cutAll();
     for (const c of clients.splice(0)) await c.close().catch(() => undefined);
     await server.close();
   });
@@ -239,5 +242,27 @@ describe("connection states", () => {
     await next(c, "RECONNECTED");
     await expect(c.request(4, "/after", undefined, undefined)).rejects.toMatchObject({ code: "NoNode" });
     expect(seen).toEqual([4]);
+  });
+
+  it("close() while SUSPENDED still closes the session on the server (one bounded try)", async () => {
+    const c = await connected();
+    const sid = c.sessionId;
+    const suspended = next(c, "SUSPENDED");
+    c.disconnectForTest(60_000); // the fake clock never gets there: no reconnect
+    await suspended;
+    const closed = next(c, "CLOSED");
+    await c.close();
+    expect((await closed).reason).toBeInstanceOf(ClientClosedError);
+    expect(server.closed).toEqual([sid]);
+  });
+
+  it("start() with a session the server no longer knows rejects with SessionExpired and ends the client", async () => {
+    const c = new Client(server.connectString, { sessionTimeoutMs: TIMEOUT_MS, clock });
+    clients.push(c);
+    const lost = next(c, "LOST");
+    await expect(c.start({ sessionId: 0x999n, password: Buffer.alloc(16) })).rejects.toMatchObject({ code: "SessionExpired" });
+    expect((await lost).sessionId).toBe(0x999n);
+    expect(c.state).toBe("EXPIRED");
+    expect(server.connects.map((r) => r.sessionId)).toEqual([0x999n]);
   });
 });
