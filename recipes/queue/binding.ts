@@ -174,13 +174,17 @@ export class QueueBinding implements RecipeBinding {
   /** Picks the head no one else has claimed and plans the ops that move it in flight. */
   #claimHead(engine: EngineApi, path: string, taker: Taker): Take | undefined {
     const q = this.#state(engine, path);
-    const name = q.items.names.find((n) => !q.claimed.has(n));
+    // Not one another take here has claimed, nor one a prepared txn already removes.
+    const name = q.items.names.find((n) => !q.claimed.has(n) && engine.willExist(joinPath(path, n)));
     if (name === undefined) return undefined;
     q.claimed.add(name);
     const itemPath = joinPath(path, name);
-    const data = engine.tree.get(itemPath)?.data ?? null;
+    const item = engine.tree.get(itemPath);
+    const data = item?.data ?? null;
     const inflight = joinPath(path, protectedName(taker.requestId, inflightName(name, taker.visibilityMs)));
-    const ops: WriteReq[] = [createPath(inflight, CreateMode.Ephemeral | PROTECTED_CREATE_FLAG, data), { kind: "delete", path: itemPath, version: -1 }];
+    // The in-flight node keeps the item's data and ACL, so the item goes back as it was.
+    const create = { ...createPath(inflight, CreateMode.Ephemeral | PROTECTED_CREATE_FLAG, data), acl: [...(item?.acl ?? createPath(inflight, 0).acl)] };
+    const ops: WriteReq[] = [create, { kind: "delete", path: itemPath, version: -1 }];
     return { name, inflight, data, ops };
   }
 
@@ -247,6 +251,8 @@ export class QueueBinding implements RecipeBinding {
       this.#serveWaiters(engine, change.dir);
     } else {
       q.items.remove(change.name);
+      // Taken (or removed by anyone): a claim whose answer never ran must not outlive it.
+      q.claimed.delete(change.name);
     }
   }
 
@@ -300,7 +306,7 @@ export class QueueBinding implements RecipeBinding {
     const inflight = parseInflight(basenameOf(path));
     if (node === undefined || inflight === undefined) return false;
     this.#requeuing.add(path);
-    const back = createPath(joinPath(parentOf(path), inflight.item), CreateMode.Persistent, node.data);
+    const back = { ...createPath(joinPath(parentOf(path), inflight.item), CreateMode.Persistent, node.data), acl: [...node.acl] };
     // If the consumer acks first, the delete fails and so does the whole txn.
     engine.submit(0n, { kind: "multi", ops: [back, { kind: "delete", path, version: node.version }] }, () => this.#requeuing.delete(path));
     return true;

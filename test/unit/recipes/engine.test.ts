@@ -232,6 +232,17 @@ describe("queues on protocol v2", () => {
     expect(h.tree.get("/q/qn-0000000000")!.ephemeralOwner).toBe(0n);
   });
 
+  it("an item goes back with its own ACL", () => {
+    const h = new EngineHarness();
+    const a = h.connect();
+    a.create("/q", "");
+    const acl = [{ perms: 29, id: { scheme: "world", id: "anyone" } }];
+    a.create("/q/qn-", "x", { mode: 2, acl });
+    take(a, "/q", { job: true });
+    a.closeSession();
+    expect(h.tree.get("/q/qn-0000000000")!.acl).toEqual(acl);
+  });
+
   it("an item put back at a session's end wakes a waiting consumer", () => {
     const h = new EngineHarness();
     offer(h, "/q", "one");
