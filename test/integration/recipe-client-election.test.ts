@@ -122,3 +122,29 @@ describeBoth("elections through faults", (ctx) => {
     await ek.leave();
   });
 });
+
+describeBoth(
+  "engine election member whose node is deleted",
+  (ctx) => {
+    it("a waiting member whose node someone deletes (NodeGone) joins again", async () => {
+      const [a, b, admin] = [await ctx.direct(), await ctx.direct(), await ctx.direct()];
+      const path = unique("gone");
+      const t = new Timeline();
+      const ea = await join(a, path, "a", t);
+      const eb = await join(b, path, "b", t);
+      const [, bNode] = await admin.getChildren(path).then((c) => c.sort((x, y) => Number(x.slice(-10)) - Number(y.slice(-10))));
+      await admin.delete(`${path}/${bNode!}`);
+      await until(admin, "b joined again", async () => {
+        const children = await admin.getChildren(path);
+        return children.length === 2 && !children.includes(bNode!);
+      });
+      expect(await ea.members()).toEqual(["a", "b"]);
+      const bLeads = t.next("b leads");
+      await ea.leave();
+      await bLeads;
+      expect(t.overlaps).toBe(0);
+      await eb.leave();
+    });
+  },
+  ["corral"],
+);

@@ -117,6 +117,17 @@ describeBoth(
       await until(p, "every item acked", async () => (await p.getChildren(path)).length === 0);
       expect(reconnects).toBeGreaterThan(0);
     });
+
+    it("close() right after a take sends the pending ack first: the item does not go back to the queue", async () => {
+      const p = await ctx.direct();
+      const c = await ctx.direct();
+      const path = unique("fifo-close");
+      await p.queue(path).offer("only");
+      expect((await c.queue(path).take()).toString()).toBe("only");
+      await c.close(); // the ack is still pending here (it goes out on the next turn)
+      expect(await p.getChildren(path)).toEqual([]);
+      await expect(p.queue(path).take({ timeoutMs: 200 })).rejects.toMatchObject({ code: "OperationTimeout" });
+    });
   },
   ["corral"],
 );

@@ -112,7 +112,7 @@ const queue: ShellCommand = {
   },
 };
 
-const ELECTION_USAGE = "join|leader|members path [id]";
+const ELECTION_USAGE = "join|leader|members path [data]";
 
 const election: ShellCommand = {
   name: "election",
