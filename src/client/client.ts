@@ -142,8 +142,10 @@ interface OldSession {
 const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 const FRAME_BYTES_MAX = 0xfffff + 1024;
 const SET_WATCHES_BYTES_MAX = 128 * 1024;
-/** Tries at closing a session presumed lost before opening the new one (best effort). */
-const OLD_SESSION_CLOSE_ATTEMPTS_MAX = 3;
+/** Tries in a row at closing a session presumed lost, when the server cuts them (best effort). */
+const OLD_SESSION_CLOSE_ATTEMPTS_MAX = 4;
+/** Tries in all (over reconnect attempts, while no server can be reached) before giving up. */
+const OLD_SESSION_CLOSE_TRIES_MAX = 20;
 /** Bound of one try at closing a session presumed lost. */
 const OLD_SESSION_CLOSE_MS_MAX = 2_000;
 /** Longest ping interval, as ZooKeeper's client (readTimeout / 2, at most 10 s). */
@@ -445,14 +447,22 @@ export class Client extends EventEmitter {
     const old = this.#oldSession;
     if (old !== undefined) {
       // A session presumed lost still holds its ephemerals (lock nodes) until the server
-      // expires it: close it now if a server can be reached, then open the new one.
-      old.attempts++;
-      void closeSessionAt(hp, old, this.#lastZxid, this.#opts.sessionTimeoutMs, this.#oldSessionCloseBoundMs(), this.#opts.frameBytesMax, this.#clock).then((answered) => {
-        if (answered || old.attempts >= OLD_SESSION_CLOSE_ATTEMPTS_MAX) {
-          if (this.#oldSession === old) this.#oldSession = undefined;
-        }
-        this.#openConnection(hp);
-      });
+      // expires it: close it now if a server can be reached, then open the new one. Tries
+      // follow each other at once: a try is often cut by the server itself, when a late
+      // re-attach of the same session (bytes held by the network) takes the session over.
+      const attempt = (): void => {
+        old.attempts++;
+        void closeSessionAt(hp, old, this.#lastZxid, this.#opts.sessionTimeoutMs, this.#oldSessionCloseBoundMs(), this.#opts.frameBytesMax, this.#clock).then(
+          (outcome) => {
+            if (this.#closing || isFinal(this.#state) || this.#oldSession !== old) return;
+            if (outcome === "cut" && old.attempts < OLD_SESSION_CLOSE_ATTEMPTS_MAX) return attempt();
+            // An unreachable host: the next connect (maybe to another host) tries again.
+            if (outcome !== "unreachable" || old.attempts >= OLD_SESSION_CLOSE_TRIES_MAX) this.#oldSession = undefined;
+            this.#openConnection(hp);
+          },
+        );
+      };
+      attempt();
       return;
     }
     this.#openConnection(hp);
@@ -529,6 +539,7 @@ export class Client extends EventEmitter {
     }
     const previousSessionId = this.#previousSessionId;
     this.#previousSessionId = undefined;
+    this.#oldSession = undefined;
     this.#sessionId = resp.sessionId;
     this.#passwd = resp.passwd;
     this.#negotiatedTimeoutMs = resp.timeOut;
@@ -983,6 +994,7 @@ export class Client extends EventEmitter {
       const old: OldSession = this.#oldSession ?? { sessionId: this.#sessionId, passwd: this.#passwd, attempts: 0 };
       const hp = this.#hosts[this.#hostIndex++ % this.#hosts.length]!;
       this.#shutdown("CLOSED", new ClientClosedError());
+      // Best effort: the outcome changes nothing more.
       await closeSessionAt(hp, old, this.#lastZxid, this.#opts.sessionTimeoutMs, this.#oldSessionCloseBoundMs(), this.#opts.frameBytesMax, this.#clock);
       return;
     }
@@ -1037,25 +1049,37 @@ export function isFinal(s: ClientState): boolean {
 
 /**
  * Best effort: re-attaches the session presumed lost at `hp` and closes it, so that its
- * ephemerals go now rather than at its expiry. Resolves true when a server answered (the
- * session is closed, or it had already expired), false when none did within `boundMs`.
+ * ephemerals go now rather than at its expiry. Resolves "closed" when the server answered
+ * (the session is closed, or had already expired), "cut" when the connection was made but
+ * ended or stalled before the answer (within `boundMs`), "unreachable" when no connection
+ * was made.
  */
-function closeSessionAt(hp: HostPort, old: OldSession, lastZxid: bigint, timeOut: number, boundMs: number, frameBytesMax: number, clock: Clock): Promise<boolean> {
+function closeSessionAt(
+  hp: HostPort,
+  old: OldSession,
+  lastZxid: bigint,
+  timeOut: number,
+  boundMs: number,
+  frameBytesMax: number,
+  clock: Clock,
+): Promise<"closed" | "cut" | "unreachable"> {
   return new Promise((resolve) => {
     const socket = tcpConnect({ host: hp.host, port: hp.port, noDelay: true });
     const parser = new FrameParser(frameBytesMax);
     let handshaken = false;
+    let connected = false;
     let answered = false;
     const finish = (): void => {
       clock.clearTimeout(timer);
       socket.destroy();
-      resolve(answered);
+      resolve(answered ? "closed" : connected ? "cut" : "unreachable");
     };
     const timer = clock.setTimeout(finish, boundMs);
     timer.unref?.();
     socket.on("error", () => {});
     socket.on("close", finish);
     socket.on("connect", () => {
+      connected = true;
       const w = new JuteWriter(64);
       w.int(0);
       writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: lastZxid, timeOut, sessionId: old.sessionId, passwd: old.passwd, readOnly: false });

@@ -18,7 +18,9 @@ import {
 } from "../../src/client/index.js";
 import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
 import { asSessionId } from "../../src/util/index.js";
+import { startApacheZooKeeper, type ApacheZooKeeper } from "../helpers/apache-zk.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
+import { findZooKeeperInstall, inCi } from "../helpers/zookeeper-install.js";
 
 // Session timeouts from 2 to 20 ticks: 1 s to 10 s.
 const TICK_MS = 500;
@@ -209,5 +211,75 @@ describe("client connection states through faults", () => {
     p.cut();
     p.heal();
     await expect(write).rejects.toMatchObject({ code: "ConnectionLoss" });
+  });
+});
+
+// The same client logic against Apache ZooKeeper: LOST is presumed before ZooKeeper
+// expires the session, the old session is closed before the new one opens, and ZooKeeper's
+// own "expired" answer is a LOST with SessionExpired.
+const haveZooKeeper = ((): boolean => {
+  const i = findZooKeeperInstall();
+  return i.java !== undefined && i.serverClasspath !== undefined;
+})();
+
+describe.skipIf(!haveZooKeeper && !inCi())("client connection states through faults, against Apache ZooKeeper", () => {
+  let zk: ApacheZooKeeper;
+  const clients: ZooKeeperClient[] = [];
+  const proxies: FaultProxy[] = [];
+
+  beforeAll(async () => {
+    zk = await startApacheZooKeeper({ tickMs: TICK_MS });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await Promise.all(proxies.map((p) => p.close()));
+    await zk?.stop();
+  });
+
+  async function open(target: { host: string; port: number }, opts: ClientOptions = {}): Promise<ZooKeeperClient> {
+    const c = new ZooKeeperClient(`${target.host}:${target.port}`, { sessionTimeoutMs: 4000, ...opts });
+    clients.push(c);
+    await c.start();
+    return c;
+  }
+
+  it("a black hole: LOST presumed while ZooKeeper still holds the ephemeral; the new session follows the old one's close", async () => {
+    const p = await FaultProxy.start({ host: zk.host, port: zk.port });
+    proxies.push(p);
+    const c = await open(p, { sessionTimeoutMs: 4000 });
+    const other = await open(zk);
+    await c.create("/zk-bh-eph", null, { mode: "ephemeral" });
+    const sid = c.sessionId;
+    const lost = next(c, "LOST");
+    p.blackhole();
+    const info = await lost;
+    expect(info.reason).toBeInstanceOf(SessionLostError);
+    // 0.2 x timeout (800 ms) before ZooKeeper could expire it: the ephemeral is still there.
+    expect(await other.exists("/zk-bh-eph")).not.toBeNull();
+    const back = next(c, "RECONNECTED");
+    p.heal();
+    expect((await back).previousSessionId).toBe(sid);
+    expect(await other.exists("/zk-bh-eph")).toBeNull();
+  });
+
+  it("ZooKeeper's own expired answer is LOST with SessionExpired, then a new session", async () => {
+    const p = await FaultProxy.start({ host: zk.host, port: zk.port });
+    proxies.push(p);
+    const c = await open(p, { sessionTimeoutMs: 10_000 });
+    const sid = c.sessionId;
+    const suspended = next(c, "SUSPENDED");
+    p.refuse(true);
+    p.cut();
+    await suspended;
+    const killer = new ZooKeeperClient(`${zk.host}:${zk.port}`, { sessionTimeoutMs: 10_000 });
+    await killer.start({ sessionId: sid, password: c.sessionPassword });
+    await killer.close();
+    const lost = next(c, "LOST");
+    const back = next(c, "RECONNECTED");
+    p.heal();
+    expect((await lost).reason).toMatchObject({ code: "SessionExpired" });
+    expect((await back).previousSessionId).toBe(sid);
+    expect(await c.exists("/")).not.toBeNull();
   });
 });
