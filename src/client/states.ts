@@ -13,8 +13,8 @@
 /**
  * The state of the client's session as its users should act on it (Curator's names).
  *
- * - `CONNECTED`: the first connect succeeded (or, after `LOST`, a new session was opened
- *   and `afterLost` is "new-session": then `RECONNECTED` is announced, see below).
+ * - `CONNECTED`: the first connect succeeded (announced once; a new session opened after
+ *   `LOST` is announced as `RECONNECTED` with `previousSessionId`, see below).
  * - `SUSPENDED`: the connection is gone; the session may still live. Calls wait (up to
  *   `operationTimeoutMs`); held locks are probably still held but nobody can be sure.
  * - `RECONNECTED`: back on the same session after `SUSPENDED`, or on a new session after
@@ -22,7 +22,8 @@
  * - `LOST`: the session is gone: the server said it expired, or the client presumes it
  *   (no answer for `lostAfterMs`, before the server could expire it). Everything the
  *   session held (ephemerals, locks, leadership) must be treated as gone.
- * - `CLOSED`: `close()` was called (or the server refused the client's auth). Final.
+ * - `CLOSED`: `close()` was called (reason `ClientClosedError`), or the server refused the
+ *   client's auth (AuthFailed), or `start()` gave up (OperationTimeout). Final.
  */
 export type ConnectionState = "CONNECTED" | "SUSPENDED" | "RECONNECTED" | "LOST" | "CLOSED";
 
