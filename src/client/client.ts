@@ -38,7 +38,7 @@ import {
 } from "../jute/index.js";
 import { parseConnectString, toClientPath, type ConnectString, type HostPort } from "./connect-string.js";
 import { ClientClosedError, SessionLostError, ZooKeeperError } from "./errors.js";
-import { retryLoop, type RetryPolicy } from "./retry.js";
+import { isRetryable, retryLoop, type RetryPolicy } from "./retry.js";
 import {
   clampLostAfterFraction,
   isConnectedState,
@@ -226,6 +226,7 @@ export class Client extends EventEmitter {
   #holds = 0;
   /** LOSTs so far: a retry loop begun in one session never retries into the next. */
   #lostCount = 0;
+  #lastLostReason: Error | undefined;
   /** The session LOST, until a new one is open: announced as previousSessionId. */
   #previousSessionId: bigint | undefined;
   /** A session presumed lost that the next connect closes first (best effort). */
@@ -361,7 +362,8 @@ export class Client extends EventEmitter {
   /**
    * Runs `fn` and, while `policy` (default: the client's `retryPolicy`; none: one try)
    * allows, runs it again after ConnectionLoss, OperationTimeout or RequestTimeout. Never
-   * retries once the session was LOST or the client CLOSED since the first try. Use it for
+   * retries once the session was LOST or the client CLOSED since the first try: it then
+   * rejects with the LOST reason (or the client's end). Use it for
    * calls that are safe to repeat: a create or a sequential create may have succeeded
    * before its connection dropped, and a blind retry makes it twice or fails NodeExists.
    */
@@ -373,9 +375,19 @@ export class Client extends EventEmitter {
     return retryLoop(fn, p, {
       nowMs: () => clock.nowMs(),
       signal: opts.signal,
-      mayRetry: () => !this.#closing && !isFinal(this.#state) && this.#lostCount === lostCount,
+      mayRetry: () => this.#endedSince(lostCount) === undefined,
       sleep: (ms, signal) => this.#sleep(ms, signal),
+    }).catch((e: unknown) => {
+      // Stopped on a connection error because the session (or the client) ended meanwhile:
+      // say that, rather than the connection error.
+      throw (isRetryable(e) ? this.#endedSince(lostCount) : undefined) ?? e;
     });
+  }
+
+  /** Why the session seen when #lostCount was `lostCount` is over, if it is. */
+  #endedSince(lostCount: number): Error | undefined {
+    if (this.#closing || isFinal(this.#state)) return this.#finalReason ?? new ClientClosedError();
+    return this.#lostCount === lostCount ? undefined : this.#lastLostReason;
   }
 
   /** Sleeps on the client's clock; wakes early when `signal` aborts or the client ends. */
@@ -658,6 +670,7 @@ export class Client extends EventEmitter {
     const lostId = this.#sessionId;
     const presumed = reason instanceof SessionLostError;
     this.#lostCount++;
+    this.#lastLostReason = reason;
     const socket = this.#socket;
     this.#socket = undefined;
     socket?.destroy();

@@ -265,4 +265,46 @@ describe("connection states", () => {
     expect(c.state).toBe("EXPIRED");
     expect(server.connects.map((r) => r.sessionId)).toEqual([0x999n]);
   });
+
+  it("client.retry() retries ConnectionLoss while SUSPENDED and stops at LOST with the LOST reason", async () => {
+    const c = await connected({ operationTimeoutMs: 200 });
+    server.mode = "refuse";
+    const suspended = next(c, "SUSPENDED");
+    server.cutAll();
+    await suspended;
+    let attempts = 0;
+    const policy = { nextDelayMs: () => 100 };
+    const call = c.retry(() => {
+      attempts++;
+      return c.request(3, "/r", undefined, undefined);
+    }, policy);
+    const outcome = settledState(call);
+    const lost = next(c, "LOST");
+    for (let t = 0; t < 0.8 * TIMEOUT_MS; t += 50) {
+      clock.advance(50);
+      await io();
+    }
+    const info = await lost;
+    await io();
+    expect(outcome.value).toBe("rejected");
+    expect(outcome.error).toBe(info.reason);
+    // Every 300 ms (200 queued, 100 asleep) until LOST at 2400 ms.
+    expect(attempts).toBe(8);
+  });
+
+  it("a retry asleep when close() is called ends at once with ClientClosedError", async () => {
+    const c = await connected({ operationTimeoutMs: 100 });
+    server.mode = "refuse";
+    const suspended = next(c, "SUSPENDED");
+    server.cutAll();
+    await suspended;
+    const call = settledState(c.retry(() => c.request(3, "/r", undefined, undefined), { nextDelayMs: () => 60_000 }));
+    clock.advance(100); // the first try fails ConnectionLoss; the retry sleeps a minute
+    await io();
+    expect(call.value).toBe("pending");
+    await c.close();
+    await io();
+    expect(call.value).toBe("rejected");
+    expect(call.error).toBeInstanceOf(ClientClosedError);
+  });
 });
