@@ -46,7 +46,14 @@ export function election(ctx: RecipeContext, path: string, data: Data, opts: Ele
   };
   return {
     join: () => {
-      member ??= new Member(ctx, path, payload, policy, setLeading);
+      if (member === undefined) {
+        const m = new Member(ctx, path, payload, policy, setLeading);
+        member = m;
+        // A join refused for good (bad path, no rights, closed) may be tried again.
+        m.joined.catch(() => {
+          if (member === m) member = undefined;
+        });
+      }
       return member.joined;
     },
     leave: async () => {

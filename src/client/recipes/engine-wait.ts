@@ -16,6 +16,8 @@ import { isConnectionLoss, raceAbort } from "./signals.js";
 
 export interface GiveUpState<R> {
   readonly requestId: string;
+  /** Whether the request was ever sent (if not, the server has nothing to undo). */
+  readonly sent: boolean;
   /** The last reply, if any arrived. */
   readonly reply: R | undefined;
   /** The send still in flight when the caller gave up, if any. */
@@ -49,11 +51,13 @@ export async function engineWait<R, T>(ctx: RecipeContext, scope: SessionScope, 
   const hold = ctx.session.holdOpen();
   let reply: R | undefined;
   let pending: Promise<R> | undefined;
+  let sent = false;
   try {
     for (;;) {
       await scope.usable(gaveUp);
       const sentAt = ctx.session.reconnects;
       pending = call.send(requestId);
+      sent = true;
       pending.catch(() => undefined);
       try {
         reply = await raceAbort(pending, scope.lost, gaveUp);
@@ -74,8 +78,8 @@ export async function engineWait<R, T>(ctx: RecipeContext, scope: SessionScope, 
       }
     }
   } catch (err) {
-    if (!gaveUp.aborted || err !== gaveUp.reason || call.giveUp === undefined || scope.lost.aborted) throw err;
-    const state: GiveUpState<R> = { requestId, reply, pending, event: route.event };
+    if (!gaveUp.aborted || err !== gaveUp.reason || call.giveUp === undefined || scope.lost.aborted || !sent) throw err;
+    const state: GiveUpState<R> = { requestId, sent, reply, pending, event: route.event };
     if (!ctx.session.connected) {
       // Not holding up the caller's timeout: the cleanup runs once the session is back.
       void cleanupLater(scope, () => call.giveUp!(state));

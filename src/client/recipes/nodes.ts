@@ -9,7 +9,7 @@ import { ZooKeeperError } from "../errors.js";
 import type { Data, NodeMode } from "../zookeeper.js";
 import type { RecipeContext } from "./context.js";
 import type { SessionScope } from "./session.js";
-import { isConnectionLoss } from "./signals.js";
+import { isConnectionLoss, raceAbort } from "./signals.js";
 
 /**
  * Runs an idempotent call (a read, a create that treats NodeExists as done) again after
@@ -20,7 +20,8 @@ export async function retrying<T>(scope: SessionScope, fn: () => Promise<T>, gav
   for (;;) {
     await scope.usable(gaveUp);
     try {
-      return await fn();
+      // A call queued while disconnected may wait operationTimeoutMs: giving up does not.
+      return await raceAbort(fn(), scope.lost, gaveUp);
     } catch (e) {
       if (!isConnectionLoss(e)) throw e;
     }
@@ -86,22 +87,39 @@ export async function protectedCreate(
 ): Promise<{ path: string; stat: Stat }> {
   const token = protectedToken(randomUUID());
   let lostOne = false;
-  for (;;) {
-    await scope.usable(gaveUp);
-    try {
-      if (lostOne) {
-        const mine = (await ctx.zk.getChildren(parent)).find((c) => c.startsWith(token));
-        if (mine !== undefined) {
-          const stat = await ctx.zk.exists(`${parent}/${mine}`);
-          if (stat !== null) return { path: `${parent}/${mine}`, stat };
+  try {
+    for (;;) {
+      await scope.usable(gaveUp);
+      try {
+        if (lostOne) {
+          const mine = await findProtected(ctx, parent, token);
+          if (mine !== undefined) {
+            const stat = await ctx.zk.exists(mine);
+            if (stat !== null) return { path: mine, stat };
+          }
         }
+        return await ctx.zk.create2(`${parent}/${token}${prefix}`, data, { mode });
+      } catch (e) {
+        if (!isConnectionLoss(e)) throw e;
+        lostOne = true;
       }
-      return await ctx.zk.create2(`${parent}/${token}${prefix}`, data, { mode });
-    } catch (e) {
-      if (!isConnectionLoss(e)) throw e;
-      lostOne = true;
     }
+  } catch (err) {
+    // Gave up after a create whose reply was lost: if it did make the node, remove it once
+    // the session is back, so it never blocks anyone.
+    if (lostOne && !scope.lost.aborted) {
+      void retrying(scope, async () => {
+        const mine = await findProtected(ctx, parent, token);
+        if (mine !== undefined) await releaseNode(ctx, scope, ctx.sp(mine));
+      }).catch(() => undefined);
+    }
+    throw err;
   }
+}
+
+async function findProtected(ctx: RecipeContext, parent: string, token: string): Promise<string | undefined> {
+  const mine = (await ctx.zk.getChildren(parent)).find((c) => c.startsWith(token));
+  return mine === undefined ? undefined : `${parent}/${mine}`;
 }
 
 /** Creates `path` and missing parents as containers (data on the last), if absent. */
