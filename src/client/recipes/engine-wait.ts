@@ -94,7 +94,8 @@ export async function engineWait<R, T>(ctx: RecipeContext, scope: SessionScope, 
   }
 }
 
-async function cleanupLater(scope: SessionScope, cleanup: () => Promise<unknown>): Promise<void> {
+/** Runs `cleanup` once the scope's session is back (again after a lost connection); drops it if the session ends. */
+export async function cleanupLater(scope: SessionScope, cleanup: () => Promise<unknown>): Promise<void> {
   const hold = scope.tracker.holdOpen();
   try {
     for (;;) {
@@ -112,5 +113,3 @@ async function cleanupLater(scope: SessionScope, cleanup: () => Promise<unknown>
     hold();
   }
 }
-
-export { cleanupLater };

@@ -36,6 +36,12 @@ export interface Queue {
    * exactly once across reconnects (a take re-sent after a reconnect gets the same item;
    * the client acks it as soon as it has it). Against Apache ZooKeeper: at most once (an
    * item whose delete succeeded but whose reply was lost with the connection is gone).
+   * Against Corral, exactly once holds while the session lives: an item delivered but not
+   * yet acked when the session is LOST goes back to the queue and is delivered again.
+   * A take that gives up (timeout, abort) while connected withdraws its wait, or returns
+   * the item already on its way; one that gives up while disconnected withdraws it once
+   * back, and an item the engine handed it meanwhile returns to the queue when the
+   * session ends.
    */
   take(opts?: WaitOptions): Promise<Buffer>;
   peek(): Promise<Buffer | null>;
