@@ -46,7 +46,12 @@ export class RawClient {
     sock.on("data", (chunk) => {
       for (const f of parser.push(chunk)) this.#frame(Buffer.from(f));
     });
-    sock.on("close", () => (this.closed = true));
+    sock.on("close", () => {
+      this.closed = true;
+      // Requests in flight on a lost connection fail with ConnectionLoss (-4).
+      for (const done of this.#waiting.values()) done({ err: -4, body: new JuteReader(Buffer.alloc(0)) });
+      this.#waiting.clear();
+    });
   }
 
   /** Opens a session (or re-attaches to `session`). */
@@ -92,6 +97,7 @@ export class RawClient {
     const w = new JuteWriter(64);
     writeRequestHeader(w, xid, opCode);
     body(w);
+    if (this.closed) throw new RawError(-4);
     const answer = new Promise<{ err: number; body: JuteReader }>((ok) => this.#waiting.set(xid, ok));
     this.#sock.write(frame(w.toBuffer()));
     const r = await answer;

@@ -32,8 +32,8 @@ describe("the recipe protocol on the wire", () => {
     b = await RawClient.open(srv.host, srv.port);
   });
   afterAll(async () => {
-    await a.close();
-    await b.close();
+    await a.close().catch(() => undefined);
+    await b.close().catch(() => undefined);
     await srv.stop();
   });
 
@@ -142,5 +142,26 @@ describe("the recipe protocol on the wire", () => {
     expect(ev).toMatchObject({ kind: RecipeEventKind.QueueItem, requestId: waitId, data: Buffer.from("c") });
     await w.close();
     await producer.close();
+  });
+
+  it("a rebuild closes the connections of the sessions that waited here, and their re-sends are filed from the tree", async () => {
+    const holder = await RawClient.open(srv.host, srv.port);
+    const waiter = await RawClient.open(srv.host, srv.port);
+    const held = await rawLock(holder, "/rebuilt", LockKind.write);
+    const requestId = rid();
+    const first = await rawLock(waiter, "/rebuilt", LockKind.write, requestId);
+    expect(first.granted).toBe(false);
+    // (Every session that waits on this server: the waiter here, and the one the test above left waiting.)
+    expect(srv.server.rebuildRecipes("test: the tree was replaced")).toBeGreaterThanOrEqual(1);
+    for (let i = 0; i < 200 && !waiter.closed; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(waiter.closed).toBe(true);
+    expect(holder.closed).toBe(false);
+    const again = await RawClient.open(srv.host, srv.port, waiter);
+    expect(await rawLock(again, "/rebuilt", LockKind.write, requestId)).toMatchObject({ node: first.node, granted: false });
+    await holder.send(CorralOp.release, NodeRequestSchema, { node: held.node });
+    const [ev] = await again.untilEvents(1);
+    expect(ev).toMatchObject({ kind: RecipeEventKind.LockGranted, node: first.node, requestId });
+    await again.close();
+    await holder.close();
   });
 });
