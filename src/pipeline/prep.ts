@@ -365,9 +365,10 @@ export class Prep {
       const parent = this.#lookup(parentPath);
       if (parent === null || isEphemeralOwner(parent.ephemeralOwner)) continue;
       const from = this.#tree.get(m.from);
-      this.#record(parentPath, zxid, pendingNode(parent.version, (parent.cversion + 1) | 0, parent.aversion, parent.ephemeralOwner, parent.childCount + 1, parent.acl));
+      const parentCVersion = (parent.cversion + 1) | 0;
+      this.#record(parentPath, zxid, pendingNode(parent.version, parentCVersion, parent.aversion, parent.ephemeralOwner, parent.childCount + 1, parent.acl));
       this.#record(m.to, zxid, pendingNode(0, 0, 0, 0n, 0, from?.acl ?? this.#lookup(m.from)!.acl));
-      moves.push({ from: m.from, to: m.to });
+      moves.push({ from: m.from, to: m.to, parentCVersion });
     }
     return moves;
   }

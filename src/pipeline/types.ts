@@ -83,4 +83,4 @@ export interface RequestExtension {
  * acked goes back under its own name). Prep drops a move whose `from` is not among them or
  * whose `to` will exist.
  */
-export type SessionEndPlanner = (sessionId: bigint, ephemeralPaths: readonly string[]) => readonly SessionEndMove[];
+export type SessionEndPlanner = (sessionId: bigint, ephemeralPaths: readonly string[]) => readonly Pick<SessionEndMove, "from" | "to">[];

@@ -436,13 +436,22 @@ export class DataTree {
 
   #closeSession(hdr: TxnHeader, moves: readonly SessionEndMove[] | undefined, effects: Effect[]): void {
     // Moves first: each `from` is still there to be read (data and ACL as applied now).
+    // Prep planned only moves whose `to` will not exist, so a `to` found here is a replay
+    // over a fuzzy snapshot that caught this txn's own create: the parent is set as the
+    // create set it, and nothing else is redone.
     for (const m of moves ?? []) {
-      const from = this.#nodes.get(m.from);
-      if (from === undefined || this.#nodes.has(m.to)) continue;
-      if (!this.#replaying && from.ephemeralOwner !== hdr.sessionId) continue;
       const parent = this.#nodes.get(parentOf(m.to));
       if (parent === undefined) continue;
-      this.#create(hdr, m.to, from.data, from.acl, 0n, (parent.cversion + 1) | 0, effects);
+      if (this.#nodes.has(m.to)) {
+        if (this.#replaying) {
+          parent.cversion = m.parentCVersion;
+          parent.pzxid = hdr.zxid;
+        }
+        continue;
+      }
+      const from = this.#nodes.get(m.from);
+      if (from === undefined || (!this.#replaying && from.ephemeralOwner !== hdr.sessionId)) continue;
+      this.#create(hdr, m.to, from.data, from.acl, 0n, m.parentCVersion, effects);
     }
     const owned = this.#replayClosedPaths ?? this.ephemeralsOf(hdr.sessionId);
     for (const path of [...owned].sort()) this.#delete(hdr, path, effects);

@@ -78,6 +78,7 @@ export function writeTxn(w: JuteWriter, txn: Txn): void {
       for (const m of txn.moves) {
         w.ustring(m.from);
         w.ustring(m.to);
+        w.int(m.parentCVersion);
       }
       return;
     case "error":
@@ -120,10 +121,10 @@ export function readTxn(r: JuteReader, depth = 0): Txn {
     case Kind.closeSession:
       return { type: "closeSession" };
     case Kind.closeSessionMoves: {
-      const n = r.count(8);
+      const n = r.count(12);
       if (n > MOVES_MAX) throw new JuteError(`closeSession with ${n} moves`);
-      const moves = new Array<{ from: string; to: string }>(n);
-      for (let i = 0; i < n; i++) moves[i] = { from: r.ustring(), to: r.ustring() };
+      const moves = new Array<{ from: string; to: string; parentCVersion: number }>(n);
+      for (let i = 0; i < n; i++) moves[i] = { from: r.ustring(), to: r.ustring(), parentCVersion: r.int() };
       return { type: "closeSession", moves };
     }
     case Kind.error:

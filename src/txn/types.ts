@@ -68,6 +68,12 @@ export interface CreateSessionTxn {
 export interface SessionEndMove {
   from: string;
   to: string;
+  /**
+   * The parent's cversion after the re-create (as CreateTxn's): an assignment, so a replay
+   * over a fuzzy snapshot that already holds `to` still leaves the parent as the first
+   * apply did.
+   */
+  parentCVersion: number;
 }
 
 /**

@@ -148,12 +148,38 @@ describe("session-end moves", () => {
     a.closeSession();
     const close = log.appended.at(-1)!;
     expect(close.hdr.opCode).toBe(OpCode.closeSession);
-    expect(close.txn).toEqual({ type: "closeSession", moves: [{ from: `/q/_c_${ID}-inflight-qn-0000000004`, to: "/q/qn-0000000004" }] });
+    expect(close.txn).toEqual({
+      type: "closeSession",
+      moves: [{ from: `/q/_c_${ID}-inflight-qn-0000000004`, to: "/q/qn-0000000004", parentCVersion: h.tree.get("/q")!.cversion }],
+    });
     // Recovery: the records as the disk holds them, replayed into a fresh tree.
     const recovered = new DataTree();
     for (const e of log.appended) recovered.replay(decodeTxnEntry(encodeTxnEntry(e)));
     expect(recovered.get("/q/qn-0000000004")?.data).toEqual(Buffer.from("four"));
     expect([...recovered.get("/q")!.children!]).toEqual(["qn-0000000004"]);
     expect(recovered.get("/q")!.cversion).toBe(h.tree.get("/q")!.cversion);
+  });
+
+  it("replayed over a fuzzy snapshot that already holds the re-created node, the close leaves the parent as the first apply did", () => {
+    const log = new ManualCommitLog();
+    log.holding = false;
+    const h = new Harness({ log });
+    plannerFor(h);
+    const a = h.connect();
+    a.create("/q", "");
+    const from = `/q/_c_${ID}-inflight-qn-0000000004`;
+    a.create(from, "four", { mode: CreateMode.Ephemeral | P });
+    a.closeSession();
+    const close = log.appended.at(-1)!;
+    const before = log.appended.slice(0, -1);
+    // The snapshot walked /q before the close and the re-created node after it.
+    const fuzzy = new DataTree();
+    for (const e of before) fuzzy.replay(e);
+    const to = h.tree.get("/q/qn-0000000004")!;
+    fuzzy.restoreNode("/q/qn-0000000004", { ...to });
+    fuzzy.replay(close, [from]);
+    expect(fuzzy.get("/q")!.cversion).toBe(h.tree.get("/q")!.cversion);
+    expect(fuzzy.get("/q")!.pzxid).toBe(h.tree.get("/q")!.pzxid);
+    expect([...fuzzy.get("/q")!.children!]).toEqual(["qn-0000000004"]);
   });
 });

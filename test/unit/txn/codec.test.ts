@@ -46,7 +46,7 @@ const leaf: fc.Arbitrary<Txn> = fc.oneof(
   fc.record({ type: fc.constant("closeSession" as const) }),
   fc.record({
     type: fc.constant("closeSession" as const),
-    moves: fc.array(fc.record({ from: text, to: text }), { minLength: 1, maxLength: 3 }),
+    moves: fc.array(fc.record({ from: text, to: text, parentCVersion: int32 }), { minLength: 1, maxLength: 3 }),
   }),
   fc.record({ type: fc.constant("error" as const), err: int32 }),
 );
@@ -162,10 +162,10 @@ describe("txn codec", () => {
     expect(w2.toBuffer()).toEqual(w.toBuffer());
   });
 
-  it("a closeSession with moves is kind 10: count, then each move's from and to", () => {
+  it("a closeSession with moves is kind 10: count, then each move's from, to and the parent's cversion", () => {
     const w = new JuteWriter();
-    writeTxn(w, { type: "closeSession", moves: [{ from: "/q/_c_1234abcd-inflight-qn-0000000003", to: "/q/qn-0000000003" }] });
+    writeTxn(w, { type: "closeSession", moves: [{ from: "/q/_c_1234abcd-inflight-qn-0000000003", to: "/q/qn-0000000003", parentCVersion: 9 }] });
     const r = new JuteReader(w.toBuffer());
-    expect([r.int(), r.int(), r.ustring(), r.ustring(), r.remaining()]).toEqual([10, 1, "/q/_c_1234abcd-inflight-qn-0000000003", "/q/qn-0000000003", 0]);
+    expect([r.int(), r.int(), r.ustring(), r.ustring(), r.int(), r.remaining()]).toEqual([10, 1, "/q/_c_1234abcd-inflight-qn-0000000003", "/q/qn-0000000003", 9, 0]);
   });
 });
