@@ -37,7 +37,8 @@ import {
   type Stat,
   writeCreateRequest,
 } from "../jute/index.js";
-import { Client, type CallOptions, type ClientOptions } from "./client.js";
+import { Client, isFinal, type CallOptions, type ClientOptions } from "./client.js";
+import type { ConnectionState } from "./states.js";
 import { toClientPath, toServerPath } from "./connect-string.js";
 import { ZooKeeperError } from "./errors.js";
 import { ClientWatchKind, type WatchEvent, type WatchListener } from "./watches.js";
@@ -377,7 +378,11 @@ export class ZooKeeperClient extends Client {
     );
   }
 
-  /** A persistent watch as an async iterator; leaving the loop removes the watch. */
+  /**
+   * A persistent watch as an async iterator; leaving the loop removes the watch. The watch
+   * is re-armed after reconnects and on a new session after LOST; the loop ends when the
+   * client does (CLOSED). While the loop waits for an event it keeps the process alive.
+   */
   watch(path: string, opts: CallOptions & { recursive?: boolean } = {}): AsyncIterable<WatchEvent> {
     const client = this;
     return {
@@ -393,11 +398,20 @@ export class ZooKeeperClient extends Client {
           } else buffered.push(e);
         };
         const added = client.addWatch(path, listener, opts);
+        // The client ending (closed, or its session lost for good) ends the loop.
+        const onState = (s: ConnectionState): void => {
+          if (s === "CLOSED" || (s === "LOST" && isFinal(client.state))) {
+            void finish();
+            wake?.({ value: undefined, done: true });
+          }
+        };
+        client.on("connectionState", onState);
         const finish = async (): Promise<IteratorResult<WatchEvent>> => {
           if (!done) {
             done = true;
+            client.off("connectionState", onState);
             const type = opts.recursive === true ? WatcherType.PersistentRecursive : WatcherType.Persistent;
-            await client.removeWatches(path, type, listener).catch(() => undefined);
+            await client.removeWatches(path, type, listener, { local: true }).catch(() => undefined);
           }
           return { value: undefined, done: true };
         };
@@ -411,7 +425,14 @@ export class ZooKeeperClient extends Client {
             if (done) return { value: undefined, done: true };
             const e = buffered.shift();
             if (e !== undefined) return { value: e, done: false };
-            return new Promise((resolve) => (wake = resolve));
+            // A loop waiting for the next event keeps the process alive, through reconnects.
+            const release = client.holdOpen();
+            return new Promise((resolve) => {
+              wake = (r) => {
+                release();
+                resolve(r);
+              };
+            });
           },
           return: finish,
         };

@@ -195,6 +195,43 @@ describe("client connection states through faults", () => {
     await back;
   });
 
+  it("a watch() loop keeps getting events across a LOST and a new session, and ends when the client closes", async () => {
+    const p = await proxy();
+    const c = await open(p, { sessionTimeoutMs: 10_000 });
+    const other = await open(srv);
+    await other.create("/loop-w", "0");
+    const seen: string[] = [];
+    let onEvent: (() => void) | undefined;
+    const loop = (async () => {
+      for await (const e of c.watch("/loop-w")) {
+        seen.push(e.type);
+        onEvent?.();
+      }
+    })();
+    await c.sync("/"); // the watch is armed
+    const first = new Promise<void>((r) => (onEvent = r));
+    await other.setData("/loop-w", "1");
+    await first;
+    // The session ends (taken over and closed elsewhere); the loop carries on on the new one.
+    const suspended = next(c, "SUSPENDED");
+    p.refuse(true);
+    p.cut();
+    await suspended;
+    const killer = new ZooKeeperClient(srv.connectString, { sessionTimeoutMs: 10_000 });
+    await killer.start({ sessionId: c.sessionId, password: c.sessionPassword });
+    await killer.close();
+    const back = next(c, "RECONNECTED");
+    p.heal();
+    expect((await back).previousSessionId).toBeDefined();
+    await c.sync("/");
+    const second = new Promise<void>((r) => (onEvent = r));
+    await other.setData("/loop-w", "2");
+    await second;
+    await c.close();
+    await loop;
+    expect(seen).toEqual(["NodeDataChanged", "NodeDataChanged"]);
+  });
+
   it("with a retry policy a read in flight when the connection drops is retried after the reconnect", async () => {
     const p = await proxy();
     const c = await open(p, { retryPolicy: exponentialBackoff({ baseSleepMs: 20, maxRetries: 10, maxSleepMs: 200 }) });
