@@ -390,12 +390,17 @@ export class Client extends EventEmitter {
     return this.#lostCount === lostCount ? undefined : this.#lastLostReason;
   }
 
-  /** Sleeps on the client's clock; wakes early when `signal` aborts or the client ends. */
+  /**
+   * Sleeps on the client's clock; wakes early when `signal` aborts or the client ends. A
+   * retry asleep keeps the process alive (its call is pending for the caller).
+   */
   #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve) => {
       const ended = this.#ended.signal;
       if (signal?.aborted === true || ended.aborted) return resolve();
+      const release = this.holdOpen();
       const wake = (): void => {
+        release();
         this.#clock.clearTimeout(t);
         signal?.removeEventListener("abort", wake);
         ended.removeEventListener("abort", wake);
