@@ -109,6 +109,12 @@ export class Prep {
    * sessions close at once, holds every one of their deletes.
    */
   readonly #ephemeralRecords = new PendingRecords();
+  /**
+   * The same records by owner, so a session's checks (a protected create, its close) look
+   * at its own in-flight ephemerals only, not every session's: under load thousands are
+   * pending, and a scan of all of them per protected create would be quadratic.
+   */
+  readonly #ephemeralsPending = new Map<bigint, Set<ChangeRecord>>();
 
   readonly #nodesMax: number;
   #sessionEndPlanner: SessionEndPlanner | undefined;
@@ -155,6 +161,7 @@ export class Prep {
     this.#overlay.clear();
     this.#queue.clear();
     this.#ephemeralRecords.clear();
+    this.#ephemeralsPending.clear();
     this.#scratch = null;
   }
 
@@ -174,7 +181,12 @@ export class Prep {
       if (this.#overlay.get(cr.path) === cr) this.#overlay.delete(cr.path);
     }
     // Applied: from now on the tree's ephemeral index has them (or they are gone).
-    while (this.#ephemeralRecords.shiftThrough(zxid) !== undefined);
+    for (let cr = this.#ephemeralRecords.shiftThrough(zxid); cr !== undefined; cr = this.#ephemeralRecords.shiftThrough(zxid)) {
+      const owner = cr.node!.ephemeralOwner;
+      const mine = this.#ephemeralsPending.get(owner);
+      mine?.delete(cr);
+      if (mine?.size === 0) this.#ephemeralsPending.delete(owner);
+    }
   }
 
   #prepOne(req: Exclude<WriteReq, { kind: "multi" | "closeSession" }>, zxid: bigint, ctx: PrepContext): Txn {
@@ -329,7 +341,7 @@ export class Prep {
     const token = protectedTokenOf(path.slice(parentPath.length === 1 ? 1 : parentPath.length + 1));
     if (token === undefined) return false;
     const candidates = this.#tree.ephemeralsOf(sessionId);
-    for (const cr of this.#ephemeralRecords.live()) if (cr.node?.ephemeralOwner === sessionId) candidates.add(cr.path);
+    for (const cr of this.#ephemeralsPending.get(sessionId) ?? []) candidates.add(cr.path);
     for (const cr of this.#scratch?.values() ?? []) if (cr.node?.ephemeralOwner === sessionId) candidates.add(cr.path);
     const dirPrefix = parentPath === "/" ? "/" : parentPath + "/";
     for (const p of candidates) {
@@ -343,7 +355,7 @@ export class Prep {
   #prepCloseSession(zxid: bigint, sessionId: bigint): Txn {
     // Ephemerals this session owns now or will own once prepared txns apply.
     const owned = this.#tree.ephemeralsOf(sessionId);
-    for (const cr of this.#ephemeralRecords.live()) if (cr.node?.ephemeralOwner === sessionId) owned.add(cr.path);
+    for (const cr of this.#ephemeralsPending.get(sessionId) ?? []) owned.add(cr.path);
     const live = [...owned].sort().filter((path) => this.#lookup(path)?.ephemeralOwner === sessionId);
     // The session's end may put some of its ephemerals back as persistent nodes (a queue
     // item a consumer took and never acked): created before the ephemerals go, in the
@@ -404,7 +416,12 @@ export class Prep {
   #publish(cr: ChangeRecord): void {
     this.#overlay.set(cr.path, cr);
     this.#queue.push(cr);
-    if (cr.node !== null && isEphemeralOwner(cr.node.ephemeralOwner)) this.#ephemeralRecords.push(cr);
+    if (cr.node !== null && isEphemeralOwner(cr.node.ephemeralOwner)) {
+      this.#ephemeralRecords.push(cr);
+      let mine = this.#ephemeralsPending.get(cr.node.ephemeralOwner);
+      if (mine === undefined) this.#ephemeralsPending.set(cr.node.ephemeralOwner, (mine = new Set()));
+      mine.add(cr);
+    }
   }
 }
 
@@ -435,10 +452,6 @@ class PendingRecords {
       this.#head = 0;
     }
     return cr;
-  }
-
-  *live(): IterableIterator<ChangeRecord> {
-    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i]!;
   }
 
   clear(): void {
