@@ -307,4 +307,23 @@ describe("connection states", () => {
     expect(call.value).toBe("rejected");
     expect(call.error).toBeInstanceOf(ClientClosedError);
   });
+
+  it('the legacy "state", "expired" and "reconnected" events: same session back, then LOST and a new session', async () => {
+    const c = await connected();
+    const legacy: string[] = [];
+    c.on("state", (s: string) => legacy.push(`state:${s}`));
+    c.on("expired", () => legacy.push("expired"));
+    c.on("reconnected", () => legacy.push("reconnected"));
+    const back = next(c, "RECONNECTED");
+    server.cutAll();
+    await back;
+    expect(legacy).toEqual(["state:SUSPENDED", "state:CONNECTED", "reconnected"]);
+    legacy.length = 0;
+    server.sessions.delete(c.sessionId);
+    const renewed = next(c, "RECONNECTED");
+    server.cutAll();
+    expect((await renewed).previousSessionId).toBeDefined();
+    // A new session is not "reconnected" (that means: the same session is back).
+    expect(legacy).toEqual(["state:SUSPENDED", "state:CONNECTING", "expired", "state:CONNECTED"]);
+  });
 });
