@@ -124,6 +124,11 @@ function toBuffer(data: Data): Buffer | null {
   return typeof data === "string" ? Buffer.from(data, "utf8") : data;
 }
 
+/**
+ * ZooKeeper's API over `Client`: every op typed, paths in the caller's chroot. The plain
+ * reads retry by themselves under the client's `retryPolicy` (see `Client.retry`); writes
+ * never do. Connection states, bounded calls and keep-alive: docs/client.md.
+ */
 export class ZooKeeperClient extends Client {
   constructor(connectString: string, opts: ClientOptions = {}) {
     super(connectString, opts);
