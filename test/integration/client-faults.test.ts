@@ -195,6 +195,19 @@ describe("client connection states through faults", () => {
     await back;
   });
 
+  it("requestTimeoutMs fails a call nobody answers on an open connection, long before the read timeout drops it", async () => {
+    const p = await proxy();
+    const c = await open(p, { sessionTimeoutMs: 10_000, requestTimeoutMs: 300 });
+    p.blackhole();
+    const t0 = performance.now();
+    const err = await c.getData("/").catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "RequestTimeout", errno: -122 });
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(c.connectionState).toBe("CONNECTED");
+    p.heal();
+    expect(await c.exists("/")).not.toBeNull();
+  });
+
   it("a watch() loop keeps getting events across a LOST and a new session, and ends when the client closes", async () => {
     const p = await proxy();
     const c = await open(p, { sessionTimeoutMs: 10_000 });
