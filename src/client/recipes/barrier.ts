@@ -6,7 +6,7 @@ import { ZooKeeperError } from "../errors.js";
 import type { RecipeContext } from "./context.js";
 import { engineWait } from "./engine-wait.js";
 import { untilFiredOrReconnected, watcher } from "./fallback.js";
-import { retrying } from "./nodes.js";
+import { cancelWait, retrying } from "./nodes.js";
 import { giveUpSignal } from "./signals.js";
 import type { Barrier, WaitOptions } from "./types.js";
 
@@ -47,6 +47,12 @@ async function wait(ctx: RecipeContext, path: string, opts: WaitOptions): Promis
             ),
           settled: (r) => (r.done ? true : undefined),
           fromEvent: () => true,
+          // Withdraw the wait filed on the server. Not filed any more: the barrier opened
+          // as the caller gave up, so the wait succeeded after all.
+          giveUp: async ({ requestId }) => {
+            if (await cancelWait(ctx, path, requestId)) return undefined;
+            return (await ctx.zk.exists(path)) === null ? true : undefined;
+          },
         },
         gaveUp.signal,
       );

@@ -10,7 +10,7 @@ import { ZooKeeperError } from "../errors.js";
 import type { RecipeContext } from "./context.js";
 import { engineWait } from "./engine-wait.js";
 import { untilFiredOrReconnected, watcher } from "./fallback.js";
-import { ensurePath, releaseNode, retrying } from "./nodes.js";
+import { cancelWait, ensurePath, releaseNode, retrying } from "./nodes.js";
 import type { SessionScope } from "./session.js";
 import { giveUpSignal } from "./signals.js";
 import type { DoubleBarrier, WaitOptions } from "./types.js";
@@ -49,7 +49,12 @@ async function run(ctx: RecipeContext, path: string, count: number, name: string
             ),
           settled: (r) => (r.done ? true : undefined),
           fromEvent: () => true,
-          ...(enter ? { giveUp: async () => (await releaseNode(ctx, scope, ctx.sp(own)), undefined) } : {}),
+          // Withdraw the wait; an enter also removes its node, so it never counts.
+          giveUp: async ({ requestId }) => {
+            await cancelWait(ctx, path, requestId).catch(() => false);
+            if (enter) await releaseNode(ctx, scope, ctx.sp(own));
+            return undefined;
+          },
         },
         gaveUp.signal,
       );

@@ -78,7 +78,24 @@ export async function engineWait<R, T>(ctx: RecipeContext, scope: SessionScope, 
       }
     }
   } catch (err) {
-    if (!gaveUp.aborted || err !== gaveUp.reason || call.giveUp === undefined || scope.lost.aborted || !sent) throw err;
+    if (!gaveUp.aborted || err !== gaveUp.reason || scope.lost.aborted || !sent) throw err;
+    if (pending !== undefined && ctx.session.connected) {
+      // The reply is on its way: it decides. A refusal (bad path, no rights) is the
+      // answer rather than the timeout; a grant or an item is delivered, not undone.
+      const settled = await pending.then(
+        (r) => {
+          reply = r;
+          pending = undefined;
+          return call.settled(r);
+        },
+        (e: unknown) => {
+          if (!isConnectionLoss(e)) throw e;
+          return undefined;
+        },
+      );
+      if (settled !== undefined) return settled;
+    }
+    if (call.giveUp === undefined) throw err;
     const state: GiveUpState<R> = { requestId, sent, reply, pending, event: route.event };
     if (!ctx.session.connected) {
       // Not holding up the caller's timeout: the cleanup runs once the session is back.

@@ -3,7 +3,7 @@
 // connection, and Curator's protected create for the client-side fallback.
 
 import { randomUUID } from "node:crypto";
-import { CorralOp, Err, NodeRequestSchema, encodeRecord, type Stat } from "../../jute/index.js";
+import { CancelWaitResponseSchema, CorralOp, Err, NodeRequestSchema, WaitRequestSchema, decodeRecord, encodeRecord, type Stat } from "../../jute/index.js";
 import { protectedToken } from "../../../recipes/common/rules.js";
 import { ZooKeeperError } from "../errors.js";
 import type { Data, NodeMode } from "../zookeeper.js";
@@ -140,4 +140,16 @@ export async function ensurePath(ctx: RecipeContext, scope: SessionScope, path: 
     },
     gaveUp,
   );
+}
+
+/** Withdraws the session's engine wait `requestId` on `path` (a take, a barrier wait); true if it was filed. */
+export async function cancelWait(ctx: RecipeContext, path: string, requestId: string): Promise<boolean> {
+  const sp = ctx.sp(path);
+  const r = await ctx.request(
+    CorralOp.cancelWait,
+    path,
+    (w) => encodeRecord(w, WaitRequestSchema, { path: sp, requestId }),
+    (rd) => decodeRecord(rd, CancelWaitResponseSchema),
+  );
+  return r.cancelled;
 }

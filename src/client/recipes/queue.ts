@@ -8,11 +8,9 @@
 // connection is gone; ZooKeeper offers no way to tell).
 
 import {
-  CancelWaitResponseSchema,
   CorralOp,
   QueueTakeRequestSchema,
   QueueTakeResponseSchema,
-  WaitRequestSchema,
   decodeRecord,
   encodeRecord,
   type RecipeEvent,
@@ -23,7 +21,7 @@ import type { Data } from "../zookeeper.js";
 import type { RecipeContext } from "./context.js";
 import { engineWait } from "./engine-wait.js";
 import { untilFiredOrReconnected, watcher, type Watcher } from "./fallback.js";
-import { ensurePath, retrying } from "./nodes.js";
+import { cancelWait, ensurePath, retrying } from "./nodes.js";
 import { isNodeGone } from "./router.js";
 import type { SessionScope } from "./session.js";
 import { delay, giveUpSignal } from "./signals.js";
@@ -120,13 +118,8 @@ export async function engineTake(
         // this call's: hand it over rather than leave it in flight.
         giveUp: async ({ requestId, event }) => {
           for (let attempt = 0; attempt < CANCEL_ATTEMPTS_MAX; attempt++) {
-            const c = await ctx.request(
-              CorralOp.cancelWait,
-              path,
-              (w) => encodeRecord(w, WaitRequestSchema, { path: sp, requestId }),
-              (r) => decodeRecord(r, CancelWaitResponseSchema),
-            );
-            if (c.cancelled) return undefined;
+            // The engine also puts back an item it already took for this wait.
+            if (await cancelWait(ctx, path, requestId)) return undefined;
             const e = await Promise.race([event, delay(CANCEL_RETRY_MS)]);
             if (e !== undefined) return isNodeGone(e) ? undefined : fromEvent(e);
           }

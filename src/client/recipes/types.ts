@@ -40,8 +40,7 @@ export interface Queue {
    * yet acked when the session is LOST goes back to the queue and is delivered again.
    * A take that gives up (timeout, abort) while connected withdraws its wait, or returns
    * the item already on its way; one that gives up while disconnected withdraws it once
-   * back, and an item the engine handed it meanwhile returns to the queue when the
-   * session ends.
+   * back (an item the engine took for it meanwhile goes back to the head of the queue).
    */
   take(opts?: WaitOptions): Promise<Buffer>;
   peek(): Promise<Buffer | null>;
