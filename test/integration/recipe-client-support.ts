@@ -78,7 +78,7 @@ export function reach(c: CorralClient, state: ConnectionState): Promise<void> {
 export async function until(c: CorralClient, what: string, cond: () => Promise<boolean> | boolean, tries = 2000): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (await cond()) return;
-    await c.exists("/");
+    await c.exists("/").catch(() => undefined); // a round trip, or a failed one while disconnected
     if (i > 50) await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`never: ${what}`);
