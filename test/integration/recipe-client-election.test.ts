@@ -145,6 +145,25 @@ describeBoth(
       expect(t.overlaps).toBe(0);
       await eb.leave();
     });
+
+    // Not ordered against the next member's grant (two clients hear of one delete each in
+    // its own time): the old leader stops as soon as its watch fires.
+    it("a leader whose node someone deletes stops leading and joins again", async () => {
+      const [a, b, admin] = [await ctx.direct(), await ctx.direct(), await ctx.direct()];
+      const path = unique("leader-gone");
+      const t = new Timeline();
+      const ea = await join(a, path, "a", t);
+      const eb = await join(b, path, "b", t);
+      const [aNode] = await admin.getChildren(path).then((c) => c.sort((x, y) => Number(x.slice(-10)) - Number(y.slice(-10))));
+      const bLeads = t.next("b leads");
+      const aStops = t.next("a stops");
+      await admin.delete(`${path}/${aNode!}`);
+      await Promise.all([bLeads, aStops]);
+      expect(ea.isLeader()).toBe(false);
+      await until(admin, "a joined again", async () => (await eb.members()).join() === "b,a");
+      await eb.leave();
+      await ea.leave();
+    });
   },
   ["corral"],
 );

@@ -220,17 +220,21 @@ class Member {
         this.#joinedWith(scope, r.node);
         this.#lead(r.leader);
         this.#markJoined();
+        // The engine tells a waiting member its node is gone (NodeGone); a leader watches
+        // its own node, so one deleted by someone else stops leading before the next leads.
+        let ownGone = r.leader ? this.#gone(r.node) : undefined;
         // Until the next reconnect (then the join is sent again): the grant, or NodeGone.
         while (ctx.session.reconnects === sentAt) {
-          const e: RecipeEvent | undefined = await raceAbort(
-            Promise.race([route.event, ctx.session.changed().then(() => undefined)]),
+          const e: RecipeEvent | "gone" | undefined = await raceAbort(
+            Promise.race([route.event, ctx.session.changed().then(() => undefined), ...(ownGone === undefined ? [] : [ownGone])]),
             scope.lost,
             stop,
           );
           if (e === undefined) continue;
+          if (e === "gone" || isNodeGone(e)) throw new ZooKeeperError(Err.NoNode, ctx.cp(r.node));
           route = ctx.router.expect(requestId);
-          if (isNodeGone(e)) throw new ZooKeeperError(Err.NoNode, ctx.cp(r.node));
           this.#lead(true);
+          ownGone ??= this.#gone(r.node);
         }
       }
     } finally {
@@ -241,6 +245,21 @@ class Member {
         if (r !== undefined) this.#joinedWith(scope, r.node);
       }
     }
+  }
+
+  /** Resolves "gone" once the member node (server path) is deleted; never on a lost connection. */
+  #gone(node: string): Promise<"gone"> {
+    const ctx = this.#ctx;
+    return (async () => {
+      for (;;) {
+        const w = watcher();
+        const stat = await ctx.zk.exists(ctx.cp(node), { watch: w.listener }).catch(() => undefined);
+        if (stat === null) return "gone" as const;
+        // undefined (the call failed): the watch was not set; the join is re-sent on reconnect.
+        if (stat === undefined) return new Promise<never>(() => {});
+        await w.fired;
+      }
+    })();
   }
 
   async #clientMember(scope: SessionScope): Promise<void> {
