@@ -151,10 +151,19 @@ export class CorralClient extends ZooKeeperClient {
 
   // ---- locks --------------------------------------------------------------------------
 
+  /**
+   * Acquires the write lock at `path`, waiting behind earlier contenders. The wait lives
+   * through lost connections (re-sent on the same session: the same node, never a second
+   * one); it rejects with the session's end when the session is LOST (SessionLostError or
+   * SessionExpired) or the client is closed (ClientClosedError), and with OperationTimeout
+   * or the signal's reason when the caller gives up (the node is then removed). Locks
+   * taken here exclude kazoo's, Curator's and the ZooKeeper docs' locks on the same path.
+   */
   writeLock(path: string, opts: WaitOptions = {}): Promise<LockHandle> {
     return lock(this.#ctx, path, "write", opts);
   }
 
+  /** Acquires a read lock at `path` (shared with readers, excluded by writers); as writeLock. */
   readLock(path: string, opts: WaitOptions = {}): Promise<LockHandle> {
     return lock(this.#ctx, path, "read", opts);
   }
@@ -164,7 +173,7 @@ export class CorralClient extends ZooKeeperClient {
     return lock(this.#ctx, path, "write", opts);
   }
 
-  /** A counting semaphore: at most `permits` holders at once. */
+  /** A counting semaphore: at most `permits` holders at once; waits as writeLock does. */
   semaphore(path: string, permits: number, opts: WaitOptions = {}): Promise<LockHandle> {
     return semaphore(this.#ctx, path, permits, opts);
   }
