@@ -30,7 +30,7 @@ import { untilFiredOrReconnected, watcher } from "./fallback.js";
 import { ensurePath, protectedCreate, releaseNode, retrying } from "./nodes.js";
 import { isNodeGone } from "./router.js";
 import type { ConnectionState, SessionScope } from "./session.js";
-import { deferred, isConnectionLoss, raceAbort } from "./signals.js";
+import { deferred, delay, isConnectionLoss, raceAbort } from "./signals.js";
 import type { Election, ElectionOptions } from "./types.js";
 
 export function election(ctx: RecipeContext, path: string, data: Data, opts: ElectionOptions = {}): Election {
@@ -84,6 +84,10 @@ export function election(ctx: RecipeContext, path: string, data: Data, opts: Ele
 
 const idOf = (data: Buffer | null): string => data?.toString("utf8") ?? "";
 
+/** A member whose node keeps going re-joins at once, then after 40, 80, ... up to 1,280 ms. */
+const REJOIN_BACKOFF_BASE_MS = 10;
+const REJOIN_BACKOFF_STEPS_MAX = 7;
+
 /** One joined member: a loop that (re)joins and follows the connection until stop(). */
 class Member {
   readonly joined: Promise<void>;
@@ -95,6 +99,8 @@ class Member {
   readonly #stop = new AbortController();
   readonly #done: Promise<void>;
   #markJoined: (e?: Error) => void = () => {};
+  /** Re-joins in a row after the member's node went (reset once it leads or waits again). */
+  #rejoins = 0;
   /** The member node (server path) on the current session, once known. */
   #node: string | undefined;
   #nodeScope: SessionScope | undefined;
@@ -157,7 +163,10 @@ class Member {
           }
           if (ZooKeeperError.is(e, "NoNode")) {
             this.#setLeading(false);
-            continue; // our node is gone: join again
+            // Our node is gone: join again; backing off if it keeps going (bounded).
+            const n = (this.#rejoins = Math.min(this.#rejoins + 1, REJOIN_BACKOFF_STEPS_MAX));
+            if (n > 1) await raceAbort(delay(REJOIN_BACKOFF_BASE_MS * 2 ** n), stop).catch(() => undefined);
+            continue;
           }
           // A refusal (bad path, no rights): the join fails, for good.
           this.#markJoined(e as Error);
@@ -191,6 +200,12 @@ class Member {
     this.#nodeScope = scope;
   }
 
+  /** The member is in, leading or waiting: the next loss of its node re-joins at once. */
+  #settledIn(): void {
+    this.#rejoins = 0;
+    this.#markJoined();
+  }
+
   async #engineMember(scope: SessionScope): Promise<void> {
     const ctx = this.#ctx;
     const stop = this.#stop.signal;
@@ -219,7 +234,7 @@ class Member {
         pending = undefined;
         this.#joinedWith(scope, r.node);
         this.#lead(r.leader);
-        this.#markJoined();
+        this.#settledIn();
         // The engine tells a waiting member its node is gone (NodeGone); a leader watches
         // its own node, so one deleted by someone else stops leading before the next leads.
         let ownGone = r.leader ? this.#gone(r.node) : undefined;
@@ -281,7 +296,7 @@ class Member {
       const stat = await retrying(scope, () => ctx.zk.exists(watched, { watch: w.listener }), stop);
       if (stat === null) continue;
       this.#lead(ahead === undefined);
-      this.#markJoined(); // join() resolves once it is known whether the member leads
+      this.#settledIn(); // join() resolves once it is known whether the member leads
       await untilFiredOrReconnected(ctx, scope, w.fired, stop);
     }
   }
