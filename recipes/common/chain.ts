@@ -1,23 +1,31 @@
 // The waiter index shared by recipes whose contenders form an ordered chain (locks,
 // leader election): each waiter is filed under the one contender that blocks it, so a
 // delete wakes only the waiters it unblocks; a waiter whose blocker goes is re-filed
-// under its next blocker without any event, or granted.
+// under its next blocker without any event, or granted. A waiter whose own node goes
+// without a grant (deleted by another session, cut by a resync) is told NodeGone.
+// Every event carries the request id of the wait it ends.
+//
+// The index is a cache of the tree: rebuild() drops it (the server then closes the
+// connections of the sessions that waited, and their re-sends file them again).
 
+import { RecipeEventKind } from "../../src/jute/index.js";
 import type { ChildChange, EngineApi, RecipeBinding } from "../../src/recipe-engine/index.js";
 import { joinPath } from "../../src/tree/index.js";
+import { MISSING, type Missing } from "./rules.js";
 import { SortedNames } from "./sequence.js";
 
 export interface ChainRules {
   isContender(name: string): boolean;
-  /** The contender blocking `me` among `sorted`, or undefined when `me` may proceed. */
-  blockerOf(sorted: readonly string[], me: string): string | undefined;
+  /** The contender blocking `me` among `sorted`, undefined when `me` may proceed, MISSING when `me` is not there. */
+  blockerOf(sorted: readonly string[], me: string): string | undefined | Missing;
   /** Called once for each waiter that may proceed. */
-  grant(engine: EngineApi, sessionId: bigint, dir: string, node: string): void;
+  grant(engine: EngineApi, sessionId: bigint, dir: string, node: string, requestId: string): void;
 }
 
 interface Waiter {
   sessionId: bigint;
   name: string;
+  requestId: string;
 }
 
 interface ChainDir {
@@ -25,6 +33,8 @@ interface ChainDir {
   byBlocker: Map<string, Waiter[]>;
   byName: Map<string, Waiter>;
 }
+
+export type Enqueued = "granted" | "waiting" | "missing";
 
 export class WaitChain {
   readonly #rules: ChainRules;
@@ -36,21 +46,29 @@ export class WaitChain {
     this.#binding = binding;
   }
 
-  /** Files `name` in `dir` as a waiter unless nothing blocks it; returns whether it may proceed. */
-  enqueue(engine: EngineApi, sessionId: bigint, dir: string, name: string): boolean {
+  /**
+   * Files `name` in `dir` as a waiter unless nothing blocks it. "missing": the node is not
+   * among the contenders (gone): the caller answers NoNode. A waiter already filed for
+   * `name` (a re-send) is replaced.
+   */
+  enqueue(engine: EngineApi, sessionId: bigint, dir: string, name: string, requestId: string): Enqueued {
     const d = this.#dir(engine, dir);
     const blocker = this.#rules.blockerOf(d.contenders.names, name);
-    if (blocker === undefined) return true;
-    const w: Waiter = { sessionId, name };
+    if (blocker === MISSING) return "missing";
+    if (blocker === undefined) {
+      d.byName.delete(name);
+      return "granted";
+    }
+    const w: Waiter = { sessionId, name, requestId };
     this.#file(d, blocker, w);
     d.byName.set(name, w);
-    return false;
+    return "waiting";
   }
 
   #dir(engine: EngineApi, dir: string): ChainDir {
     let d = this.#dirs.get(dir);
     if (d === undefined) {
-      const children = engine.pipeline.tree.get(dir)?.children ?? [];
+      const children = engine.tree.get(dir)?.children ?? [];
       d = { contenders: new SortedNames(children, (n) => this.#rules.isContender(n)), byBlocker: new Map(), byName: new Map() };
       this.#dirs.set(dir, d);
       engine.trackDir(dir, this.#binding);
@@ -73,25 +91,45 @@ export class WaitChain {
       return;
     }
     d.contenders.remove(change.name);
-    // A waiter whose own node went (gave up, or its session died) waits no more; its
-    // entry under its blocker is skipped when that blocker goes.
-    d.byName.delete(change.name);
+    // A waiter whose own node went waits no more; its entry under its blocker is skipped
+    // when that blocker goes. Unless its own session removed it (gave up, or ended), it
+    // is told: it must not believe it still waits in line.
+    const own = d.byName.get(change.name);
+    if (own !== undefined) {
+      d.byName.delete(change.name);
+      if (change.entry.hdr.sessionId !== own.sessionId) this.#gone(engine, change.dir, own);
+    }
     const woken = d.byBlocker.get(change.name);
     d.byBlocker.delete(change.name);
     for (const w of woken ?? []) {
       if (d.byName.get(w.name) !== w) continue;
       const blocker = this.#rules.blockerOf(d.contenders.names, w.name);
-      if (blocker !== undefined) {
+      if (blocker === MISSING) {
+        d.byName.delete(w.name);
+        this.#gone(engine, change.dir, w);
+      } else if (blocker !== undefined) {
         this.#file(d, blocker, w);
-        continue;
+      } else {
+        d.byName.delete(w.name);
+        this.#rules.grant(engine, w.sessionId, change.dir, joinPath(change.dir, w.name), w.requestId);
       }
-      d.byName.delete(w.name);
-      this.#rules.grant(engine, w.sessionId, change.dir, joinPath(change.dir, w.name));
     }
     if (d.contenders.names.length === 0 && d.byName.size === 0) {
       this.#dirs.delete(change.dir);
       engine.untrackDir(change.dir, this.#binding);
     }
+  }
+
+  #gone(engine: EngineApi, dir: string, w: Waiter): void {
+    engine.push(w.sessionId, { kind: RecipeEventKind.NodeGone, path: dir, node: joinPath(dir, w.name), token: 0n, data: null, requestId: w.requestId });
+  }
+
+  /** Drops every dir and waiter; returns the sessions that waited. */
+  clear(): Set<bigint> {
+    const sessions = new Set<bigint>();
+    for (const d of this.#dirs.values()) for (const w of d.byName.values()) sessions.add(w.sessionId);
+    this.#dirs.clear();
+    return sessions;
   }
 
   /** The dirs with contenders or waiters the engine tracks (admin views). */

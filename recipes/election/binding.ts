@@ -1,9 +1,11 @@
-// Leader election on the server: `electionJoin` creates the member node and answers
-// whether it leads; a member waits on the one just ahead of it, so when the leader's
-// session goes only the next in line is told, within the round trip of the event.
+// Leader election on the server: `electionJoin` creates the member node
+// `_c_<requestId>-n_N` (protected: a re-send finds it) and answers whether it leads; a
+// member waits on the one just ahead of it, so when the leader's session goes only the
+// next in line is told, within the round trip of the event.
 
 import {
   CorralOp,
+  CreateMode,
   ElectionJoinRequestSchema,
   ElectionJoinResponseSchema,
   Err,
@@ -14,21 +16,21 @@ import {
 } from "../../src/jute/index.js";
 import type { ExtensionCall } from "../../src/pipeline/index.js";
 import { failedCall, type ChildChange, type EngineApi, type RecipeBinding } from "../../src/recipe-engine/index.js";
-import { invalidPathReason, joinPath } from "../../src/tree/index.js";
-import { resumableCreate } from "../common/binding.js";
+import { invalidPathReason } from "../../src/tree/index.js";
+import { protectedCreate } from "../common/binding.js";
 import { WaitChain } from "../common/chain.js";
-import { MEMBER_PREFIX, predecessorOf } from "./rules.js";
+import { MEMBER_PREFIX, isMember, predecessorOf } from "./rules.js";
 
 export class ElectionBinding implements RecipeBinding {
   readonly name = "election";
   readonly opCodes = [CorralOp.electionJoin];
   readonly chain: WaitChain = new WaitChain(
     {
-      isContender: (n) => n.startsWith(MEMBER_PREFIX),
+      isContender: isMember,
       blockerOf: predecessorOf,
-      grant: (engine, sessionId, dir, node) => {
-        const token = engine.pipeline.tree.get(node)?.czxid ?? 0n;
-        engine.push(sessionId, { kind: RecipeEventKind.LeaderElected, path: dir, node, token, data: null });
+      grant: (engine, sessionId, dir, node, requestId) => {
+        const token = engine.tree.get(node)?.czxid ?? 0n;
+        engine.push(sessionId, { kind: RecipeEventKind.LeaderElected, path: dir, node, token, data: null, requestId });
       },
     },
     this,
@@ -37,13 +39,26 @@ export class ElectionBinding implements RecipeBinding {
   decode(_opCode: number, r: JuteReader, engine: EngineApi): ExtensionCall {
     const req = decodeRecord(r, ElectionJoinRequestSchema);
     if (invalidPathReason(req.path) !== undefined || req.path === "/") return failedCall(Err.BadArguments);
-    return resumableCreate(req.path, req.resumeNode, joinPath(req.path, MEMBER_PREFIX), req.data, (sessionId, node) => {
-      const leader = this.chain.enqueue(engine, sessionId, req.path, node.slice(req.path.length + 1));
-      return (w) => encodeRecord(w, ElectionJoinResponseSchema, { node, leader });
+    return protectedCreate({
+      dir: req.path,
+      requestId: req.requestId,
+      name: MEMBER_PREFIX,
+      mode: CreateMode.EphemeralSequential,
+      data: req.data,
+      tree: engine.tree,
+      reply: (conn, node) => {
+        const state = this.chain.enqueue(engine, conn.sessionId, req.path, node.slice(req.path.length + 1), req.requestId);
+        if (state === "missing") return Err.NoNode;
+        return (w) => encodeRecord(w, ElectionJoinResponseSchema, { node, leader: state === "granted" });
+      },
     });
   }
 
   onChildChange(change: ChildChange, engine: EngineApi): void {
     this.chain.onChildChange(change, engine);
+  }
+
+  rebuild(): Iterable<bigint> {
+    return this.chain.clear();
   }
 }

@@ -9,6 +9,7 @@
 //   ZooKeeper docs: "read-", "write-"     ours and kazoo: "__rlock__", "__lock__"
 //   Curator read/write lock: "__READ__", "__WRIT__"  Curator mutex: "-lock-"
 
+import { MISSING, stripProtected, type Missing } from "../common/rules.js";
 import { sequenceOf } from "../common/sequence.js";
 
 export type LockMode = "read" | "write";
@@ -28,7 +29,7 @@ export function modeOf(name: string): LockMode | undefined {
   if (sequenceOf(name) === undefined) return undefined;
   if (READ_MARKERS.some((m) => name.includes(m))) return "read";
   if (WRITE_MARKERS.some((m) => name.includes(m))) return "write";
-  const base = name.replace(/^_c_[0-9a-fA-F-]+-/, "");
+  const base = stripProtected(name);
   if (base.startsWith("read-")) return "read";
   if (base.startsWith("write-")) return "write";
   return undefined;
@@ -36,11 +37,13 @@ export function modeOf(name: string): LockMode | undefined {
 
 /**
  * The contender that blocks `me` in `sorted` (contenders, lowest sequence first), or
- * undefined when `me` holds the lock. `me` must be in `sorted`.
+ * undefined when `me` holds the lock; MISSING when `me` is not in `sorted` (fail closed:
+ * a contender whose node is gone holds nothing).
  */
-export function blockerOf(sorted: readonly string[], me: string): string | undefined {
+export function blockerOf(sorted: readonly string[], me: string): string | undefined | Missing {
   const i = sorted.indexOf(me);
-  if (i <= 0) return undefined;
+  if (i === -1) return MISSING;
+  if (i === 0) return undefined;
   if (modeOf(me) === "write") return sorted[i - 1];
   for (let j = i - 1; j >= 0; j--) if (modeOf(sorted[j]!) === "write") return sorted[j];
   return undefined;

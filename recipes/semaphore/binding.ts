@@ -1,7 +1,8 @@
 // A counting semaphore on the server: the first `permits` lease nodes hold a permit.
 // The permit count lives in the semaphore node's data; a request that disagrees with it
-// is BadArguments. A lease's release grants the waiters that move into the first
-// `permits` places, and nobody else.
+// is BadArguments. Leases are `_c_<requestId>-lease-N` (protected: a re-send finds its
+// lease). A lease's release grants the waiters that move into the first `permits`
+// places, and nobody else; a waiter whose lease another session deletes is told NodeGone.
 
 import {
   CREATE_IF_ABSENT_FLAG,
@@ -17,16 +18,22 @@ import {
 } from "../../src/jute/index.js";
 import type { ExtensionCall, PlanContext, WriteReq } from "../../src/pipeline/index.js";
 import { failedCall, type ChildChange, type EngineApi, type RecipeBinding } from "../../src/recipe-engine/index.js";
-import { invalidPathReason, joinPath, parentOf, type ApplyResult } from "../../src/tree/index.js";
-import { createPath, ensureParentsThen, resultOfLast } from "../common/binding.js";
+import { invalidPathReason, joinPath, parentOf } from "../../src/tree/index.js";
+import { createPath, ensureParentsThen, protectedCreate, type CreateReq } from "../common/binding.js";
+import { MISSING } from "../common/rules.js";
 import { SortedNames } from "../common/sequence.js";
-import { NODE_PREFIX, isContender, parsePermits } from "./rules.js";
+import { NODE_PREFIX, isContender, parsePermits, permitOf } from "./rules.js";
+
+interface Waiting {
+  sessionId: bigint;
+  requestId: string;
+}
 
 interface SemaphoreDir {
   permits: number;
   leases: SortedNames;
-  /** Waiting lease name -> session. */
-  waiting: Map<string, bigint>;
+  /** Waiting lease name -> its waiter. */
+  waiting: Map<string, Waiting>;
 }
 
 export class SemaphoreBinding implements RecipeBinding {
@@ -38,50 +45,44 @@ export class SemaphoreBinding implements RecipeBinding {
     const req = decodeRecord(r, SemaphoreRequestSchema);
     if (invalidPathReason(req.path) !== undefined || req.path === "/" || req.permits <= 0) return failedCall(Err.BadArguments);
     const dir = req.path;
-    let err: number = Err.Ok;
-    return {
-      plan: (ctx: PlanContext): WriteReq | undefined => {
-        if (req.resumeNode !== "") {
-          if (!req.resumeNode.startsWith(dir + "/") || ctx.tree.get(req.resumeNode)?.ephemeralOwner !== ctx.sessionId) err = Err.NoNode;
-          return undefined;
-        }
-        const lease = createPath(joinPath(dir, NODE_PREFIX), CreateMode.EphemeralSequential);
+    return protectedCreate({
+      dir,
+      requestId: req.requestId,
+      name: NODE_PREFIX,
+      mode: CreateMode.EphemeralSequential,
+      data: null,
+      tree: engine.tree,
+      write: (ctx: PlanContext, lease: CreateReq): WriteReq | number => {
         if (!ctx.willExist(dir)) {
-          const make = ensureParentsThen(ctx, parentOf(dir) === "/" ? "/" : parentOf(dir), createPath(dir, CreateMode.Persistent | CREATE_IF_ABSENT_FLAG, Buffer.from(String(req.permits))));
-          const ops = make.kind === "multi" ? make.ops : [make as Extract<WriteReq, { kind: "create" }>];
+          const make = ensureParentsThen(ctx, parentOf(dir), createPath(dir, CreateMode.Persistent | CREATE_IF_ABSENT_FLAG, Buffer.from(String(req.permits))));
+          const ops = make.kind === "multi" ? make.ops : [make as CreateReq];
           return { kind: "multi", ops: [...ops, lease] };
         }
         const have = parsePermits(ctx.tree.get(dir)?.data ?? null);
-        if (have !== undefined && have !== req.permits) {
-          err = Err.BadArguments;
-          return undefined;
-        }
+        if (have !== undefined && have !== req.permits) return Err.BadArguments;
         return lease;
       },
-      answer: (conn, result: ApplyResult | undefined) => {
-        if (err !== Err.Ok) return { err };
-        const created = result === undefined ? { err: Err.Ok, path: req.resumeNode } : resultOfLast(result);
-        if (created.err !== Err.Ok) return { err: created.err };
-        const node = created.path!;
-        const granted = this.#enqueue(engine, conn.sessionId, dir, req.permits, node.slice(dir.length + 1));
-        const token = engine.pipeline.tree.get(node)?.czxid ?? 0n;
-        return { err: Err.Ok, body: (w) => encodeRecord(w, LockResponseSchema, { node, granted, token }) };
+      reply: (conn, node) => {
+        const state = this.#enqueue(engine, conn.sessionId, dir, req.permits, node.slice(dir.length + 1), req.requestId);
+        if (state === MISSING) return Err.NoNode;
+        const token = engine.tree.get(node)?.czxid ?? 0n;
+        return (w) => encodeRecord(w, LockResponseSchema, { node, granted: state === "holds", token });
       },
-    };
+    });
   }
 
-  #enqueue(engine: EngineApi, sessionId: bigint, dir: string, permits: number, name: string): boolean {
+  #enqueue(engine: EngineApi, sessionId: bigint, dir: string, permits: number, name: string, requestId: string): "holds" | "waits" | typeof MISSING {
     let d = this.#dirs.get(dir);
     if (d === undefined) {
-      const children = engine.pipeline.tree.get(dir)?.children ?? [];
+      const children = engine.tree.get(dir)?.children ?? [];
       d = { permits, leases: new SortedNames(children, isContender), waiting: new Map() };
       this.#dirs.set(dir, d);
       engine.trackDir(dir, this);
     }
-    const place = d.leases.names.indexOf(name);
-    if (place !== -1 && place < d.permits) return true;
-    d.waiting.set(name, sessionId);
-    return false;
+    const state = permitOf(d.leases.names, d.permits, name);
+    if (state === "waits") d.waiting.set(name, { sessionId, requestId });
+    else d.waiting.delete(name);
+    return state;
   }
 
   /** Semaphores the engine tracks: permits, leases in order, waiting lease names (admin `locks`). */
@@ -97,19 +98,31 @@ export class SemaphoreBinding implements RecipeBinding {
       return;
     }
     d.leases.remove(change.name);
+    const own = d.waiting.get(change.name);
     d.waiting.delete(change.name);
+    if (own !== undefined && change.entry.hdr.sessionId !== own.sessionId) {
+      const node = joinPath(change.dir, change.name);
+      engine.push(own.sessionId, { kind: RecipeEventKind.NodeGone, path: change.dir, node, token: 0n, data: null, requestId: own.requestId });
+    }
     const holders = d.leases.names.slice(0, d.permits);
     for (const name of holders) {
-      const sessionId = d.waiting.get(name);
-      if (sessionId === undefined) continue;
+      const w = d.waiting.get(name);
+      if (w === undefined) continue;
       d.waiting.delete(name);
       const node = joinPath(change.dir, name);
-      const token = engine.pipeline.tree.get(node)?.czxid ?? 0n;
-      engine.push(sessionId, { kind: RecipeEventKind.LockGranted, path: change.dir, node, token, data: null });
+      const token = engine.tree.get(node)?.czxid ?? 0n;
+      engine.push(w.sessionId, { kind: RecipeEventKind.LockGranted, path: change.dir, node, token, data: null, requestId: w.requestId });
     }
     if (d.leases.names.length === 0 && d.waiting.size === 0) {
       this.#dirs.delete(change.dir);
       engine.untrackDir(change.dir, this);
     }
+  }
+
+  rebuild(): Iterable<bigint> {
+    const sessions = new Set<bigint>();
+    for (const d of this.#dirs.values()) for (const w of d.waiting.values()) sessions.add(w.sessionId);
+    this.#dirs.clear();
+    return sessions;
   }
 }

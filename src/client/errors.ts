@@ -27,3 +27,42 @@ export class ZooKeeperError extends Error {
 export function connectionLoss(path?: string): ZooKeeperError {
   return new ZooKeeperError(Err.ConnectionLoss, path);
 }
+
+/**
+ * The client presumes its session lost: no request or ping sent in the last `silentMs`
+ * got an answer, so the server may expire the session soon (it expires a session the
+ * negotiated timeout after it last heard from the client). Announced as the LOST
+ * connection state's `reason`, and the rejection of every call in flight or queued at
+ * that moment. Code ConnectionLoss, so callers that only look at codes treat it as today;
+ * the client's retry helper never retries it.
+ */
+export class SessionLostError extends ZooKeeperError {
+  override name = "SessionLostError";
+  /** The session presumed lost. */
+  readonly sessionId: bigint;
+  /** How long the client had gone without an answer when it gave the session up. */
+  readonly silentMs: number;
+
+  constructor(sessionId: bigint, silentMs: number, negotiatedTimeoutMs: number) {
+    super(Err.ConnectionLoss);
+    this.sessionId = sessionId;
+    this.silentMs = silentMs;
+    this.message =
+      `session 0x${sessionId.toString(16)} presumed lost: no answer for ${Math.round(silentMs)} ms ` +
+      `(the server may expire it ${negotiatedTimeoutMs} ms after it last heard from this client)`;
+  }
+}
+
+/**
+ * `close()` was called: the CLOSED connection state's `reason`, and the rejection of every
+ * call in flight, queued, or made afterwards. Code ConnectionLoss and ZooKeeper's message,
+ * as ZooKeeper's Java client answers calls on a closed handle; never retried.
+ */
+export class ClientClosedError extends ZooKeeperError {
+  override name = "ClientClosedError";
+
+  /** The message stays ZooKeeper's ("KeeperErrorCode = ConnectionLoss"), as zkCli prints it. */
+  constructor(path?: string) {
+    super(Err.ConnectionLoss, path, { cause: new Error("the client was closed") });
+  }
+}

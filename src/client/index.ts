@@ -1,8 +1,25 @@
 // Corral's client: `connect()` is the package's main export.
 import type { ClientOptions } from "./client.js";
-import { CorralClient } from "./recipes.js";
+import { CorralClient } from "./recipes/index.js";
 
-export { Client, type ClientOptions, type ClientState, type CallOptions } from "./client.js";
+export {
+  Client,
+  type ClientOptions,
+  type ClientState,
+  type CallOptions,
+  type AfterLost,
+  type ConnectionStateListener,
+} from "./client.js";
+export {
+  isConnectedState,
+  systemClock,
+  type ConnectionState,
+  type ConnectionStateInfo,
+  type ConnectionStateChange,
+  type Clock,
+  type ClockTimer,
+} from "./states.js";
+export { exponentialBackoff, seededRandom, isRetryable, type RetryPolicy, type ExponentialBackoffOptions } from "./retry.js";
 export {
   ZooKeeperClient,
   MultiError,
@@ -20,7 +37,7 @@ export {
   type ACL,
   type Stat,
 } from "./zookeeper.js";
-export { ZooKeeperError } from "./errors.js";
+export { ZooKeeperError, SessionLostError, ClientClosedError } from "./errors.js";
 export {
   CorralClient,
   type RecipeMode,
@@ -34,7 +51,8 @@ export {
   type Barrier,
   type DoubleBarrier,
   type Election,
-} from "./recipes.js";
+  type ElectionOptions,
+} from "./recipes/index.js";
 export { ClientWatchKind } from "./watches.js";
 /** ZooKeeper's WatcherType (removeWatches) and AddWatchMode. */
 export { WatcherType, AddWatchMode } from "../jute/index.js";

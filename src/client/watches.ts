@@ -121,4 +121,15 @@ export class ClientWatches {
   clear(): void {
     for (const t of this.#tables) t.clear();
   }
+
+  /**
+   * Forgets the one-shot watches (data, exist, child): after the session they were set on
+   * is lost, they will never fire, and their listeners are not called again. Persistent
+   * watches stay, to be re-armed on the next session.
+   */
+  dropOneShot(): void {
+    this.#tables[ClientWatchKind.Data]!.clear();
+    this.#tables[ClientWatchKind.Exist]!.clear();
+    this.#tables[ClientWatchKind.Child]!.clear();
+  }
 }

@@ -37,7 +37,8 @@ import {
   type Stat,
   writeCreateRequest,
 } from "../jute/index.js";
-import { Client, type CallOptions, type ClientOptions } from "./client.js";
+import { Client, isFinal, type CallOptions, type ClientOptions } from "./client.js";
+import type { ConnectionState } from "./states.js";
 import { toClientPath, toServerPath } from "./connect-string.js";
 import { ZooKeeperError } from "./errors.js";
 import { ClientWatchKind, type WatchEvent, type WatchListener } from "./watches.js";
@@ -123,6 +124,11 @@ function toBuffer(data: Data): Buffer | null {
   return typeof data === "string" ? Buffer.from(data, "utf8") : data;
 }
 
+/**
+ * ZooKeeper's API over `Client`: every op typed, paths in the caller's chroot. The plain
+ * reads retry by themselves under the client's `retryPolicy` (see `Client.retry`); writes
+ * never do. Connection states, bounded calls and keep-alive: docs/client.md.
+ */
 export class ZooKeeperClient extends Client {
   constructor(connectString: string, opts: ClientOptions = {}) {
     super(connectString, opts);
@@ -130,6 +136,14 @@ export class ZooKeeperClient extends Client {
 
   #p(path: string): string {
     return toServerPath(this.chroot, path);
+  }
+
+  /**
+   * A plain read: safe to repeat, so it retries by itself under the client's
+   * `retryPolicy` (none by default). Writes never do (see `retry`).
+   */
+  #read<T>(opts: CallOptions, call: () => Promise<T>): Promise<T> {
+    return this.retry(call, undefined, opts);
   }
 
   /** Creates a node; returns its path (with the sequence suffix for sequential modes). */
@@ -174,7 +188,7 @@ export class ZooKeeperClient extends Client {
     const sp = this.#p(path);
     const watch = opts.watch;
     try {
-      return await this.request(
+      return await this.#read(opts, () => this.request(
         OpCode.exists,
         path,
         (w) => encodeRecord(w, PathWatchSchema, { path: sp, watch: watch !== undefined }),
@@ -187,7 +201,7 @@ export class ZooKeeperClient extends Client {
             else if (err === Err.NoNode) this.watches.add(ClientWatchKind.Exist, path, watch);
           },
         },
-      );
+      ));
     } catch (e) {
       if (ZooKeeperError.is(e, "NoNode")) return null;
       throw e;
@@ -195,13 +209,13 @@ export class ZooKeeperClient extends Client {
   }
 
   async getData(path: string, opts: WatchOptions = {}): Promise<{ data: Buffer | null; stat: Stat }> {
-    return this.request(
+    return this.#read(opts, () => this.request(
       OpCode.getData,
       path,
       (w) => encodeRecord(w, PathWatchSchema, { path: this.#p(path), watch: opts.watch !== undefined }),
       (r) => decodeRecord(r, GetDataResponseSchema),
       { ...opts, onReply: this.#registerOnOk(ClientWatchKind.Data, path, opts.watch) },
-    );
+    ));
   }
 
   async setData(path: string, data: Data, opts: VersionOptions = {}): Promise<Stat> {
@@ -211,7 +225,7 @@ export class ZooKeeperClient extends Client {
 
   async getACL(path: string, opts: CallOptions = {}): Promise<{ acl: ACL[]; stat: Stat }> {
     const sp = this.#p(path);
-    return this.request(OpCode.getACL, path, (w) => encodeRecord(w, PathSchema, { path: sp }), (r) => decodeRecord(r, GetACLResponseSchema), opts);
+    return this.#read(opts, () => this.request(OpCode.getACL, path, (w) => encodeRecord(w, PathSchema, { path: sp }), (r) => decodeRecord(r, GetACLResponseSchema), opts));
   }
 
   async setACL(path: string, acl: readonly ACL[], opts: VersionOptions = {}): Promise<Stat> {
@@ -220,29 +234,29 @@ export class ZooKeeperClient extends Client {
   }
 
   async getChildren(path: string, opts: WatchOptions = {}): Promise<string[]> {
-    return this.request(
+    return this.#read(opts, () => this.request(
       OpCode.getChildren,
       path,
       (w) => encodeRecord(w, PathWatchSchema, { path: this.#p(path), watch: opts.watch !== undefined }),
       (r) => decodeRecord(r, GetChildrenResponseSchema).children,
       { ...opts, onReply: this.#registerOnOk(ClientWatchKind.Child, path, opts.watch) },
-    );
+    ));
   }
 
   async getChildren2(path: string, opts: WatchOptions = {}): Promise<{ children: string[]; stat: Stat }> {
-    return this.request(
+    return this.#read(opts, () => this.request(
       OpCode.getChildren2,
       path,
       (w) => encodeRecord(w, PathWatchSchema, { path: this.#p(path), watch: opts.watch !== undefined }),
       (r) => decodeRecord(r, GetChildren2ResponseSchema),
       { ...opts, onReply: this.#registerOnOk(ClientWatchKind.Child, path, opts.watch) },
-    );
+    ));
   }
 
   /** Makes this server catch up with the leader before this session's next read. */
   async sync(path: string, opts: CallOptions = {}): Promise<void> {
     const sp = this.#p(path);
-    await this.request(OpCode.sync, path, (w) => encodeRecord(w, PathSchema, { path: sp }), undefined, opts);
+    await this.#read(opts, () => this.request(OpCode.sync, path, (w) => encodeRecord(w, PathSchema, { path: sp }), undefined, opts));
   }
 
   /** All ops or none. On failure throws MultiError whose results say which op failed. */
@@ -330,7 +344,7 @@ export class ZooKeeperClient extends Client {
     ops: readonly ({ op: "getData"; path: string } | { op: "getChildren"; path: string })[],
     opts: CallOptions = {},
   ): Promise<({ data: Buffer | null; stat: Stat } | { children: string[] } | { error: ZooKeeperError })[]> {
-    return this.request(
+    return this.#read(opts, () => this.request(
       OpCode.multiRead,
       undefined,
       (w) => {
@@ -353,7 +367,7 @@ export class ZooKeeperClient extends Client {
         }
       },
       opts,
-    );
+    ));
   }
 
   /** A persistent (optionally recursive) watch: fires on every change until removed. */
@@ -369,7 +383,11 @@ export class ZooKeeperClient extends Client {
     );
   }
 
-  /** A persistent watch as an async iterator; leaving the loop removes the watch. */
+  /**
+   * A persistent watch as an async iterator; leaving the loop removes the watch. The watch
+   * is re-armed after reconnects and on a new session after LOST; the loop ends when the
+   * client does (CLOSED). While the loop waits for an event it keeps the process alive.
+   */
   watch(path: string, opts: CallOptions & { recursive?: boolean } = {}): AsyncIterable<WatchEvent> {
     const client = this;
     return {
@@ -385,11 +403,20 @@ export class ZooKeeperClient extends Client {
           } else buffered.push(e);
         };
         const added = client.addWatch(path, listener, opts);
+        // The client ending (closed, or its session lost for good) ends the loop.
+        const onState = (s: ConnectionState): void => {
+          if (s === "CLOSED" || (s === "LOST" && isFinal(client.state))) {
+            void finish();
+            wake?.({ value: undefined, done: true });
+          }
+        };
+        client.on("connectionState", onState);
         const finish = async (): Promise<IteratorResult<WatchEvent>> => {
           if (!done) {
             done = true;
+            client.off("connectionState", onState);
             const type = opts.recursive === true ? WatcherType.PersistentRecursive : WatcherType.Persistent;
-            await client.removeWatches(path, type, listener).catch(() => undefined);
+            await client.removeWatches(path, type, listener, { local: true }).catch(() => undefined);
           }
           return { value: undefined, done: true };
         };
@@ -403,7 +430,14 @@ export class ZooKeeperClient extends Client {
             if (done) return { value: undefined, done: true };
             const e = buffered.shift();
             if (e !== undefined) return { value: e, done: false };
-            return new Promise((resolve) => (wake = resolve));
+            // A loop waiting for the next event keeps the process alive, through reconnects.
+            const release = client.holdOpen();
+            return new Promise((resolve) => {
+              wake = (r) => {
+                release();
+                resolve(r);
+              };
+            });
           },
           return: finish,
         };
@@ -433,37 +467,37 @@ export class ZooKeeperClient extends Client {
   /** This session's ephemeral nodes whose path starts with `prefix`. */
   async getEphemerals(prefix = "/", opts: CallOptions = {}): Promise<string[]> {
     const prefixPath = this.#p(prefix);
-    const list = await this.request(
+    const list = await this.#read(opts, () => this.request(
       OpCode.getEphemerals,
       prefix,
       (w) => encodeRecord(w, GetEphemeralsRequestSchema, { prefixPath }),
       (r) => decodeRecord(r, GetEphemeralsResponseSchema).ephemerals,
       opts,
-    );
+    ));
     return list.map((p) => toClientPath(this.chroot, p));
   }
 
   /** Number of nodes below `path` (not counting it). */
   async getAllChildrenNumber(path: string, opts: CallOptions = {}): Promise<number> {
     const sp = this.#p(path);
-    return this.request(
+    return this.#read(opts, () => this.request(
       OpCode.getAllChildrenNumber,
       path,
       (w) => encodeRecord(w, PathSchema, { path: sp }),
       (r) => decodeRecord(r, GetAllChildrenNumberResponseSchema).totalNumber,
       opts,
-    );
+    ));
   }
 
   /** ZooKeeper.getConfig: the ensemble's configuration at /zookeeper/config (never chrooted). */
   async getConfig(opts: CallOptions = {}): Promise<{ data: Buffer | null; stat: Stat }> {
-    return this.request(
+    return this.#read(opts, () => this.request(
       OpCode.getData,
       CONFIG_NODE,
       (w) => encodeRecord(w, PathWatchSchema, { path: CONFIG_NODE, watch: false }),
       (r) => decodeRecord(r, GetDataResponseSchema),
       opts,
-    );
+    ));
   }
 
   /**
@@ -492,7 +526,7 @@ export class ZooKeeperClient extends Client {
   }
 
   async whoAmI(opts: CallOptions = {}): Promise<{ authScheme: string; user: string }[]> {
-    return this.request(OpCode.whoAmI, undefined, undefined, (r) => decodeRecord(r, WhoAmIResponseSchema).clientInfo, opts);
+    return this.#read(opts, () => this.request(OpCode.whoAmI, undefined, undefined, (r) => decodeRecord(r, WhoAmIResponseSchema).clientInfo, opts));
   }
 
   #registerOnOk(kind: ClientWatchKind, path: string, listener: WatchListener | undefined): ((err: number) => void) | undefined {

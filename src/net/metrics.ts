@@ -181,7 +181,7 @@ export function buildRegistry(src: MetricsSource): Registry {
   };
   gauge("corral_lock_holders", "Lock and semaphore holders the recipe engine tracks", recipe((g) => g.lockHolders));
   gauge("corral_lock_waiters", "Contenders waiting for a lock or semaphore", recipe((g) => g.lockWaiters));
-  gauge("corral_queue_depth", "Items waiting in queues the recipe engine serves", recipe((g) => g.queueDepth));
+  gauge("corral_queue_depth", "Items waiting in every queue in the tree (qn- children), taken from or not", recipe((g) => g.queueDepth));
   gauge("corral_queue_waiters", "Consumers waiting on an empty queue", recipe((g) => g.queueWaiters));
   gauge("corral_election_members", "Members of the elections the recipe engine runs", recipe((g) => g.electionMembers));
   new Counter({

@@ -9,6 +9,7 @@ export {
   type PlanContext,
   type ReconfigPlanner,
   type RequestExtension,
+  type SessionEndPlanner,
 } from "./types.js";
 export { CONFIG_NODE, TREE_NODES_MAX } from "./prep.js";
 export { encodeForward, decodeForward, opCodeOfWrite, type Forwarded, type ForwardedBody } from "./forward.js";

@@ -15,7 +15,7 @@ import { Prep } from "./prep.js";
 import { Reads } from "./reads.js";
 import { writeReply } from "./replies.js";
 import { isWrite, type ReadReq, type Request, type WriteReq } from "./requests.js";
-import type { CommitLog, Conn, ExtensionCall, ReconfigPlanner, RequestExtension } from "./types.js";
+import type { CommitLog, Conn, ExtensionCall, ReconfigPlanner, RequestExtension, SessionEndPlanner } from "./types.js";
 import { decodeRequest } from "./requests.js";
 import type { JuteReader } from "../jute/index.js";
 import { opCodeOfWrite, type Forwarded } from "./forward.js";
@@ -166,6 +166,11 @@ export class Pipeline {
   decodeRequest(opCode: number, r: JuteReader): Request {
     const call = this.#extension?.decode(opCode, r);
     return call === undefined ? decodeRequest(opCode, r) : { kind: "extension", call };
+  }
+
+  /** Installs what a closeSession moves back before its ephemerals go (the recipe engine's). */
+  setSessionEndPlanner(planner: SessionEndPlanner | undefined): void {
+    this.#prep.setSessionEndPlanner(planner);
   }
 
   subscribe(fn: ApplySubscriber): void {
@@ -438,7 +443,12 @@ export class Pipeline {
   }
 
   #plan(sid: SessionId, call: ExtensionCall): WriteReq | undefined {
-    return call.plan({ sessionId: sid, tree: this.tree, willExist: (path) => this.#prep.willExist(path) });
+    return call.plan({
+      sessionId: sid,
+      tree: this.tree,
+      willExist: (path) => this.#prep.willExist(path),
+      ownsProtected: (path) => this.#prep.ownsProtected(sid, path),
+    });
   }
 
   /**

@@ -8,6 +8,7 @@ import {
   CONTAINER_EPHEMERAL_OWNER,
   CREATE_IF_ABSENT_FLAG,
   CreateMode,
+  PROTECTED_CREATE_FLAG,
   Err,
   OpCode,
   Perms,
@@ -30,9 +31,9 @@ import {
   type AccessCheck,
   type DataTree,
 } from "../tree/index.js";
-import type { Txn } from "../txn/index.js";
+import type { SessionEndMove, Txn } from "../txn/index.js";
 import type { CreateReq, MultiOp, ReconfigReq, WriteReq } from "./requests.js";
-import type { ReconfigPlanner } from "./types.js";
+import type { ReconfigPlanner, SessionEndPlanner } from "./types.js";
 
 /** The prep-time view of a node: just what validation needs. */
 interface PendingNode {
@@ -108,14 +109,26 @@ export class Prep {
    * sessions close at once, holds every one of their deletes.
    */
   readonly #ephemeralRecords = new PendingRecords();
+  /**
+   * The same records by owner, so a session's checks (a protected create, its close) look
+   * at its own in-flight ephemerals only, not every session's: under load thousands are
+   * pending, and a scan of all of them per protected create would be quadratic.
+   */
+  readonly #ephemeralsPending = new Map<bigint, Set<ChangeRecord>>();
 
   readonly #nodesMax: number;
+  #sessionEndPlanner: SessionEndPlanner | undefined;
 
   /** `nodesMax`: TREE_NODES_MAX, lower only in tests. */
   constructor(tree: DataTree, allows: AccessCheck = checkAcl, nodesMax = TREE_NODES_MAX) {
     this.#tree = tree;
     this.#allows = allows;
     this.#nodesMax = nodesMax;
+  }
+
+  /** Decides the moves a session's closeSession makes (the recipe engine's queues). */
+  setSessionEndPlanner(planner: SessionEndPlanner | undefined): void {
+    this.#sessionEndPlanner = planner;
   }
 
   get outstandingCount(): number {
@@ -148,6 +161,7 @@ export class Prep {
     this.#overlay.clear();
     this.#queue.clear();
     this.#ephemeralRecords.clear();
+    this.#ephemeralsPending.clear();
     this.#scratch = null;
   }
 
@@ -156,13 +170,23 @@ export class Prep {
     return this.#lookup(path) !== null;
   }
 
+  /** Whether a protected create of `path` by the session would be refused (see #ownsProtected). */
+  ownsProtected(sessionId: bigint, path: string): boolean {
+    return this.#ownsProtected(sessionId, parentOf(path), path);
+  }
+
   /** Retires overlay records of txns up to `zxid`, once that txn is applied. */
   applied(zxid: bigint): void {
     for (let cr = this.#queue.shiftThrough(zxid); cr !== undefined; cr = this.#queue.shiftThrough(zxid)) {
       if (this.#overlay.get(cr.path) === cr) this.#overlay.delete(cr.path);
     }
     // Applied: from now on the tree's ephemeral index has them (or they are gone).
-    while (this.#ephemeralRecords.shiftThrough(zxid) !== undefined);
+    for (let cr = this.#ephemeralRecords.shiftThrough(zxid); cr !== undefined; cr = this.#ephemeralRecords.shiftThrough(zxid)) {
+      const owner = cr.node!.ephemeralOwner;
+      const mine = this.#ephemeralsPending.get(owner);
+      mine?.delete(cr);
+      if (mine?.size === 0) this.#ephemeralsPending.delete(owner);
+    }
   }
 
   #prepOne(req: Exclude<WriteReq, { kind: "multi" | "closeSession" }>, zxid: bigint, ctx: PrepContext): Txn {
@@ -202,7 +226,8 @@ export class Prep {
 
   #prepCreate(req: CreateReq, zxid: bigint, ctx: PrepContext): Txn {
     const ifAbsent = (req.flags & CREATE_IF_ABSENT_FLAG) !== 0;
-    const mode = req.flags & ~CREATE_IF_ABSENT_FLAG;
+    const protectedCreate = (req.flags & PROTECTED_CREATE_FLAG) !== 0;
+    const mode = req.flags & ~(CREATE_IF_ABSENT_FLAG | PROTECTED_CREATE_FLAG);
     if (mode < 0 || mode > MODES_MAX) throw new PrepError(Err.BadArguments);
     if (ifAbsent && !isSequentialMode(mode) && invalidPathReason(req.path) === undefined && this.#lookup(req.path) !== null) {
       return { type: "check", path: req.path, version: -1 };
@@ -220,6 +245,7 @@ export class Prep {
     if (req.path === "/") throw new PrepError(Err.NodeExists);
     const parent = this.#need(parentPath);
     if (!this.#allows(parent.acl, Perms.Create, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    if (protectedCreate && isEphemeralMode(mode) && this.#ownsProtected(ctx.sessionId, parentPath, req.path)) throw new PrepError(Err.NodeExists);
     const path = sequential ? req.path + sequenceSuffix(parent.cversion) : req.path;
     if (this.#lookup(path) !== null) throw new PrepError(Err.NodeExists);
     if (isEphemeralOwner(parent.ephemeralOwner)) throw new PrepError(Err.NoChildrenForEphemerals);
@@ -305,15 +331,58 @@ export class Prep {
     return { type: "multi", txns: errs };
   }
 
+  /**
+   * PROTECTED_CREATE_FLAG: whether the session owns, or will own once prepared txns (and
+   * this multi's earlier ops) apply, an ephemeral under `parentPath` whose name carries
+   * the same `_c_<requestId>-` token as `path`. Only the session's own ephemerals are
+   * looked at (never the parent's children: a queue of 100k items costs nothing).
+   */
+  #ownsProtected(sessionId: bigint, parentPath: string, path: string): boolean {
+    const token = protectedTokenOf(path.slice(parentPath.length === 1 ? 1 : parentPath.length + 1));
+    if (token === undefined) return false;
+    const candidates = this.#tree.ephemeralsOf(sessionId);
+    for (const cr of this.#ephemeralsPending.get(sessionId) ?? []) candidates.add(cr.path);
+    for (const cr of this.#scratch?.values() ?? []) if (cr.node?.ephemeralOwner === sessionId) candidates.add(cr.path);
+    const dirPrefix = parentPath === "/" ? "/" : parentPath + "/";
+    for (const p of candidates) {
+      if (!p.startsWith(dirPrefix) || p.indexOf("/", dirPrefix.length) !== -1) continue;
+      if (!p.startsWith(token, dirPrefix.length)) continue;
+      if (this.#lookup(p)?.ephemeralOwner === sessionId) return true;
+    }
+    return false;
+  }
+
   #prepCloseSession(zxid: bigint, sessionId: bigint): Txn {
     // Ephemerals this session owns now or will own once prepared txns apply.
     const owned = this.#tree.ephemeralsOf(sessionId);
-    for (const cr of this.#ephemeralRecords.live()) if (cr.node?.ephemeralOwner === sessionId) owned.add(cr.path);
-    for (const path of [...owned].sort()) {
-      const node = this.#lookup(path);
-      if (node !== null && node.ephemeralOwner === sessionId) this.#recordDelete(path, node, zxid);
+    for (const cr of this.#ephemeralsPending.get(sessionId) ?? []) owned.add(cr.path);
+    const live = [...owned].sort().filter((path) => this.#lookup(path)?.ephemeralOwner === sessionId);
+    // The session's end may put some of its ephemerals back as persistent nodes (a queue
+    // item a consumer took and never acked): created before the ephemerals go, in the
+    // same txn, so every replica and every recovery does the same.
+    const moves = this.#planMoves(sessionId, live, zxid);
+    for (const path of live) this.#recordDelete(path, this.#lookup(path)!, zxid);
+    return moves.length > 0 ? { type: "closeSession", moves } : { type: "closeSession" };
+  }
+
+  /** The planner's moves that the tree as it will be allows, recorded as pending creates. */
+  #planMoves(sessionId: bigint, live: readonly string[], zxid: bigint): SessionEndMove[] {
+    if (this.#sessionEndPlanner === undefined || live.length === 0) return [];
+    const owned = new Set(live);
+    const moves: SessionEndMove[] = [];
+    for (const m of this.#sessionEndPlanner(sessionId, live)) {
+      if (!owned.has(m.from) || invalidPathReason(m.to) !== undefined || m.to === "/") continue;
+      if (this.#lookup(m.to) !== null) continue;
+      const parentPath = parentOf(m.to);
+      const parent = this.#lookup(parentPath);
+      if (parent === null || isEphemeralOwner(parent.ephemeralOwner)) continue;
+      const from = this.#tree.get(m.from);
+      const parentCVersion = (parent.cversion + 1) | 0;
+      this.#record(parentPath, zxid, pendingNode(parent.version, parentCVersion, parent.aversion, parent.ephemeralOwner, parent.childCount + 1, parent.acl));
+      this.#record(m.to, zxid, pendingNode(0, 0, 0, 0n, 0, from?.acl ?? this.#lookup(m.from)!.acl));
+      moves.push({ from: m.from, to: m.to, parentCVersion });
     }
-    return { type: "closeSession" };
+    return moves;
   }
 
   #recordDelete(path: string, _node: PendingNode, zxid: bigint): void {
@@ -347,7 +416,12 @@ export class Prep {
   #publish(cr: ChangeRecord): void {
     this.#overlay.set(cr.path, cr);
     this.#queue.push(cr);
-    if (cr.node !== null && isEphemeralOwner(cr.node.ephemeralOwner)) this.#ephemeralRecords.push(cr);
+    if (cr.node !== null && isEphemeralOwner(cr.node.ephemeralOwner)) {
+      this.#ephemeralRecords.push(cr);
+      let mine = this.#ephemeralsPending.get(cr.node.ephemeralOwner);
+      if (mine === undefined) this.#ephemeralsPending.set(cr.node.ephemeralOwner, (mine = new Set()));
+      mine.add(cr);
+    }
   }
 }
 
@@ -380,14 +454,20 @@ class PendingRecords {
     return cr;
   }
 
-  *live(): IterableIterator<ChangeRecord> {
-    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i]!;
-  }
-
   clear(): void {
     this.#items.length = 0;
     this.#head = 0;
   }
+}
+
+/**
+ * The `_c_<requestId>-` token of a protected node's name (the same reading as recipes'
+ * common rules, which the pipeline may not import): the request id is 8-64 characters of
+ * [0-9a-f-], and the token ends at the first '-' followed by a character outside that set.
+ */
+function protectedTokenOf(name: string): string | undefined {
+  const m = /^_c_[0-9a-fA-F-]{8,64}?-(?=[^0-9a-fA-F-])/.exec(name) ?? /^_c_[0-9a-fA-F-]{8,64}-(?=[^-])/.exec(name);
+  return m === null ? undefined : m[0];
 }
 
 /** ZooKeeper's checkAndIncVersion: -1 matches any version; returns the next version. */

@@ -3,7 +3,7 @@
 
 import type { Id, JuteReader, JuteWriter } from "../jute/index.js";
 import type { ApplyResult, DataTree } from "../tree/index.js";
-import type { TxnEntry } from "../txn/index.js";
+import type { SessionEndMove, TxnEntry } from "../txn/index.js";
 import type { SessionId } from "../util/index.js";
 import type { WatchTarget } from "../watch/index.js";
 import type { ReconfigReq, WriteReq } from "./requests.js";
@@ -42,6 +42,12 @@ export interface PlanContext {
   readonly tree: DataTree;
   /** Whether `path` will exist once every txn already prepared has been applied. */
   willExist(path: string): boolean;
+  /**
+   * Whether the session owns, or will own once prepared txns apply, an ephemeral beside
+   * `path` carrying the same protected token (`_c_<requestId>-`): a protected create of
+   * `path` would be refused (PROTECTED_CREATE_FLAG).
+   */
+  ownsProtected(path: string): boolean;
 }
 
 /**
@@ -69,3 +75,12 @@ export interface ReconfigPlanner {
 export interface RequestExtension {
   decode(opCode: number, r: JuteReader): ExtensionCall | undefined;
 }
+
+/**
+ * What a session's end does besides deleting its ephemerals (set by the recipe engine, which
+ * the pipeline never imports): given the session's live ephemerals, the ones to re-create
+ * as persistent nodes first, in the closeSession txn itself (a queue item taken and not
+ * acked goes back under its own name). Prep drops a move whose `from` is not among them or
+ * whose `to` will exist.
+ */
+export type SessionEndPlanner = (sessionId: bigint, ephemeralPaths: readonly string[]) => readonly Pick<SessionEndMove, "from" | "to">[];

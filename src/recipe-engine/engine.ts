@@ -8,26 +8,50 @@
 
 import {
   CAPABILITY_PREFIX,
+  CancelWaitResponseSchema,
   CorralOp,
   Err,
   NodeRequestSchema,
+  REQUEST_ID_PATTERN,
+  WaitRequestSchema,
   OpCode,
   RECIPE_EVENT_XID,
   RECIPE_PROTOCOL_VERSION,
   RecipeEventSchema,
   decodeRecord,
   encodeRecord,
+  type ACL,
+  type Id,
   type JuteReader,
   type RecipeEvent,
 } from "../jute/index.js";
 import type { Conn, ExtensionCall, Pipeline, PlanContext, WriteReq } from "../pipeline/index.js";
-import { EffectKind, basenameOf, invalidPathReason, parentOf, type ApplyResult, type Effect, type ZNode } from "../tree/index.js";
+import { EffectKind, basenameOf, invalidPathReason, parentOf, type ApplyResult, type DataTree, type Effect, type ZNode } from "../tree/index.js";
 import type { TxnEntry } from "../txn/index.js";
 import type { SessionId } from "../util/index.js";
 
-/** What a recipe binding can do through the engine. */
+/** The tree as a binding may read it (never change it: bindings change state by txns). */
+export interface TreeReader {
+  get(path: string): ZNode | undefined;
+  /** The session's ephemeral paths (a new set). */
+  ephemeralsOf(sessionId: bigint): Set<string>;
+  /** Every session that owns ephemerals, with their paths (O(all ephemerals)). */
+  ephemeralSessions(): IterableIterator<[bigint, ReadonlySet<string>]>;
+  /** Every node with its path (rebuilds only: O(tree)). */
+  nodes(): IterableIterator<[string, ZNode]>;
+  readonly lastProcessedZxid: bigint;
+}
+
+/** What a recipe binding can do through the engine: no more (DESIGN.md's narrow face). */
 export interface EngineApi {
-  readonly pipeline: Pipeline;
+  /** The tree as applied on this server. */
+  readonly tree: TreeReader;
+  /** Whether `path` will exist once every txn already prepared has been applied. */
+  willExist(path: string): boolean;
+  /** The server's ACL check. */
+  allows(acl: readonly ACL[], perm: number, authIds: readonly Id[]): boolean;
+  /** Whether the session has a connection on this server (a waiter can be told). */
+  sessionLive(sessionId: bigint): boolean;
   /** Sends an event to the session's current connection; false if it has none. */
   push(sessionId: bigint, event: RecipeEvent): boolean;
   /** Prepares and commits a write for a session outside its request queue. */
@@ -38,7 +62,7 @@ export interface EngineApi {
   /** Routes the Deleted effect of `path` itself to `binding`. */
   trackNode(path: string, binding: RecipeBinding): void;
   untrackNode(path: string, binding: RecipeBinding): void;
-  /** This server issues the txns that follow from a session's death (standalone, leader). */
+  /** This server issues the txns that time decides (standalone, leader). */
   readonly ownsExpiry: boolean;
 }
 
@@ -49,6 +73,12 @@ export interface ChildChange {
   node: ZNode | undefined;
   /** The txn that made the change (closeSession for a session's death). */
   entry: TxnEntry;
+}
+
+/** A session's ephemeral re-created as a persistent node when the session ends. */
+export interface Move {
+  from: string;
+  to: string;
 }
 
 /** A recipe's server side: its op codes, and what it does when its nodes change. */
@@ -72,10 +102,24 @@ export interface RecipeBinding {
    * may have been loaded from a snapshot or a leader's image since the last call).
    */
   onOwnerTick?(nowMs: number, engine: EngineApi, first: boolean): void;
+  /**
+   * A session ends (its closeSession is being prepared on the leader): which of its
+   * ephemerals (`paths`) go back as persistent nodes in the same txn.
+   */
+  planSessionEnd?(sessionId: bigint, paths: readonly string[]): readonly Move[];
+  /**
+   * Drops every cache (waiters, chains, indexes) and rebuilds what it derives from the
+   * tree; returns the sessions that had waits filed here (their connections are closed so
+   * their clients re-send). Called at registration and whenever the tree was replaced or
+   * cut (SNAP image, TRUNC, a role change).
+   */
+  rebuild?(engine: EngineApi): Iterable<bigint>;
+  /** cancelWait: drops the session's wait `requestId` on `path`, if this binding has it. */
+  cancelWait?(engine: EngineApi, sessionId: bigint, path: string, requestId: string): boolean;
 }
 
 export class RecipeEngine implements EngineApi {
-  readonly pipeline: Pipeline;
+  readonly #pipeline: Pipeline;
   readonly #ownsExpiry: () => boolean;
   readonly #byOp = new Map<number, RecipeBinding>();
   readonly #bindings: RecipeBinding[] = [];
@@ -89,11 +133,52 @@ export class RecipeEngine implements EngineApi {
   readonly eventsPushedByKind = new Map<number, number>();
 
   constructor(pipeline: Pipeline, opts: { ownsExpiry: () => boolean }) {
-    this.pipeline = pipeline;
+    this.#pipeline = pipeline;
     this.#ownsExpiry = opts.ownsExpiry;
     this.register(releaseBinding);
+    this.register(cancelBinding(() => this.#bindings));
     pipeline.setExtension({ decode: (opCode, r) => this.#decode(opCode, r) });
     pipeline.subscribe((entry, _result, effects) => this.#onApply(entry, effects));
+    pipeline.setSessionEndPlanner((sessionId, paths) => this.#planSessionEnd(sessionId, paths));
+  }
+
+  get tree(): DataTree {
+    return this.#pipeline.tree;
+  }
+
+  willExist(path: string): boolean {
+    return this.#pipeline.willExist(path);
+  }
+
+  allows(acl: readonly ACL[], perm: number, authIds: readonly Id[]): boolean {
+    return this.#pipeline.allows(acl, perm, authIds);
+  }
+
+  sessionLive(sessionId: bigint): boolean {
+    const q = this.#pipeline.queueOf(sessionId as SessionId);
+    return q !== undefined && !q.closed;
+  }
+
+  /**
+   * Engine state is a function of the tree: drops every binding's caches and rebuilds
+   * them from the tree as it is now (after a SNAP image, a TRUNC, a role change). Returns
+   * the sessions that had waits filed here: the server closes their connections on this
+   * server (not the sessions), so their clients re-send with the same request ids and
+   * the bindings file them again from the tree.
+   */
+  rebuild(): Set<bigint> {
+    this.#dirs.clear();
+    this.#nodes.clear();
+    this.#owning = false;
+    const sessions = new Set<bigint>();
+    for (const b of this.#bindings) for (const s of b.rebuild?.(this) ?? []) sessions.add(s);
+    return sessions;
+  }
+
+  #planSessionEnd(sessionId: bigint, paths: readonly string[]): Move[] {
+    const moves: Move[] = [];
+    for (const b of this.#bindings) if (b.planSessionEnd !== undefined) moves.push(...b.planSessionEnd(sessionId, paths));
+    return moves;
   }
 
   /** The capability text clients read from `/zookeeper`. */
@@ -112,6 +197,7 @@ export class RecipeEngine implements EngineApi {
     }
     this.#bindings.push(binding);
     for (const prefix of binding.namePrefixes ?? []) this.#named.push({ prefix, binding });
+    binding.rebuild?.(this);
   }
 
   /** The server's tick: time-driven recipe work, on the server that owns it. */
@@ -135,17 +221,17 @@ export class RecipeEngine implements EngineApi {
   }
 
   push(sessionId: bigint, event: RecipeEvent): boolean {
-    const q = this.pipeline.queueOf(sessionId as SessionId);
+    const q = this.#pipeline.queueOf(sessionId as SessionId);
     if (q === undefined || q.closed) return false;
     this.eventsPushed++;
     this.eventsPushedByKind.set(event.kind, (this.eventsPushedByKind.get(event.kind) ?? 0) + 1);
-    q.conn.reply(RECIPE_EVENT_XID, this.pipeline.tree.lastProcessedZxid, Err.Ok, (w) => encodeRecord(w, RecipeEventSchema, event));
+    q.conn.reply(RECIPE_EVENT_XID, this.#pipeline.tree.lastProcessedZxid, Err.Ok, (w) => encodeRecord(w, RecipeEventSchema, event));
     return true;
   }
 
   submit(sessionId: bigint, req: WriteReq, done: (result: ApplyResult) => void): void {
     const opCode = req.kind === "multi" ? OpCode.multi : req.kind === "delete" ? OpCode.delete : OpCode.create2;
-    this.pipeline.submitInternal(sessionId as SessionId, opCode, req, done);
+    this.#pipeline.submitInternal(sessionId as SessionId, opCode, req, done);
   }
 
   trackDir(dir: string, binding: RecipeBinding): void {
@@ -235,3 +321,28 @@ const releaseBinding: RecipeBinding = {
     };
   },
 };
+
+
+/**
+ * `cancelWait(path, requestId)`: ends that one wait of the calling session, in whichever
+ * binding has it (a queue take, a barrier wait); `cancelled` says whether one did. A lock,
+ * semaphore or election wait is given up by releasing its node instead.
+ */
+function cancelBinding(bindings: () => readonly RecipeBinding[]): RecipeBinding {
+  return {
+    name: "cancel",
+    opCodes: [CorralOp.cancelWait],
+    decode(_opCode, r, engine) {
+      const { path, requestId } = decodeRecord(r, WaitRequestSchema);
+      if (invalidPathReason(path) !== undefined || !REQUEST_ID_PATTERN.test(requestId)) return failedCall(Err.BadArguments);
+      return {
+        plan: () => undefined,
+        answer: (conn: Conn) => {
+          let cancelled = false;
+          for (const b of bindings()) if (b.cancelWait?.(engine, conn.sessionId, path, requestId) === true) cancelled = true;
+          return { err: Err.Ok, body: (w) => encodeRecord(w, CancelWaitResponseSchema, { cancelled }) };
+        },
+      };
+    },
+  };
+}

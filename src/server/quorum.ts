@@ -460,6 +460,9 @@ export class QuorumServer {
       pipeline.setReadOnly(false);
       this.server.listener.dropConnections("server rejoined the quorum; reconnect read-write");
     }
+    // A new term: waiters filed under the old one may be stale (txns truncated, a new
+    // leader's history): the engine starts again from the tree.
+    this.server.rebuildRecipes("the ensemble changed leaders: re-send recipe waits");
     if (s.state === PeerState.LEADING) {
       pipeline.setForwarder(undefined);
       pipeline.resetZxid(zxidOf(s.epoch, 0));
@@ -482,6 +485,7 @@ export class QuorumServer {
     for (const s of [...table.all()]) table.remove(s.id);
     for (const s of sessions) table.add(asSessionId(s.id), s.timeoutMs, this.server.clock.monotonicMs());
     this.server.pipeline.resetZxid(zxid);
+    this.server.rebuildRecipes("the tree was replaced by the leader's image (SNAP): re-send recipe waits");
     await this.#storage?.resetTo(zxid);
   }
 
@@ -497,6 +501,7 @@ export class QuorumServer {
       for (const [id, timeoutMs] of recovered.sessions) table.add(id, timeoutMs, this.server.clock.monotonicMs());
     }
     assert(tree.lastProcessedZxid <= zxid, `TRUNC to ${hex64(zxid)} left the tree at ${hex64(tree.lastProcessedZxid)}`);
+    this.server.rebuildRecipes("the tree was cut back (TRUNC): re-send recipe waits");
   }
 
   async #readEpochs(): Promise<{ acceptedEpoch: number; currentEpoch: number }> {

@@ -1,8 +1,8 @@
 // Corral's admin views of the recipe engine (`/commands/locks`, `queues`, `elections`)
 // and the recipe gauges of /metrics: who holds, who waits in which order, how deep each
 // queue is, who leads. Read-only: built from the bindings' waiter indexes and the tree
-// at the moment of the request; they cover what the engine tracks (a lock or election
-// someone used through the engine, a queue someone took from through it).
+// at the moment of the request. Locks and elections: what the engine tracks (used
+// through the engine); queues: every queue in the tree, from the queue binding's index.
 
 import type { JsonObject, JsonValue, RecipeGauges, RecipeViewName } from "../net/index.js";
 import type { RecipeEngine } from "../recipe-engine/index.js";
@@ -10,7 +10,6 @@ import type { DataTree } from "../tree/index.js";
 import { joinPath } from "../tree/index.js";
 import { ElectionBinding } from "../../recipes/election/binding.js";
 import { QueueBinding } from "../../recipes/queue/binding.js";
-import { INFLIGHT_PREFIX } from "../../recipes/queue/rules.js";
 import { ReadWriteLockBinding } from "../../recipes/read-write-lock/binding.js";
 import { blockerOf, modeOf } from "../../recipes/read-write-lock/rules.js";
 import { SemaphoreBinding } from "../../recipes/semaphore/binding.js";
@@ -86,13 +85,9 @@ export class RecipeViews {
   queues(): QueueView[] {
     const out: QueueView[] = [];
     for (const b of this.#bindingsOf(QueueBinding)) {
-      for (const path of b.paths()) {
-        if (this.#tree.get(path) === undefined) continue;
-        const { depth, waiters } = b.stats(path);
-        let inFlight = 0;
-        for (const c of this.#tree.get(path)?.children ?? []) if (c.startsWith(INFLIGHT_PREFIX)) inFlight++;
-        out.push({ path, depth, waiters, inFlight });
-      }
+      // Every queue in the tree (the binding's index, fed by the tree), not only the
+      // ones taken from through this server: a backlog with every consumer down shows.
+      for (const path of b.paths()) out.push({ path, ...b.stats(path) });
     }
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }

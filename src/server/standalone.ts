@@ -452,6 +452,26 @@ export class StandaloneServer implements FourLetterSource {
   }
 
   /** Session ids of the connected clients (tests). */
+  /**
+   * The recipe engine's caches cannot be trusted any more (the tree was replaced or cut,
+   * or the ensemble's roles changed): they are rebuilt from the tree, and the client
+   * connections of the sessions that had waits filed here are closed (not the sessions),
+   * so their clients reconnect and re-send their waits with the same request ids.
+   */
+  rebuildRecipes(reason: string): number {
+    const engine = this.#engine;
+    if (engine === undefined) return 0;
+    let closed = 0;
+    for (const sid of engine.rebuild()) {
+      const q = this.pipeline.queueOf(sid as SessionId);
+      if (q === undefined || q.closed) continue;
+      q.conn.close(reason);
+      closed++;
+    }
+    if (closed > 0) this.log.info({ connections: closed, reason }, "recipe engine rebuilt from the tree; closed the connections of its waiters");
+    return closed;
+  }
+
   connectedSessions(): SessionId[] {
     return [...this.listener.connections].map((c) => c.sessionId);
   }

@@ -13,7 +13,7 @@ import {
   type ACL,
   type Stat,
 } from "../jute/index.js";
-import type { Txn, TxnEntry, TxnHeader } from "../txn/index.js";
+import type { SessionEndMove, Txn, TxnEntry, TxnHeader } from "../txn/index.js";
 import { asZxid, assert, assertNever, type Zxid } from "../util/index.js";
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, aclKey } from "./acl.js";
 import { basenameOf, joinPath, parentOf } from "./paths.js";
@@ -343,7 +343,7 @@ export class DataTree {
         return n === undefined ? { err: Err.NoNode } : { err: Err.Ok, stat: this.statOf(n) };
       }
       case "closeSession":
-        this.#closeSession(hdr, effects);
+        this.#closeSession(hdr, txn.moves, effects);
         return { err: Err.Ok };
       case "createSession":
         return { err: Err.Ok };
@@ -434,7 +434,25 @@ export class DataTree {
     return { err: Err.Ok, stat: this.statOf(node) };
   }
 
-  #closeSession(hdr: TxnHeader, effects: Effect[]): void {
+  #closeSession(hdr: TxnHeader, moves: readonly SessionEndMove[] | undefined, effects: Effect[]): void {
+    // Moves first: each `from` is still there to be read (data and ACL as applied now).
+    // Prep planned only moves whose `to` will not exist, so a `to` found here is a replay
+    // over a fuzzy snapshot that caught this txn's own create: the parent is set as the
+    // create set it, and nothing else is redone.
+    for (const m of moves ?? []) {
+      const parent = this.#nodes.get(parentOf(m.to));
+      if (parent === undefined) continue;
+      if (this.#nodes.has(m.to)) {
+        if (this.#replaying) {
+          parent.cversion = m.parentCVersion;
+          parent.pzxid = hdr.zxid;
+        }
+        continue;
+      }
+      const from = this.#nodes.get(m.from);
+      if (from === undefined || (!this.#replaying && from.ephemeralOwner !== hdr.sessionId)) continue;
+      this.#create(hdr, m.to, from.data, from.acl, 0n, m.parentCVersion, effects);
+    }
     const owned = this.#replayClosedPaths ?? this.ephemeralsOf(hdr.sessionId);
     for (const path of [...owned].sort()) this.#delete(hdr, path, effects);
     this.#dropEphemeralIndex(hdr.sessionId);

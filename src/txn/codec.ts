@@ -28,13 +28,18 @@ const Kind = {
   createSession: 7,
   closeSession: 8,
   error: 9,
+  /** closeSession with session-end moves (kind 8 stays: a close with none, and old records). */
+  closeSessionMoves: 10,
 } as const;
+
+/** Moves in one closeSession at most (bounds what a record may ask a reader to allocate). */
+const MOVES_MAX = 1 << 20;
 
 /** Multi nesting is one level in ZooKeeper; we allow a little more but never unbounded. */
 const MULTI_DEPTH_MAX = 2;
 
 export function writeTxn(w: JuteWriter, txn: Txn): void {
-  w.int(Kind[txn.type]);
+  w.int(txn.type === "closeSession" && txn.moves !== undefined && txn.moves.length > 0 ? Kind.closeSessionMoves : Kind[txn.type]);
   switch (txn.type) {
     case "create":
       w.ustring(txn.path);
@@ -68,6 +73,13 @@ export function writeTxn(w: JuteWriter, txn: Txn): void {
       w.int(txn.timeoutMs);
       return;
     case "closeSession":
+      if (txn.moves === undefined || txn.moves.length === 0) return;
+      w.int(txn.moves.length);
+      for (const m of txn.moves) {
+        w.ustring(m.from);
+        w.ustring(m.to);
+        w.int(m.parentCVersion);
+      }
       return;
     case "error":
       w.int(txn.err);
@@ -108,6 +120,13 @@ export function readTxn(r: JuteReader, depth = 0): Txn {
       return { type: "createSession", timeoutMs: r.int() };
     case Kind.closeSession:
       return { type: "closeSession" };
+    case Kind.closeSessionMoves: {
+      const n = r.count(12);
+      if (n > MOVES_MAX) throw new JuteError(`closeSession with ${n} moves`);
+      const moves = new Array<{ from: string; to: string; parentCVersion: number }>(n);
+      for (let i = 0; i < n; i++) moves[i] = { from: r.ustring(), to: r.ustring(), parentCVersion: r.int() };
+      return { type: "closeSession", moves };
+    }
     case Kind.error:
       return { type: "error", err: r.int() };
     default:

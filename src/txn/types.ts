@@ -64,8 +64,29 @@ export interface CreateSessionTxn {
   timeoutMs: number;
 }
 
+/** A session's ephemeral `from`, re-created as the persistent node `to` when the session ends. */
+export interface SessionEndMove {
+  from: string;
+  to: string;
+  /**
+   * The parent's cversion after the re-create (as CreateTxn's): an assignment, so a replay
+   * over a fuzzy snapshot that already holds `to` still leaves the parent as the first
+   * apply did.
+   */
+  parentCVersion: number;
+}
+
+/**
+ * The session's end. `moves` (absent in records written before they existed): before
+ * the session's ephemerals go, each `from` (an ephemeral of this session) is re-created
+ * as the persistent node `to` with its data as the tree holds it when the txn is applied
+ * (its ACL too); a move whose `from` is gone or whose `to` exists is skipped. So a queue
+ * item a consumer took and never acked goes back in the same txn that ends the consumer's
+ * session, on every replica and in every recovery.
+ */
 export interface CloseSessionTxn {
   readonly type: "closeSession";
+  moves?: SessionEndMove[];
 }
 
 export interface ErrorTxn {

@@ -245,7 +245,7 @@ describe("AdminServer", () => {
     expect(elections).toHaveLength(1);
     expect(elections[0]!.members).toHaveLength(2);
     expect(elections[0]!.leader.node).toBe(elections[0]!.members[0]!.node);
-    expect(elections[0]!.leader.node).toMatch(/^\/admin-e\/n_\d{10}$/);
+    expect(elections[0]!.leader.node).toMatch(/^\/admin-e\/_c_[0-9a-f-]+-n_\d{10}$/);
 
     // The recipe gauges and grant counter say the same.
     const before = sampleValue(await metrics(), "corral_recipe_grants_total", { kind: "lock_granted" }) ?? 0;

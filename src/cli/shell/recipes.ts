@@ -125,8 +125,7 @@ const election: ShellCommand = {
     if (verb === "leader") {
       const leader = await call(e.leader());
       if (leader === null) throw new CliError(`No leader: ${path}`);
-      const data = leader.data.toString("utf8");
-      sh.io.out(`${leader.id}${data === "" ? "" : ` ${data}`}\n`);
+      sh.io.out(`${leader.id}\n`);
       return;
     }
     if (verb === "members") {

@@ -131,6 +131,8 @@ export class Shell {
       sessionTimeoutMs: this.opts.sessionTimeoutMs,
       connectTimeoutMs: this.opts.sessionTimeoutMs,
       canBeReadOnly: this.opts.readOnly,
+      // zkCli's handle is dead once its session is lost (Expired), not renewed.
+      afterLost: "close",
     });
     this.client = c;
     c.on("state", (s: ClientState) => {

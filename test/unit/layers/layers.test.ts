@@ -86,3 +86,44 @@ describe("layering", () => {
     expect(bad).toEqual([]);
   });
 });
+
+// recipes/ (DESIGN.md: "rules: util only; binding: src/recipe-engine face"): a recipe's
+// rules are pure — they import only util and the common rules — so the client's fallback
+// runs the very same statement of the protocol; a binding reaches the server only through
+// the faces (index.ts) of recipe-engine, jute, tree, txn and pipeline types.
+const RECIPES = join(ROOT, "recipes");
+const recipeFiles = sourceFiles(RECIPES).map((path) => ({ rel: relative(RECIPES, path), text: readFileSync(path, "utf8") }));
+const isRules = (rel: string): boolean => /(^|\/)rules\.ts$/.test(rel) || rel === "common/sequence.ts";
+const BINDING_MAY = new Set(["recipe-engine", "jute", "tree", "txn", "pipeline", "util"]);
+
+describe("layering of recipes/", () => {
+  it("has rules and bindings", () => {
+    expect(recipeFiles.filter((f) => isRules(f.rel)).length).toBeGreaterThan(5);
+  });
+
+  it("rules import only util and the common rules; bindings only the faces of the server layers they use", () => {
+    const bad: string[] = [];
+    for (const f of recipeFiles) {
+      for (const spec of importsOf(f.text)) {
+        if (spec.startsWith("node:")) {
+          bad.push(`${f.rel} imports ${spec}`);
+          continue;
+        }
+        if (!spec.startsWith(".")) continue;
+        const target = relative(ROOT, join(RECIPES, f.rel, "..", spec)).split("/");
+        if (target[0] === "recipes") {
+          const file = target.slice(1).join("/").replace(/\.js$/, ".ts");
+          if (isRules(f.rel) && !isRules(file)) bad.push(`rules ${f.rel} import non-rule ${spec}`);
+          continue;
+        }
+        if (target[0] !== "src" || target.length !== 3 || target[2] !== "index.js") {
+          bad.push(`${f.rel} reaches past a face (${spec})`);
+          continue;
+        }
+        const layer = target[1]!;
+        if (isRules(f.rel) ? layer !== "util" : !BINDING_MAY.has(layer)) bad.push(`${f.rel} imports src/${layer}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+});

@@ -44,6 +44,10 @@ const leaf: fc.Arbitrary<Txn> = fc.oneof(
   fc.record({ type: fc.constant("check" as const), path: text, version: int32 }),
   fc.record({ type: fc.constant("createSession" as const), timeoutMs: int32 }),
   fc.record({ type: fc.constant("closeSession" as const) }),
+  fc.record({
+    type: fc.constant("closeSession" as const),
+    moves: fc.array(fc.record({ from: text, to: text, parentCVersion: int32 }), { minLength: 1, maxLength: 3 }),
+  }),
   fc.record({ type: fc.constant("error" as const), err: int32 }),
 );
 const multi: fc.Arbitrary<Txn> = fc.record({ type: fc.constant("multi" as const), txns: fc.array(leaf, { maxLength: 5 }) });
@@ -146,5 +150,22 @@ describe("txn codec", () => {
     w.int(2); // delete
     w.int(-2); // path length
     expect(() => readTxn(new JuteReader(w.toBuffer()))).toThrow(JuteError);
+  });
+
+  it("a closeSession written before session-end moves existed (kind 8, no body) still decodes", () => {
+    const w = new JuteWriter();
+    w.int(8);
+    expect(readTxn(new JuteReader(w.toBuffer()))).toEqual({ type: "closeSession" });
+    // And a close with no moves is still written that way, byte for byte.
+    const w2 = new JuteWriter();
+    writeTxn(w2, { type: "closeSession", moves: [] });
+    expect(w2.toBuffer()).toEqual(w.toBuffer());
+  });
+
+  it("a closeSession with moves is kind 10: count, then each move's from, to and the parent's cversion", () => {
+    const w = new JuteWriter();
+    writeTxn(w, { type: "closeSession", moves: [{ from: "/q/_c_1234abcd-inflight-qn-0000000003", to: "/q/qn-0000000003", parentCVersion: 9 }] });
+    const r = new JuteReader(w.toBuffer());
+    expect([r.int(), r.int(), r.ustring(), r.ustring(), r.int(), r.remaining()]).toEqual([10, 1, "/q/_c_1234abcd-inflight-qn-0000000003", "/q/qn-0000000003", 9, 0]);
   });
 });

@@ -1,0 +1,90 @@
+// Small helpers every recipe wait uses: a give-up signal (the caller's timeout and abort
+// signal as one), a race of a promise against abort signals that leaves no listener behind,
+// and a delay that never keeps the process alive by itself.
+
+import { setMaxListeners } from "node:events";
+import { Err } from "../../jute/index.js";
+import { ZooKeeperError } from "../errors.js";
+
+export interface GiveUp {
+  readonly signal: AbortSignal;
+  /** Stops the timer and detaches from the caller's signal. */
+  done(): void;
+}
+
+/** An AbortSignal that fires on the caller's signal or after timeoutMs (OperationTimeout). */
+export function giveUpSignal(opts: { timeoutMs?: number | undefined; signal?: AbortSignal | undefined }): GiveUp {
+  const ctrl = new AbortController();
+  setMaxListeners(0, ctrl.signal);
+  const timer =
+    opts.timeoutMs === undefined ? undefined : setTimeout(() => ctrl.abort(new ZooKeeperError(Err.OperationTimeout)), Math.max(0, opts.timeoutMs));
+  timer?.unref();
+  const onAbort = (): void => ctrl.abort(opts.signal!.reason);
+  if (opts.signal?.aborted === true) ctrl.abort(opts.signal.reason);
+  else opts.signal?.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: ctrl.signal,
+    done: () => {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+/**
+ * Settles as `p` does, or rejects with the reason of the first of `signals` to abort;
+ * either way the abort listeners are removed (a wait may race thousands of times against
+ * the same long-lived signal).
+ */
+export function raceAbort<T>(p: Promise<T>, ...signals: (AbortSignal | undefined)[]): Promise<T> {
+  const live = signals.filter((s): s is AbortSignal => s !== undefined);
+  for (const s of live) if (s.aborted) return Promise.reject(s.reason as Error);
+  if (live.length === 0) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (e: Event): void => {
+      detach();
+      reject((e.target as AbortSignal).reason as Error);
+    };
+    const detach = (): void => {
+      for (const s of live) s.removeEventListener("abort", onAbort);
+    };
+    for (const s of live) s.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        detach();
+        resolve(v);
+      },
+      (e: unknown) => {
+        detach();
+        reject(e as Error);
+      },
+    );
+  });
+}
+
+export function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+}
+
+/** A promise with its resolve and reject, for one-shot hand-offs (a watch, a routed event). */
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(v: T): void;
+  reject(e: Error): void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve: (v: T) => void = () => {};
+  let reject: (e: Error) => void = () => {};
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Nobody may be awaiting it when it fails (a wait that ended otherwise): not an error.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+export function isConnectionLoss(e: unknown): boolean {
+  return ZooKeeperError.is(e, "ConnectionLoss");
+}

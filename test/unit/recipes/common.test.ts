@@ -1,0 +1,58 @@
+// recipes/common rules: the protected token `_c_<requestId>-` read in one place, and the
+// sequence order every recipe sorts by.
+
+import { describe, expect, it } from "vitest";
+import { MISSING, isRequestId, protectedName, requestIdOf, stripProtected, tokenOf } from "../../../recipes/common/rules.js";
+import { SortedNames, sequenceOf, sortBySequence } from "../../../recipes/common/sequence.js";
+
+const UUID = "3f2c8a9e-1b7d-4c2e-9f00-0123456789ab";
+
+describe("protected names", () => {
+  it("reads the token of every prefix the engine and Curator use", () => {
+    for (const prefix of ["write__lock__0000000007", "read__rlock__0000000001", "lease-0000000003", "n_0000000000", "inflight-qn-0000000004~500", "lock-0000000002"]) {
+      const name = protectedName(UUID, prefix);
+      expect(name).toBe(`_c_${UUID}-${prefix}`);
+      expect(tokenOf(name)).toBe(`_c_${UUID}-`);
+      expect(requestIdOf(name)).toBe(UUID);
+      expect(stripProtected(name)).toBe(prefix);
+    }
+  });
+
+  it("a request id without dashes, or made of digits only, reads the same", () => {
+    expect(stripProtected("_c_0123456789abcdef-n_0000000001")).toBe("n_0000000001");
+    expect(requestIdOf("_c_12345678-write__lock__0000000001")).toBe("12345678");
+  });
+
+  it("a name without a token is left alone", () => {
+    for (const name of ["write-0000000001", "_c_x-lock-0000000001", "_c_-n_0000000001", "qn-0000000001", "_c_1234567-n_1"]) {
+      expect(tokenOf(name)).toBeUndefined();
+      expect(stripProtected(name)).toBe(name);
+    }
+  });
+
+  it("request ids are 8-64 characters of [0-9a-f-]", () => {
+    expect(isRequestId(UUID)).toBe(true);
+    expect(isRequestId("0".repeat(64))).toBe(true);
+    for (const bad of ["", "1234567", "0".repeat(65), UUID.toUpperCase(), "abcdefgz"]) expect(isRequestId(bad)).toBe(false);
+  });
+
+  it("MISSING is its own answer, never a name or undefined", () => {
+    expect(typeof MISSING).toBe("symbol");
+  });
+});
+
+describe("sequence order", () => {
+  it("orders protected and plain names by their sequence alone", () => {
+    const names = [`_c_${UUID}-write__lock__0000000003`, "read-0000000001", "__lock__0000000002", "x"];
+    expect(sortBySequence(names)).toEqual(["read-0000000001", "__lock__0000000002", `_c_${UUID}-write__lock__0000000003`]);
+    expect(sequenceOf("n_-000000005")).toBe(-5);
+  });
+
+  it("a SortedNames list stays sorted through inserts and removes", () => {
+    const s = new SortedNames(["a-0000000005", "a-0000000001"], () => true);
+    s.insert("b-0000000003");
+    expect(s.names).toEqual(["a-0000000001", "b-0000000003", "a-0000000005"]);
+    expect(s.remove("b-0000000003")).toBe(true);
+    expect(s.remove("b-0000000003")).toBe(false);
+  });
+});
