@@ -19,7 +19,8 @@ import { freePort } from "../../../src/server/index.js";
 import { FaultProxy } from "../../helpers/fault-proxy.js";
 import { fourLetterWord } from "../../helpers/net.js";
 
-const MAIN = new URL("../../../dist/src/cli/main.js", import.meta.url).pathname;
+/** The built CLI; CORRAL_CLI_MAIN overrides it (the soak script runs this file compiled elsewhere). */
+const MAIN = process.env["CORRAL_CLI_MAIN"] ?? new URL("../../../dist/src/cli/main.js", import.meta.url).pathname;
 const HOST = "127.0.0.1";
 
 const children = new Set<ChildProcess>();

@@ -80,7 +80,7 @@ export const RUN_DEFAULTS = {
 
 /** The command that replays one seed, printed with every failure. */
 export function replayCommand(seed: number, topology: Topology): string {
-  return `CHAOS_SEEDS=${seed} CHAOS_TOPOLOGY=${topology} npx vitest run --project main test/chaos/recipe-faults.test.ts   # or: SOAK_SEEDS=${seed} SOAK_TOPOLOGY=${topology} npm run soak:recipes`;
+  return `CHAOS_SEEDS=${seed} CHAOS_TOPOLOGY=${topology} npx vitest run --project main test/chaos/recipe-faults.test.ts   # or: SOAK_FROM=${seed} SOAK_SEEDS=1 SOAK_TOPOLOGY=${topology} npm run soak:recipes`;
 }
 
 export async function runRecipeFaults(o: RunOptions): Promise<RunResult> {
@@ -139,7 +139,7 @@ export async function runRecipeFaults(o: RunOptions): Promise<RunResult> {
     await Promise.race([workloads, sleep(livenessBoundMs + 1_000)]);
 
     const drainCtrl = new AbortController();
-    await drain(ctx, performance.now() + 3 * sessionTimeoutMs + 2_000, drainCtrl.signal).catch((e: unknown) => {
+    await drain(ctx, performance.now() + 2 * sessionTimeoutMs + 1_000, drainCtrl.signal).catch((e: unknown) => {
       errors.push(`drain: ${e instanceof Error ? e.message : String(e)}`);
     });
     h.record({ k: "phase", phase: "end" });
