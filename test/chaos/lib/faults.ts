@@ -127,8 +127,11 @@ export class FaultInjector {
 
   #network(kind: Kind, victimDraw: number, msDraw: number): void {
     const names = [...this.#ctx.current.values()].map((c) => c.name).filter((n) => !this.#ctx.dead.has(n));
+    const critical = [...this.#ctx.critical].filter((n) => !this.#ctx.dead.has(n)).sort();
     if (names.length === 0) return;
-    const name = names[victimDraw % names.length]!;
+    // Half the time at a lock holder or a leader, if there is one.
+    const pool = critical.length > 0 && victimDraw % 2 === 0 ? critical : names;
+    const name = pool[Math.floor(victimDraw / 2) % pool.length]!;
     const T = this.#opts.sessionTimeoutMs;
     const frac = msDraw / 1_000_000;
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;

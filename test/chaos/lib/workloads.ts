@@ -70,6 +70,12 @@ export class WorkloadContext {
   readonly all: ChaosClient[] = [];
   /** Incarnations killed on purpose: their proxies stay refused, healAll skips them. */
   readonly dead = new Set<string>();
+  /**
+   * Clients whose faults matter most right now (lock holders, members that believe they
+   * lead): the injector aims at them half the time, so a partitioned holder or leader is
+   * not left to chance.
+   */
+  readonly critical = new Set<string>();
   readonly #incarnations = new Map<string, number>();
 
   constructor(h: History, net: ClientNet, prng: SeededPrng, stop: AbortSignal, sessionTimeoutMs: number) {
@@ -167,15 +173,21 @@ export async function lockWorker(ctx: WorkloadContext, role: string, register: F
     };
     if (held.lost.aborted) onLost();
     else held.lost.addEventListener("abort", onLost, { once: true });
-    const writes = ctx.int(1, 3);
-    for (let i = 0; i < writes; i++) {
+    ctx.critical.add(c.name);
+    // Most holds are short; one in six is a long job (past the session timeout, written
+    // every 100 ms), so a partition during a hold outlives the session.
+    const long = ctx.chance(1 / 6);
+    const writes = long ? Math.ceil((ctx.sessionTimeoutMs * 1.5) / 100) : ctx.int(1, 3);
+    for (let i = 0; i < writes && !ctx.stop.aborted; i++) {
       if (held.lost.aborted) break;
       if (mode === "write") {
         const accepted = register.write(held.token, c.name);
         h.record({ k: "fenced-write", lock: PATHS.lock, writer: c.name, token, accepted });
       }
-      await ctx.pause(5, 60);
+      if (long) await ctx.pause(100, 100);
+      else await ctx.pause(5, 60);
     }
+    ctx.critical.delete(c.name);
     released = true;
     held.lost.removeEventListener("abort", onLost);
     h.record({ k: "lock-release", lock: PATHS.lock, holder: c.name, token });
@@ -265,7 +277,11 @@ export async function electionMember(ctx: WorkloadContext, role: string): Promis
     const c = await ctx.client(role);
     if (c === undefined) return;
     const e = c.election(PATHS.election, c.name);
-    e.onLeadershipChange((on) => ctx.h.record({ k: "lead", election: PATHS.election, member: c.name, on }));
+    e.onLeadershipChange((on) => {
+      ctx.h.record({ k: "lead", election: PATHS.election, member: c.name, on });
+      if (on) ctx.critical.add(c.name);
+      else ctx.critical.delete(c.name);
+    });
     try {
       await ctx.h.call(c.name, "electionJoin", false, () => e.join());
     } catch {
@@ -277,8 +293,9 @@ export async function electionMember(ctx: WorkloadContext, role: string): Promis
       }
       continue;
     }
-    // Poll (bounded by stop) for the client to become unusable.
-    while (!ctx.stop.aborted && c.usable()) await ctx.pause(50, 100);
+    // Poll (bounded by stop and in count) for the client to become unusable.
+    for (let polls = 0; polls < 10_000 && !ctx.stop.aborted && c.usable(); polls++) await ctx.pause(50, 100);
+    ctx.critical.delete(c.name);
   }
 }
 
