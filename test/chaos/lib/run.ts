@@ -8,8 +8,9 @@
  *    `recoveryMs`.
  * 4. "stopped": the workloads are told to stop (their blocking calls are aborted); every
  *    call must settle within the liveness bound.
- * 5. Drain: a fresh client takes what is left, waiting past the session timeout for the
- *    jobs of dead consumers to come back. Then "end", the checkers, and teardown.
+ * 5. The workload clients close (their sessions end: what they hold in flight goes back);
+ *    a fresh client drains what is left, waiting past the session timeout for the jobs of
+ *    dead consumers to come back. Then "end", the checkers, and teardown.
  *
  * The seed fixes every choice (faults, victims, durations, workload decisions); the timing
  * of real processes still varies, so a replay reproduces the same run, not always the same
@@ -138,6 +139,10 @@ export async function runRecipeFaults(o: RunOptions): Promise<RunResult> {
     // Every call must settle within the bound: wait a little longer than it, no more.
     await Promise.race([workloads, sleep(livenessBoundMs + 1_000)]);
 
+    // The consumers shut down (close: their sessions end, so whatever they hold in flight
+    // goes back to its queue), then a new consumer drains.
+    const workloadClients = [...ctx.all];
+    await Promise.race([Promise.allSettled(workloadClients.filter((c) => !ctx.dead.has(c.name)).map((c) => h.call(c.name, "close", false, () => c.close()))), sleep(livenessBoundMs)]);
     const drainCtrl = new AbortController();
     await drain(ctx, performance.now() + 2 * sessionTimeoutMs + 1_000, drainCtrl.signal).catch((e: unknown) => {
       errors.push(`drain: ${e instanceof Error ? e.message : String(e)}`);

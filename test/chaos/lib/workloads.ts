@@ -283,7 +283,8 @@ export async function electionMember(ctx: WorkloadContext, role: string): Promis
       else ctx.critical.delete(c.name);
     });
     try {
-      await ctx.h.call(c.name, "electionJoin", false, () => e.join());
+      // Blocking: a join may wait (its bound runs from "stopped"); the old one returns once filed.
+      await ctx.h.call(c.name, "electionJoin", true, () => e.join());
     } catch {
       await ctx.pause(50, 150);
       // a join that failed may have left the member half-joined: a new client starts over
