@@ -139,10 +139,12 @@ export async function runRecipeFaults(o: RunOptions): Promise<RunResult> {
     // Every call must settle within the bound: wait a little longer than it, no more.
     await Promise.race([workloads, sleep(livenessBoundMs + 1_000)]);
 
-    // The consumers shut down (close: their sessions end, so whatever they hold in flight
-    // goes back to its queue), then a new consumer drains.
-    const workloadClients = [...ctx.all];
-    await Promise.race([Promise.allSettled(workloadClients.filter((c) => !ctx.dead.has(c.name)).map((c) => h.call(c.name, "close", false, () => c.close()))), sleep(livenessBoundMs)]);
+    // The queue clients shut down (close: their sessions end, so whatever they hold in
+    // flight goes back to its queue), then a new consumer drains. Election members stay
+    // until the end: a leader closing here would only re-test "leadership ends on close",
+    // and hide what the faults did (the history's end closes their intervals).
+    const queueClients = ctx.all.filter((c) => !ctx.dead.has(c.name) && /^(fifo|job)/.test(c.name));
+    await Promise.race([Promise.allSettled(queueClients.map((c) => h.call(c.name, "close", false, () => c.close()))), sleep(livenessBoundMs)]);
     const drainCtrl = new AbortController();
     await drain(ctx, performance.now() + 2 * sessionTimeoutMs + 1_000, drainCtrl.signal).catch((e: unknown) => {
       errors.push(`drain: ${e instanceof Error ? e.message : String(e)}`);
