@@ -245,7 +245,7 @@ export class ClientNet {
   readonly #proxies = new Map<string, FaultProxy[]>();
   readonly #dead = new Set<string>();
   /** Per-name bound on proxies: a workload that creates clients without bound is a bug. */
-  static readonly CLIENTS_MAX = 200;
+  static readonly CLIENTS_MAX = 400;
 
   constructor(cluster: ProcCluster) {
     this.#cluster = cluster;
