@@ -292,6 +292,10 @@ export class Pipeline {
     this.#committingHead = 0;
     this.#prep.reset();
     this.#lastZxid = this.tree.lastProcessedZxid;
+    // The closeSessions among them will never be applied: their sessions are live until a
+    // leader closes them again (else a member that marked one closing here, and leads again
+    // later, would never expire it, and its ephemerals — locks, taken jobs — would stay).
+    this.sessions.reopenClosing(this.#opts.clock.monotonicMs());
   }
 
   /** A new leader's zxids continue from the start of its epoch. */

@@ -130,6 +130,27 @@ export class SessionTable {
     return true;
   }
 
+  /**
+   * Every session marked closing is live again, with a full timeout from nowMs. For when the
+   * closeSession txns behind those marks were abandoned (a leader stepping down): a session
+   * is gone only once its closeSession is applied, and a mark left behind would keep it from
+   * ever expiring again (ZooKeeper's new leader likewise rebuilds its session tracker from the
+   * database). Returns how many were reopened.
+   */
+  reopenClosing(nowMs: number): number {
+    let n = 0;
+    for (const s of this.#sessions.values()) {
+      if (!s.closing) continue;
+      s.closing = false;
+      // expired() dropped its bucket: force the touch to file it again.
+      this.#buckets.get(s.expiresAtMs)?.delete(s.id);
+      s.expiresAtMs = 0;
+      this.touch(s.id, nowMs, false);
+      n++;
+    }
+    return n;
+  }
+
   /** Sessions whose deadline has passed at nowMs and that are not yet closing, oldest first. */
   expired(nowMs: number): SessionId[] {
     const out: SessionId[] = [];

@@ -3,7 +3,7 @@
 // txn is applied, and a server that does not serve preparing nothing.
 
 import { describe, expect, it } from "vitest";
-import { Err, OpCode } from "../../../src/jute/index.js";
+import { CreateMode, Err, OpCode } from "../../../src/jute/index.js";
 import { decodeForward, encodeForward, type Forwarded } from "../../../src/pipeline/index.js";
 import { asSessionId, asZxid } from "../../../src/util/index.js";
 import { Harness, ManualCommitLog, rq } from "./harness.js";
@@ -27,6 +27,30 @@ describe("a leader's pipeline under ZAB", () => {
     expect(h.pipeline.outstandingCount).toBe(0);
     expect(h.tree.get("/uncommitted")).toBeUndefined();
     expect(h.tree.get("/committed")).toBeDefined();
+  });
+
+  it("a session whose closeSession was abandoned by a step-down expires again later (found by the recipe fault suite, seed 21)", async () => {
+    const log = new ManualCommitLog();
+    log.holding = false;
+    const h = new Harness({ log, tickMs: 100 });
+    const c = h.connect({ timeoutMs: 1_000 });
+    c.create("/held-by", "x", { mode: CreateMode.Ephemeral });
+    // The leader expires the session, but its closeSession never commits: it steps down.
+    log.holding = true;
+    h.clock.advance(2_000);
+    expect(h.pipeline.expireSessions(h.clock.monotonicMs())).toEqual([c.sessionId]);
+    h.pipeline.abandonOutstanding();
+    // What the log held is never applied now (TRUNC would cut it).
+    log.holding = false;
+    await log.releaseAll();
+    expect(h.tree.get("/held-by")).toBeDefined();
+    // Leading again later, it must still expire the session: not before a full timeout...
+    h.clock.advance(500);
+    expect(h.pipeline.expireSessions(h.clock.monotonicMs())).toEqual([]);
+    // ...and then, with the session's ephemerals going with it.
+    h.clock.advance(1_000);
+    expect(h.pipeline.expireSessions(h.clock.monotonicMs())).toEqual([c.sessionId]);
+    expect(h.tree.get("/held-by")).toBeUndefined();
   });
 
   it("resetZxid starts a new epoch's zxids; it refuses while txns are in flight", () => {
