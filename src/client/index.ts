@@ -40,6 +40,7 @@ export {
 export { ZooKeeperError, SessionLostError, ClientClosedError } from "./errors.js";
 export {
   CorralClient,
+  AckOutcomeUnknownError,
   type RecipeMode,
   type WaitOptions,
   type LockHandle,

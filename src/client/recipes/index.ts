@@ -52,6 +52,8 @@ export type {
   ElectionOptions,
 } from "./types.js";
 
+export { AckOutcomeUnknownError } from "./nodes.js";
+
 /** The capability text of the protocol this client speaks; any other means "no engine". */
 const CAPABILITY = `${CAPABILITY_PREFIX}${RECIPE_PROTOCOL_VERSION}`;
 

@@ -29,6 +29,22 @@ export async function retrying<T>(scope: SessionScope, fn: () => Promise<T>, gav
 }
 
 /**
+ * A job's ack whose outcome nobody can know: it was sent, the connection was lost before
+ * the answer, and the session ended before it could be asked again. Either the ack was
+ * applied (the item is done) or the session's end came first (the item is back in its
+ * queue, for another consumer). Code ConnectionLoss, as ZooKeeper's clients report a
+ * write whose reply was lost.
+ */
+export class AckOutcomeUnknownError extends ZooKeeperError {
+  override name = "AckOutcomeUnknownError";
+
+  constructor(path: string, cause: unknown) {
+    super(Err.ConnectionLoss, path, { cause });
+    this.message = `ack of ${path}: outcome unknown (the connection was lost before the answer and the session ended): the item was either acked or went back to its queue`;
+  }
+}
+
+/**
  * Deletes a recipe node the session owns (engine: Corral's `release`; fallback: delete).
  * A delete cut off by a lost connection is sent again once the session is back (NoNode
  * then means the first one did it), so the node never outlives its release while the
@@ -39,13 +55,17 @@ export async function retrying<T>(scope: SessionScope, fn: () => Promise<T>, gav
 export async function releaseNode(ctx: RecipeContext, scope: SessionScope, serverNode: string, opts: { missingOk?: boolean; ack?: boolean } = {}): Promise<void> {
   const missingOk = opts.missingOk ?? true;
   const hold = ctx.session.holdOpen();
+  // An attempt cut off by a lost connection may have been applied before the cut.
+  let maybeApplied = false;
   try {
     for (let attempt = 0; ; attempt++) {
       try {
         await scope.usable();
       } catch (e) {
-        // The session ended: its ephemerals went with it.
-        if (opts.ack === true) throw new ZooKeeperError(Err.NoNode, ctx.cp(serverNode), { cause: e });
+        // The session ended: its ephemerals went with it. For an ack that matters: NoNode
+        // (the item went back to its queue) only if no delete can have reached the server;
+        // otherwise nobody can tell whether the ack or the session's end came first.
+        if (opts.ack === true) throw maybeApplied ? new AckOutcomeUnknownError(ctx.cp(serverNode), e) : new ZooKeeperError(Err.NoNode, ctx.cp(serverNode), { cause: e });
         return;
       }
       try {
@@ -55,6 +75,7 @@ export async function releaseNode(ctx: RecipeContext, scope: SessionScope, serve
         if (ZooKeeperError.is(e, "NoNode") && (attempt > 0 || missingOk)) return;
         if (ZooKeeperError.is(e, "SessionExpired")) return;
         if (!isConnectionLoss(e)) throw e;
+        maybeApplied = true;
       }
     }
   } finally {

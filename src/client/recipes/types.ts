@@ -51,7 +51,12 @@ export interface Job {
   /** The in-flight node (the consumer's claim on the item). */
   readonly id: string;
   readonly data: Buffer;
-  /** Deletes the in-flight item. Rejects with NoNode if it went back to the queue first. */
+  /**
+   * Deletes the in-flight item. Rejects with NoNode if it went back to the queue first (its
+   * session ended, or its visibility timeout passed), and with AckOutcomeUnknownError
+   * (code ConnectionLoss) when the ack was sent but the session ended before its answer
+   * came: then it was either applied or the item is back in the queue — never lost.
+   */
   ack(): Promise<void>;
 }
 

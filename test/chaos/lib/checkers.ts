@@ -200,10 +200,21 @@ function checkQueue(h: readonly HistoryEvent[], queue: "fifo" | "job"): Violatio
     }
   } else {
     const acked = new Set(ofKind(h, "job-ack").filter((a) => a.ok).map((a) => a.n));
+    const left = ofKind(h, "final-queue").find((f) => f.queue === queue);
+    const whereLeft = (n: number): string => {
+      const stuck = left?.inflight.find((i) => i.n === n);
+      if (stuck !== undefined) return `; after the drain still in flight under session ${stuck.owner}${lost.has(stuck.owner) ? ", which the history says is gone" : ""}`;
+      if (left?.items.includes(n) === true) return "; after the drain still queued (never handed out again)";
+      return left === undefined ? "" : "; after the drain nowhere in the queue";
+    };
+    // An ack of unknown outcome may have been applied: if the item is then nowhere in the
+    // queue after the drain, it was (a lost item would have gone back and been drained).
+    const maybeAcked = new Set(ofKind(h, "job-ack").filter((a) => a.unknown === true).map((a) => a.n));
+    const nowhere = (n: number): boolean => left !== undefined && !left.items.includes(n) && !left.inflight.some((i) => i.n === n);
     for (const [n, ok] of offered) {
-      if (ok && !acked.has(n)) {
+      if (ok && !acked.has(n) && !(maybeAcked.has(n) && nowhere(n))) {
         const rs = recvs.get(n) ?? [];
-        out.push({ property, detail: `job ${n}: offer acknowledged, never acked (received ${rs.length} times${rs.length > 0 ? `, last by ${rs[rs.length - 1]!.consumer}` : ""})` });
+        out.push({ property, detail: `job ${n}: offer acknowledged, never acked (received ${rs.length} times${rs.length > 0 ? `, last by ${rs[rs.length - 1]!.consumer}` : ""})${whereLeft(n)}` });
       }
     }
   }

@@ -56,6 +56,8 @@ export interface ChaosClient {
   jobTake(path: string, signal: AbortSignal): Promise<ChaosJob>;
   election(path: string, id: string): ChaosElection;
   setData(path: string, data: string): Promise<void>;
+  /** The children of `path` with their data (utf8) and ephemeral owner (hex; "0x0" if none). */
+  children(path: string): Promise<{ name: string; data: string; owner: string }[]>;
   ensure(path: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -154,6 +156,15 @@ class Adapted implements ChaosClient {
 
   async setData(path: string, data: string): Promise<void> {
     await this.#raw.setData(path, data);
+  }
+
+  async children(path: string): Promise<{ name: string; data: string; owner: string }[]> {
+    const out: { name: string; data: string; owner: string }[] = [];
+    for (const name of await this.#raw.getChildren(path)) {
+      const got = await this.#raw.getData(`${path}/${name}`).catch(() => undefined);
+      if (got !== undefined) out.push({ name, data: got.data?.toString("utf8") ?? "", owner: sessionHex(got.stat.ephemeralOwner) });
+    }
+    return out;
   }
 
   async ensure(path: string): Promise<void> {

@@ -36,11 +36,20 @@ export type HistoryEvent =
   | { k: "offer"; t: number; queue: "fifo" | "job"; n: number; ok: boolean }
   /** A consumer received item `n` on session `session`. */
   | { k: "recv"; t: number; queue: "fifo" | "job"; n: number; consumer: string; session: string }
-  /** A job's ack returned (ok) or failed. */
-  | { k: "job-ack"; t: number; n: number; consumer: string; ok: boolean }
+  /**
+   * A job's ack returned (ok) or failed; `unknown`: it failed with its outcome unknown (sent,
+   * then the connection and the session were lost before the answer): applied or not.
+   */
+  | { k: "job-ack"; t: number; n: number; consumer: string; ok: boolean; unknown?: boolean }
   /** An election member's belief changed (onLeadershipChange, or its client was replaced). */
   | { k: "lead"; t: number; election: string; member: string; on: boolean }
   | { k: "fault"; t: number; what: string }
+  /**
+   * After the drain: what is left under a queue node, read by a fresh client. `items` are
+   * items still queued; `inflight` taken items whose in-flight node is still there, with
+   * the session owning it. (Evidence for a violation's detail: stuck, not lost.)
+   */
+  | { k: "final-queue"; t: number; queue: "fifo" | "job"; items: number[]; inflight: { n: number; owner: string }[] }
   /**
    * Run phases: "faults" (faults on), "healed" (every fault undone, every member up),
    * "stopped" (workloads told to stop; blocking waits aborted), "end" (history closed).

@@ -36,6 +36,7 @@ import {
   fifoConsumer,
   jobConsumer,
   lockWorker,
+  numberOf,
   producer,
   type WorkloadConfig,
 } from "./workloads.js";
@@ -150,6 +151,9 @@ export async function runRecipeFaults(o: RunOptions): Promise<RunResult> {
       errors.push(`drain: ${e instanceof Error ? e.message : String(e)}`);
     });
     h.record({ k: "phase", phase: "end" });
+    await audit(ctx, net, sessionTimeoutMs).catch((e: unknown) => {
+      errors.push(`audit: ${e instanceof Error ? e.message : String(e)}`);
+    });
 
     const violations = checkAll(h.events, { livenessBoundMs });
     if (violations.length > 0 || errors.length > 0) {
@@ -175,6 +179,26 @@ export async function runRecipeFaults(o: RunOptions): Promise<RunResult> {
     await Promise.race([Promise.allSettled(ctx.all.map((c) => c.close())), sleep(3_000)]);
     await net.closeAll();
     await cluster.stop();
+  }
+}
+
+/** Records what is left in each queue after the drain (see the "final-queue" event). */
+async function audit(ctx: WorkloadContext, net: ClientNet, sessionTimeoutMs: number): Promise<void> {
+  const c = await connectChaosClient("audit", await net.connectString("audit"), { sessionTimeoutMs, connectTimeoutMs: sessionTimeoutMs });
+  try {
+    for (const [queue, path, prefix] of [["fifo", PATHS.fifo, "fifo:"], ["job", PATHS.jobs, "job:"]] as const) {
+      const items: number[] = [];
+      const inflight: { n: number; owner: string }[] = [];
+      for (const node of await c.children(path)) {
+        if (!node.name.startsWith("qn-") && !node.name.includes("inflight-")) continue;
+        const n = numberOf(node.data, prefix);
+        if (node.name.startsWith("qn-")) items.push(n);
+        else inflight.push({ n, owner: node.owner });
+      }
+      ctx.h.record({ k: "final-queue", queue, items, inflight });
+    }
+  } finally {
+    await c.close();
   }
 }
 

@@ -145,7 +145,12 @@ export class WorkloadContext {
   }
 }
 
-function numberOf(data: string, prefix: string): number {
+/** The client's word that an ack may or may not have been applied (v2: AckOutcomeUnknownError). */
+function ackOutcomeUnknown(e: unknown): boolean {
+  return e instanceof Error && e.name === "AckOutcomeUnknownError";
+}
+
+export function numberOf(data: string, prefix: string): number {
   if (!data.startsWith(prefix)) return -1;
   const n = Number(data.slice(prefix.length));
   return Number.isSafeInteger(n) ? n : -1;
@@ -259,11 +264,11 @@ export async function jobConsumer(ctx: WorkloadContext, role: string, deathRate:
       continue;
     }
     await ctx.pause(0, 30);
-    const ok = await ctx.h.call(c.name, "jobAck", false, () => job.ack()).then(
-      () => true,
-      () => false,
+    const acked = await ctx.h.call(c.name, "jobAck", false, () => job.ack()).then(
+      () => ({ ok: true, unknown: false }),
+      (e: unknown) => ({ ok: false, unknown: ackOutcomeUnknown(e) }),
     );
-    ctx.h.record({ k: "job-ack", n, consumer: c.name, ok });
+    ctx.h.record({ k: "job-ack", n, consumer: c.name, ...acked });
   }
 }
 
@@ -345,11 +350,11 @@ export async function drain(ctx: WorkloadContext, deadlineMs: number, signal: Ab
       if (job === undefined) continue;
       const n = numberOf(job.data, "job:");
       ctx.h.record({ k: "recv", queue: "job", n, consumer: "drain", session: c.session() });
-      const ok = await ctx.h.call("drain", "jobAck", false, () => job.ack()).then(
-        () => true,
-        () => false,
+      const acked = await ctx.h.call("drain", "jobAck", false, () => job.ack()).then(
+        () => ({ ok: true, unknown: false }),
+        (e: unknown) => ({ ok: false, unknown: ackOutcomeUnknown(e) }),
       );
-      ctx.h.record({ k: "job-ack", n, consumer: "drain", ok });
+      ctx.h.record({ k: "job-ack", n, consumer: "drain", ...acked });
     }
   };
   await Promise.all([fifoLoop(), jobLoop()]);

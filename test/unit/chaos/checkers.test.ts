@@ -104,6 +104,22 @@ describe("checkJobs", () => {
     expect(v).toHaveLength(1);
     expect(v[0]!.property).toBe("job-at-least-once");
   });
+  const final = (items: number[], inflight: { n: number; owner: string }[] = []): HistoryInput => ({ k: "final-queue", queue: "job", items, inflight });
+  const unknownAck = (n: number): HistoryInput => ({ k: "job-ack", n, consumer: "c", ok: false, unknown: true });
+  it("counts an ack of unknown outcome as applied when the item is nowhere after the drain", () => {
+    const h = hist([1, offer(1, true, "job")], [2, recv(1, "c1", "s1", "job")], [3, unknownAck(1)], [4, sessionLost("c1", "s1")], [5, final([])], [6, end]);
+    expect(checkJobs(h)).toEqual([]);
+  });
+  it("flags an ack of unknown outcome whose item is still in flight under a dead session, and says where", () => {
+    const h = hist([1, offer(1, true, "job")], [2, recv(1, "c1", "s1", "job")], [3, unknownAck(1)], [4, sessionLost("c1", "s1")], [5, final([], [{ n: 1, owner: "s1" }])], [6, end]);
+    const v = checkJobs(h);
+    expect(v).toHaveLength(1);
+    expect(v[0]!.detail).toMatch(/still in flight under session s1, which the history says is gone/);
+  });
+  it("flags a job left queued after the drain (never handed out again)", () => {
+    const h = hist([1, offer(1, true, "job")], [2, recv(1, "c1", "s1", "job")], [3, sessionLost("c1", "s1")], [4, final([1])], [5, end]);
+    expect(checkJobs(h)[0]!.detail).toMatch(/still queued/);
+  });
 });
 
 describe("checkElection", () => {
