@@ -481,6 +481,9 @@ export class QuorumServer {
     this.#logged.clear();
     const sessions = loadTreeImage(data, this.server.tree);
     assert(this.server.tree.lastProcessedZxid === zxid, "SNAP image zxid mismatch");
+    // As ZooKeeper's learner logs "Getting a snapshot from leader": an operator (and the
+    // fault suite) can tell a SNAP sync from a DIFF.
+    this.log.info({ zxid: hex64(zxid), nodes: this.server.tree.nodeCount, sessions: sessions.length, bytes: data.byteLength }, "synced by SNAP: the tree is the leader's image");
     const table = this.server.sessions;
     for (const s of [...table.all()]) table.remove(s.id);
     for (const s of sessions) table.add(asSessionId(s.id), s.timeoutMs, this.server.clock.monotonicMs());
