@@ -11,7 +11,7 @@
 
 import { setMaxListeners } from "node:events";
 import { hostname, cpus, totalmem, platform, release, tmpdir } from "node:os";
-import { connect, ZooKeeperError, type ZooKeeperClient } from "../src/client/index.js";
+import { connect, seededRandom, ZooKeeperError, type ZooKeeperClient } from "../src/client/index.js";
 import { CorrectnessViolation, LockTable, ViolationLog } from "./checks.js";
 import { probeDisk } from "./disk-probe.js";
 import type { BenchOptions } from "./options.js";
@@ -33,7 +33,7 @@ import { startCorralInProcess, startCorralProcess } from "./servers/corral.js";
 import { sampleProcesses, type ProcSample } from "./servers/proc.js";
 import type { ServerUnderTest, StartOutcome, TargetName, Topology } from "./servers/types.js";
 import { startZooKeeper } from "./servers/zookeeper.js";
-import { seededRandom, spread } from "./stats.js";
+import { spread } from "./stats.js";
 import { ensurePath, HerdMeter, Window } from "./workloads/driver.js";
 import { selectWorkloads } from "./workloads/index.js";
 import type { CaseContext, CaseSpec, Workload } from "./workloads/types.js";
@@ -179,6 +179,7 @@ async function runOnce(server: ServerUnderTest, pc: PlannedCase, run: number, op
       violations,
       locks,
       signal: abort.signal,
+      // The client's seeded PRNG (mulberry32): workload choices repeat from run to run.
       random: seededRandom(opts.seed * 1_000_003 + seedOffset),
       waitMs: Math.max(WAIT_MS_MIN, opts.durationMs),
       admin,

@@ -11,10 +11,9 @@ import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { connect, type CorralClient } from "../../src/client/index.js";
 import { freePort } from "../../src/server/index.js";
-import { creatorByteOf } from "../../src/session/index.js";
 import { fourLetterWord } from "../helpers/net.js";
+import { SessionIdLedger } from "../helpers/session-ids.js";
 
 const MAIN = new URL("../../dist/src/cli/main.js", import.meta.url).pathname;
 
@@ -70,15 +69,6 @@ async function settled(): Promise<Member> {
   throw new Error("ensemble did not settle");
 }
 
-/** Settles with `p`, or with undefined after `ms` (a client stuck on a dead member). */
-function orGiveUp<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.catch(() => undefined).finally(() => clearTimeout(timer)),
-    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
-  ]);
-}
-
 describe("session ids when members are killed and restarted (real processes)", () => {
   it("are never handed out twice", async () => {
     root = await mkdtemp(join(tmpdir(), "corral-chaos-ids-"));
@@ -96,61 +86,24 @@ describe("session ids when members are killed and restarted (real processes)", (
     for (const m of members) launch(m);
     await settled();
 
-    const handedOut = new Map<bigint, number>();
-    const duplicates: string[] = [];
-    const wrongByte: string[] = [];
-    let stop = false;
-    let sinceRestart = 0;
-    let wake: (() => void) | undefined;
-    const enoughSessions = (n: number): Promise<void> =>
-      new Promise((resolve) => {
-        sinceRestart = 0;
-        wake = () => {
-          if (sinceRestart >= n) {
-            wake = undefined;
-            resolve();
-          }
-        };
-      });
-    const worker = async (m: Member, w: number): Promise<void> => {
-      for (let i = 0; !stop; i++) {
-        if (m.proc === undefined) {
-          await new Promise((r) => setTimeout(r, 20));
-          continue;
-        }
-        const c: CorralClient | undefined = await orGiveUp(connect(`127.0.0.1:${m.clientPort}`, { sessionTimeoutMs: 4000, shuffleHosts: false }), 3000);
-        if (c === undefined) {
-          await new Promise((r) => setTimeout(r, 20));
-          continue;
-        }
-        const id = c.sessionId;
-        const prior = handedOut.get(id);
-        if (prior !== undefined) duplicates.push(`0x${BigInt.asUintN(64, id).toString(16)} by ${prior} and ${m.id}`);
-        handedOut.set(id, m.id);
-        if (creatorByteOf(id) !== BigInt(m.id)) wrongByte.push(`0x${BigInt.asUintN(64, id).toString(16)} from member ${m.id}`);
-        sinceRestart++;
-        wake?.();
-        await orGiveUp(c.create(`/w-${m.id}-${w}-${i}`, null, { mode: "ephemeral" }), 3000);
-        await orGiveUp(c.close(), 3000);
-      }
-    };
-    const workers = members.flatMap((m) => [0, 1].map((w) => worker(m, w)));
+    const ledger = new SessionIdLedger();
+    const workers = members.flatMap((m) => [0, 1].map((w) => ledger.worker(m.id, w, () => (m.proc === undefined ? undefined : `127.0.0.1:${m.clientPort}`), 4000)));
 
     for (let round = 0; round < 4; round++) {
-      await enoughSessions(40);
+      await ledger.enoughSessions(40);
       const leader = await settled();
       const victim = round % 2 === 0 ? members.find((m) => m !== leader && m.proc !== undefined)! : leader;
       await kill(victim);
       launch(victim);
       await settled();
     }
-    await enoughSessions(40);
-    stop = true;
+    await ledger.enoughSessions(40);
+    ledger.stop = true;
     await Promise.all(workers);
 
-    expect(duplicates).toEqual([]);
-    expect(wrongByte).toEqual([]);
-    expect(handedOut.size).toBeGreaterThanOrEqual(200);
-    expect(new Set(handedOut.values())).toEqual(new Set([1, 2, 3]));
+    expect(ledger.duplicates).toEqual([]);
+    expect(ledger.wrongByte).toEqual([]);
+    expect(ledger.handedOut.size).toBeGreaterThanOrEqual(200);
+    expect(new Set(ledger.handedOut.values())).toEqual(new Set([1, 2, 3]));
   }, 180_000);
 });

@@ -19,23 +19,12 @@ import {
 import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
 import { asSessionId } from "../../src/util/index.js";
 import { startApacheZooKeeper, type ApacheZooKeeper } from "../helpers/apache-zk.js";
+import { next } from "../helpers/connection-states.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 import { findZooKeeperInstall, inCi } from "../helpers/zookeeper-install.js";
 
 // Session timeouts from 2 to 20 ticks: 1 s to 10 s.
 const TICK_MS = 500;
-
-/** Resolves with the info of the next announcement of `state`. */
-function next(c: ZooKeeperClient, state: ConnectionState): Promise<ConnectionStateInfo> {
-  return new Promise((resolve) => {
-    const l = (s: ConnectionState, info: ConnectionStateInfo): void => {
-      if (s !== state) return;
-      c.off("connectionState", l);
-      resolve(info);
-    };
-    c.on("connectionState", l);
-  });
-}
 
 describe("client connection states through faults", () => {
   let srv: TestServer;

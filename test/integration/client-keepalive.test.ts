@@ -6,38 +6,12 @@
 // comes back on the same port and the holder gets its (new) session, then exits by itself.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
-import ts from "typescript";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
-
-const ROOT = resolve(import.meta.dirname, "../..");
-
-/**
- * Transpiles the client (src/client/zookeeper.ts and what it imports, relative imports
- * only) into `outDir`, so a plain `node` child can run it without a build of the whole tree.
- */
-function transpileClient(outDir: string): string {
-  const todo = [join(ROOT, "src/client/zookeeper.ts")];
-  const done = new Set<string>();
-  while (todo.length > 0) {
-    const file = todo.pop()!;
-    if (done.has(file)) continue;
-    done.add(file);
-    const source = readFileSync(file, "utf8");
-    for (const m of source.matchAll(/from\s+"(\.{1,2}\/[^"]+)\.js"/g)) todo.push(resolve(dirname(file), `${m[1]!}.ts`));
-    const out = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-      fileName: file,
-    });
-    const target = join(outDir, relative(ROOT, file)).replace(/\.ts$/, ".js");
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, out.outputText);
-  }
-  return join(outDir, "src/client/zookeeper.js");
-}
+import { builtClient } from "../helpers/built-client.js";
 
 const CHILD = (clientModule: string): string => `
 import { ZooKeeperClient } from ${JSON.stringify(clientModule)};
@@ -87,9 +61,8 @@ describe("keep-alive through a server restart", () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "corral-keepalive-"));
-    const clientModule = transpileClient(dir);
     script = join(dir, "child.mjs");
-    writeFileSync(script, CHILD(clientModule));
+    writeFileSync(script, CHILD(builtClient()));
   });
 
   afterAll(async () => {

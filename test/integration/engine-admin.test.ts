@@ -19,18 +19,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function create(c: RawClient, path: string, data: string, flags: number): Promise<void> {
-  await c.call(OpCode.create, undefined, (w) => {
-    w.ustring(path);
-    w.buffer(Buffer.from(data));
-    w.int(1);
-    w.int(31);
-    w.ustring("world");
-    w.ustring("anyone");
-    w.int(flags);
-  });
-}
-
 async function queuesOf(t: TestServer): Promise<unknown> {
   const r = await fetch(`${t.adminUrl}/commands/queues`);
   return ((await r.json()) as { queues: unknown }).queues;
@@ -47,10 +35,10 @@ describe("every queue in the tree shows in admin and metrics", () => {
     let t = await startStandaloneForTest(opts);
     try {
       const c = await RawClient.open(t.host, t.port);
-      await create(c, "/jobs", "", 0);
-      await create(c, "/jobs/sub", "", 0);
-      for (let i = 0; i < 3; i++) await create(c, "/jobs/qn-", String(i), 2);
-      await create(c, "/jobs/sub/qn-", "x", 2);
+      await c.create("/jobs", "", 0);
+      await c.create("/jobs/sub", "", 0);
+      for (let i = 0; i < 3; i++) await c.create("/jobs/qn-", String(i), 2);
+      await c.create("/jobs/sub/qn-", "x", 2);
       expect(await queuesOf(t)).toEqual([
         { path: "/jobs", depth: 3, waiters: 0, in_flight: 0 },
         { path: "/jobs/sub", depth: 1, waiters: 0, in_flight: 0 },

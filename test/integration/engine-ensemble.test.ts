@@ -10,7 +10,6 @@ import {
   LockRequestSchema,
   LockResponseSchema,
   NodeRequestSchema,
-  OpCode,
   QueueTakeRequestSchema,
   QueueTakeResponseSchema,
   RecipeEventKind,
@@ -23,18 +22,6 @@ afterEach(async () => {
   await ens?.stop();
   ens = undefined;
 });
-
-async function create(c: RawClient, path: string, data: string, flags: number): Promise<void> {
-  await c.call(OpCode.create, undefined, (w) => {
-    w.ustring(path);
-    w.buffer(Buffer.from(data));
-    w.int(1);
-    w.int(31);
-    w.ustring("world");
-    w.ustring("anyone");
-    w.int(flags);
-  });
-}
 
 async function until(probe: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 500; i++) {
@@ -51,9 +38,9 @@ describe("recipes through a leader change", () => {
     const follower = ens.followers()[0]!;
     const port = (m: typeof leader) => Number(ens!.connectStringOf(m).split(":")[1]);
     const producer = await RawClient.open("127.0.0.1", port(follower));
-    await create(producer, "/jq", "", 0);
-    await create(producer, "/jq/qn-", "first", 2);
-    await create(producer, "/jq/qn-", "second", 2);
+    await producer.create("/jq", "", 0);
+    await producer.create("/jq/qn-", "first", 2);
+    await producer.create("/jq/qn-", "second", 2);
 
     const consumer = await RawClient.open("127.0.0.1", port(follower));
     const requestId = "5eed0000-aaaa-4bbb-8ccc-000000000001";
@@ -106,8 +93,8 @@ describe("recipes through a leader change", () => {
     const c = await RawClient.open("127.0.0.1", port(leader));
     const cHeld = await c.send(CorralOp.lock, LockRequestSchema, lockReq("c0000000-0000-4000-8000-000000000001"), LockResponseSchema);
     expect(cHeld.granted).toBe(true);
-    await create(a, "/filler", "", 0);
-    await Promise.all(Array.from({ length: 1000 }, (_, i) => create(a, `/filler/n${i}`, "x", 0)));
+    await a.create("/filler", "", 0);
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => a.create(`/filler/n${i}`, "x", 0)));
     const snapsBefore = f.syncsBySnapshot;
     for (const m of [f, leader, other]) m.healForTest();
     await until(() => f.serving && f.server.tree.get(cHeld.node) !== undefined, "the follower back in sync");

@@ -8,6 +8,7 @@ import {
   FrameParser,
   JuteReader,
   JuteWriter,
+  OpCode,
   RECIPE_EVENT_XID,
   RecipeEventSchema,
   decodeRecord,
@@ -108,6 +109,19 @@ export class RawClient {
   /** Sends a record as a request. */
   async send<Q extends Schema, S extends Schema>(opCode: number, req: Q, body: RecordType<Q>, reply?: S): Promise<RecordType<S>> {
     return await this.call(opCode, reply, (w) => encodeRecord(w, req, body), reply);
+  }
+
+  /** Creates `path` with `data`, open to anyone; `flags` is the CreateMode (0 persistent, 2 persistent sequential). */
+  async create(path: string, data: string, flags: number): Promise<void> {
+    await this.call(OpCode.create, undefined, (w) => {
+      w.ustring(path);
+      w.buffer(Buffer.from(data));
+      w.int(1);
+      w.int(31);
+      w.ustring("world");
+      w.ustring("anyone");
+      w.int(flags);
+    });
   }
 
   /** Resolves once `n` events have come; rejects if they have not within `timeoutMs`. */

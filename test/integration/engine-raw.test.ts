@@ -98,17 +98,7 @@ describe("the recipe protocol on the wire", () => {
       w.ustring("anyone");
       w.int(0);
     });
-    for (const d of ["a", "b"]) {
-      await producer.call(1, undefined, (w) => {
-        w.ustring("/rq/qn-");
-        w.buffer(Buffer.from(d));
-        w.int(1);
-        w.int(31);
-        w.ustring("world");
-        w.ustring("anyone");
-        w.int(2);
-      });
-    }
+    for (const d of ["a", "b"]) await producer.create("/rq/qn-", d, 2);
     const taker = await RawClient.open(srv.host, srv.port);
     const requestId = rid();
     const takeReq = { path: "/rq", job: false, wait: true, requestId, ackNode: "", visibilityMs: 0n };

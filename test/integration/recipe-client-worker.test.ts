@@ -5,36 +5,13 @@
 // held the client open, such a worker exited with code 0 as soon as the server went away.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
-import ts from "typescript";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../src/client/index.js";
 import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
-
-const ROOT = resolve(import.meta.dirname, "../..");
-
-/** Transpiles the client's index and what it imports (relative imports only) into `outDir`. */
-function transpileClient(outDir: string): string {
-  const todo = [join(ROOT, "src/client/index.ts")];
-  const done = new Set<string>();
-  while (todo.length > 0) {
-    const file = todo.pop()!;
-    if (done.has(file)) continue;
-    done.add(file);
-    const source = readFileSync(file, "utf8");
-    for (const m of source.matchAll(/from\s+"(\.{1,2}\/[^"]+)\.js"/g)) todo.push(resolve(dirname(file), `${m[1]!}.ts`));
-    const out = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-      fileName: file,
-    });
-    const target = join(outDir, relative(ROOT, file)).replace(/\.ts$/, ".js");
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, out.outputText);
-  }
-  return join(outDir, "src/client/index.js");
-}
+import { builtClient } from "../helpers/built-client.js";
 
 /** The worker exactly as a user would write it: take, work, ack, until "stop". */
 const WORKER = (clientModule: string): string => `
@@ -60,7 +37,7 @@ describe("a worker blocked in jobQueue.take() through `server restart`", () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "corral-worker-"));
     script = join(dir, "worker.mjs");
-    writeFileSync(script, WORKER(transpileClient(dir)));
+    writeFileSync(script, WORKER(builtClient()));
   });
 
   afterAll(async () => {

@@ -1,13 +1,12 @@
 // The barrier: set() creates the node, remove() deletes it, wait() waits for it to be gone.
 // Engine: one request, the release pushed. Fallback: an exists watch.
 
-import { CorralOp, DoneResponseSchema, WaitRequestSchema, decodeRecord, encodeRecord } from "../../jute/index.js";
+import { CorralOp, WaitRequestSchema, encodeRecord } from "../../jute/index.js";
 import { ZooKeeperError } from "../errors.js";
 import type { RecipeContext } from "./context.js";
-import { engineWait } from "./engine-wait.js";
+import { doneWait } from "./done-wait.js";
 import { untilFiredOrReconnected, watcher } from "./fallback.js";
 import { cancelWait, retrying } from "./nodes.js";
-import { giveUpSignal } from "./signals.js";
 import type { Barrier, WaitOptions } from "./types.js";
 
 export function barrier(ctx: RecipeContext, path: string): Barrier {
@@ -26,46 +25,22 @@ export function barrier(ctx: RecipeContext, path: string): Barrier {
   };
 }
 
-async function wait(ctx: RecipeContext, path: string, opts: WaitOptions): Promise<void> {
-  const scope = ctx.session.scope();
-  const gaveUp = giveUpSignal(opts);
-  const hold = ctx.session.holdOpen();
-  try {
-    if ((await ctx.mode(scope, gaveUp.signal)) === "engine") {
-      const sp = ctx.sp(path);
-      await engineWait(
-        ctx,
-        scope,
-        {
-          path,
-          send: (requestId) =>
-            ctx.request(
-              CorralOp.barrierWait,
-              path,
-              (w) => encodeRecord(w, WaitRequestSchema, { path: sp, requestId }),
-              (r) => decodeRecord(r, DoneResponseSchema),
-            ),
-          settled: (r) => (r.done ? true : undefined),
-          fromEvent: () => true,
-          // Withdraw the wait filed on the server. Not filed any more: the barrier opened
-          // as the caller gave up, so the wait succeeded after all.
-          giveUp: async ({ requestId }) => {
-            if (await cancelWait(ctx, path, requestId)) return undefined;
-            return (await ctx.zk.exists(path)) === null ? true : undefined;
-          },
-        },
-        gaveUp.signal,
-      );
-      return;
-    }
-    for (;;) {
-      const w = watcher();
-      if ((await retrying(scope, () => ctx.zk.exists(path, { watch: w.listener }), gaveUp.signal)) === null) return;
-      await untilFiredOrReconnected(ctx, scope, w.fired, gaveUp.signal);
-    }
-  } finally {
-    scope.dispose();
-    gaveUp.done();
-    hold();
-  }
+function wait(ctx: RecipeContext, path: string, opts: WaitOptions): Promise<void> {
+  return doneWait(ctx, path, opts, {
+    op: CorralOp.barrierWait,
+    write: (w, sp, requestId) => encodeRecord(w, WaitRequestSchema, { path: sp, requestId }),
+    // Withdraw the wait filed on the server. Not filed any more: the barrier opened as the
+    // caller gave up, so the wait succeeded after all.
+    giveUp: async (_scope, requestId) => {
+      if (await cancelWait(ctx, path, requestId)) return undefined;
+      return (await ctx.zk.exists(path)) === null ? true : undefined;
+    },
+    fallback: async (scope, gaveUp) => {
+      for (;;) {
+        const w = watcher();
+        if ((await retrying(scope, () => ctx.zk.exists(path, { watch: w.listener }), gaveUp)) === null) return;
+        await untilFiredOrReconnected(ctx, scope, w.fired, gaveUp);
+      }
+    },
+  });
 }

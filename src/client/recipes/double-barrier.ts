@@ -5,14 +5,13 @@
 // for the others.
 
 import { randomUUID } from "node:crypto";
-import { CorralOp, DoneResponseSchema, DoubleBarrierRequestSchema, Err, decodeRecord, encodeRecord } from "../../jute/index.js";
+import { CorralOp, DoubleBarrierRequestSchema, Err, encodeRecord } from "../../jute/index.js";
 import { ZooKeeperError } from "../errors.js";
 import type { RecipeContext } from "./context.js";
-import { engineWait } from "./engine-wait.js";
+import { doneWait } from "./done-wait.js";
 import { untilFiredOrReconnected, watcher } from "./fallback.js";
 import { cancelWait, ensurePath, releaseNode, retrying } from "./nodes.js";
 import type { SessionScope } from "./session.js";
-import { giveUpSignal } from "./signals.js";
 import type { DoubleBarrier, WaitOptions } from "./types.js";
 
 /** The node that opens a client-side double barrier (ZooKeeper's recipes.md). */
@@ -28,45 +27,18 @@ export function doubleBarrier(ctx: RecipeContext, path: string, count: number): 
 
 async function run(ctx: RecipeContext, path: string, count: number, name: string, enter: boolean, opts: WaitOptions): Promise<void> {
   if (!Number.isInteger(count) || count <= 0) throw new ZooKeeperError(Err.BadArguments, path);
-  const scope = ctx.session.scope();
-  const gaveUp = giveUpSignal(opts);
-  const hold = ctx.session.holdOpen();
   const own = `${path}/${name}`;
-  try {
-    if ((await ctx.mode(scope, gaveUp.signal)) === "engine") {
-      const sp = ctx.sp(path);
-      await engineWait(
-        ctx,
-        scope,
-        {
-          path,
-          send: (requestId) =>
-            ctx.request(
-              enter ? CorralOp.doubleBarrierEnter : CorralOp.doubleBarrierLeave,
-              path,
-              (w) => encodeRecord(w, DoubleBarrierRequestSchema, { path: sp, count, name, requestId }),
-              (r) => decodeRecord(r, DoneResponseSchema),
-            ),
-          settled: (r) => (r.done ? true : undefined),
-          fromEvent: () => true,
-          // Withdraw the wait; an enter also removes its node, so it never counts.
-          giveUp: async ({ requestId }) => {
-            await cancelWait(ctx, path, requestId).catch(() => false);
-            if (enter) await releaseNode(ctx, scope, ctx.sp(own));
-            return undefined;
-          },
-        },
-        gaveUp.signal,
-      );
-      return;
-    }
-    if (enter) await clientEnter(ctx, scope, path, own, count, gaveUp.signal);
-    else await clientLeave(ctx, scope, path, own, gaveUp.signal);
-  } finally {
-    scope.dispose();
-    gaveUp.done();
-    hold();
-  }
+  await doneWait(ctx, path, opts, {
+    op: enter ? CorralOp.doubleBarrierEnter : CorralOp.doubleBarrierLeave,
+    write: (w, sp, requestId) => encodeRecord(w, DoubleBarrierRequestSchema, { path: sp, count, name, requestId }),
+    // Withdraw the wait; an enter also removes its node, so it never counts.
+    giveUp: async (scope, requestId) => {
+      await cancelWait(ctx, path, requestId).catch(() => false);
+      if (enter) await releaseNode(ctx, scope, ctx.sp(own));
+      return undefined;
+    },
+    fallback: (scope, gaveUp) => (enter ? clientEnter(ctx, scope, path, own, count, gaveUp) : clientLeave(ctx, scope, path, own, gaveUp)),
+  });
 }
 
 const participants = (children: string[]): number => children.filter((c) => c !== READY_NODE).length;

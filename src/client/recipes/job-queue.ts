@@ -16,9 +16,8 @@ import { Err } from "../../jute/index.js";
 import { INFLIGHT_PREFIX, VISIBILITY_MS_MAX, items as queueItems, parseInflight } from "../../../recipes/queue/rules.js";
 import { ZooKeeperError } from "../errors.js";
 import type { RecipeContext } from "./context.js";
-import { untilFiredOrReconnected, watcher } from "./fallback.js";
 import { releaseNode, retrying } from "./nodes.js";
-import { childrenOrWait, engineTake, offer } from "./queue.js";
+import { engineTake, offer, takeFirst } from "./queue.js";
 import type { SessionScope } from "./session.js";
 import { giveUpSignal, isConnectionLoss } from "./signals.js";
 import type { Job, JobQueue, JobQueueOptions, JobTakeOptions } from "./types.js";
@@ -65,19 +64,8 @@ async function take(ctx: RecipeContext, path: string, visibilityMs: number, opts
 
 // ---- client-side fallback (kazoo's LockingQueue) ---------------------------------------------
 
-async function clientTake(ctx: RecipeContext, scope: SessionScope, path: string, gaveUp: AbortSignal): Promise<Job> {
-  for (;;) {
-    const w = watcher();
-    const names = await childrenOrWait(ctx, scope, path, w, gaveUp);
-    if (names !== undefined) {
-      for (const item of waiting(names)) {
-        const job = await claim(ctx, scope, path, item);
-        if (job !== undefined) return job;
-        ctx.lostRaces++;
-      }
-    }
-    await untilFiredOrReconnected(ctx, scope, w.fired, gaveUp);
-  }
+function clientTake(ctx: RecipeContext, scope: SessionScope, path: string, gaveUp: AbortSignal): Promise<Job> {
+  return takeFirst(ctx, scope, path, waiting, (item) => claim(ctx, scope, path, item), gaveUp);
 }
 
 /** Claims `item` with an ephemeral `inflight-<item>`; undefined if another consumer has it or it is gone. */

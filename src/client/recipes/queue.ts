@@ -138,14 +138,30 @@ export async function engineTake(
 // ---- client-side fallback -------------------------------------------------------------------
 
 /** Classic client-side take: read the head, delete it; a lost race moves to the next. */
-async function clientTake(ctx: RecipeContext, scope: SessionScope, path: string, gaveUp: AbortSignal): Promise<Buffer> {
+function clientTake(ctx: RecipeContext, scope: SessionScope, path: string, gaveUp: AbortSignal): Promise<Buffer> {
+  return takeFirst(ctx, scope, path, queueItems, (name) => retrying(scope, () => takeOne(ctx, `${path}/${name}`), gaveUp), gaveUp);
+}
+
+/**
+ * The client-side take loop (the queue's and the job queue's): the queue's children with a
+ * watch, `tryTake` on each of their `candidates` in order (undefined: another consumer won
+ * the race, try the next); none taken: wait for the watch (or a reconnect), read again.
+ */
+export async function takeFirst<T>(
+  ctx: RecipeContext,
+  scope: SessionScope,
+  path: string,
+  candidates: (children: string[]) => string[],
+  tryTake: (name: string) => Promise<T | undefined>,
+  gaveUp: AbortSignal,
+): Promise<T> {
   for (;;) {
     const w = watcher();
     const names = await childrenOrWait(ctx, scope, path, w, gaveUp);
     if (names !== undefined) {
-      for (const name of queueItems(names)) {
-        const data = await retrying(scope, () => takeOne(ctx, `${path}/${name}`), gaveUp);
-        if (data !== undefined) return data;
+      for (const name of candidates(names)) {
+        const got = await tryTake(name);
+        if (got !== undefined) return got;
         ctx.lostRaces++;
       }
     }
@@ -168,7 +184,7 @@ async function takeOne(ctx: RecipeContext, itemPath: string): Promise<Buffer | u
  * The queue's children with a child watch; if the queue does not exist yet, undefined
  * with a watch for its creation instead (a take waits for the queue).
  */
-export async function childrenOrWait(
+async function childrenOrWait(
   ctx: RecipeContext,
   scope: SessionScope,
   path: string,

@@ -10,23 +10,11 @@ import {
   SessionLostError,
   ZooKeeperError,
   type ConnectionState,
-  type ConnectionStateInfo,
 } from "../../../src/client/index.js";
+import { next } from "../../helpers/connection-states.js";
 import { FakeClock, FakeZkServer } from "./fake-server.js";
 
 const TIMEOUT_MS = 3000;
-
-/** Resolves with the info of the next announcement of `state`. */
-function next(c: Client, state: ConnectionState): Promise<ConnectionStateInfo> {
-  return new Promise((resolve) => {
-    const l = (s: ConnectionState, info: ConnectionStateInfo): void => {
-      if (s !== state) return;
-      c.off("connectionState", l);
-      resolve(info);
-    };
-    c.on("connectionState", l);
-  });
-}
 
 function settledState<T>(p: Promise<T>): { readonly value: "pending" | "resolved" | "rejected"; error: unknown } {
   const s = { value: "pending" as "pending" | "resolved" | "rejected", error: undefined as unknown };

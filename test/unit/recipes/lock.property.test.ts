@@ -7,118 +7,24 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Err, RecipeEventKind } from "../../../src/jute/index.js";
 import { blockerOf, contenders } from "../../../recipes/read-write-lock/rules.js";
-import type { Client } from "../pipeline/harness.js";
-import { EngineHarness, events, lock, release } from "./harness.js";
+import { lock } from "./harness.js";
+import { op, run, type HolderRecipe } from "./holder-model.js";
 
-type Op =
-  | { kind: "lock"; who: number; mode: "read" | "write" }
-  | { kind: "release"; who: number }
-  | { kind: "cut"; who: number }
-  | { kind: "resend"; who: number }
-  | { kind: "close"; who: number }
-  | { kind: "rebuild"; who: number };
-
-const CLIENTS = 4;
-const who = fc.integer({ min: 0, max: CLIENTS - 1 });
-const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant("lock" as const), who, mode: fc.constantFrom("read" as const, "write" as const) }),
-  fc.record({ kind: fc.constant("release" as const), who }),
-  fc.record({ kind: fc.constant("cut" as const), who }),
-  fc.record({ kind: fc.constant("resend" as const), who }),
-  fc.record({ kind: fc.constant("close" as const), who }),
-  fc.record({ kind: fc.constant("rebuild" as const), who }),
-);
-
-interface Holder {
-  c: Client;
-  cut: boolean;
-  seen: number;
-  state: { s: "idle" } | { s: "waiting" | "holding"; node: string; requestId: string; mode: "read" | "write" };
-}
-
-function run(ops: Op[]): void {
-  const h = new EngineHarness();
-  const clients: Holder[] = Array.from({ length: CLIENTS }, () => ({ c: h.connect(), cut: false, seen: 0, state: { s: "idle" } }));
-  const absorb = (k: Holder): void => {
-    const ev = events(k.c).slice(k.seen);
-    k.seen += ev.length;
-    for (const e of ev) {
-      if (k.state.s !== "waiting" || e.requestId !== k.state.requestId) continue;
-      if (e.kind === RecipeEventKind.LockGranted) k.state = { ...k.state, s: "holding" };
-      else if (e.kind === RecipeEventKind.NodeGone) k.state = { s: "idle" };
-    }
-  };
-  const check = (): void => {
-    const holding = clients.filter((k) => k.state.s === "holding");
+const rwLock: HolderRecipe = {
+  acquire: (c, mode, requestId) => lock(c, "/l", mode, requestId),
+  check: (h, holding) => {
     const writers = holding.filter((k) => k.state.s === "holding" && k.state.mode === "write");
     expect(writers.length === 0 || holding.length === 1, "a writer holds together with someone").toBe(true);
     const names = contenders(h.tree.get("/l")?.children ?? []);
-    for (const k of holding) {
-      const node = (k.state as { node: string }).node;
-      expect(h.tree.get(node)?.ephemeralOwner).toBe(k.c.sessionId);
-      expect(blockerOf(names, node.slice("/l/".length))).toBeUndefined();
-    }
-  };
-  const apply = (o: Op): void => {
-    const k = clients[o.who]!;
-    if (o.kind === "lock") {
-      if (k.state.s !== "idle" || k.cut) return;
-      const r = lock(k.c, "/l", o.mode);
-      expect(r.err).toBe(Err.Ok);
-      k.state = { s: r.body!.granted ? "holding" : "waiting", node: r.body!.node, requestId: r.requestId, mode: o.mode };
-    } else if (o.kind === "release") {
-      // Releasing a held lock, or giving up a wait.
-      if (k.state.s === "idle" || k.cut) return;
-      expect(release(k.c, k.state.node)).toBe(Err.Ok);
-      k.state = { s: "idle" };
-    } else if (o.kind === "cut") {
-      if (k.cut) return;
-      h.pipeline.detach(k.c.queue, "cut");
-      k.cut = true;
-    } else if (o.kind === "resend") {
-      if (!k.cut) h.pipeline.detach(k.c.queue, "cut");
-      k.c = h.attach(k.c.sessionId);
-      k.cut = false;
-      k.seen = 0;
-      if (k.state.s === "waiting") {
-        const r = lock(k.c, "/l", k.state.mode, k.state.requestId);
-        expect(r.err).toBe(Err.Ok);
-        expect(r.body!.node).toBe(k.state.node);
-        if (r.body!.granted) k.state = { ...k.state, s: "holding" };
-      }
-    } else if (o.kind === "rebuild") {
-      // As the server does after a SNAP, TRUNC or role change: the waiters' connections close.
-      const sessions = h.engine.rebuild();
-      for (const x of clients) {
-        if (!sessions.has(x.c.sessionId) || x.cut) continue;
-        h.pipeline.detach(x.c.queue, "rebuilt");
-        x.cut = true;
-      }
-    } else {
-      if (k.cut) h.pipeline.expire(k.c.sessionId);
-      else k.c.closeSession();
-      clients[o.who] = { c: h.connect(), cut: false, seen: 0, state: { s: "idle" } };
-    }
-    for (const x of clients) if (!x.cut) absorb(x);
-    check();
-  };
-  for (const o of ops) apply(o);
-  // Everyone reconnects; holders release in turn: every waiter is granted in the end.
-  for (let i = 0; i < CLIENTS; i++) if (clients[i]!.cut) apply({ kind: "resend", who: i });
-  for (let round = 0; round < 2 * CLIENTS; round++) {
-    const holder = clients.findIndex((k) => k.state.s === "holding");
-    if (holder === -1) break;
-    apply({ kind: "release", who: holder });
-  }
-  expect(clients.map((k) => k.state.s)).not.toContain("waiting");
-}
+    return (name) => expect(blockerOf(names, name)).toBeUndefined();
+  },
+};
 
 describe("a read/write lock under random clients", () => {
   it("never two conflicting holders, beliefs match the tree, no stranded waiter", () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 80 }), (ops) => run(ops)),
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => run(ops, rwLock)),
       { seed: 0x10c6, numRuns: 500 },
     );
   });

@@ -7,14 +7,9 @@ import { describe, expect, it } from "vitest";
 import { CreateMode, Err, RecipeEventKind } from "../../../src/jute/index.js";
 import type { Client } from "../pipeline/harness.js";
 import { EngineHarness, events, release, rid, take } from "./harness.js";
+import { connectionOps, type ConnectionOp } from "./holder-model.js";
 
-type Op =
-  | { kind: "offer" }
-  | { kind: "take"; who: number; wait: boolean }
-  | { kind: "ack"; who: number }
-  | { kind: "cut"; who: number }
-  | { kind: "resend"; who: number }
-  | { kind: "close"; who: number };
+type Op = { kind: "offer" } | { kind: "take"; who: number; wait: boolean } | { kind: "ack"; who: number } | ConnectionOp;
 
 const CONSUMERS = 3;
 const who = fc.integer({ min: 0, max: CONSUMERS - 1 });
@@ -22,9 +17,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.constant<Op>({ kind: "offer" }),
   fc.record({ kind: fc.constant("take" as const), who, wait: fc.boolean() }),
   fc.record({ kind: fc.constant("ack" as const), who }),
-  fc.record({ kind: fc.constant("cut" as const), who }),
-  fc.record({ kind: fc.constant("resend" as const), who }),
-  fc.record({ kind: fc.constant("close" as const), who }),
+  ...connectionOps(who),
 );
 
 interface Consumer {
