@@ -38,7 +38,12 @@ export function giveUpSignal(opts: { timeoutMs?: number | undefined; signal?: Ab
  */
 export function raceAbort<T>(p: Promise<T>, ...signals: (AbortSignal | undefined)[]): Promise<T> {
   const live = signals.filter((s): s is AbortSignal => s !== undefined);
-  for (const s of live) if (s.aborted) return Promise.reject(s.reason as Error);
+  for (const s of live) {
+    if (!s.aborted) continue;
+    // Nobody else may observe `p` (a call's reply): its later failure is not unhandled.
+    p.catch(() => undefined);
+    return Promise.reject(s.reason as Error);
+  }
   if (live.length === 0) return p;
   return new Promise<T>((resolve, reject) => {
     const onAbort = (e: Event): void => {
