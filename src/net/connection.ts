@@ -55,10 +55,12 @@ const OP_NAMES = new Map<number, string>(Object.entries(OpCode).map(([name, code
 export const HANDSHAKE_TIMEOUT_MS_DEFAULT = 10_000;
 
 /**
- * Default output limits, from jute.maxbuffer (the largest reply): the soft limit lets
- * two replies of the largest size be queued before reading stops, and the hard cap lets
- * a paused connection still flush a burst of queued reads (globalOutstandingLimit of them
- * in the worst case is more than we hold: past it the client is cut off).
+ * Default output limits, from jute.maxbuffer (the largest reply). The soft limit lets two
+ * replies of the largest size be queued before reading stops. Once reading has stopped,
+ * output can still grow only by replies already owed: reads queued behind a write, watch
+ * events. The hard cap leaves room for 32 largest replies of those (~32 MiB at the default
+ * jute.maxbuffer); a backlog beyond it means the client is not reading, and it is cut off
+ * rather than held in memory (globalOutstandingLimit x jute.maxbuffer would be 1 GiB).
  */
 export function outboundLimitsFor(frameBytesMax: number): { softBytes: number; hardBytes: number } {
   const softBytes = Math.max(2 * frameBytesMax, OUTBOUND_SOFT_BYTES_MIN);
