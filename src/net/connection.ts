@@ -2,6 +2,20 @@
 // pipeline, replies and watch events out. Replies produced in one turn of the event loop
 // go out in one socket write (corking by hand), so a burst of pipelined requests costs
 // one syscall. A malformed frame closes this connection only, with a logged reason.
+//
+// Bounded memory per connection (output backpressure). Replies to a client that does not
+// read them pile up in the socket's write buffer (socket.writableLength) and in this
+// turn's frame buffer. Past outboundBytesSoftMax the connection stops taking requests:
+// frames already parsed wait in #held and the socket is paused, so the kernel's receive
+// window fills and the client's writes block; 'drain' (everything handed to the kernel)
+// resumes it. Queued reads behind a write can still be answered while paused, so
+// past outboundBytesHardMax the connection is closed with one warning naming the client
+// and the numbers; the session survives for its timeout, as after any disconnect.
+//
+// A connection that has not sent its ConnectRequest within handshakeTimeoutMs is closed
+// (a silent or trickling connection would otherwise hold a socket and a maxClientCnxns
+// slot for ever). Four-letter words share the port: they are answered as soon as their
+// four bytes arrive, so the bound never bites a well-behaved 4lw.
 
 import type { Socket } from "node:net";
 import {
@@ -31,10 +45,42 @@ import { ServerStats } from "./stats.js";
 
 const OP_NAMES = new Map<number, string>(Object.entries(OpCode).map(([name, code]) => [code, name]));
 
+/**
+ * Default handshake bound: ZooKeeper's NIOServerCnxnFactory closes a connection that has
+ * no session after zookeeper.nio.sessionlessCnxnTimeout, 10 s by default. We use the same
+ * number rather than a tickTime x initLimit product: it does not depend on ensemble
+ * settings, is long enough for a client on a slow link to send ~50 bytes, and short
+ * enough that 2,000 silent connections are gone within seconds.
+ */
+export const HANDSHAKE_TIMEOUT_MS_DEFAULT = 10_000;
+
+/**
+ * Default output limits, from jute.maxbuffer (the largest reply). The soft limit lets two
+ * replies of the largest size be queued before reading stops. Once reading has stopped,
+ * output can still grow only by replies already owed: reads queued behind a write, watch
+ * events. The hard cap leaves room for 32 largest replies of those (~32 MiB at the default
+ * jute.maxbuffer); a backlog beyond it means the client is not reading, and it is cut off
+ * rather than held in memory (globalOutstandingLimit x jute.maxbuffer would be 1 GiB).
+ */
+export function outboundLimitsFor(frameBytesMax: number): { softBytes: number; hardBytes: number } {
+  const softBytes = Math.max(2 * frameBytesMax, OUTBOUND_SOFT_BYTES_MIN);
+  return { softBytes, hardBytes: Math.max(32 * frameBytesMax, 4 * softBytes) };
+}
+
+const OUTBOUND_SOFT_BYTES_MIN = 256 * 1024;
+/** A frame buffer that grew past this for a burst is not kept at that size. */
+const OUT_BUFFER_KEEP_BYTES = 256 * 1024;
+
 export interface ConnectionHost {
   readonly pipeline: Pipeline;
   readonly log: Logger;
   readonly frameBytesMax: number;
+  /** Unsent output (bytes) past which no more requests are read; default from frameBytesMax. */
+  readonly outboundBytesSoftMax?: number;
+  /** Unsent output (bytes) past which the connection is closed; default from frameBytesMax. */
+  readonly outboundBytesHardMax?: number;
+  /** A connection without a ConnectRequest by then is closed (HANDSHAKE_TIMEOUT_MS_DEFAULT). */
+  readonly handshakeTimeoutMs?: number;
   readonly sessionTimeoutMsMin: number;
   readonly sessionTimeoutMsMax: number;
   /** Identities an auth packet proves, or undefined if it fails. */
@@ -76,11 +122,23 @@ export class ClientConnection implements Conn {
   readonly #arrivalOps: number[] = [];
   readonly #host: ConnectionHost;
   readonly #parser: FrameParser;
-  readonly #out = new JuteWriter(4096);
+  #out = new JuteWriter(4096);
   #flushScheduled = false;
   #state: State = State.Handshake;
   #queue: SessionQueue | undefined;
-  #paused = false;
+  /** The pipeline asked to stop reading (too many outstanding requests). */
+  #pipelinePaused = false;
+  /** Whether the socket is paused now (for the pipeline's reason or for unsent output). */
+  #readPaused = false;
+  /** Frames parsed but not yet taken, while reading is stopped; at most one socket chunk's worth. */
+  #held: Buffer[] = [];
+  #pumping = false;
+  #pumpScheduled = false;
+  readonly #softBytes: number;
+  readonly #hardBytes: number;
+  /** The most unsent output this connection ever had (bytes), for tests and `cons`. */
+  outboundBytesPeak = 0;
+  #handshakeTimer: NodeJS.Timeout | undefined;
 
   get watchId(): bigint {
     return this.sessionId;
@@ -93,8 +151,21 @@ export class ClientConnection implements Conn {
     this.remotePort = socket.remotePort ?? 0;
     this.authIds = [{ scheme: "ip", id: this.remoteAddress }];
     this.#parser = new FrameParser(host.frameBytesMax);
+    const limits = outboundLimitsFor(host.frameBytesMax);
+    this.#softBytes = host.outboundBytesSoftMax ?? limits.softBytes;
+    this.#hardBytes = host.outboundBytesHardMax ?? limits.hardBytes;
+    if (!(this.#softBytes > 0 && this.#hardBytes >= this.#softBytes)) {
+      throw new Error(`outbound limits out of order: soft ${this.#softBytes}, hard ${this.#hardBytes}`);
+    }
+    const handshakeMs = host.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS_DEFAULT;
+    this.#handshakeTimer = setTimeout(() => {
+      this.#handshakeTimer = undefined;
+      if (this.#state === State.Handshake) this.close(`no ConnectRequest within ${handshakeMs} ms`);
+    }, handshakeMs);
+    this.#handshakeTimer.unref();
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    socket.on("drain", () => this.#pump());
     socket.on("error", (e) => this.#closed(`socket error: ${e.message}`));
     socket.on("close", () => this.#closed("connection closed by client"));
   }
@@ -107,19 +178,57 @@ export class ClientConnection implements Conn {
     return this.#state === State.Closed;
   }
 
+  /** Bytes produced for this client and not yet handed to the kernel. */
+  get outboundBytes(): number {
+    return this.socket.writableLength + this.#out.length;
+  }
+
+  /** Whether no more requests are taken from this connection for now. */
+  get readingPaused(): boolean {
+    return this.#readPaused;
+  }
+
   #onData(chunk: Buffer): void {
     if (this.#state === State.Closed) return;
     this.#host.counters.bytesReceived += chunk.length;
     try {
       const data = this.#headChecked ? chunk : this.#firstBytes(chunk);
       if (data === undefined) return;
-      for (const frame of this.#parser.push(data)) {
+      for (const frame of this.#parser.push(data)) this.#held.push(frame);
+    } catch (e) {
+      this.close(`bad frame: ${(e as Error).message}`);
+      return;
+    }
+    this.#pump();
+  }
+
+  /**
+   * Takes held frames while the pipeline and the output allow, then pauses or resumes the
+   * socket to match. Not re-entered: a reply produced while taking a frame may ask for it.
+   */
+  #pump(): void {
+    if (this.#pumping || this.#isClosed()) return;
+    this.#pumping = true;
+    try {
+      while (this.#held.length > 0 && !this.#pipelinePaused && !this.#congested()) {
+        this.#onFrame(this.#held.shift()!);
         if (this.#isClosed()) return;
-        this.#onFrame(frame);
       }
     } catch (e) {
       this.close(`bad frame: ${(e as Error).message}`);
+      return;
+    } finally {
+      this.#pumping = false;
     }
+    const stop = this.#held.length > 0 || this.#pipelinePaused || this.#congested();
+    if (stop === this.#readPaused) return;
+    this.#readPaused = stop;
+    if (stop) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  #congested(): boolean {
+    return this.outboundBytes > this.#softBytes;
   }
 
   /** Bytes before the first frame, held until four have come to tell a four-letter word. */
@@ -150,6 +259,7 @@ export class ClientConnection implements Conn {
     this.#host.counters.packetsReceived++;
     const r = new JuteReader(frame);
     if (this.#state === State.Handshake) {
+      this.#stopHandshakeTimer();
       this.#onConnect(readConnectRequest(r));
       return;
     }
@@ -275,6 +385,12 @@ export class ClientConnection implements Conn {
     this.#out.intAt(this.#frameStart, this.#out.length - this.#frameStart - 4);
     this.packetsSent++;
     this.#host.counters.packetsSent++;
+    const unsent = this.outboundBytes;
+    if (unsent > this.outboundBytesPeak) this.outboundBytesPeak = unsent;
+    if (unsent > this.#hardBytes) {
+      this.#overflow(unsent);
+      return;
+    }
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       process.nextTick(() => this.#flush());
@@ -289,15 +405,61 @@ export class ClientConnection implements Conn {
     }
     const bytes = this.#out.toBuffer();
     this.#host.counters.bytesSent += bytes.length;
+    // The return value is not needed: #pump looks at writableLength. A write the kernel
+    // takes whole returns true and never emits 'drain', so the pump runs here as well.
     this.socket.write(bytes);
-    this.#out.reset();
+    this.#resetOut(bytes.length);
+    if (this.#readPaused || this.#held.length > 0 || this.#congested()) this.#pump();
+  }
+
+  #resetOut(usedBytes: number): void {
+    if (usedBytes > OUT_BUFFER_KEEP_BYTES) this.#out = new JuteWriter(4096);
+    else this.#out.reset();
+  }
+
+  /** Over the hard cap: the client is not reading its replies. Dropped, not flushed. */
+  #overflow(unsent: number): void {
+    this.#host.log.warn(
+      {
+        client: `${this.remoteAddress}:${this.remotePort}`,
+        sessionId: hex64(this.sessionId),
+        unsentBytes: unsent,
+        outboundBytesHardMax: this.#hardBytes,
+        heldRequests: this.#held.length,
+      },
+      `closing connection from ${this.remoteAddress}:${this.remotePort}: ${unsent} bytes of replies unsent, over the ${this.#hardBytes}-byte cap (client not reading)`,
+    );
+    this.#state = State.Closed;
+    this.#held = [];
+    this.#resetOut(this.#out.length);
+    // The session's queue is detached on the socket's 'close' (next turn), not here: we
+    // may be inside the pipeline's or the watch registry's loop.
+    this.socket.destroy();
   }
 
   setBackpressure(on: boolean): void {
-    if (on === this.#paused || this.#state === State.Closed) return;
-    this.#paused = on;
-    if (on) this.socket.pause();
-    else this.socket.resume();
+    if (on === this.#pipelinePaused || this.#state === State.Closed) return;
+    this.#pipelinePaused = on;
+    if (on) {
+      if (!this.#readPaused) {
+        this.#readPaused = true;
+        this.socket.pause();
+      }
+      return;
+    }
+    // The pipeline calls this from inside its own loops: take held frames on a fresh stack.
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    process.nextTick(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #stopHandshakeTimer(): void {
+    if (this.#handshakeTimer === undefined) return;
+    clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
   }
 
   close(reason: string): void {
@@ -323,6 +485,8 @@ export class ClientConnection implements Conn {
   #release(reason: string): void {
     if (this.#released) return;
     this.#released = true;
+    this.#stopHandshakeTimer();
+    this.#held = [];
     if (this.#queue !== undefined) this.#host.pipeline.detach(this.#queue, reason);
     this.#host.connectionClosed(this);
   }

@@ -1,6 +1,6 @@
 // The I/O shell: client connections, the client port, four-letter words, the
 // AdminServer and the Prometheus endpoint.
-export { ClientConnection, type ConnectionHost } from "./connection.js";
+export { ClientConnection, HANDSHAKE_TIMEOUT_MS_DEFAULT, outboundLimitsFor, type ConnectionHost } from "./connection.js";
 export { ClientListener, type ListenerOptions } from "./listener.js";
 export { fourLetterWord, monitorEntries, FOUR_LETTER_WORDS, type FourLetterSource, type MonitorValue, type QuorumStats } from "./fourletter.js";
 export { ServerStats } from "./stats.js";

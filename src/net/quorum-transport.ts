@@ -10,6 +10,17 @@
 // dials the lower ones), and a connection from an unknown server with a higher id is
 // accepted, since a joiner dials the ensemble before any member has heard of it. A
 // joiner with a lower id than a member is reached only once a reconfig names it.
+//
+// Output limits per peer (a slow or stuck learner must not grow the leader's memory
+// without bound): unsent bytes are the socket's writableLength plus this turn's frames.
+// Past outboundBytesHardMax the connection is dropped with one warning naming the peer
+// and the numbers; ZAB sees the peer down, and the learner re-dials and resyncs (DIFF,
+// TRUNC or SNAP), which is cheaper than holding its backlog. Past outboundBytesSoftMax
+// a warning is logged once per episode, but reading from the peer does NOT stop, unlike
+// on client connections: both ends of a quorum connection produce output (proposals one
+// way, forwarded requests and acks the other), so two servers that each stopped reading
+// because the other was slow would stall each other until the hard cap; and what a
+// learner sends does not drive what the leader sends it, so pausing would bound nothing.
 
 import { createServer, connect as tcpConnect, type Server, type Socket } from "node:net";
 import { FrameParser, JuteReader, JuteWriter } from "../jute/index.js";
@@ -28,6 +39,10 @@ export interface QuorumTransportOptions {
   peers: QuorumPeerAddress[];
   log: Logger;
   frameBytesMax: number;
+  /** Unsent bytes to one peer past which a warning is logged (default frameBytesMax). */
+  outboundBytesSoftMax?: number;
+  /** Unsent bytes to one peer past which its connection is dropped (default 2 x frameBytesMax). */
+  outboundBytesHardMax?: number;
   onMessage(from: bigint, msg: ZabMsg): void;
   onDown(peer: bigint): void;
 }
@@ -51,9 +66,19 @@ export class QuorumTransport {
   #flushQueued = false;
   /** Peers this server is cut off from (fault injection in tests): no traffic either way. */
   readonly #blocked = new Set<bigint>();
+  readonly #softBytes: number;
+  /** Two frames of the largest size (a SNAP) fit, plus the proposals made meanwhile. */
+  readonly #hardBytes: number;
+  /** Peers whose unsent output passed the soft limit and has not drained since. */
+  readonly #slow = new Set<bigint>();
 
   constructor(opts: QuorumTransportOptions) {
     this.#opts = opts;
+    this.#softBytes = opts.outboundBytesSoftMax ?? opts.frameBytesMax;
+    this.#hardBytes = opts.outboundBytesHardMax ?? 2 * opts.frameBytesMax;
+    if (!(this.#softBytes > 0 && this.#hardBytes >= this.#softBytes)) {
+      throw new Error(`quorum outbound limits out of order: soft ${this.#softBytes}, hard ${this.#hardBytes}`);
+    }
     for (const p of opts.peers) this.#peers.set(p.id, p);
     this.#server = createServer({ noDelay: true }, (s) => this.#accept(s));
   }
@@ -110,10 +135,40 @@ export class QuorumTransport {
     w.int(0);
     encodeZabMsg(w, msg);
     w.intAt(at, w.length - at - 4);
+    if (!this.#withinLimits(to, s, w.length)) return;
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flush);
     }
+  }
+
+  /** Unsent bytes to `to`: handed to the socket and not yet to the kernel, plus this turn's frames. */
+  outboundBytes(to: bigint): number {
+    return (this.#sockets.get(to)?.writableLength ?? 0) + (this.#out.get(to)?.length ?? 0);
+  }
+
+  /** Checks the output limits for `to`; over the hard cap drops its connection (false). */
+  #withinLimits(to: bigint, s: Socket, queuedBytes: number): boolean {
+    const unsent = s.writableLength + queuedBytes;
+    if (unsent > this.#hardBytes) {
+      this.#opts.log.warn(
+        { peer: to.toString(), unsentBytes: unsent, outboundBytesHardMax: this.#hardBytes },
+        `dropping quorum connection to server ${to}: ${unsent} bytes unsent, over the ${this.#hardBytes}-byte cap (peer not reading); it resyncs when it reconnects`,
+      );
+      this.#out.delete(to);
+      this.#slow.delete(to);
+      s.destroy();
+      return false;
+    }
+    if (unsent > this.#softBytes && !this.#slow.has(to)) {
+      this.#slow.add(to);
+      this.#opts.log.warn(
+        { peer: to.toString(), unsentBytes: unsent, outboundBytesSoftMax: this.#softBytes },
+        `quorum peer ${to} is slow: ${unsent} bytes unsent`,
+      );
+      s.once("drain", () => this.#slow.delete(to));
+    }
+    return true;
   }
 
   readonly #flush = (): void => {
@@ -205,6 +260,7 @@ export class QuorumTransport {
     s.once("close", () => {
       if (this.#sockets.get(id) !== s) return;
       this.#sockets.delete(id);
+      this.#slow.delete(id);
       this.#opts.onDown(id);
       const p = this.#peers.get(id);
       if (p !== undefined && id < this.#opts.myId) this.#scheduleRedial(p);
