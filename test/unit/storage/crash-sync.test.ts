@@ -70,6 +70,8 @@ interface Scenario {
   readonly old: readonly TxnEntry[];
   /** Purge down to this many snapshots before the sync (undefined: no purge). */
   readonly retain?: number;
+  /** Writes `old` (default: one txn at a time, waiting for snapshots to finish). */
+  readonly setup?: (s: Storage, tree: DataTree) => Promise<void>;
   /** Storage options over the defaults (small snapCount, separate dirs). */
   readonly storage?: Partial<StorageOptions>;
   /** The sync step under test, on the opened storage and its tree. */
@@ -87,7 +89,7 @@ async function run(sc: Scenario, crashAtOp: number | undefined): Promise<{ disk:
   const disk = new FakeDisk(crashAtOp === undefined ? {} : { crashAtOp });
   const tree = new DataTree();
   const s = await Storage.open(options(disk, sc.storage), tree);
-  await applyAll(s, tree, sc.old);
+  await (sc.setup ?? ((st, t) => applyAll(st, t, sc.old)))(s, tree);
   if (sc.retain !== undefined) await s.purge(sc.retain);
   const setupOps = disk.ops;
   expect(disk.crashed).toBe(false);
@@ -196,6 +198,40 @@ describe("TRUNC and SNAP survive a crash at every disk operation", () => {
       synced: old.filter((e) => e.hdr.zxid <= target),
       after: history("e2", range(2, 1, 3)),
     });
+  }, 60_000);
+
+  it("TRUNC drops a snapshot taken before the cut whose fuzzy window runs past it", async () => {
+    const old = history("e1", range(1, 1, 30));
+    const target = zxidOf(1, 14);
+    let window: { from: bigint; to: bigint } | undefined;
+    const setup = async (s: Storage, tree: DataTree): Promise<void> => {
+      await applyAll(s, tree, old.slice(0, 10));
+      const snap = s.snapshotNow();
+      for (const e of old.slice(10, 20)) {
+        await s.append(e);
+        tree.apply(e, []);
+        s.applied(e, []);
+        await turn(); // the snapshot writes a slice while txns keep coming
+      }
+      const r = (await snap)!;
+      window = { from: r.zxid, to: r.lastZxid };
+      await applyAll(s, tree, old.slice(20));
+    };
+    const sc: Scenario = {
+      old,
+      target,
+      setup,
+      storage: { snapCount: 1000, snapshotSliceBytes: 20 },
+      sync: async (s, tree) => {
+        expect(await s.truncateAfter(target, tree)).toBeDefined();
+        expect(treeText(tree)).toBe(treeText(treeOf(old.filter((e) => e.hdr.zxid <= target))));
+      },
+      synced: old.filter((e) => e.hdr.zxid <= target),
+      after: history("e2", range(2, 1, 3)),
+    };
+    await crashEverywhere(sc);
+    expect(window!.from).toBeLessThan(target);
+    expect(window!.to).toBeGreaterThan(target);
   }, 60_000);
 
   it("SNAP to a learner that is behind: the old snapshots go only once the image is durable", async () => {
