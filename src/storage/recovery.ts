@@ -42,7 +42,11 @@ export interface Recovered {
   readonly lastZxid: Zxid;
   /** Live sessions and their negotiated timeouts. */
   readonly sessions: Map<SessionId, number>;
-  /** The highest session id ever created: new ids must go above it. */
+  /**
+   * The highest session id (unsigned) of any createSession in the snapshot's header or
+   * the replayed log, whichever member issued it. Not a floor for new ids as such:
+   * src/session/ids.ts uses it only when it carries this server's byte.
+   */
   readonly highestSessionId: bigint;
   readonly snapshot: NamedFile | undefined;
   /** The snapshot's fuzzy window: its zxid, and the last zxid applied while it was written. */

@@ -292,7 +292,12 @@ export class Storage {
     this.#snapshot?.noteApplied(entry, effects);
   }
 
-  /** The highest session id created so far: new session ids must go above it. */
+  /**
+   * The highest session id (as an unsigned 64-bit number) of any createSession recovered
+   * or applied so far, whichever member issued it. It is a floor for this server's own
+   * ids only: src/session/ids.ts lifts its counter with an id only when the id carries
+   * this server's byte, since another member's ids are that member's to issue.
+   */
   get highestSessionId(): bigint {
     return this.#highestSessionId;
   }
