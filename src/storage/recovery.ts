@@ -101,7 +101,7 @@ export async function recover(opts: RecoverOptions, tree: DataTree): Promise<Rec
       const { hdr, txn } = rec.entry;
       prevRead = hdr.zxid;
       if (hdr.zxid <= z0) continue;
-      const gap = zxidGap(prevApplied, hdr.zxid);
+      const gap = zxidGap(prevApplied, hdr.zxid) ?? firstTxnGap(prevApplied, hdr.zxid);
       if (gap !== undefined) throw gapError(f, rec.offset, gap, snapFile, failure, z0);
       tree.replay(rec.entry, snap !== undefined && hdr.zxid <= snap.lastZxid ? snap.closes.get(hdr.zxid) : undefined);
       if (txn.type === "createSession") {
@@ -208,6 +208,17 @@ async function loadNewestSnapshot(
     return { snap: parsed, file: f, failure };
   }
   return { snap: undefined, file: undefined, failure };
+}
+
+/**
+ * From an empty tree (no snapshot), the first txn must be the first of its epoch: zxidGap
+ * lets a new epoch start anywhere after an older one, which from zxid 0 would accept a
+ * log whose first files are gone (a crash between removing and cutting files once
+ * did that) and replay its tail onto an empty tree.
+ */
+function firstTxnGap(prev: bigint, next: bigint): string | undefined {
+  if (prev !== 0n || (next & 0xffff_ffffn) === 1n) return undefined;
+  return `zxid ${zxidHex(next)} is not the first txn of its epoch, and there is no snapshot before it`;
 }
 
 function gapError(
