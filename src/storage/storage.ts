@@ -138,6 +138,8 @@ export class Storage {
    * with both directories fsynced before the log is opened for appends.
    */
   async resetTo(zxid: bigint): Promise<void> {
+    // Closed (the server is stopping): no snapshot can be written, so nothing may go.
+    if (this.#closed) return;
     await this.#quiesce();
     const disk = this.#opts.disk;
     assert(this.#tree.lastProcessedZxid === asZxid(zxid), "resetTo: the tree is not at the snapshot's zxid");
