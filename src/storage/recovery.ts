@@ -12,7 +12,7 @@
 //    a log file that is not the last, damage followed by records that verify, a record
 //    that verifies but does not decode or breaks zxid continuity, a gap between the
 //    snapshot and the log, or no valid snapshot while the log does not reach back to
-//    the first zxid.
+//    the first zxid (without a snapshot, the first txn must be the first of its epoch).
 // Ordering: the tree is restored and replayed completely before anything else runs.
 
 import { JuteError } from "../jute/index.js";

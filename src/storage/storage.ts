@@ -11,6 +11,12 @@
 // one is done instead, so a burst of writes cannot leave the log growing unchecked.
 // Ordering: a snapshot starts in its own turn of the event loop, between two applies,
 // so its zxid and session table are those of one applied prefix.
+//
+// TRUNC and SNAP (truncateAfter, resetTo) rewrite the directories in an order where a
+// crash after any disk operation leaves a data dir that starts: files past the target
+// go newest first, each removal fsynced (its directory) before the next, then the file
+// holding the target is cut and fsynced; a SNAP's snapshot is durable before any old
+// file goes; and the log reopens for appends only once all of that is durable.
 
 import { randomBytes as cryptoRandomBytes } from "node:crypto";
 import { join } from "node:path";
