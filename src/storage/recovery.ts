@@ -12,7 +12,7 @@
 //    a log file that is not the last, damage followed by records that verify, a record
 //    that verifies but does not decode or breaks zxid continuity, a gap between the
 //    snapshot and the log, or no valid snapshot while the log does not reach back to
-//    the first zxid.
+//    the first zxid (without a snapshot, the first txn must be the first of its epoch).
 // Ordering: the tree is restored and replayed completely before anything else runs.
 
 import { JuteError } from "../jute/index.js";
@@ -42,7 +42,11 @@ export interface Recovered {
   readonly lastZxid: Zxid;
   /** Live sessions and their negotiated timeouts. */
   readonly sessions: Map<SessionId, number>;
-  /** The highest session id ever created: new ids must go above it. */
+  /**
+   * The highest session id (unsigned) of any createSession in the snapshot's header or
+   * the replayed log, whichever member issued it. Not a floor for new ids as such:
+   * src/session/ids.ts uses it only when it carries this server's byte.
+   */
   readonly highestSessionId: bigint;
   readonly snapshot: NamedFile | undefined;
   /** The snapshot's fuzzy window: its zxid, and the last zxid applied while it was written. */
@@ -97,7 +101,7 @@ export async function recover(opts: RecoverOptions, tree: DataTree): Promise<Rec
       const { hdr, txn } = rec.entry;
       prevRead = hdr.zxid;
       if (hdr.zxid <= z0) continue;
-      const gap = zxidGap(prevApplied, hdr.zxid);
+      const gap = zxidGap(prevApplied, hdr.zxid) ?? firstTxnGap(prevApplied, hdr.zxid);
       if (gap !== undefined) throw gapError(f, rec.offset, gap, snapFile, failure, z0);
       tree.replay(rec.entry, snap !== undefined && hdr.zxid <= snap.lastZxid ? snap.closes.get(hdr.zxid) : undefined);
       if (txn.type === "createSession") {
@@ -204,6 +208,17 @@ async function loadNewestSnapshot(
     return { snap: parsed, file: f, failure };
   }
   return { snap: undefined, file: undefined, failure };
+}
+
+/**
+ * From an empty tree (no snapshot), the first txn must be the first of its epoch: zxidGap
+ * lets a new epoch start anywhere after an older one, which from zxid 0 would accept a
+ * log whose first files are gone (a crash between removing and cutting files once
+ * did that) and replay its tail onto an empty tree.
+ */
+function firstTxnGap(prev: bigint, next: bigint): string | undefined {
+  if (prev !== 0n || (next & 0xffff_ffffn) === 1n) return undefined;
+  return `zxid ${zxidHex(next)} is not the first txn of its epoch, and there is no snapshot before it`;
 }
 
 function gapError(

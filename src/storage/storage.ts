@@ -11,6 +11,12 @@
 // one is done instead, so a burst of writes cannot leave the log growing unchecked.
 // Ordering: a snapshot starts in its own turn of the event loop, between two applies,
 // so its zxid and session table are those of one applied prefix.
+//
+// TRUNC and SNAP (truncateAfter, resetTo) rewrite the directories in an order where a
+// crash after any disk operation leaves a data dir that starts: files past the target
+// go newest first, each removal fsynced (its directory) before the next, then the file
+// holding the target is cut and fsynced; a SNAP's snapshot is durable before any old
+// file goes; and the log reopens for appends only once all of that is durable.
 
 import { randomBytes as cryptoRandomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -18,11 +24,12 @@ import type { DataTree, Effect } from "../tree/index.js";
 import type { TxnEntry } from "../txn/index.js";
 import { asZxid, assert, type Logger, type Prng } from "../util/index.js";
 import type { Disk } from "./disk.js";
-import { filesOf, snapshotFileName, versionDir, zxidHex } from "./files.js";
+import { StorageError } from "./errors.js";
+import { filesOf, snapshotFileName, versionDir, zxidHex, type NamedFile } from "./files.js";
 import { purge, type PurgeResult } from "./purge.js";
 import { recover, type Recovered } from "./recovery.js";
 import { loadOrCreateSecret } from "./secret.js";
-import { FuzzySnapshot, type SnapshotResult, type SnapshotSession } from "./snapshot.js";
+import { FuzzySnapshot, parseSnapshot, type SnapshotResult, type SnapshotSession } from "./snapshot.js";
 import { LOG_ROLL_BYTES_DEFAULT, TxnLog, scanLog, type TxnLogStats } from "./txnlog.js";
 
 export interface StorageOptions {
@@ -102,45 +109,17 @@ export class Storage {
 
   /**
    * ZAB's TRUNC: drops every logged txn after `zxid` (a quorum never committed them),
-   * and every snapshot taken after it. If the tree had applied some of them (the start-up
+   * and every snapshot that holds one. If the tree had applied some of them (the start-up
    * replay does), it is rebuilt from what is left on disk; then the recovered state is
    * returned so the caller can reset its session table too.
+   *
+   * Ordering (#discardAfter): a crash at any point leaves the old history, cut at some
+   * zxid at or past `zxid`; the log is open for appends only once the cut is durable.
    */
   async truncateAfter(zxid: bigint, tree: DataTree): Promise<Recovered | undefined> {
     await this.#quiesce();
     const disk = this.#opts.disk;
-    const logs = filesOf(this.logDir, await disk.list(this.logDir), "log");
-    let prev: bigint | undefined;
-    for (const f of logs) {
-      if (f.zxid > zxid) {
-        await disk.remove(f.path);
-        this.#logBytes.delete(f.path);
-        continue;
-      }
-      const buf = await disk.readFile(f.path);
-      const scan = scanLog(buf, f.zxid, prev);
-      const keep = scan.records.filter((r) => r.entry.hdr.zxid <= zxid);
-      const last = keep.at(-1);
-      prev = last?.entry.hdr.zxid ?? prev;
-      const cut = keep.length === scan.records.length ? scan.goodEnd : scan.records[keep.length]!.offset;
-      if (cut < buf.length) {
-        const fh = await disk.openForWrite(f.path);
-        try {
-          await fh.truncate(cut);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        this.#logBytes.set(f.path, cut);
-      }
-    }
-    for (const f of filesOf(this.snapDir, await disk.list(this.snapDir), "snapshot")) {
-      if (f.zxid <= zxid) continue;
-      await disk.remove(f.path);
-      this.#snapBytes.delete(f.path);
-    }
-    await disk.syncDir(this.logDir);
-    if (this.snapDir !== this.logDir) await disk.syncDir(this.snapDir);
+    await this.#discardAfter(zxid);
     this.#log = this.#openLog(zxid);
     this.#opts.log.info({ zxid: zxidHex(zxid) }, "log truncated (TRUNC from the leader)");
     if (tree.lastProcessedZxid <= zxid) return undefined;
@@ -154,27 +133,118 @@ export class Storage {
    * ZAB's SNAP: the tree (already loaded from the leader's image) replaces everything on
    * disk: it is written as a snapshot, and every older log and snapshot goes, since they
    * may hold a history the ensemble never committed.
+   *
+   * Ordering: the snapshot of the image is the commit point. Before it, the data dir
+   * holds the old history (recovery finds it); once its rename is durable, recovery
+   * starts from it, being the newest snapshot, and replays nothing, every logged txn
+   * being at or before it. So: (1) anything of the old history past `zxid` is dropped
+   * first, as TRUNC would (the leader only sends SNAP to a learner behind it, so this is
+   * normally nothing); (2) the snapshot is written to a temporary file, fsynced, renamed
+   * and its directory fsynced (FuzzySnapshot.run); (3) only then do the old files go,
+   * with both directories fsynced before the log is opened for appends.
    */
   async resetTo(zxid: bigint): Promise<void> {
+    // Closed (the server is stopping): no snapshot can be written, so nothing may go.
+    if (this.#closed) return;
     await this.#quiesce();
     const disk = this.#opts.disk;
     assert(this.#tree.lastProcessedZxid === asZxid(zxid), "resetTo: the tree is not at the snapshot's zxid");
+    await this.#discardAfter(zxid);
+    const newPath = join(this.snapDir, snapshotFileName(zxid));
+    this.#snapBytes.delete(newPath); // an old snapshot of this zxid is replaced, not kept
+    const written = await this.snapshotNow();
+    assert(written !== undefined && written.path === newPath, `resetTo: the snapshot at ${zxidHex(zxid)} was not written`);
+    const oldSnaps = filesOf(this.snapDir, await disk.list(this.snapDir), "snapshot").filter((f) => f.path !== newPath);
     const oldLogs = filesOf(this.logDir, await disk.list(this.logDir), "log");
-    const oldSnaps = filesOf(this.snapDir, await disk.list(this.snapDir), "snapshot").filter((f) => f.zxid !== zxid);
     for (const f of oldSnaps) {
       await disk.remove(f.path);
       this.#snapBytes.delete(f.path);
     }
-    if (oldSnaps.length > 0) await disk.syncDir(this.snapDir);
-    this.#snapBytes.delete(join(this.snapDir, snapshotFileName(zxid)));
-    await this.snapshotNow();
     for (const f of oldLogs) {
       await disk.remove(f.path);
       this.#logBytes.delete(f.path);
     }
-    await disk.syncDir(this.logDir);
+    await disk.syncDir(this.snapDir);
+    if (this.logDir !== this.snapDir) await disk.syncDir(this.logDir);
     this.#log = this.#openLog(zxid);
     this.#sinceSnapshot = 0;
+  }
+
+  /**
+   * Removes every log record after `zxid` and every snapshot that holds a txn after it,
+   * so that a crash after any disk operation leaves a prefix of the old history that
+   * still reaches `zxid`: never a cut file followed by a later file that survived (a
+   * gap that refuses to start, or, across epochs, later txns replayed on top of the cut),
+   * never a snapshot without the log its fuzzy window needs.
+   *
+   * Files go newest first, each removal made durable (its directory fsynced) before the
+   * next, so what is left is always every file up to some point. A snapshot is keyed by
+   * the last zxid it may hold (the end of its fuzzy window: at most the next snapshot's
+   * zxid, since snapshots run one at a time) and goes before any log file it needs.
+   * Only then is the file holding `zxid` cut and fsynced: with nothing after it left, a
+   * crash mid-cut loses only txns past `zxid`.
+   */
+  async #discardAfter(zxid: bigint): Promise<void> {
+    const disk = this.#opts.disk;
+    const logs = filesOf(this.logDir, await disk.list(this.logDir), "log");
+    const snaps = filesOf(this.snapDir, await disk.list(this.snapDir), "snapshot");
+    const cutFile = logs.filter((f) => f.zxid <= zxid).at(-1);
+    let cut: { file: NamedFile; at: number } | undefined;
+    let loggedPast = false;
+    if (cutFile !== undefined) {
+      const buf = await disk.readFile(cutFile.path);
+      const scan = scanLog(buf, cutFile.zxid, undefined);
+      const keep = scan.records.filter((r) => r.entry.hdr.zxid <= zxid).length;
+      loggedPast = keep < scan.records.length;
+      // Also cuts a damaged or zero tail: this file stops being the last one.
+      const at = loggedPast ? scan.records[keep]!.offset : scan.goodEnd;
+      if (at < buf.length) cut = { file: cutFile, at };
+    }
+    const doomed: { file: NamedFile; key: bigint; snapshot: boolean }[] = [];
+    for (const f of logs) if (f.zxid > zxid) doomed.push({ file: f, key: f.zxid, snapshot: false });
+    // Nothing logged past zxid: no snapshot holds anything past it (a snapshot's window
+    // ends at an applied, so logged, txn).
+    if (!loggedPast && doomed.length === 0 && (snaps.at(-1)?.zxid ?? 0n) <= zxid) {
+      await this.#cut(cut);
+      return;
+    }
+    const straddler = snaps.filter((f) => f.zxid <= zxid).at(-1);
+    for (let i = 0; i < snaps.length; i++) {
+      const f = snaps[i]!;
+      if (f.zxid < (straddler?.zxid ?? 0n)) continue;
+      let windowEnd: bigint = snaps[i + 1]?.zxid ?? BigInt.asIntN(64, (1n << 63n) - 1n);
+      if (f === straddler) {
+        try {
+          windowEnd = parseSnapshot(await disk.readFile(f.path), f.path).lastZxid;
+        } catch (e) {
+          if (!(e instanceof StorageError)) throw e; // corrupt: recovery skips it anyway; drop it first
+        }
+        if (windowEnd <= zxid) continue;
+      }
+      doomed.push({ file: f, key: windowEnd, snapshot: true });
+    }
+    // Newest first; on a tie the snapshot goes first, since it may need that log file.
+    doomed.sort((a, b) => (a.key !== b.key ? (a.key > b.key ? -1 : 1) : a.snapshot === b.snapshot ? 0 : a.snapshot ? -1 : 1));
+    for (const d of doomed) {
+      await disk.remove(d.file.path);
+      await disk.syncDir(d.snapshot ? this.snapDir : this.logDir);
+      (d.snapshot ? this.#snapBytes : this.#logBytes).delete(d.file.path);
+    }
+    await this.#cut(cut);
+  }
+
+  async #cut(cut: { file: NamedFile; at: number } | undefined): Promise<void> {
+    const disk = this.#opts.disk;
+    if (cut !== undefined) {
+      const fh = await disk.openForWrite(cut.file.path);
+      try {
+        await fh.truncate(cut.at);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      this.#logBytes.set(cut.file.path, cut.at);
+    }
   }
 
   /** Waits for appends and any snapshot in progress, and closes the current log file. */
@@ -230,7 +300,12 @@ export class Storage {
     this.#snapshot?.noteApplied(entry, effects);
   }
 
-  /** The highest session id created so far: new session ids must go above it. */
+  /**
+   * The highest session id (as an unsigned 64-bit number) of any createSession recovered
+   * or applied so far, whichever member issued it. It is a floor for this server's own
+   * ids only: src/session/ids.ts lifts its counter with an id only when the id carries
+   * this server's byte, since another member's ids are that member's to issue.
+   */
   get highestSessionId(): bigint {
     return this.#highestSessionId;
   }

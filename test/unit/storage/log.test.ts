@@ -7,7 +7,7 @@ import { crc32Js } from "../../../src/storage/crc.js";
 import { encodeFrame } from "../../../src/storage/frame.js";
 import { DataTree } from "../../../src/tree/index.js";
 import { encodeTxnEntry } from "../../../src/txn/index.js";
-import { AssertionError, SeededPrng, silentLogger } from "../../../src/util/index.js";
+import { AssertionError, SeededPrng, silentLogger, zxidOf } from "../../../src/util/index.js";
 import { create, creates, entry, recordingLogger, treeText } from "./helpers.js";
 
 const DIR = "/data/version-2";
@@ -415,6 +415,15 @@ describe("log recovery", () => {
     const disk = await writtenLog(30, 10);
     await disk.remove(`${DIR}/log.b`);
     await expect(recoverFrom(disk)).rejects.toThrow(/log\.15 at offset 16: .*skips 10 txn/);
+  });
+
+  it("stops start-up when there is no snapshot and the log's first files are gone, even past an epoch start", async () => {
+    const disk = new FakeDisk();
+    const log = await logOn(disk, { rollTxns: 10 });
+    for (let i = 1; i <= 30; i++) await log.append(entry(zxidOf(1, i), create(`/n${i}`)));
+    await log.close();
+    await disk.remove(`${DIR}/log.100000001`);
+    await expect(recoverFrom(disk)).rejects.toThrow(/log\.10000000b at offset 16: .*0x10000000b is not the first txn of its epoch/);
   });
 
   it("never acknowledges a txn a crash can lose: torn writes only cut unacknowledged txns", async () => {

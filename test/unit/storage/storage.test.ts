@@ -134,6 +134,22 @@ describe("storage", () => {
     await s2.close();
   });
 
+  it("a SNAP reset racing close() removes nothing: no snapshot of the image can be written then", async () => {
+    const disk = new FakeDisk();
+    const tree = new DataTree();
+    const s = await Storage.open(options(disk, { snapCount: 10 }), tree);
+    await applyAll(s, tree, creates(30));
+    await s.close();
+    const before = [...disk.files().keys()].sort();
+    tree.reset();
+    for (const e of creates(40)) tree.apply(e, []);
+    await s.resetTo(40n);
+    expect([...disk.files().keys()].sort()).toEqual(before);
+    const again = new DataTree();
+    await (await Storage.open(options(disk), again)).close();
+    expect(again.lastProcessedZxid).toBe(30n);
+  });
+
   it("close() stops a snapshot under way and leaves no temporary file", async () => {
     const disk = new FakeDisk();
     const tree = new DataTree();
