@@ -275,12 +275,12 @@ export class StandaloneServer implements FourLetterSource {
       fn();
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
+      this.#failed = true; // no timer does more work until the server has stopped
       const onFailure = this.#opts.onFailure;
       if (onFailure !== undefined) {
         onFailure(err, where);
         return;
       }
-      this.#failed = true;
       this.log.error({ err: err.message, stack: err.stack }, `${where} failed; stopping`);
       this.#settleFailure(err);
       void this.stop().catch(() => undefined);

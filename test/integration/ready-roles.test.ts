@@ -179,6 +179,20 @@ describe("a broken invariant stops the server with one log line", () => {
     expect(lines.filter((l) => l.level === "error")).toHaveLength(1);
   });
 
+  it("a txn prepared on a member whose driver does not lead is refused, and stops the member", async () => {
+    const lines: Line[] = [];
+    ens = await startEnsembleForTest({ participants: 3, tickMs: 100, log: capturingLogger(lines) });
+    const f = ens.followers()[0]!;
+    const c = await client(ens.connectStringOf(f));
+    await c.create("/x");
+    const sid = f.server.connectedSessions()[0]!;
+    // Only the leader expires global sessions: a follower preparing a closeSession is a bug.
+    expect(() => f.server.pipeline.expire(sid)).toThrow(/prepared at .* while this member is FOLLOWING/);
+    expect((await f.failure).message).toMatch(/while this member is FOLLOWING/);
+    expect(lines.filter((l) => l.level === "error").map((l) => l.msg)).toEqual(["quorum driver failed; stopping"]);
+    expect(f.peer.outstandingProposals()).toBe(0);
+  });
+
   it("an exception in the ZAB tick stops the member and settles its failure", async () => {
     const lines: Line[] = [];
     ens = await startEnsembleForTest({ participants: 3, tickMs: 100, log: capturingLogger(lines) });
