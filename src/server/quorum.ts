@@ -466,8 +466,9 @@ export class QuorumServer {
     // a leader that has not served yet has no zxid base to prepare forwarded writes with.
     const leading = this.#role.state === PeerState.LEADING;
     if (msg.type === "REQUEST" && leading) {
-      if (!this.#role.serving) return; // its learner drops the request's connection when it learns
-
+      // Not serving yet, there is no zxid base to prepare with. Learners forward only after
+      // UPTODATE, which follows the batch that makes this leader serve: a stale request.
+      if (!this.#role.serving) return;
       let f: Forwarded;
       try {
         f = decodeForward(msg.data);
@@ -546,22 +547,12 @@ export class QuorumServer {
     this.#role = { ...s };
     this.log.info({ state: s.state, leader: s.leader?.toString(), serving: s.serving, epoch: s.epoch }, "zab state");
     const sameTerm = was.state === s.state && was.leader === s.leader && was.epoch === s.epoch;
-    if (was.serving && s.serving && sameTerm) return; // nothing the pipeline acts on changed
-    if (was.serving && s.serving) {
-      // Serving in another term without a batch that stopped serving in between: what was
-      // in flight under the old one is abandoned all the same.
-      pipeline.setForwarder(() => undefined);
-      pipeline.abandonOutstanding();
-      this.#pendingCommits.clear();
-      this.#logged.clear();
-      this.server.listener.dropConnections("the ensemble changed leaders; reconnect");
-    }
+    // A new term always passes through a batch that does not serve: a peer serves again
+    // only after acks that leave in sendAfterPersist of the batch that stopped it serving.
+    assert(!was.serving || !s.serving || sameTerm, `served ${was.state} in epoch ${was.epoch}, now ${s.state} in epoch ${s.epoch} with no batch between`);
+    if (was.serving && s.serving) return; // nothing the pipeline acts on changed
     if (!s.serving) {
-      // Not serving: nothing may be prepared here, and nothing can reach a leader.
-      pipeline.setForwarder(() => undefined);
-      pipeline.abandonOutstanding();
-      this.#pendingCommits.clear();
-      this.#logged.clear();
+      this.#abandonTerm();
       const wasReadOnly = pipeline.readOnly;
       pipeline.setReadOnly(this.config.readOnlyModeEnabled);
       if (!wasReadOnly) this.server.listener.dropConnections("server is not serving: an election is under way");
@@ -585,6 +576,19 @@ export class QuorumServer {
     pipeline.setForwarder((f) => {
       if (this.#peer?.sendToLeader({ type: "REQUEST", data: encodeForward(f) }) === true) this.#schedulePump();
     });
+  }
+
+  /**
+   * Not serving (or serving in another term): nothing may be prepared here and nothing
+   * can reach a leader; txns in flight are no longer this term's to apply (the next
+   * leader commits or truncates them, and sync tells this member which).
+   */
+  #abandonTerm(): void {
+    const pipeline = this.server.pipeline;
+    pipeline.setForwarder(() => undefined);
+    pipeline.abandonOutstanding();
+    this.#pendingCommits.clear();
+    this.#logged.clear();
   }
 
   /** SNAP: the learner's tree and sessions become the leader's image. */
