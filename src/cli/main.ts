@@ -60,7 +60,7 @@ async function startForeground(confPath: string): Promise<number> {
   // As ZooKeeper: server.N lines make an ensemble member, unless a lone participant may
   // run standalone (standaloneEnabled, the default).
   const ensemble = config.servers.length > 1 || (config.servers.length === 1 && !config.standaloneEnabled);
-  let server: { start(): Promise<unknown>; stop(): Promise<void> };
+  let server: { start(): Promise<unknown>; stop(): Promise<void>; readonly failure: Promise<Error> };
   try {
     const gc = gcHook();
     const reclaimMemory = gc === undefined ? undefined : { reclaim: gc };
@@ -85,7 +85,7 @@ async function startForeground(confPath: string): Promise<number> {
     process.stderr.write(`corral: cannot listen on ${config.clientPortAddress ?? "0.0.0.0"}:${config.clientPort}: ${err.message}\n`);
     return 1;
   }
-  const failed = server instanceof QuorumServer ? server.failure : new Promise<Error>(() => {});
+  const failed = server.failure;
   const ended = await Promise.race([
     new Promise<undefined>((resolve) => {
       const stop = (signal: string): void => {
@@ -99,8 +99,8 @@ async function startForeground(confPath: string): Promise<number> {
   ]);
   await server.stop();
   if (ended !== undefined) {
-    // An ensemble member whose ZAB driver failed exits, so a supervisor restarts it.
-    process.stderr.write(`corral: the ensemble member stopped: ${ended.message}\n`);
+    // A server whose driver or timers failed (a broken invariant) exits, so a supervisor restarts it.
+    process.stderr.write(`corral: the server stopped: ${ended.message}\n`);
     return 1;
   }
   return 0;

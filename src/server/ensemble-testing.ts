@@ -8,7 +8,7 @@ import { freePort } from "../net/index.js";
 import { join } from "node:path";
 import { mkdir, writeFile } from "node:fs/promises";
 import { parseConfig, type CorralConfig } from "../config/index.js";
-import { silentLogger, type Logger } from "../util/index.js";
+import { silentLogger, type Clock, type Logger } from "../util/index.js";
 import { QuorumServer } from "./quorum.js";
 
 export interface EnsembleForTestOptions {
@@ -26,6 +26,8 @@ export interface EnsembleForTestOptions {
   /** Durable members, each under <dataDirRoot>/<id>. */
   dataDirRoot?: string;
   log?: Logger;
+  /** Each member's clock, by server id (default the system clock). */
+  clockOf?: (id: bigint) => Clock;
 }
 
 export interface TestEnsemble {
@@ -85,8 +87,9 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
     }
     const { config } = parseConfig([base, ...lines].join("\n"), { sourceName: `ensemble-${id}.cfg` });
     const c: CorralConfig = { ...config, myid: BigInt(id), dataDir, dataLogDir: dataDir };
-    return new QuorumServer({ config: c, log: opts.log ?? silentLogger });
+    return new QuorumServer({ config: c, log: opts.log ?? silentLogger, ...clockFor(BigInt(id)) });
   };
+  const clockFor = (id: bigint): { clock?: Clock } => (opts.clockOf === undefined ? {} : { clock: opts.clockOf(id) });
   const members: QuorumServer[] = [];
   for (const id of ids) members.push(await makeMember(id, serverLines));
   await Promise.all(members.map((s) => s.start()));
@@ -117,7 +120,7 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
       const i = members.indexOf(member);
       running.delete(member);
       await member.stop();
-      const again = new QuorumServer({ config: member.config, log: opts.log ?? silentLogger });
+      const again = new QuorumServer({ config: member.config, log: opts.log ?? silentLogger, ...clockFor(member.me.id) });
       members[i] = again;
       running.add(again);
       await again.start();

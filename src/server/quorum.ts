@@ -21,6 +21,17 @@
 // After each batch the driver compares the tree's configuration with the one it acts
 // on: the transport learns new servers, and a configuration that arrived in a SNAP image
 // or came back after a TRUNC is handed to the peer.
+//
+// Role, epoch and serving reach the driver only through Ready (as etcd's raft hands its
+// application SoftState): #role is what the driver last took from a batch and set the
+// pipeline up for (forwarder, zxid base). Everything outside the peer — session expiry,
+// the container reaper, the recipe engine, accepting clients, 4lw/admin mode — reads
+// #role, never the peer's live fields, which run ahead of the pipeline while a batch is
+// being persisted. A proposal the peer refuses in that window (it stopped leading) is left
+// in flight, and the batch that carries the change abandons it like any other.
+//
+// A broken invariant (an assertion in the driver, the peer, a timer) stops the member
+// with one log line and settles `failure`; it never runs on half-stopped.
 
 import { createHash } from "node:crypto";
 import { mkdir, open, readFile, rename } from "node:fs/promises";
@@ -31,7 +42,7 @@ import { QuorumTransport } from "../net/index.js";
 import { CONFIG_NODE, encodeForward, decodeForward, type CommitLog, type Forwarded, type ReconfigPlanner } from "../pipeline/index.js";
 import { encodeTreeImage, loadTreeImage, type Storage } from "../storage/index.js";
 import { decodeTxnEntry, encodeTxnEntry, type TxnEntry } from "../txn/index.js";
-import { asSessionId, assert, hex64, silentLogger, zxidOf, type Clock, type Logger } from "../util/index.js";
+import { asSessionId, assert, epochOf, hex64, silentLogger, zxidOf, type Clock, type Logger } from "../util/index.js";
 import { PeerState, ZabPeer, commitsBeforePersist, type Proposal, type Ready, type ZabMsg } from "../zab/index.js";
 import { planReconfig, reconfigMembersOf } from "./reconfig.js";
 import { StandaloneServer, type StandaloneOptions } from "./standalone.js";
@@ -48,6 +59,10 @@ const CURRENT_EPOCH_FILE = "currentEpoch";
 /** ZAB ticks per ZooKeeper tick: timeouts keep tickTime's meaning, detection is finer. */
 const ZAB_TICKS_PER_TICK = 20;
 const FINALIZE_WAIT_MS = 60;
+
+/** The peer's role as the driver last took it from a Ready batch. */
+type RoleView = NonNullable<Ready["state"]>;
+const NOT_STARTED: RoleView = { state: PeerState.LOOKING, leader: undefined, serving: false, epoch: 0 };
 
 export class QuorumServer {
   readonly config: CorralConfig;
@@ -80,6 +95,13 @@ export class QuorumServer {
   #configVersion = 0n;
   /** The /zookeeper/config data #members was parsed from (identity: unchanged if the same). */
   #configData: Buffer | null = null;
+  /** Role, leader, serving and epoch as of the last Ready batch done (see the header). */
+  #role: RoleView = NOT_STARTED;
+  #failed = false;
+  /** Tests: a Ready batch to hold before any of it is done (holdReadyForTest). */
+  #hold: { match: (r: Ready) => boolean; gate: Promise<void>; onHeld: (r: Ready) => void } | undefined;
+  /** Releases the batch holdReadyForTest holds (stop() does, so a test cannot hang it). */
+  #releaseHold: () => void = () => {};
 
   constructor(opts: QuorumServerOptions) {
     const config = opts.config;
@@ -100,18 +122,20 @@ export class QuorumServer {
       ...(opts.clock === undefined ? {} : { clock: opts.clock }),
       reclaimMemory: opts.reclaimMemory,
       sessionSecret: ENSEMBLE_SESSION_SECRET,
+      onFailure: (e, where) => this.#stopOnFailure(e, where),
       role: {
         commitLog: (storage) => {
           this.#storage = storage;
           return this.#commitLog;
         },
         mode: () => this.mode,
-        ownsExpiry: () => this.#peer?.state === PeerState.LEADING && this.#peer.serving,
-        serving: () => this.#peer?.serving === true,
-        leaderId: () => this.#peer?.leader,
+        ownsExpiry: () => this.#role.state === PeerState.LEADING && this.#role.serving,
+        serving: () => this.#role.serving,
+        leaderId: () => this.#role.leader,
         quorumStats: () => {
           const peer = this.#peer;
-          if (peer?.state !== PeerState.LEADING) return undefined;
+          // Whether this member leads is the driver's view; the learner counts are the peer's.
+          if (peer === undefined || this.#role.state !== PeerState.LEADING) return undefined;
           const synced = peer.syncedLearners();
           return {
             learners: synced.length + peer.pendingSyncs(),
@@ -129,8 +153,9 @@ export class QuorumServer {
     return this.#peer;
   }
 
+  /** The role as of the last Ready batch done (not the peer's, which may be ahead of it). */
   get mode(): "leader" | "follower" | "observer" | "standalone" {
-    switch (this.#peer?.state) {
+    switch (this.#role.state) {
       case PeerState.LEADING:
         return "leader";
       case PeerState.OBSERVING:
@@ -140,8 +165,9 @@ export class QuorumServer {
     }
   }
 
+  /** Serving as of the last Ready batch done: the pipeline is set up for it. */
   get serving(): boolean {
-    return this.#peer?.serving === true;
+    return this.#role.serving;
   }
 
   /** The configuration in force here (ZooKeeper's QuorumVerifier) and its version. */
@@ -198,20 +224,26 @@ export class QuorumServer {
       peers: quorumPeers([...c.servers, ...this.#members], this.me.id),
       log: this.log,
       frameBytesMax: Math.max(c.juteMaxBufferBytes * 4, 64 * 1024 * 1024),
-      onMessage: (from, msg) => {
-        this.#peer?.step(from, msg);
-        this.#schedulePump();
-      },
-      onDown: (peer) => {
-        this.#peer?.disconnected(peer);
-        this.#schedulePump();
-      },
+      onMessage: (from, msg) =>
+        this.#guarded("ZAB step", () => {
+          this.#peer?.step(from, msg);
+          this.#schedulePump();
+        }),
+      onDown: (peer) =>
+        this.#guarded("ZAB step", () => {
+          this.#peer?.disconnected(peer);
+          this.#schedulePump();
+        }),
     });
     await this.#transport.start();
-    this.#ticker = setInterval(() => {
-      this.#peer?.tick();
-      this.#schedulePump();
-    }, this.zabTickMs);
+    this.#ticker = setInterval(
+      () =>
+        this.#guarded("ZAB tick", () => {
+          this.#peer?.tick();
+          this.#schedulePump();
+        }),
+      this.zabTickMs,
+    );
     this.#schedulePump();
     this.log.info({ myid: this.me.id.toString(), client: address, quorumPort: this.me.quorumPort }, "corral ensemble member started");
     return address;
@@ -226,27 +258,86 @@ export class QuorumServer {
     this.#transport?.unblock();
   }
 
+  /**
+   * Tests: the next Ready batch `match` accepts waits, before any of it is done, until
+   * release() — as a slow fsync of the batch before it would make it wait. Meanwhile the
+   * peer runs on (ticks, messages) and may change role while the driver has not seen it.
+   */
+  holdReadyForTest(match: (r: Ready) => boolean): { held: Promise<Ready>; release: () => void } {
+    assert(this.#hold === undefined, "one held batch at a time");
+    let release = (): void => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    this.#releaseHold = release;
+    let onHeld = (_r: Ready): void => {};
+    const held = new Promise<Ready>((resolve) => (onHeld = resolve));
+    this.#hold = { match, gate, onHeld };
+    return { held, release };
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#releaseHold();
     clearInterval(this.#ticker);
     await this.#transport?.close();
     await this.#chain.catch(() => undefined);
     await this.server.stop();
   }
 
-  /** The commit step of this server's pipeline: a proposal, resolved when ZAB commits it. */
+  /**
+   * The commit step of this server's pipeline: a proposal, resolved when ZAB commits it.
+   * The pipeline prepares txns here only while #role is a serving leader (else it forwards
+   * them), with zxids of #role's epoch. A broken invariant stops the member.
+   */
   readonly #commitLog: CommitLog = {
     append: (entry: TxnEntry): Promise<void> => {
-      const peer = this.peer;
-      const data = encodeTxnEntry(entry);
-      const zxid = peer.propose(() => data);
-      this.#logged.set(entry.hdr.zxid, entry);
-      assert(zxid === entry.hdr.zxid, `proposal zxid ${zxid} is not the prepared ${entry.hdr.zxid}`);
-      const committed = new Promise<void>((resolve) => this.#pendingCommits.set(zxid, resolve));
-      this.#schedulePump();
-      return committed;
+      try {
+        return this.#propose(entry);
+      } catch (e) {
+        this.#stopOnFailure(e instanceof Error ? e : new Error(String(e)), "quorum driver");
+        throw e;
+      }
     },
   };
+
+  #propose(entry: TxnEntry): Promise<void> {
+    const role = this.#role;
+    const zxid: bigint = entry.hdr.zxid;
+    assert(role.state === PeerState.LEADING && role.serving, `a txn was prepared at ${hex64(zxid)} while this member is ${role.state}, serving=${role.serving}`);
+    assert(epochOf(entry.hdr.zxid) === role.epoch, `a txn was prepared at ${hex64(zxid)} in epoch ${role.epoch}`);
+    const data = encodeTxnEntry(entry);
+    const proposed = this.peer.propose((z) => {
+      assert(z === zxid, `the peer proposes ${hex64(z)} for the txn prepared at ${hex64(zxid)}`);
+      return data;
+    });
+    if (proposed === undefined) {
+      // The peer stopped leading and the batch saying so is not done yet: the txn stays in
+      // flight, and that batch abandons it with the rest (its client's connection drops).
+      return new Promise<void>(() => {});
+    }
+    this.#logged.set(zxid, entry);
+    const committed = new Promise<void>((resolve) => this.#pendingCommits.set(zxid, resolve));
+    this.#schedulePump();
+    return committed;
+  }
+
+  /** Runs a callback of a timer or the transport; an exception in it stops the member. */
+  #guarded(where: string, fn: () => void): void {
+    if (this.#failed) return;
+    try {
+      fn();
+    } catch (e) {
+      this.#stopOnFailure(e instanceof Error ? e : new Error(String(e)), where);
+    }
+  }
+
+  /** One log line, `failure` settles, the member stops: never left half-running. */
+  #stopOnFailure(e: Error, where: string): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.log.error({ err: e.message, stack: e.stack }, `${where} failed; stopping`);
+    this.#fail(e);
+    void this.stop().catch(() => undefined);
+  }
 
   #schedulePump(): void {
     if (this.#pumpScheduled || this.#stopped) return;
@@ -254,15 +345,18 @@ export class QuorumServer {
     this.#chain = this.#chain.then(async () => {
       this.#pumpScheduled = false;
       for (let r = this.#peer?.ready(); r !== undefined && !this.#stopped; r = this.#peer?.ready()) await this.#process(r);
-    }).catch((e: unknown) => {
-      this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, "quorum driver failed; stopping");
-      this.#fail(e as Error);
-      void this.stop();
-    });
+    }).catch((e: unknown) => this.#stopOnFailure(e instanceof Error ? e : new Error(String(e)), "quorum driver"));
   }
 
   async #process(r: Ready): Promise<void> {
     const peer = this.peer;
+    const hold = this.#hold;
+    if (hold?.match(r) === true) {
+      this.#hold = undefined;
+      hold.onHeld(r);
+      await hold.gate;
+      if (this.#stopped) return;
+    }
     for (const o of r.sendNow) this.#send(o.to, o.msg);
     // Commits of txns that earlier batches already made durable need not wait for this
     // batch's fsync: under steady load every batch carries the commits of the previous
@@ -368,7 +462,13 @@ export class QuorumServer {
 
   #onDelivered(from: bigint, msg: ZabMsg): void {
     const peer = this.peer;
-    if (msg.type === "REQUEST" && peer.state === PeerState.LEADING) {
+    // As the driver last set up the pipeline (this batch's own state change comes after):
+    // a leader that has not served yet has no zxid base to prepare forwarded writes with.
+    const leading = this.#role.state === PeerState.LEADING;
+    if (msg.type === "REQUEST" && leading) {
+      // Not serving yet, there is no zxid base to prepare with. Learners forward only after
+      // UPTODATE, which follows the batch that makes this leader serve: a stale request.
+      if (!this.#role.serving) return;
       let f: Forwarded;
       try {
         f = decodeForward(msg.data);
@@ -377,7 +477,7 @@ export class QuorumServer {
         return;
       }
       this.server.pipeline.submitForwarded(f);
-    } else if (msg.type === "PING" && peer.state === PeerState.LEADING) {
+    } else if (msg.type === "PING" && leading) {
       this.#touchReported(from, msg.sessions);
     } else if (msg.type === "PING") {
       // Tell the leader which sessions this server heard from since the last ping.
@@ -441,15 +541,18 @@ export class QuorumServer {
     },
   };
 
-  #onStateChange(s: NonNullable<Ready["state"]>): void {
+  #onStateChange(s: RoleView): void {
     const pipeline = this.server.pipeline;
+    const was = this.#role;
+    this.#role = { ...s };
     this.log.info({ state: s.state, leader: s.leader?.toString(), serving: s.serving, epoch: s.epoch }, "zab state");
+    const sameTerm = was.state === s.state && was.leader === s.leader && was.epoch === s.epoch;
+    // A new term always passes through a batch that does not serve: a peer serves again
+    // only after acks that leave in sendAfterPersist of the batch that stopped it serving.
+    assert(!was.serving || !s.serving || sameTerm, `served ${was.state} in epoch ${was.epoch}, now ${s.state} in epoch ${s.epoch} with no batch between`);
+    if (was.serving && s.serving) return; // nothing the pipeline acts on changed
     if (!s.serving) {
-      // Not serving: nothing may be prepared here, and nothing can reach a leader.
-      pipeline.setForwarder(() => undefined);
-      pipeline.abandonOutstanding();
-      this.#pendingCommits.clear();
-      this.#logged.clear();
+      this.#abandonTerm();
       const wasReadOnly = pipeline.readOnly;
       pipeline.setReadOnly(this.config.readOnlyModeEnabled);
       if (!wasReadOnly) this.server.listener.dropConnections("server is not serving: an election is under way");
@@ -473,6 +576,19 @@ export class QuorumServer {
     pipeline.setForwarder((f) => {
       if (this.#peer?.sendToLeader({ type: "REQUEST", data: encodeForward(f) }) === true) this.#schedulePump();
     });
+  }
+
+  /**
+   * Not serving (or serving in another term): nothing may be prepared here and nothing
+   * can reach a leader; txns in flight are no longer this term's to apply (the next
+   * leader commits or truncates them, and sync tells this member which).
+   */
+  #abandonTerm(): void {
+    const pipeline = this.server.pipeline;
+    pipeline.setForwarder(() => undefined);
+    pipeline.abandonOutstanding();
+    this.#pendingCommits.clear();
+    this.#logged.clear();
   }
 
   /** SNAP: the learner's tree and sessions become the leader's image. */

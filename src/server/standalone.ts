@@ -39,7 +39,8 @@ import { VERSION_LINE, VERSION_STRING } from "./version.js";
 /**
  * How an ensemble member changes the standalone server (src/server/quorum.ts): its commit
  * step goes through ZAB, its mode comes from its ZAB role, and only the leader expires
- * sessions and reaps containers.
+ * sessions and reaps containers. Role answers are the driver's: what it last took from a
+ * Ready batch (and set the pipeline up for), never the ZAB peer's fields between batches.
  */
 export interface RoleHooks {
   commitLog(storage: Storage | undefined): CommitLog;
@@ -69,6 +70,11 @@ export interface StandaloneOptions {
    * the CLI passes gcHook()). minFreedNodes: for tests.
    */
   reclaimMemory?: { reclaim: () => void; minFreedNodes?: number } | undefined;
+  /**
+   * A timer callback threw (a broken invariant): who stops the server. An ensemble member
+   * passes its driver's failure path; by default this server logs one line and stops.
+   */
+  onFailure?: ((e: Error, where: string) => void) | undefined;
 }
 
 export class StandaloneServer implements FourLetterSource {
@@ -106,6 +112,10 @@ export class StandaloneServer implements FourLetterSource {
   readonly versionString = VERSION_STRING;
   readonly versionLine = VERSION_LINE;
   #timers: NodeJS.Timeout[] = [];
+  /** Settles if a timer callback fails: the server has stopped and its process should exit. */
+  readonly failure: Promise<Error>;
+  #settleFailure: (e: Error) => void = () => {};
+  #failed = false;
   #address: { host: string; port: number } | undefined;
   readonly #opts: StandaloneOptions;
   #secret: Buffer;
@@ -121,6 +131,7 @@ export class StandaloneServer implements FourLetterSource {
     const config = opts.config;
     this.config = config;
     this.#opts = opts;
+    this.failure = new Promise<Error>((resolve) => (this.#settleFailure = resolve));
     const r = opts.reclaimMemory;
     this.#reclaimer = r === undefined ? undefined : new MemoryReclaimer(r.reclaim, r.minFreedNodes);
     this.log = opts.log ?? silentLogger;
@@ -237,12 +248,8 @@ export class StandaloneServer implements FourLetterSource {
   async start(): Promise<{ host: string; port: number }> {
     if (this.#pipeline === undefined && this.config.dataDir !== undefined) await this.#openStorage(this.config.dataDir);
     this.#address = await this.listener.listen();
-    const tick = setInterval(() => this.#tick(), this.config.tickMs);
-    const reapEveryMs = this.config.containerCheckIntervalMs;
-    const reapMax = Math.max(1, Math.floor((this.config.containerMaxPerMinute * reapEveryMs) / 60_000));
-    const reap = setInterval(() => {
-      if (this.#opts.role?.ownsExpiry() !== false) this.pipeline.reapContainers(reapMax);
-    }, reapEveryMs);
+    const tick = setInterval(() => this.#guarded("session expiry tick", () => this.#tick()), this.config.tickMs);
+    const reap = setInterval(() => this.#guarded("container reaper", () => this.#reap()), this.config.containerCheckIntervalMs);
     tick.unref();
     reap.unref();
     this.#timers = [tick, reap];
@@ -255,6 +262,42 @@ export class StandaloneServer implements FourLetterSource {
     }
     this.log.info({ ...this.#address, version: VERSION_STRING }, "corral standalone server started");
     return this.#address;
+  }
+
+  /**
+   * Runs a timer's work. An exception there is a broken invariant: the server stops with
+   * one log line (through the role's failure path in an ensemble) rather than dying inside
+   * setInterval with a stack trace, or running on with one timer's work half done.
+   */
+  #guarded(where: string, fn: () => void): void {
+    if (this.#failed) return;
+    try {
+      fn();
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      this.#failed = true; // no timer does more work until the server has stopped
+      const onFailure = this.#opts.onFailure;
+      if (onFailure !== undefined) {
+        onFailure(err, where);
+        return;
+      }
+      this.log.error({ err: err.message, stack: err.stack }, `${where} failed; stopping`);
+      this.#settleFailure(err);
+      void this.stop().catch(() => undefined);
+    }
+  }
+
+  /** Tests: runs the session-expiry tick and the container reaper once, as their timers do. */
+  fireTimersForTest(): void {
+    this.#guarded("session expiry tick", () => this.#tick());
+    this.#guarded("container reaper", () => this.#reap());
+  }
+
+  #reap(): void {
+    // The leader alone deletes containers and TTL nodes (its txns carry its epoch's zxids).
+    if (this.#opts.role?.ownsExpiry() === false) return;
+    const reapEveryMs = this.config.containerCheckIntervalMs;
+    this.pipeline.reapContainers(Math.max(1, Math.floor((this.config.containerMaxPerMinute * reapEveryMs) / 60_000)));
   }
 
   #tick(): void {
