@@ -68,6 +68,8 @@ export function outboundLimitsFor(frameBytesMax: number): { softBytes: number; h
 }
 
 const OUTBOUND_SOFT_BYTES_MIN = 256 * 1024;
+/** What a taken slot of the held-frame queue is set to, so the frame can be collected. */
+const EMPTY_FRAME = Buffer.alloc(0);
 /** A frame buffer that grew past this for a burst is not kept at that size. */
 const OUT_BUFFER_KEEP_BYTES = 256 * 1024;
 
@@ -132,6 +134,8 @@ export class ClientConnection implements Conn {
   #readPaused = false;
   /** Frames parsed but not yet taken, while reading is stopped; at most one socket chunk's worth. */
   #held: Buffer[] = [];
+  /** Index of the next held frame to take (a head index: no O(n) shift per frame). */
+  #heldHead = 0;
   #pumping = false;
   #pumpScheduled = false;
   readonly #softBytes: number;
@@ -210,8 +214,14 @@ export class ClientConnection implements Conn {
     if (this.#pumping || this.#isClosed()) return;
     this.#pumping = true;
     try {
-      while (this.#held.length > 0 && !this.#pipelinePaused && !this.#congested()) {
-        this.#onFrame(this.#held.shift()!);
+      while (this.#heldHead < this.#held.length && !this.#pipelinePaused && !this.#congested()) {
+        const frame = this.#held[this.#heldHead]!;
+        this.#held[this.#heldHead++] = EMPTY_FRAME;
+        if (this.#heldHead === this.#held.length) {
+          this.#held.length = 0;
+          this.#heldHead = 0;
+        }
+        this.#onFrame(frame);
         if (this.#isClosed()) return;
       }
     } catch (e) {
@@ -220,11 +230,15 @@ export class ClientConnection implements Conn {
     } finally {
       this.#pumping = false;
     }
-    const stop = this.#held.length > 0 || this.#pipelinePaused || this.#congested();
+    const stop = this.#heldCount > 0 || this.#pipelinePaused || this.#congested();
     if (stop === this.#readPaused) return;
     this.#readPaused = stop;
     if (stop) this.socket.pause();
     else this.socket.resume();
+  }
+
+  get #heldCount(): number {
+    return this.#held.length - this.#heldHead;
   }
 
   #congested(): boolean {
@@ -409,7 +423,7 @@ export class ClientConnection implements Conn {
     // takes whole returns true and never emits 'drain', so the pump runs here as well.
     this.socket.write(bytes);
     this.#resetOut(bytes.length);
-    if (this.#readPaused || this.#held.length > 0 || this.#congested()) this.#pump();
+    if (this.#readPaused || this.#heldCount > 0 || this.#congested()) this.#pump();
   }
 
   #resetOut(usedBytes: number): void {
@@ -425,12 +439,13 @@ export class ClientConnection implements Conn {
         sessionId: hex64(this.sessionId),
         unsentBytes: unsent,
         outboundBytesHardMax: this.#hardBytes,
-        heldRequests: this.#held.length,
+        heldRequests: this.#heldCount,
       },
       `closing connection from ${this.remoteAddress}:${this.remotePort}: ${unsent} bytes of replies unsent, over the ${this.#hardBytes}-byte cap (client not reading)`,
     );
     this.#state = State.Closed;
     this.#held = [];
+    this.#heldHead = 0;
     this.#resetOut(this.#out.length);
     // The session's queue is detached on the socket's 'close' (next turn), not here: we
     // may be inside the pipeline's or the watch registry's loop.
@@ -487,6 +502,7 @@ export class ClientConnection implements Conn {
     this.#released = true;
     this.#stopHandshakeTimer();
     this.#held = [];
+    this.#heldHead = 0;
     if (this.#queue !== undefined) this.#host.pipeline.detach(this.#queue, reason);
     this.#host.connectionClosed(this);
   }
