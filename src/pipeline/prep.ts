@@ -340,15 +340,18 @@ export class Prep {
   #ownsProtected(sessionId: bigint, parentPath: string, path: string): boolean {
     const token = protectedTokenOf(path.slice(parentPath.length === 1 ? 1 : parentPath.length + 1));
     if (token === undefined) return false;
-    const candidates = this.#tree.ephemeralsOf(sessionId);
-    for (const cr of this.#ephemeralsPending.get(sessionId) ?? []) candidates.add(cr.path);
-    for (const cr of this.#scratch?.values() ?? []) if (cr.node?.ephemeralOwner === sessionId) candidates.add(cr.path);
     const dirPrefix = parentPath === "/" ? "/" : parentPath + "/";
-    for (const p of candidates) {
-      if (!p.startsWith(dirPrefix) || p.indexOf("/", dirPrefix.length) !== -1) continue;
-      if (!p.startsWith(token, dirPrefix.length)) continue;
-      if (this.#lookup(p)?.ephemeralOwner === sessionId) return true;
-    }
+    // Each candidate is checked where it stands (no set of them is built: this runs on
+    // every recipe create); #lookup sees the tree as it will be, so stale index entries
+    // and nodes deleted by txns in flight are ruled out by their owner.
+    const matches = (p: string): boolean =>
+      p.startsWith(dirPrefix) &&
+      p.indexOf("/", dirPrefix.length) === -1 &&
+      p.startsWith(token, dirPrefix.length) &&
+      this.#lookup(p)?.ephemeralOwner === sessionId;
+    for (const p of this.#tree.ephemeralPathsOf(sessionId)) if (matches(p)) return true;
+    for (const cr of this.#ephemeralsPending.get(sessionId) ?? []) if (matches(cr.path)) return true;
+    for (const cr of this.#scratch?.values() ?? []) if (cr.node?.ephemeralOwner === sessionId && matches(cr.path)) return true;
     return false;
   }
 

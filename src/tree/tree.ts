@@ -194,6 +194,17 @@ export class DataTree {
     return idx.set !== null ? new Set(idx.set) : this.#listedLive(sessionId, idx.paths);
   }
 
+  /**
+   * The session's ephemeral paths as its index holds them, without a copy: for the request
+   * path (a protected create's check). A list-mode index may still hold paths deleted or
+   * re-created by another session since: the caller checks the owner.
+   */
+  ephemeralPathsOf(sessionId: bigint): Iterable<string> {
+    const idx = this.#ephemerals.get(sessionId);
+    if (idx === undefined) return [];
+    return idx.set ?? idx.paths;
+  }
+
   /** The paths of a list-mode index whose nodes exist and are still `owner`'s. */
   #listedLive(owner: bigint, paths: readonly string[]): Set<string> {
     const live = new Set<string>();
