@@ -8,6 +8,7 @@ import { freePort } from "../net/index.js";
 import { join } from "node:path";
 import { mkdir, writeFile } from "node:fs/promises";
 import { parseConfig, type CorralConfig } from "../config/index.js";
+import type { Disk } from "../storage/index.js";
 import { silentLogger, type Clock, type Logger } from "../util/index.js";
 import { QuorumServer } from "./quorum.js";
 
@@ -28,6 +29,8 @@ export interface EnsembleForTestOptions {
   log?: Logger;
   /** Each member's clock, by server id (default the system clock). */
   clockOf?: (id: bigint) => Clock;
+  /** Each durable member's disk, by server id (default the real file system). */
+  diskOf?: (id: bigint) => Disk;
 }
 
 export interface TestEnsemble {
@@ -87,9 +90,12 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
     }
     const { config } = parseConfig([base, ...lines].join("\n"), { sourceName: `ensemble-${id}.cfg` });
     const c: CorralConfig = { ...config, myid: BigInt(id), dataDir, dataLogDir: dataDir };
-    return new QuorumServer({ config: c, log: opts.log ?? silentLogger, ...clockFor(BigInt(id)) });
+    return new QuorumServer({ config: c, log: opts.log ?? silentLogger, ...seamsFor(BigInt(id)) });
   };
-  const clockFor = (id: bigint): { clock?: Clock } => (opts.clockOf === undefined ? {} : { clock: opts.clockOf(id) });
+  const seamsFor = (id: bigint): { clock?: Clock; disk?: Disk } => ({
+    ...(opts.clockOf === undefined ? {} : { clock: opts.clockOf(id) }),
+    ...(opts.diskOf === undefined ? {} : { disk: opts.diskOf(id) }),
+  });
   const members: QuorumServer[] = [];
   for (const id of ids) members.push(await makeMember(id, serverLines));
   await Promise.all(members.map((s) => s.start()));
@@ -120,7 +126,7 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
       const i = members.indexOf(member);
       running.delete(member);
       await member.stop();
-      const again = new QuorumServer({ config: member.config, log: opts.log ?? silentLogger, ...clockFor(member.me.id) });
+      const again = new QuorumServer({ config: member.config, log: opts.log ?? silentLogger, ...seamsFor(member.me.id) });
       members[i] = again;
       running.add(again);
       await again.start();

@@ -2,7 +2,9 @@
 // handed to ZAB (DESIGN.md "One write, end to end"). This is the driver of the pure
 // ZabPeer: it ticks it, carries its messages over the quorum transport, and does each
 // Ready batch in the order the peer's contract requires — send sendNow; persist (epochs,
-// TRUNC, SNAP, appends); apply commits; send sendAfterPersist — one batch at a time.
+// TRUNC, SNAP, appends); apply commits; send sendAfterPersist — one batch at a time,
+// except that a batch which only appends and commits runs ahead of earlier batches'
+// fsyncs: its commits apply at once (#runAhead; its ACKs still wait for the disk).
 //
 // Leader: the pipeline prepares writes (its own clients' and those learners forward)
 // and proposes them; they apply when ZAB commits them. Learners forward writes to the
@@ -52,6 +54,8 @@ export interface QuorumServerOptions {
   log?: Logger;
   clock?: Clock;
   reclaimMemory?: StandaloneOptions["reclaimMemory"];
+  /** The disk a durable member uses; default the real file system. */
+  disk?: StandaloneOptions["disk"];
 }
 
 const ACCEPTED_EPOCH_FILE = "acceptedEpoch";
@@ -59,6 +63,25 @@ const CURRENT_EPOCH_FILE = "currentEpoch";
 /** ZAB ticks per ZooKeeper tick: timeouts keep tickTime's meaning, detection is finer. */
 const ZAB_TICKS_PER_TICK = 20;
 const FINALIZE_WAIT_MS = 60;
+
+/**
+ * Whether a batch may be done ahead of the batches before it (#runAhead): it only appends
+ * proposals, commits txns and sends, and changes nothing else (no epoch, truncation,
+ * image, role or configuration, each of which must come after everything before it).
+ */
+function canRunAhead(r: Ready): boolean {
+  const p = r.persist;
+  return (
+    p.acceptedEpoch === undefined &&
+    p.currentEpoch === undefined &&
+    p.truncateTo === undefined &&
+    p.snapshot === undefined &&
+    r.state === undefined &&
+    r.config === undefined
+  );
+}
+
+type ZabMsgTo = Ready["sendNow"][number];
 
 /** The peer's role as the driver last took it from a Ready batch. */
 type RoleView = NonNullable<Ready["state"]>;
@@ -78,6 +101,10 @@ export class QuorumServer {
   readonly #logged = new Map<bigint, TxnEntry>();
   #chain: Promise<void> = Promise.resolve();
   #pumpScheduled = false;
+  /** Batches taken that are to be done in order and are not done yet (see #takeBatches). */
+  #inOrderQueued = 0;
+  /** Servers that batches run ahead still have messages for, sent once their persist is done. */
+  readonly #sendsHeld = new Map<bigint, number>();
   #stopped = false;
   #storage: Storage | undefined;
   #syncsBySnapshot = 0;
@@ -87,6 +114,8 @@ export class QuorumServer {
   get syncsBySnapshot(): number {
     return this.#syncsBySnapshot;
   }
+  /** Commits applied ahead of this member's own fsyncs (#runAhead), for tests and metrics. */
+  aheadCommits = 0;
   /** Settles if the driver fails: the member has stopped and its process should exit. */
   readonly failure: Promise<Error>;
   #fail: (e: Error) => void = () => {};
@@ -121,6 +150,7 @@ export class QuorumServer {
       log: this.log,
       ...(opts.clock === undefined ? {} : { clock: opts.clock }),
       reclaimMemory: opts.reclaimMemory,
+      ...(opts.disk === undefined ? {} : { disk: opts.disk }),
       sessionSecret: ENSEMBLE_SESSION_SECRET,
       onFailure: (e, where) => this.#stopOnFailure(e, where),
       role: {
@@ -339,16 +369,93 @@ export class QuorumServer {
     void this.stop().catch(() => undefined);
   }
 
+  /**
+   * Takes the peer's batches as soon as they form (a microtask after the message or tick
+   * that made them), not when the batch before is done: a batch that only appends
+   * proposals and commits them may run ahead of earlier batches' fsyncs (#runAhead).
+   * Everything else of every batch is done strictly in order on #chain.
+   */
   #schedulePump(): void {
     if (this.#pumpScheduled || this.#stopped) return;
     this.#pumpScheduled = true;
-    this.#chain = this.#chain.then(async () => {
+    queueMicrotask(() => {
       this.#pumpScheduled = false;
-      for (let r = this.#peer?.ready(); r !== undefined && !this.#stopped; r = this.#peer?.ready()) await this.#process(r);
-    }).catch((e: unknown) => this.#stopOnFailure(e instanceof Error ? e : new Error(String(e)), "quorum driver"));
+      this.#guarded("quorum driver", () => this.#takeBatches());
+    });
+  }
+
+  #takeBatches(): void {
+    for (let r = this.#peer?.ready(); r !== undefined && !this.#stopped; r = this.#peer?.ready()) {
+      const batch = r;
+      const held = this.#hold?.match(batch) === true;
+      if (!held && this.#inOrderQueued === 0 && canRunAhead(batch)) {
+        const ahead = this.#runAhead(batch);
+        this.#chain = this.#chain.then(() => this.#finishRunAhead(batch, ahead));
+      } else {
+        this.#inOrderQueued++;
+        this.#chain = this.#chain.then(() => this.#process(batch)).finally(() => this.#inOrderQueued--);
+      }
+      this.#chain = this.#chain.catch((e: unknown) => this.#stopOnFailure(e instanceof Error ? e : new Error(String(e)), "quorum driver"));
+    }
+  }
+
+  /**
+   * A batch that only appends and commits, taken while no batch before it waits to be done
+   * in order: its appends go to the log now (behind the earlier ones: the log keeps their
+   * order and group-commits them) and its commits are applied now, without waiting for
+   * this member's fsyncs. A committed txn is durable on a quorum already; this member's
+   * copy only has to be logged before it ACKs, which still waits (#finishRunAhead). That
+   * is ZooKeeper's rule: a follower's CommitProcessor applies committed txns whatever its
+   * SyncRequestProcessor is doing, so a read after a write never waits for a follower's
+   * disk. Every txn applied here was handed to the log first (in this batch or an earlier
+   * one), so a snapshot's fuzzy window is always in the log (Storage waits for it).
+   */
+  #runAhead(r: Ready): { persisted: Promise<void>; deferred: ZabMsgTo[]; holds: bigint[] } {
+    // Messages to a server that an earlier batch still has messages for (sent after its
+    // persist) wait for those: what goes to one server keeps the peer's order.
+    const deferred: ZabMsgTo[] = [];
+    for (const o of r.sendNow) {
+      if (this.#sendsHeld.has(o.to)) deferred.push(o);
+      else this.#send(o.to, o.msg);
+    }
+    const holds: bigint[] = [];
+    for (const o of [...deferred, ...r.sendAfterPersist]) {
+      if (holds.includes(o.to)) continue;
+      holds.push(o.to);
+      this.#sendsHeld.set(o.to, (this.#sendsHeld.get(o.to) ?? 0) + 1);
+    }
+    const storage = this.#storage;
+    let persisted: Promise<unknown> = Promise.resolve();
+    if (storage !== undefined && r.persist.append.length > 0) {
+      persisted = Promise.all(r.persist.append.map((x) => storage.append(this.#entryOf(x.zxid, x.data), x.data)));
+      // Awaited on #chain in turn; until then a failure must not count as unhandled.
+      persisted.catch(() => undefined);
+    }
+    this.#applyCommits(r, 0, r.commit.length);
+    this.aheadCommits += r.commit.length;
+    return { persisted: persisted.then(() => undefined), deferred, holds };
+  }
+
+  /** The rest of a batch #runAhead started, in order: after its and every earlier batch's persist. */
+  async #finishRunAhead(r: Ready, ahead: { persisted: Promise<void>; deferred: ZabMsgTo[]; holds: bigint[] }): Promise<void> {
+    try {
+      await ahead.persisted;
+    } finally {
+      for (const to of ahead.holds) {
+        const n = this.#sendsHeld.get(to)! - 1;
+        if (n === 0) this.#sendsHeld.delete(to);
+        else this.#sendsHeld.set(to, n);
+      }
+    }
+    if (this.#stopped) return;
+    for (const o of ahead.deferred) this.#send(o.to, o.msg);
+    for (const o of r.sendAfterPersist) this.#send(o.to, o.msg);
+    for (const d of r.delivered) this.#onDelivered(d.from, d.msg);
+    this.peer.advance(r);
   }
 
   async #process(r: Ready): Promise<void> {
+    if (this.#stopped) return;
     const peer = this.peer;
     const hold = this.#hold;
     if (hold?.match(r) === true) {
@@ -359,9 +466,7 @@ export class QuorumServer {
     }
     for (const o of r.sendNow) this.#send(o.to, o.msg);
     // Commits of txns that earlier batches already made durable need not wait for this
-    // batch's fsync: under steady load every batch carries the commits of the previous
-    // proposals and the next proposals, and applying them only after persisting the
-    // next ones cost every commit one more fsync of latency.
+    // batch's persist (an epoch, a truncation or an image come before anything after them).
     const early = commitsBeforePersist(r);
     this.#applyCommits(r, 0, early);
     await this.#persist(r);

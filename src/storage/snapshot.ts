@@ -75,6 +75,13 @@ export interface SnapshotOptions {
   sliceBytes?: number;
   /** Lets the event loop run between slices; default setImmediate. */
   yieldTurn?: () => Promise<void>;
+  /**
+   * Resolves once every txn handed to the log so far is durable. Awaited before the
+   * snapshot gets its final name: its fuzzy window (the txns applied while it was
+   * written) must be in the log for recovery to replay, and an ensemble member applies
+   * committed txns before its own fsync of them (every one of them appended first).
+   */
+  logDurable?: () => Promise<void>;
 }
 
 export interface SnapshotResult {
@@ -183,6 +190,7 @@ export class FuzzySnapshot {
       await this.#file.sync();
       await this.#file.close();
       this.#file = undefined;
+      await this.#opts.logDurable?.();
       await disk.rename(tmp, this.path);
       await disk.syncDir(this.#opts.dir);
       return { path: this.path, zxid: this.zxid, lastZxid: z1, bytes: this.#pos, nodeRecords };

@@ -325,6 +325,7 @@ export class Storage {
       sessions: this.#sessionSource(),
       highestSessionId: this.#highestSessionId,
       timeMs: this.#opts.nowMs(),
+      logDurable: () => this.#log.flushed(),
       ...(this.#opts.snapshotSliceBytes === undefined ? {} : { sliceBytes: this.#opts.snapshotSliceBytes }),
       ...(this.#opts.yieldTurn === undefined ? {} : { yieldTurn: this.#opts.yieldTurn }),
     });

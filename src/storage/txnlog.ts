@@ -143,6 +143,8 @@ export class TxnLog {
   #queue: Pending[] = [];
   /** The group appends join until the next batch is taken. */
   #group: Group | undefined;
+  /** The group of the newest append (see flushed). */
+  #lastGroup: Group | undefined;
   #flushing: Promise<void> | undefined;
   /** Settles (never rejects) when every batch written so far is resolved (true) or failed. */
   #synced: Promise<boolean> = Promise.resolve(true);
@@ -182,12 +184,22 @@ export class TxnLog {
     assert(gap === undefined, `transaction log append: ${gap}`);
     this.#lastAppended = entry.hdr.zxid;
     const group = (this.#group ??= newGroup());
+    this.#lastGroup = group;
     group.remaining++;
     this.#queue.push({ entry, encoded, group });
     if (this.#flushing === undefined) {
       this.#flushing = Promise.resolve().then(() => this.#flushAll());
     }
     return group.promise;
+  }
+
+  /**
+   * Resolves once every append made so far is durable (rejects if the log failed).
+   * Groups become durable in order, so the newest group's promise covers all of them.
+   */
+  flushed(): Promise<void> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    return this.#lastGroup?.promise ?? Promise.resolve();
   }
 
   /** The next batch starts a new file. */

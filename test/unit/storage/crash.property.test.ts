@@ -280,7 +280,9 @@ describe("crash recovery (property)", () => {
     if (process.env["STORAGE_PROPERTY_STATS"] !== undefined) console.log(seen);
     expect(seen.fromFuzzySnapshot).toBeGreaterThan(50);
     expect(seen.replayedClosesInWindow).toBeGreaterThan(5);
-    expect(seen.truncatedTail).toBeGreaterThan(5);
+    // Torn tails are rare (5-6 of 843 recoveries with this seed, moving with any change to
+    // the order of disk operations): the floor only says the case is reached at all.
+    expect(seen.truncatedTail).toBeGreaterThan(2);
     expect(seen.preallocated).toBeGreaterThan(200);
     expect(seen.crashedInRecovery).toBeGreaterThan(5);
   }, 120_000);

@@ -214,6 +214,35 @@ describe("transaction log", () => {
     await log.close();
   });
 
+  it("flushed() resolves once every append made so far is durable, whichever batch it is in", async () => {
+    const { disk, syncs } = gatedDisk();
+    const log = await logOn(disk);
+    await expect(log.flushed()).resolves.toBeUndefined(); // nothing appended
+    void log.append(entry(1, create("/a")));
+    await turns();
+    void log.append(entry(2, create("/b")));
+    await turns();
+    expect(syncs).toHaveLength(2);
+    let flushed = false;
+    void log.flushed().then(() => (flushed = true));
+    syncs[0]!.finish(true);
+    await turns();
+    expect(flushed).toBe(false); // the second batch is still syncing
+    syncs[1]!.finish(true);
+    await turns();
+    expect(flushed).toBe(true);
+    // An append not yet taken into a batch counts too.
+    void log.append(entry(3, create("/c")));
+    let third = false;
+    void log.flushed().then(() => (third = true));
+    await turns();
+    expect(third).toBe(false);
+    syncs[2]!.finish(true);
+    await turns();
+    expect(third).toBe(true);
+    await log.close();
+  });
+
   it("a failed fsync fails its batch and every later one, not the earlier ones", async () => {
     const { disk, syncs } = gatedDisk();
     const log = await logOn(disk);

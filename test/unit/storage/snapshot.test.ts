@@ -18,7 +18,7 @@ import {
 import { DataTree, OPEN_ACL_UNSAFE, type Effect } from "../../../src/tree/index.js";
 import type { Txn, TxnEntry } from "../../../src/txn/index.js";
 import { silentLogger } from "../../../src/util/index.js";
-import { create, del, entry, recordingLogger, setData, treeText } from "./helpers.js";
+import { create, creates, del, entry, recordingLogger, setData, treeText } from "./helpers.js";
 
 const DIR = "/d/version-2";
 const S1 = 0x1_0000_0000_0001n;
@@ -219,6 +219,42 @@ describe("snapshots", () => {
     const { r, tree: got } = await recoverTree(disk);
     expect(r.snapshot?.name).toBe("snapshot.19");
     expect(treeText(got)).toBe(treeText(treeOf([...base, ...during, ...after])));
+  });
+
+  it("a snapshot takes its final name only once the log holds its fuzzy window durably", async () => {
+    // An ensemble member applies committed txns before its own fsync of them: the
+    // snapshot's window may run ahead of the durable log, and a snapshot named before the
+    // log catches up would, after a crash, hold txns recovery cannot replay around.
+    const disk = new FakeDisk();
+    const tree = treeOf(creates(5));
+    await disk.mkdirp(DIR);
+    let release = (): void => {};
+    const durable = new Promise<void>((r) => (release = r));
+    let asked = false;
+    const snap = new FuzzySnapshot({
+      disk,
+      dir: DIR,
+      tree,
+      sessions: [],
+      highestSessionId: 0n,
+      timeMs: 0,
+      sliceBytes: 64,
+      logDurable: () => {
+        asked = true;
+        return durable;
+      },
+    });
+    let done = false;
+    const run = snap.run().then((r) => ((done = true), r));
+    for (let i = 0; i < 50 && !asked; i++) await new Promise((r) => setImmediate(r));
+    expect(asked).toBe(true);
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    expect(done).toBe(false);
+    expect([...disk.files().keys()].some((f) => f === snap.path)).toBe(false);
+    release();
+    const result = (await run)!;
+    expect(result.path).toBe(snap.path);
+    expect(disk.files().has(snap.path)).toBe(true);
   });
 
   it("dumps a snapshot and a log as readable text", async () => {
