@@ -8,9 +8,11 @@
 //   - currentEpoch and every synced txn are persisted before the NEWLEADER ack leaves;
 //   - each txn is persisted before its PROPOSAL is acked; the leader counts its own ack
 //     only in advance(), i.e. after persisting;
-//   - a commit is applied only after the txn is persisted. Commits of txns that earlier
-//     batches persisted (commitsBeforePersist) may be applied before this batch's
-//     persist, so that a commit never waits for the next proposals' fsync.
+//   - a commit may be applied before this member persisted the txn (it is durable on a
+//     quorum): the driver applies the commits of a batch that only appends and commits
+//     at once, ahead of earlier batches' fsyncs, as ZooKeeper's CommitProcessor does; in
+//     a batch that persists an epoch, a TRUNC or a SNAP only the commits of txns earlier
+//     batches persisted (commitsBeforePersist) go before the persist.
 //
 // Phases: fast leader election (votes compared by peerEpoch, zxid, sid; a logical clock
 // per round), discovery (FOLLOWERINFO -> LEADERINFO(newEpoch) -> ACKEPOCH), synchronization
