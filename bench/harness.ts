@@ -14,6 +14,7 @@ import { hostname, cpus, totalmem, platform, release, tmpdir } from "node:os";
 import { connect, seededRandom, ZooKeeperError, type ZooKeeperClient } from "../src/client/index.js";
 import { CorrectnessViolation, LockTable, ViolationLog } from "./checks.js";
 import { probeDisk } from "./disk-probe.js";
+import { probeFloor } from "./floor-probe.js";
 import type { BenchOptions } from "./options.js";
 import { recipesFor, type RecipeClient } from "./recipes/api.js";
 import {
@@ -23,6 +24,7 @@ import {
   type CaseSummary,
   type Comparison,
   type DiskProbe,
+  type FloorProbe,
   type MemoryFinding,
   type RunResult,
   type ServerInfo,
@@ -360,6 +362,24 @@ async function startOne(
   return { server, info: { target, topology, available: true, version: server.version, how: server.how, inProcess: server.inProcess, notes: server.notes } };
 }
 
+/**
+ * A case against its floor: one fsync plus one round trip standalone, one more round trip
+ * in an ensemble (client to leader, leader to follower and back), from the floor probes
+ * before and after the run (their mean: the machine drifts during a run).
+ */
+export function ofFloor(c: CaseReport, kind: "chain" | "latency" | undefined, before: FloorProbe | null, after: FloorProbe | null): CaseReport["ofFloor"] {
+  const probes = [before, after].filter((p): p is FloorProbe => p !== null);
+  if (kind === undefined || probes.length === 0) return null;
+  const mean = (f: (p: FloorProbe) => number): number => probes.reduce((a, p) => a + f(p), 0) / probes.length;
+  const extra = c.topology === "ensemble" ? mean((p) => p.rttP50Ms) : 0;
+  // A chain's ops/s is a rate over its window, so it is held against the probe's rate (its
+  // mean step, tail included); a latency's p50 against the probe's p50.
+  const floorMs = (kind === "chain" ? mean((p) => 1000 / p.durableRoundTripsPerSec) : mean((p) => p.durableRoundTripP50Ms)) + extra;
+  if (!(floorMs > 0)) return null;
+  const value = kind === "chain" ? c.summary.opsPerSec.median / (1000 / floorMs) : c.summary.p50Ms.median / floorMs;
+  return Number.isFinite(value) ? { kind, value, floorMs } : null;
+}
+
 export async function runBench(opts: BenchOptions, hooks: HarnessHooks = {}): Promise<BenchReport> {
   const startedAt = new Date();
   const t0 = performance.now();
@@ -379,6 +399,15 @@ export async function runBench(opts: BenchOptions, hooks: HarnessHooks = {}): Pr
     });
   };
   const diskBefore = await probe("before");
+  const floorProbe = async (when: string): Promise<FloorProbe | null> => {
+    status.label = `durable hand-off floor probe (${when})`;
+    hooks.status?.(status);
+    return probeFloor(tmpdir()).catch((e: unknown) => {
+      hooks.warn?.(`floor probe failed: ${message(e)}`);
+      return null;
+    });
+  };
+  const floorBefore = await floorProbe("before");
 
   // One topology at a time, its servers (Corral, ZooKeeper) all up together; each case's
   // runs alternate between them (run 1 on each, then run 2 on each, ...), so a slow spell
@@ -443,6 +472,7 @@ export async function runBench(opts: BenchOptions, hooks: HarnessHooks = {}): Pr
             recipeImplementation: pc.workload.group === "recipe" ? (mine.recipes?.implementation ?? null) : null,
             runs: mine.runs,
             summary: summarize(mine.runs),
+            ofFloor: null,
           });
         }
       }
@@ -455,6 +485,8 @@ export async function runBench(opts: BenchOptions, hooks: HarnessHooks = {}): Pr
     }
   }
   const diskAfter = aborted() ? null : await probe("after");
+  const floorAfter = aborted() ? null : await floorProbe("after");
+  for (const c of cases) c.ofFloor = ofFloor(c, workloads.find((w) => w.name === c.workload)?.floor, floorBefore, floorAfter);
   const finishedAt = new Date();
   const cpuList = cpus();
   return {
@@ -466,6 +498,7 @@ export async function runBench(opts: BenchOptions, hooks: HarnessHooks = {}): Pr
     interrupted: aborted(),
     host: { hostname: hostname(), cpus: cpuList.length, cpuModel: cpuList[0]?.model ?? "unknown", memoryBytes: totalmem(), platform: platform(), release: release(), node: process.version },
     disk: { before: diskBefore, after: diskAfter },
+    floor: { before: floorBefore, after: floorAfter },
     options: {
       quick: opts.quick,
       targets: opts.targets,

@@ -29,12 +29,16 @@ export class LatencyHistogram {
   summary(): LatencySummary {
     const h = this.#h;
     if (h.totalCount === 0) return { count: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0 };
+    // A percentile is its bucket's highest equivalent value, which can exceed the exact
+    // maximum by the bucket's width: never report a p99 above the max.
+    const max = h.maxValue;
+    const at = (p: number): number => Math.min(h.getValueAtPercentile(p), max) / 1000;
     return {
       count: h.totalCount,
-      p50Ms: h.getValueAtPercentile(50) / 1000,
-      p90Ms: h.getValueAtPercentile(90) / 1000,
-      p99Ms: h.getValueAtPercentile(99) / 1000,
-      maxMs: h.maxValue / 1000,
+      p50Ms: at(50),
+      p90Ms: at(90),
+      p99Ms: at(99),
+      maxMs: max / 1000,
       meanMs: h.mean / 1000,
     };
   }

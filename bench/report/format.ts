@@ -40,6 +40,23 @@ export function fmtDisk(disk: BenchReport["disk"]): string {
   return parts.length === 0 ? "not measured" : `write+fdatasync of 256 B, p50/p99 ${parts.join(", ")}`;
 }
 
+/** The durable hand-off floor, as measured before and after the run. */
+export function fmtFloor(floor: BenchReport["floor"]): string {
+  const one = (p: BenchReport["floor"]["before"], when: string): string | undefined =>
+    p === null
+      ? undefined
+      : `${Math.round(p.durableRoundTripsPerSec)}/s (fsync+RTT p50 ${fmtMs(p.durableRoundTripP50Ms)} ms, RTT p50 ${fmtMs(p.rttP50Ms)} ms) ${when}`;
+  const parts = [one(floor.before, "before"), one(floor.after, "after")].filter((x) => x !== undefined);
+  return parts.length === 0 ? "not measured" : parts.join(", ");
+}
+
+/** A case against its floor: "62% floor" for a chain (of the floor's rate), "1.4x floor" for a latency. */
+export function fmtOfFloor(c: CaseReport | undefined): string {
+  const f = c?.ofFloor;
+  if (f === null || f === undefined) return "-";
+  return f.kind === "chain" ? `${Math.round(f.value * 100)}%` : `${fmtNum(f.value)}x`;
+}
+
 /** The number that matters for a case: ops/s, or the median failover time for the election. */
 export function headlineValue(c: CaseReport): Spread {
   return c.headline === "latency" ? c.summary.p50Ms : c.summary.opsPerSec;

@@ -4,7 +4,7 @@
 // violations, and every run's raw numbers.
 
 import { TARGET_LABEL, type TargetName, type Topology } from "../servers/types.js";
-import { fmtDisk, fmtMiB, fmtMs, fmtNum, fmtRatio, fmtSpread } from "./format.js";
+import { fmtDisk, fmtFloor, fmtMiB, fmtMs, fmtNum, fmtRatio, fmtSpread } from "./format.js";
 import { renderBarChart, type BarGroup } from "./svg.js";
 import { rowsFor, TABLE_COLUMNS } from "./table.js";
 import type { BenchReport, CaseReport } from "./types.js";
@@ -112,6 +112,10 @@ export function renderMarkdown(report: BenchReport, chartDir: string): { markdow
   const o = report.options;
   out.push(`Host: ${h.cpus} × ${h.cpuModel}, ${fmtMiB(h.memoryBytes)} RAM, ${h.platform} ${h.release}, Node ${h.node}.`, "");
   out.push(`Disk (the servers' dataDir, without load): ${fmtDisk(report.disk)}.`, "");
+  out.push(
+    `Durable hand-off floor (64 B to another process, appended with fdatasync, answered; one at a time): ${fmtFloor(report.floor)}. "of floor" is a chain's ops/s as a share of 1/floor, or a latency's p50 as a multiple of the floor; an ensemble's floor adds one round trip.`,
+    "",
+  );
   out.push(
     `Run: ${o["quick"] === true ? "--quick, " : ""}${String(o["repeats"])} run(s) per case, ${Number(o["warmupMs"]) / 1000} s warm-up + ${Number(o["durationMs"]) / 1000} s measured (at most ${String(o["opsMax"])} ops), forceSync=${o["forceSync"] === true ? "yes" : "no"}, recipes: ${String(o["recipes"])}, seed ${String(o["seed"])}.`,
     "",

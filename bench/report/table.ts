@@ -3,7 +3,7 @@
 // election), the issue targets, latency, the herd meter, errors and lost races.
 
 import { TARGET_LABEL, type Topology } from "../servers/types.js";
-import { fmtDisk, fmtMiB, fmtNum, fmtRatio, fmtTarget, headlineRatio, headlineText, p50p99 } from "./format.js";
+import { fmtDisk, fmtFloor, fmtOfFloor, fmtMiB, fmtNum, fmtRatio, fmtTarget, headlineRatio, headlineText, p50p99 } from "./format.js";
 import type { BenchReport, CaseReport } from "./types.js";
 
 export const TABLE_COLUMNS = [
@@ -13,6 +13,7 @@ export const TABLE_COLUMNS = [
   "ZooKeeper",
   "Corral/ZK",
   "target",
+  "of floor Corral|ZK",
   "p50/p99 ms Corral",
   "p50/p99 ms ZK",
   "notif/op Corral|ZK",
@@ -65,6 +66,7 @@ export function rowsFor(report: BenchReport, topology: Topology): string[][] {
       headlineText(zk),
       fmtRatio(headlineRatio(cmp, c.headline)),
       cmp?.targets.map(fmtTarget).join(", ") ?? "",
+      `${fmtOfFloor(corral)}|${fmtOfFloor(zk)}`,
       p50p99(corral),
       p50p99(zk),
       `${notif(corral)}|${notif(zk)}`,
@@ -87,6 +89,7 @@ export function renderTable(report: BenchReport): string {
     if (rows.length > 0) out.push(alignTable(TABLE_COLUMNS, rows));
   }
   out.push(`disk: ${fmtDisk(report.disk)} (the servers' dataDir disk, no load)`);
+  out.push(`floor: durable hand-off ${fmtFloor(report.floor)}; "of floor": ops/s as % of 1/floor (chains), or p50 as x floor (latencies); an ensemble's floor adds one RTT`);
   const mem = report.memory;
   for (const f of mem.findings) {
     out.push(`memory: ${TARGET_LABEL[f.target]} ${f.topology} RSS ${fmtMiB(f.rssBytes)} after ${f.afterCase} (peak ${fmtMiB(f.peakRssBytes)})`);

@@ -63,6 +63,13 @@ export interface CaseReport {
   recipeImplementation: string | null;
   runs: RunResult[];
   summary: CaseSummary;
+  /**
+   * Against the durable hand-off floor of its topology (bench/floor-probe.ts), for
+   * fsync-bound cases: "chain" = median ops/s ÷ floor rate (1 is the floor);
+   * "latency" = median p50 ÷ floor time (1 is the floor). Null when not fsync-bound or
+   * the floor was not measured.
+   */
+  ofFloor: { kind: "chain" | "latency"; value: number; floorMs: number } | null;
 }
 
 export interface ServerInfo {
@@ -124,6 +131,21 @@ export interface DiskProbe {
   p99Ms: number;
 }
 
+/**
+ * The floor of a durable hand-off (bench/floor-probe.ts): 64 bytes to another process,
+ * which appends them with fdatasync and answers; one at a time, without server load.
+ */
+export interface FloorProbe {
+  dir: string;
+  samples: number;
+  /** Loopback round trip between two Node processes, no fsync. */
+  rttP50Ms: number;
+  /** One fsync plus one round trip. */
+  durableRoundTripP50Ms: number;
+  /** What a serial chain of durable steps could reach: measured round trips per second. */
+  durableRoundTripsPerSec: number;
+}
+
 export interface BenchReport {
   schema: typeof REPORT_SCHEMA;
   startedAt: string;
@@ -135,6 +157,8 @@ export interface BenchReport {
   host: { hostname: string; cpus: number; cpuModel: string; memoryBytes: number; platform: string; release: string; node: string };
   /** The disk probe before the first server started and after the last one stopped (null: failed). */
   disk: { before: DiskProbe | null; after: DiskProbe | null };
+  /** The durable hand-off floor before the first server started and after the last one stopped. */
+  floor: { before: FloorProbe | null; after: FloorProbe | null };
   options: Record<string, unknown>;
   servers: ServerInfo[];
   cases: CaseReport[];

@@ -57,6 +57,14 @@ export interface Workload {
   /** The number that matters: ops/s, or latency (election failover time). */
   headline: "throughput" | "latency";
   cases(plan: PlanOptions): CaseSpec[];
+  /**
+   * How the case compares with the durable hand-off floor (bench/floor-probe.ts), if it
+   * is bound by it: "chain", a serial chain of durable steps (one txn and one push per
+   * op: ops/s against 1 / floor); "latency", one durable step and its answer (p50 against
+   * the floor). The floor is one fsync plus one round trip standalone, plus a second
+   * round trip (leader to follower and back) in an ensemble.
+   */
+  floor?: "chain" | "latency";
   /** The issues' targets for a case (none if absent). */
   targets?: (c: { variant: string; clients: number }) => Target[];
   run(ctx: CaseContext, spec: CaseSpec): Promise<void>;

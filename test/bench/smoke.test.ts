@@ -124,7 +124,7 @@ describe("bench harness smoke test (Corral only, ~1 s per workload)", () => {
     expect(files.json).toMatch(/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ(-\d+)?\.json$/);
     const json = JSON.parse(await readFile(files.json, "utf8")) as BenchReport;
     expect(json.schema).toBe(REPORT_SCHEMA);
-    for (const k of ["startedAt", "finishedAt", "durationSeconds", "ok", "interrupted", "host", "disk", "options", "servers", "cases", "comparisons", "memory", "violations"]) {
+    for (const k of ["startedAt", "finishedAt", "durationSeconds", "ok", "interrupted", "host", "disk", "floor", "options", "servers", "cases", "comparisons", "memory", "violations"]) {
       expect(json, k).toHaveProperty(k);
     }
     // The disk probe ran before and after, on the disk the servers' data dirs are on.
@@ -133,6 +133,19 @@ describe("bench harness smoke test (Corral only, ~1 s per workload)", () => {
       expect(p!.p50Ms).toBeGreaterThan(0);
       expect(p!.p99Ms).toBeGreaterThanOrEqual(p!.p50Ms);
     }
+    // The durable hand-off floor too, and every fsync-bound case is held against it.
+    for (const p of [json.floor.before, json.floor.after]) {
+      expect(p?.samples).toBeGreaterThan(0);
+      expect(p!.durableRoundTripP50Ms).toBeGreaterThan(0);
+      expect(p!.rttP50Ms).toBeGreaterThan(0);
+      expect(p!.durableRoundTripsPerSec).toBeGreaterThan(0);
+    }
+    for (const name of ["mutex", "rwlock", "queue", "election"]) {
+      const f = json.cases.find((x) => x.workload === name)?.ofFloor;
+      expect(f?.value, name).toBeGreaterThan(0);
+      expect(f!.kind).toBe(name === "mutex" || name === "rwlock" ? "chain" : "latency");
+    }
+    expect(json.cases.find((x) => x.workload === "create")?.ofFloor).toBeNull();
     expect(json.servers).toEqual([expect.objectContaining({ target: "corral", topology: "standalone", available: true })]);
     const c = json.cases[0]!;
     for (const k of ["workload", "title", "variant", "clients", "params", "unit", "latency", "headline", "target", "topology", "runs", "summary"]) expect(c, k).toHaveProperty(k);
@@ -159,6 +172,8 @@ describe("bench harness smoke test (Corral only, ~1 s per workload)", () => {
     for (const w of WORKLOADS) expect(table).toMatch(new RegExp(`^${w.name}\\s`, "m"));
     expect(table).toMatch(/memory: Corral standalone RSS \d+ MiB/);
     expect(table).toMatch(/^disk: write\+fdatasync of 256 B, p50\/p99 [\d.]+\/[\d.]+ ms before, [\d.]+\/[\d.]+ ms after/m);
+    expect(table).toMatch(/^floor: durable hand-off \d+\/s \(fsync\+RTT p50 [\d.]+ ms, RTT p50 [\d.]+ ms\) before, \d+\/s .* after/m);
+    expect(table).toMatch(/^mutex\s.*\s\d+%\|-\s/m);
     const { markdown, charts } = renderMarkdown(report, "charts");
     expect(markdown).toContain("## Summary — standalone");
     expect(markdown).toContain("| workload | case |");
