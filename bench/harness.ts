@@ -15,6 +15,7 @@ import { connect, seededRandom, ZooKeeperError, type ZooKeeperClient } from "../
 import { CorrectnessViolation, LockTable, ViolationLog } from "./checks.js";
 import { probeDisk } from "./disk-probe.js";
 import { probeFloor } from "./floor-probe.js";
+import { fsyncBetween, scrapeFsync, type FsyncCounts } from "./fsync-metrics.js";
 import type { BenchOptions } from "./options.js";
 import { recipesFor, type RecipeClient } from "./recipes/api.js";
 import {
@@ -141,13 +142,22 @@ async function runOnce(server: ServerUnderTest, pc: PlannedCase, run: number, op
   let cpuStart: ProcSample | undefined;
   let cpuEnd: ProcSample | undefined;
   const sample = (): ProcSample | undefined => sampleProcesses(server.pids);
+  // The server's fsync histogram at the window's edges (read without blocking the window).
+  let fsyncStart: Promise<FsyncCounts | null> | undefined;
+  let fsyncEnd: Promise<FsyncCounts | null> | undefined;
   const window = new Window({
     warmupMs: opts.warmupMs,
     durationMs: opts.durationMs,
     opsMax: opts.opsMax,
     signal: abort.signal,
-    onStart: () => (cpuStart = sample()),
-    onEnd: () => (cpuEnd = sample()),
+    onStart: () => {
+      cpuStart = sample();
+      if (server.metricsUrls !== undefined) fsyncStart = scrapeFsync(server.metricsUrls);
+    },
+    onEnd: () => {
+      cpuEnd = sample();
+      if (server.metricsUrls !== undefined) fsyncEnd = scrapeFsync(server.metricsUrls);
+    },
   });
   const meter = new HerdMeter(window);
   const errorSamples = new Set<string>();
@@ -233,6 +243,8 @@ async function runOnce(server: ServerUnderTest, pc: PlannedCase, run: number, op
   const elapsedMs = window.elapsedMs;
   const notifications = meter.watchEvents + meter.recipeEvents;
   const cpu = cpuStart !== undefined && cpuEnd !== undefined ? Math.max(0, cpuEnd.cpuSeconds - cpuStart.cpuSeconds) : null;
+  const [fs0, fs1] = await Promise.all([fsyncStart ?? null, fsyncEnd ?? null]);
+  const serverFsync = fs0 !== null && fs1 !== null ? fsyncBetween(fs0, fs1) : null;
   return {
     recipes: firstRecipes,
     result: {
@@ -250,6 +262,7 @@ async function runOnce(server: ServerUnderTest, pc: PlannedCase, run: number, op
       serverCpuUsPerOp: cpu !== null && window.ops > 0 ? (cpu * 1e6) / window.ops : null,
       serverRssBytes: cpuEnd?.rssBytes ?? null,
       serverPeakRssBytes: cpuEnd?.hwmBytes ?? null,
+      serverFsync,
       extra,
       violations: [...violations.messages],
     },
@@ -273,6 +286,7 @@ function summarize(runs: readonly RunResult[]): CaseSummary {
     notificationsPerOp: spread(nums((r) => r.notificationsPerOp)),
     serverCpuUsPerOp: maybe((r) => r.serverCpuUsPerOp),
     serverRssBytes: maybe((r) => r.serverRssBytes),
+    serverFsyncP50Ms: maybe((r) => r.serverFsync?.p50Ms ?? null),
     extra: Object.fromEntries([...extraKeys].map((k) => [k, spread(nums((r) => r.extra[k] ?? null))])),
   };
 }

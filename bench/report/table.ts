@@ -3,7 +3,7 @@
 // election), the issue targets, latency, the herd meter, errors and lost races.
 
 import { TARGET_LABEL, type Topology } from "../servers/types.js";
-import { fmtDisk, fmtFloor, fmtOfFloor, fmtMiB, fmtNum, fmtRatio, fmtTarget, headlineRatio, headlineText, p50p99 } from "./format.js";
+import { fmtDisk, fmtFloor, fmtOfFloor, fmtMiB, fmtMs, fmtNum, fmtRatio, fmtTarget, headlineRatio, headlineText, p50p99 } from "./format.js";
 import type { BenchReport, CaseReport } from "./types.js";
 
 export const TABLE_COLUMNS = [
@@ -42,6 +42,8 @@ function notes(c: CaseReport | undefined, z: CaseReport | undefined): string {
   const rc = races(c);
   const rz = races(z);
   if (rc !== undefined || rz !== undefined) out.push(`lost races/item ${rc ?? "-"}|${rz ?? "-"}`);
+  const fsync = c?.summary.serverFsyncP50Ms;
+  if (fsync !== null && fsync !== undefined) out.push(`Corral fsync p50 ${fmtMs(fsync.median)} ms`);
   const mode = c?.recipeMode ?? null;
   if (mode !== null && mode !== "engine") out.push(`Corral recipes: ${mode} (${c?.recipeImplementation ?? "?"})`);
   if ((c?.runs.some((r) => r.violations.length > 0) ?? false) || (z?.runs.some((r) => r.violations.length > 0) ?? false)) out.push("VIOLATION");

@@ -30,6 +30,8 @@ export interface RunResult {
   serverRssBytes: number | null;
   /** Peak resident memory of the server process(es) so far (VmHWM). */
   serverPeakRssBytes: number | null;
+  /** The server's own fsyncs during the window (Corral's /metrics histogram, summed over members); null if not read. */
+  serverFsync: { fsyncs: number; meanMs: number; p50Ms: number } | null;
   /** Workload-specific counts: lostRaces, redeliveries, undeliveredAtEnd, ... */
   extra: Record<string, number>;
   violations: string[];
@@ -45,6 +47,8 @@ export interface CaseSummary {
   notificationsPerOp: Spread;
   serverCpuUsPerOp: Spread | null;
   serverRssBytes: Spread | null;
+  /** The server's fsync p50 under this case's load (see RunResult.serverFsync). */
+  serverFsyncP50Ms: Spread | null;
   extra: Record<string, Spread>;
 }
 

@@ -99,6 +99,7 @@ export async function startCorralProcess(topology: Topology, settings: CommonSer
           how: `${size} child process${size > 1 ? "es" : ""} (${modes.join(", ")}): ${process.execPath} dist/src/cli/main.js server start-foreground zoo.cfg (node ${process.version})`,
           pids: procs.map((p) => p.pid),
           inProcess: false,
+          metricsUrls: nodes.map((n) => `http://${LOOPBACK}:${n.metricsPort}/metrics`),
           notes,
           stop: () =>
             (stopped ??= (async () => {

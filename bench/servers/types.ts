@@ -23,6 +23,8 @@ export interface ServerUnderTest {
   readonly inProcess: boolean;
   /** Facts a reader of the results must know (e.g. "wrote nothing to dataDir"). Grows at stop(). */
   readonly notes: string[];
+  /** Each member's /metrics with its fsync histogram (Corral's child processes), if served. */
+  readonly metricsUrls?: readonly string[];
   /** Stops every process and removes the temp dirs. Idempotent. */
   stop(): Promise<void>;
 }

@@ -16,9 +16,11 @@ export interface Node {
   clientPort: number;
   quorumPort: number;
   electionPort: number;
+  /** Corral's /metrics port (its fsync histogram is read per run); unused for ZooKeeper. */
+  metricsPort: number;
 }
 
-export function zooCfg(node: Node, nodes: readonly Node[], topology: Topology, s: CommonServerSettings): string {
+export function zooCfg(node: Node, nodes: readonly Node[], topology: Topology, s: CommonServerSettings, metrics = false): string {
   const lines = [
     `tickTime=${s.tickMs}`,
     "initLimit=10",
@@ -34,6 +36,7 @@ export function zooCfg(node: Node, nodes: readonly Node[], topology: Topology, s
   if (topology === "ensemble") {
     for (const n of nodes) lines.push(`server.${n.id}=${LOOPBACK}:${n.quorumPort}:${n.electionPort}`);
   }
+  if (metrics) lines.push(`metricsProvider.httpHost=${LOOPBACK}`, `metricsProvider.httpPort=${node.metricsPort}`);
   return lines.join("\n") + "\n";
 }
 
@@ -50,12 +53,12 @@ export interface NodeSet {
  * (named corral-bench-<label><id>-), with zoo.cfg, data/ and, for an ensemble, myid.
  */
 export async function prepareNodes(label: string, size: number, topology: Topology, settings: CommonServerSettings): Promise<NodeSet> {
-  const ports = await freePorts(size * 3);
+  const ports = await freePorts(size * 4);
   const nodes: Node[] = [];
   for (let i = 0; i < size; i++) {
     const dir = await mkdtemp(join(tmpdir(), `corral-bench-${label}${i + 1}-`));
     registerTempDir(dir);
-    nodes.push({ id: i + 1, dir, clientPort: ports[i]!, quorumPort: ports[size + i]!, electionPort: ports[2 * size + i]! });
+    nodes.push({ id: i + 1, dir, clientPort: ports[i]!, quorumPort: ports[size + i]!, electionPort: ports[2 * size + i]!, metricsPort: ports[3 * size + i]! });
   }
   const cfgOf = (node: Node): string => join(node.dir, "zoo.cfg");
   const removeDirs = async (): Promise<void> => {
@@ -69,7 +72,8 @@ export async function prepareNodes(label: string, size: number, topology: Topolo
   try {
     for (const node of nodes) {
       await mkdir(join(node.dir, "data"), { recursive: true });
-      await writeFile(cfgOf(node), zooCfg(node, nodes, topology, settings));
+      // Corral serves /metrics (its own fsync histogram); ZooKeeper's needs a provider jar.
+      await writeFile(cfgOf(node), zooCfg(node, nodes, topology, settings, label === "corral"));
       if (topology === "ensemble") await writeFile(join(node.dir, "data", "myid"), `${node.id}\n`);
     }
   } catch (e) {
