@@ -14,6 +14,13 @@
 //   npm run bench:misbehave -- [--seconds 15] [--baseline-seconds 5] [--clients 8] [--big-nodes 8]
 //        [--node-bytes 1000000] [--max-requests 3000] [--targets corral,zookeeper]
 //
+// Choose --big-nodes with ZooKeeper's response cache in mind: ZooKeeper 3.8 keeps the
+// serialized getData reply of up to 400 nodes (zookeeper.maxResponseCacheSize) and queues
+// references to it, so with 8 distinct nodes its unread replies share 8 buffers; with more
+// distinct nodes than that (--big-nodes 512 --node-bytes 262144) each unread reply is a copy.
+// `requests read / replies made` come from each server's own `cons` line for the
+// misbehaving connection (recved= and sent=) at the end of the window.
+//
 // Linux only (/proc). The ZooKeeper JVM runs with Debian's zkServer.sh flags (no heap
 // flags: the JVM sizes its heap from the machine), as bench/servers/zookeeper.ts does.
 
