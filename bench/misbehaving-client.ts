@@ -18,8 +18,9 @@
 // serialized getData reply of up to 400 nodes (zookeeper.maxResponseCacheSize) and queues
 // references to it, so with 8 distinct nodes its unread replies share 8 buffers; with more
 // distinct nodes than that (--big-nodes 512 --node-bytes 262144) each unread reply is a copy.
-// `requests read / replies made` come from each server's own `cons` line for the
-// misbehaving connection (recved= and sent=) at the end of the window.
+// `recved= / sent=` are each server's own `cons` line for the misbehaving connection at
+// the end of the window: requests it read, and replies (Corral counts a reply when it is
+// made, ZooKeeper when it has been written to the socket).
 //
 // Linux only (/proc). The ZooKeeper JVM runs with Debian's zkServer.sh flags (no heap
 // flags: the JVM sizes its heap from the machine), as bench/servers/zookeeper.ts does.
@@ -376,7 +377,7 @@ function table(reports: readonly Report[]): string {
     ["good client errors", (r) => String(r.goodErrors)],
     ["misbehaving requests sent", (r) => String(r.misbehaving.sent)],
     ["misbehaving: closed by the server", (r) => (r.misbehaving.closedByServer ? "yes" : "no")],
-    ["server's cons: requests read / replies made", (r) => `${consField(r.misbehaving.serverView, "recved")} / ${consField(r.misbehaving.serverView, "sent")}`],
+    ["misbehaving: server's cons recved= / sent=", (r) => `${consField(r.misbehaving.serverView, "recved")} / ${consField(r.misbehaving.serverView, "sent")}`],
     ["server alive after", (r) => (r.serverAlive ? "yes" : "no")],
   ];
   return rows.map(([label, f]) => `${label.padEnd(48)} ${reports.map((r) => f(r).padEnd(44)).join(" ")}`).join("\n");
