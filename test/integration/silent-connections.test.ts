@@ -19,12 +19,18 @@ import { LOOPBACK } from "../helpers/net.js";
 import { connect, within } from "../helpers/nzk.js";
 
 const SILENT = 2_000;
-/** Connects in flight at once: well inside the listen backlog (511) so no SYN is dropped. */
-const CONNECT_BATCH = 200;
-/** Long enough that all 2,000 are open at once while the real client works, even on a loaded box. */
-const HANDSHAKE_MS = 4_000;
-/** How late after the bound the last one may close (timer lateness, 2,000 closes). */
+/** Connects in flight at once: inside the listen backlog (511) so no SYN is dropped. */
+const CONNECT_BATCH = 500;
+/**
+ * Long enough that all 2,000 are open at once while the real client works: in this sandbox
+ * loopback connects stall ~1 s every few hundred (SYN retransmits), so opening 2,000 takes
+ * ~4 s. Still under the 10 s default, so the test shows the configured value is in force.
+ */
+const HANDSHAKE_MS = 8_000;
+/** How late after the bound the last one may close (timer lateness, 2,000 closes on a loaded box). */
 const CLOSE_SLACK_MS = 4_000;
+/** How late after the bound the median one may close. */
+const MEDIAN_SLACK_MS = 1_000;
 const FDS_SPARE = 512;
 const WAIT_MS = 20_000;
 
@@ -43,18 +49,33 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function openSilent(port: number): Promise<Socket[]> {
-  const all: Socket[] = [];
+/** A connection that sends nothing, with when it connected and when it was closed. */
+interface Silent {
+  socket: Socket;
+  connectedAt: number;
+  closedAt: number | undefined;
+}
+
+async function openSilent(port: number): Promise<Silent[]> {
+  const all: Silent[] = [];
   for (let i = 0; i < SILENT; i += CONNECT_BATCH) {
     const batch = Array.from({ length: Math.min(CONNECT_BATCH, SILENT - i) }, () => {
-      const s = tcpConnect({ host: LOOPBACK, port });
-      s.on("error", () => {});
+      const socket = tcpConnect({ host: LOOPBACK, port });
+      socket.on("error", () => {});
+      const s: Silent = { socket, connectedAt: Number.NaN, closedAt: undefined };
+      socket.once("connect", () => (s.connectedAt = performance.now()));
+      socket.once("close", () => (s.closedAt = performance.now()));
       return s;
     });
-    await within(Promise.all(batch.map((s) => once(s, "connect"))), `silent connects ${i}..${i + batch.length}`, WAIT_MS);
+    await within(Promise.all(batch.map((s) => once(s.socket, "connect"))), `silent connects ${i}..${i + batch.length}`, WAIT_MS);
     all.push(...batch);
   }
   return all;
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 describe("connections that never handshake", () => {
@@ -70,7 +91,8 @@ describe("connections that never handshake", () => {
     const firstAt = performance.now();
     const silent = await openSilent(port);
     const openedAt = performance.now();
-    const closedAll = Promise.all(silent.map((s) => (s.destroyed ? Promise.resolve() : once(s, "close"))));
+    const openMs = Math.round(openedAt - firstAt);
+    const closedAll = Promise.all(silent.map((s) => (s.closedAt !== undefined ? Promise.resolve() : once(s.socket, "close"))));
 
     // While all of them are open, a real client connects, writes and reads.
     const zk = await within(connect(`${LOOPBACK}:${port}`), "real client connects beside 2,000 silent connections", WAIT_MS);
@@ -79,13 +101,18 @@ describe("connections that never handshake", () => {
       await within(zk.setData("/beside", Buffer.from("v2")), "setData", WAIT_MS);
       expect((await within(zk.getData("/beside"), "getData", WAIT_MS)).data?.toString()).toBe("v2");
       // They were all still open: the real client was served beside them, not after them.
-      expect(silent.filter((s) => s.destroyed)).toHaveLength(0);
-      expect(listener.connections.size).toBe(SILENT + 1);
+      const servedMs = Math.round(performance.now() - firstAt);
+      const why = `opening took ${openMs} ms, the client was served by ${servedMs} ms, the bound is ${HANDSHAKE_MS} ms`;
+      expect(silent.filter((s) => s.closedAt !== undefined), why).toHaveLength(0);
+      expect(listener.connections.size, why).toBe(SILENT + 1);
 
-      // By the configured bound (the 10 s default would miss this), and not before it.
+      // Each closed by the configured bound, not before it; the median within a second of it
+      // (the 10 s default would miss that), every one within CLOSE_SLACK_MS.
       await within(closedAll, `${SILENT} silent connections closed`, HANDSHAKE_MS + CLOSE_SLACK_MS);
-      expect(performance.now() - firstAt).toBeGreaterThanOrEqual(HANDSHAKE_MS - 50);
-      expect(performance.now() - openedAt).toBeLessThan(HANDSHAKE_MS + CLOSE_SLACK_MS);
+      const lived = silent.map((s) => s.closedAt! - s.connectedAt);
+      expect(Math.min(...lived)).toBeGreaterThanOrEqual(HANDSHAKE_MS - 50);
+      expect(median(lived)).toBeLessThan(HANDSHAKE_MS + MEDIAN_SLACK_MS);
+      expect(Math.max(...lived)).toBeLessThan(HANDSHAKE_MS + CLOSE_SLACK_MS);
       // Server side: only the real client is left, and it still works.
       expect(listener.connections.size).toBe(1);
       expect((await within(zk.getData("/beside"), "getData after the bound", WAIT_MS)).data?.toString()).toBe("v2");
