@@ -3,7 +3,7 @@
 // Corral's typed, unit-suffixed names; the only place in Corral that reads config.
 // Imports nothing of ours.
 
-export { parseConfig, defaultConfig, DEFAULT_DATA_DIR } from "./parse.js";
+export { parseConfig, defaultConfig, DEFAULT_DATA_DIR, CLIENT_HANDSHAKE_TIMEOUT_MS_DEFAULT, clientOutboundLimitsFor } from "./parse.js";
 export { loadConfigFile } from "./load.js";
 export { ConfigError } from "./errors.js";
 export {

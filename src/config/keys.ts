@@ -12,8 +12,13 @@ import { LOG_LEVELS, type CorralConfig, type ServerSpec } from "./types.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** Fields settled in finish() from other keys when not written (undefined = not written). */
+type Derived = "clientOutboundBytesSoftMax" | "clientOutboundBytesHardMax";
+
 /** CorralConfig while lines are being read; finish() in parse.ts turns it into one. */
-export type Draft = Mutable<Omit<CorralConfig, "servers" | "extra" | "fourLetterWordWhitelist">> & {
+export type Draft = Mutable<Omit<CorralConfig, "servers" | "extra" | "fourLetterWordWhitelist" | Derived>> & {
+  [K in Derived]: number | undefined;
+} & {
   servers: ServerSpec[];
   extra: Map<string, string>;
   /** As written; finish() adds what ZooKeeper always adds. */
@@ -51,6 +56,8 @@ function setWith<V>(field: FieldOf<V>, parse: (raw: string) => Parsed<V>): Apply
 
 const int = (field: FieldOf<number>, range: IntRange): Apply =>
   setWith(field, (raw) => parseIntIn(raw, range));
+const optionalInt = (field: FieldOf<number | undefined>, range: IntRange): Apply =>
+  setWith<number | undefined>(field, (raw) => parseIntIn(raw, range));
 const bool = (field: FieldOf<boolean>): Apply => setWith(field, parseBool);
 const port = (field: FieldOf<number>): Apply => setWith(field, parsePort);
 const host = (field: FieldOf<string>): Apply => setWith(field, parseHost);
@@ -199,6 +206,12 @@ const SPECS: readonly KeySpec[] = [
   { name: "maxCnxns", sysprop: true, apply: int("maxCnxns", nonNegative("0 = unlimited", true)) },
   // Corral's own.
   { name: "corral.logLevel", sysprop: false, apply: logLevel },
+  // Client connection bounds (src/net/connection.ts). ZooKeeper has no such keys: its NIO
+  // server stops reading only on globalOutstandingLimit, and its handshake bound is the
+  // system property zookeeper.nio.sessionlessCnxnTimeout, which Corral does not read.
+  { name: "corral.clientOutboundBytesSoftMax", sysprop: false, apply: optionalInt("clientOutboundBytesSoftMax", positive("bytes")) },
+  { name: "corral.clientOutboundBytesHardMax", sysprop: false, apply: optionalInt("clientOutboundBytesHardMax", positive("bytes")) },
+  { name: "corral.clientHandshakeTimeoutMs", sysprop: false, apply: int("clientHandshakeTimeoutMs", positive("milliseconds")) },
 ];
 
 const BY_NAME: ReadonlyMap<string, KeySpec> = new Map(SPECS.map((s) => [s.name, s]));

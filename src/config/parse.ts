@@ -20,6 +20,19 @@ import { type Parsed, INT32_MAX, parseServerId } from "./values.js";
 import type { ConfigResult, ConfigWarning, CorralConfig, ParseOptions } from "./types.js";
 
 export const DEFAULT_SOURCE_NAME = "zoo.cfg";
+/**
+ * corral.clientHandshakeTimeoutMs's default: ZooKeeper's NIOServerCnxnFactory closes a
+ * connection with no session after zookeeper.nio.sessionlessCnxnTimeout, 10 s.
+ */
+export const CLIENT_HANDSHAKE_TIMEOUT_MS_DEFAULT = 10_000;
+const CLIENT_SOFT_BYTES_MIN = 256 * 1024;
+const CLIENT_HARD_PER_SOFT = 4;
+
+/** The derived client output bounds for a jute.maxbuffer (see clientOutboundLimits below). */
+export function clientOutboundLimitsFor(juteMaxBufferBytes: number): { softBytes: number; hardBytes: number } {
+  const softBytes = Math.max(2 * juteMaxBufferBytes, CLIENT_SOFT_BYTES_MIN);
+  return { softBytes, hardBytes: Math.max(32 * juteMaxBufferBytes, CLIENT_HARD_PER_SOFT * softBytes) };
+}
 export const DEFAULT_DATA_DIR = "./data";
 /** EphemeralType.MAX_EXTENDED_SERVER_ID: TTL nodes claim the top byte of session ids. */
 export const EXTENDED_TYPES_SERVER_ID_MAX = 254n;
@@ -100,6 +113,9 @@ function baseDraft(): Draft {
     maxCnxns: 0,
     globalOutstandingLimit: 1000,
     juteMaxBufferBytes: 0xfffff,
+    clientOutboundBytesSoftMax: undefined,
+    clientOutboundBytesHardMax: undefined,
+    clientHandshakeTimeoutMs: CLIENT_HANDSHAKE_TIMEOUT_MS_DEFAULT,
     localSessionsEnabled: false,
     localSessionsUpgradingEnabled: false,
     readOnlyModeEnabled: false,
@@ -217,6 +233,7 @@ function finish(draft: Draft, state: ParseState): CorralConfig {
   return {
     ...scalars,
     ...sessionTimeouts(draft, state),
+    ...clientOutboundLimits(draft, state),
     ...paths(draft, state),
     fourLetterWordWhitelist: effectiveWhitelist(fourLetterWords, draft.readOnlyModeEnabled),
     servers: [...servers].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
@@ -248,6 +265,34 @@ function sessionTimeoutError(draft: Draft, state: ParseState, min: number, max: 
   const how = draft.sessionTimeoutMsMax === -1 ? " (20 x tickTime)" : "";
   const where = whereOf(state, "minSessionTimeout");
   return new ConfigError(where, `${min} ms is above maxSessionTimeout, ${max} ms${how}`);
+}
+
+// The client output bounds. The defaults are derived from jute.maxbuffer (the largest
+// reply) by the rule src/net/connection.ts (outboundLimitsFor) uses for a host that gives
+// none; config may not import net, so a unit test checks that the two agree. A written
+// soft max with no hard max moves the derived hard max up with it.
+type ClientOutboundLimits = Pick<CorralConfig, "clientOutboundBytesSoftMax" | "clientOutboundBytesHardMax">;
+const SOFT_KEY = "corral.clientOutboundBytesSoftMax";
+const HARD_KEY = "corral.clientOutboundBytesHardMax";
+
+function clientOutboundLimits(draft: Draft, state: ParseState): ClientOutboundLimits {
+  const derived = clientOutboundLimitsFor(draft.juteMaxBufferBytes);
+  const soft = draft.clientOutboundBytesSoftMax ?? derived.softBytes;
+  const hard = draft.clientOutboundBytesHardMax ?? Math.max(derived.hardBytes, CLIENT_HARD_PER_SOFT * soft);
+  if (soft <= hard) {
+    if (hard < draft.juteMaxBufferBytes) {
+      warn(state, whereOf(state, HARD_KEY), `${hard} bytes is below jute.maxbuffer, ${draft.juteMaxBufferBytes} bytes: a client reading one reply that large is disconnected`);
+    }
+    return { clientOutboundBytesSoftMax: soft, clientOutboundBytesHardMax: hard };
+  }
+  // Only possible when the hard max is written: blame the later written line.
+  const softWhere = state.located.get(SOFT_KEY);
+  const hardWhere = whereOf(state, HARD_KEY);
+  if (softWhere !== undefined && softWhere.line > hardWhere.line) {
+    throw new ConfigError(softWhere, `${soft} bytes is above ${HARD_KEY}, ${hard} bytes`);
+  }
+  const how = softWhere === undefined ? " (derived from jute.maxbuffer)" : "";
+  throw new ConfigError(hardWhere, `${hard} bytes is below ${SOFT_KEY}, ${soft} bytes${how}`);
 }
 
 type Paths = Pick<CorralConfig, "dataDir" | "dataLogDir" | "dynamicConfigFile">;

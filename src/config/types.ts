@@ -55,6 +55,19 @@ export type CorralConfig = {
   readonly maxCnxns: number;
   readonly globalOutstandingLimit: number;
   readonly juteMaxBufferBytes: number;
+  /**
+   * `corral.clientOutboundBytesSoftMax`: a client's unsent replies (bytes) past which no
+   * more of its requests are read until the socket drains. Derived when not written:
+   * max(2 x jute.maxbuffer, 256 KiB).
+   */
+  readonly clientOutboundBytesSoftMax: number;
+  /**
+   * `corral.clientOutboundBytesHardMax`: a client's unsent replies (bytes) past which its
+   * connection is closed. Derived when not written: max(32 x jute.maxbuffer, 4 x the soft max).
+   */
+  readonly clientOutboundBytesHardMax: number;
+  /** `corral.clientHandshakeTimeoutMs`: a connection with no ConnectRequest by then is closed. */
+  readonly clientHandshakeTimeoutMs: number;
   readonly localSessionsEnabled: boolean;
   readonly localSessionsUpgradingEnabled: boolean;
   readonly readOnlyModeEnabled: boolean;

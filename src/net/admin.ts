@@ -41,7 +41,7 @@ interface AdminCommand {
 
 const command = (names: string[], run: (src: AdminSource) => JsonObject): AdminCommand => ({ names, run });
 
-/** ServerCnxn.getConnectionInfo(brief). */
+/** ServerCnxn.getConnectionInfo(brief); the full form adds Corral's unsent output and read pause. */
 function connectionInfo(c: ClientConnection, brief: boolean): JsonObject {
   const info: Record<string, JsonValue> = {
     remote_socket_address: `${c.remoteAddress}:${c.remotePort}`,
@@ -65,6 +65,10 @@ function connectionInfo(c: ClientConnection, brief: boolean): JsonObject {
     // ServerCnxn averages with integer division.
     avg_latency: Math.floor(c.stats.latencyAvgMs),
     max_latency: c.stats.latencyMaxMs,
+    // Corral's own: reply bytes not yet handed to the kernel, and whether requests from
+    // this connection are no longer read because of them (output backpressure).
+    unsent_bytes: c.outboundBytes,
+    reading_paused: c.readingPaused,
   };
 }
 

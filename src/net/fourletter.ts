@@ -182,7 +182,10 @@ export const ZK_OP_NAMES: Readonly<Record<string, string>> = {
   getEphemerals: "GETE",
 };
 
-/** ZooKeeper's ServerCnxn.dumpConnectionInfo, without the line end: brief for stat, full for cons. */
+/**
+ * ZooKeeper's ServerCnxn.dumpConnectionInfo, without the line end: brief for stat, full for
+ * cons (plus Corral's unsent output and read pause).
+ */
 function connectionInfo(c: ClientConnection, brief: boolean): string {
   let line = ` /${c.remoteAddress}:${c.remotePort}[${c.sessionId === 0n ? 0 : 1}](queued=${c.outstanding},recved=${c.packetsReceived},sent=${c.packetsSent}`;
   if (!brief && c.sessionId !== 0n) {
@@ -192,7 +195,10 @@ function connectionInfo(c: ClientConnection, brief: boolean): string {
       (c.lastCxid >= 0 ? `,lcxid=${hex64(BigInt(c.lastCxid))}` : "") +
       `,lzxid=${hex64(c.lastZxid)},lresp=${c.lastResponseAtMs}` +
       // Per connection ZooKeeper averages with integer division.
-      `,llat=${c.lastLatencyMs},minlat=${st.latencyMinMs},avglat=${Math.floor(st.latencyAvgMs)},maxlat=${st.latencyMaxMs}`;
+      `,llat=${c.lastLatencyMs},minlat=${st.latencyMinMs},avglat=${Math.floor(st.latencyAvgMs)},maxlat=${st.latencyMaxMs}` +
+      // Corral's own, last so ZooKeeper's fields keep their places: reply bytes not yet
+      // handed to the kernel, and whether requests are no longer read (backpressure).
+      `,unsent=${c.outboundBytes},paused=${c.readingPaused ? 1 : 0}`;
   }
   return line + ")";
 }

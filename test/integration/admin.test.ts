@@ -190,7 +190,7 @@ describe("AdminServer", () => {
     expect(Object.keys(cons[0]!)).toEqual([
       "remote_socket_address", "interest_ops", "outstanding_requests", "packets_received", "packets_sent", "session_id",
       "last_operation", "established", "session_timeout", "last_cxid", "last_zxid", "last_response_time", "last_latency",
-      "min_latency", "avg_latency", "max_latency",
+      "min_latency", "avg_latency", "max_latency", "unsent_bytes", "reading_paused",
     ]);
     expect((await text(`${t.adminUrl}/commands/wchc`)).body).toContain(`"${sid}" : [ "/adm" ]`);
     expect(await command("wchp")).toMatchObject({ path_to_session_ids: { "/adm": [expect.any(Number)] } });

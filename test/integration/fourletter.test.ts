@@ -63,9 +63,9 @@ const STATS_LINES = [
 ];
 /** ServerCnxn.dumpConnectionInfo, brief (stat) form. */
 const BRIEF_CNXN = /^ \/127\.0\.0\.1:\d+\[[0-9a-f]+\]\(queued=\d+,recved=\d+,sent=\d+\)$/;
-/** ...and the full (cons) form of a connection with a session. */
+/** ...and the full (cons) form of a connection with a session, with Corral's unsent= and paused= last. */
 const FULL_CNXN =
-  /^ \/127\.0\.0\.1:\d+\[[0-9a-f]+\]\(queued=\d+,recved=\d+,sent=\d+,sid=(0x[0-9a-f]+),lop=([A-Z0-9]+),est=\d+,to=\d+(?:,lcxid=0x[0-9a-f]+)?,lzxid=0x[0-9a-f]+,lresp=\d+,llat=\d+,minlat=\d+,avglat=\d+,maxlat=\d+\)$/;
+  /^ \/127\.0\.0\.1:\d+\[[0-9a-f]+\]\(queued=\d+,recved=\d+,sent=\d+,sid=(0x[0-9a-f]+),lop=([A-Z0-9]+),est=\d+,to=\d+(?:,lcxid=0x[0-9a-f]+)?,lzxid=0x[0-9a-f]+,lresp=\d+,llat=\d+,minlat=\d+,avglat=\d+,maxlat=\d+,unsent=\d+,paused=[01]\)$/;
 const EXPIRY_LINE = /^\d+ expire at (?:Sun|Mon|Tue|Wed|Thu|Fri|Sat) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{2} \d{2}:\d{2}:\d{2} \S+ \d{4}:$/;
 
 // mntr's keys in ZooKeeper 3.8.0 standalone order: version and state, the gauges and
