@@ -57,6 +57,9 @@ async function startForeground(confPath: string): Promise<number> {
   for (const w of loaded.warnings) log.warn({ file: w.sourceName, line: w.line, key: w.key }, w.message);
   const config = loaded.config;
   if (config.dataDir !== undefined) await mkdir(config.dataDir, { recursive: true });
+  // Where the data goes, resolved (the stock config's ./data is relative to the working
+  // directory the server was started from).
+  log.info({ dataDir: config.dataDir ?? null, dataLogDir: config.dataLogDir ?? config.dataDir ?? null }, config.dataDir === undefined ? "no dataDir: in memory only" : `data directory ${config.dataDir}`);
   // As ZooKeeper: server.N lines make an ensemble member, unless a lone participant may
   // run standalone (standaloneEnabled, the default).
   const ensemble = config.servers.length > 1 || (config.servers.length === 1 && !config.standaloneEnabled);
@@ -181,8 +184,13 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "purge") return purgeCommand(argv.slice(1));
   if (cmd === "log-dump") return dumpCommand("log", argv.slice(1));
   if (cmd === "snapshot-dump") return dumpCommand("snapshot", argv.slice(1));
-  process.stderr.write(USAGE);
-  return cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2;
+  // Asked for: the usage on stdout, success. No command or an unknown one: a usage error.
+  if (cmd === "help" || cmd === "--help" || cmd === "-h") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  process.stderr.write(cmd === undefined ? USAGE : `corral: unknown command ${JSON.stringify(argv.join(" "))}\n\n${USAGE}`);
+  return 2;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -305,11 +305,14 @@ function paths(draft: Draft, state: ParseState): Paths {
   return { dataDir, dataLogDir, dynamicConfigFile };
 }
 
-function resolvePath(path: string | undefined, key: string, state: ParseState): string | undefined {
+/**
+ * A relative path is relative to the directory the server was started from, as Java's
+ * File resolves it for ZooKeeper. Not a warning: the stock zoo.cfg's `dataDir=./data`
+ * is one; the server logs the resolved directory when it starts.
+ */
+function resolvePath(path: string | undefined, _key: string, state: ParseState): string | undefined {
   if (path === undefined || state.baseDir === undefined || isAbsolute(path)) return path;
-  const resolved = resolve(state.baseDir, path);
-  warn(state, whereOf(state, key), `relative path ${JSON.stringify(path)} resolved to ${resolved}`);
-  return resolved;
+  return resolve(state.baseDir, path);
 }
 
 // FourLetterCommands.isEnabled always adds "srvr" (zkServer.sh needs it) and, in

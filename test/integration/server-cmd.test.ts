@@ -98,6 +98,21 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
+describe("corral", () => {
+  it("without a command prints the usage on stderr and exits 2; --help on stdout with 0; an unknown command names itself", async () => {
+    const none = await corral([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("Usage: corral <command>");
+    expect(none.stdout).toBe("");
+    const help = await corral(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: corral <command>");
+    const bad = await corral(["frobnicate", "now"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown command "frobnicate now"');
+  });
+});
+
 describe("corral server", () => {
   it("starts in the background, reports standalone, refuses a second start, and stops cleanly", async () => {
     const s = await setup();
