@@ -4,6 +4,7 @@
 // at the moment of the request. Locks and elections: what the engine tracks (used
 // through the engine); queues: every queue in the tree, from the queue binding's index.
 
+import { hex64 } from "../util/index.js";
 import type { JsonObject, JsonValue, RecipeGauges, RecipeViewName } from "../net/index.js";
 import type { RecipeEngine } from "../recipe-engine/index.js";
 import type { DataTree } from "../tree/index.js";
@@ -105,7 +106,10 @@ export class RecipeViews {
 
   /** The fields of the admin command `name`. */
   json(name: RecipeViewName): JsonObject {
-    const contender = (c: Contender): JsonObject => ({ node: c.node, mode: c.mode, session_id: BigInt.asIntN(64, c.sessionId), token: c.token });
+    // 64-bit values as strings, so JavaScript's JSON.parse keeps them exact: the session id
+    // in hex as ZooKeeper prints session ids, the fencing token in decimal as the client
+    // API's bigint and the CLI print it.
+    const contender = (c: Contender): JsonObject => ({ node: c.node, mode: c.mode, session_id: hex64(c.sessionId), token: c.token.toString() });
     switch (name) {
       case "locks":
         return {

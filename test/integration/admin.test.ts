@@ -222,7 +222,7 @@ describe("AdminServer", () => {
     expect(locks[0]).toMatchObject({
       path: "/admin-locks/x",
       kind: "read-write-lock",
-      holders: [{ node: held.node, mode: "write", session_id: expect.any(Number), token: Number(held.token) }],
+      holders: [{ node: held.node, mode: "write", session_id: `0x${BigInt.asUintN(64, a.sessionId).toString(16)}`, token: held.token.toString() }],
       waiters: [{ mode: "write" }, { mode: "read" }],
     });
     const seqs = (locks[0]!["waiters"] as { node: string }[]).map((w) => Number(w.node.slice(-10)));

@@ -6,7 +6,6 @@
 // election membership) keeps it until Enter (the next input line) or Ctrl-C; a command
 // that waits (for a lock, an item, a barrier) gives up on Ctrl-C with "Interrupted".
 
-import { javaHex } from "../../util/index.js";
 import { errorMessage, javaList } from "./format.js";
 import { pathProblem } from "./paths.js";
 import { CliError, type Shell, type ShellCommand } from "./shell.js";
@@ -63,7 +62,7 @@ const lock: ShellCommand = {
     const signal = sh.waitSignal();
     try {
       const h = await call(verb === "read" ? zk.readLock(path, { signal }) : zk.writeLock(path, { signal }));
-      sh.io.out(`Acquired ${verb} lock on ${path}: ${h.node}, fencing token 0x${javaHex(h.token)}\n`);
+      sh.io.out(`Acquired ${verb} lock on ${path}: ${h.node}, fencing token ${h.token}\n`);
       if ((await hold(sh, signal, h.lost, `the ${verb} lock on ${path}`)) === "lost") {
         throw new CliError(`Lost the ${verb} lock on ${path}: the session ended`);
       }
