@@ -84,6 +84,7 @@ export function fakeContext(opts: { mode?: RecipeMode; autoReply?: boolean } = {
       if (opts.autoReply === true) reply.resolve(undefined);
       return reply.promise as Promise<T>;
     },
+    lockPaths: new Set(),
     mode: () => Promise.resolve(f.mode),
     get resolvedMode() {
       return f.mode;
