@@ -415,12 +415,15 @@ export class ZabPeer {
     }
     // Servers out of election agree when they name the same leader (as ZooKeeper's Vote
     // equality for non-LOOKING states): rounds and zxids differ between those who joined
-    // at different times. Following is safe either way: discovery and sync decide.
+    // at different times. Following is safe either way: discovery and sync decide. So a
+    // quorum of the committed configuration is enough: a pending one may come from a
+    // reconfig only this server logged, which the leader's sync will truncate (counting
+    // it, such a server would wait for voters that follow someone else, for ever).
     this.#outOfElection.set(from, { vote, electionEpoch, state });
     const agreeing: bigint[] = [];
     for (const [id, r] of this.#outOfElection) if (r.vote.leader === vote.leader) agreeing.push(id);
     const leaderSays = this.#outOfElection.get(vote.leader);
-    if (this.#isQuorum(agreeing) && vote.leader !== this.cfg.myId && leaderSays?.state === PeerState.LEADING) {
+    if (this.#isQuorum(agreeing, [this.#config]) && vote.leader !== this.cfg.myId && leaderSays?.state === PeerState.LEADING) {
       this.electionEpoch = leaderSays.electionEpoch;
       this.#decide(leaderSays.vote);
     }

@@ -253,4 +253,25 @@ describe("ZabPeer reconfiguration", () => {
     const w = net.propose(enc.encode("after"));
     expect(net.committedOn(2, w)).toBe(true);
   });
+
+  it("a server whose only copy of a reconfig was never committed joins the leader the rest elected", () => {
+    // Found by the driver simulator (test/sim, seed 12): the leader logs a reconfig that
+    // removes 1 and is cut off before anyone else gets it; 1 and 2 elect 2. The old
+    // leader, looking with {2,3} as its pending configuration, must still follow 2 once a
+    // quorum of the committed configuration does (sync then truncates the reconfig),
+    // as ZooKeeper's learners do; counting the pending configuration too, it never would.
+    const net = ensemble();
+    const involves3 = (e: Envelope): boolean => e.from === 3n || e.to === 3n;
+    net.hold = involves3;
+    net.propose(reconfigData([[2, "participant"], [3, "participant"]]));
+    const old = net.peers.get(3n)!;
+    expect(old.reconfigPending).toBe(true);
+    net.until(() => net.leader()?.cfg.myId === 2n && net.peers.get(1n)!.serving && old.state === PeerState.LOOKING);
+    net.held.length = 0; // what was in flight to and from 3 is lost
+    net.hold = () => false;
+    net.until(() => old.state === PeerState.FOLLOWING && old.serving);
+    expect(old.leader).toBe(2n);
+    expect(old.reconfigPending).toBe(false);
+    expect(old.members().map((m) => m.id)).toEqual([1n, 2n, 3n]);
+  });
 });
