@@ -274,4 +274,17 @@ describe("ZabPeer reconfiguration", () => {
     expect(old.reconfigPending).toBe(false);
     expect(old.members().map((m) => m.id)).toEqual([1n, 2n, 3n]);
   });
+
+  it("a restarted server whose log replayed an uncommitted reconfig joins the leader the rest follow", () => {
+    // Found by the driver simulator (test/sim, seed 92): 2 led, logged a reconfig removing
+    // 1, and crashed before it committed; replaying its log at restart, its tree (and so
+    // its configuration) says {2,3}, while 1 and 3 went on under {1,2,3} with 3 leading.
+    const net = ensemble();
+    const restarted = net.add(2, [
+      [2, "participant"],
+      [3, "participant"],
+    ]);
+    net.until(() => restarted.state === PeerState.FOLLOWING && restarted.serving);
+    expect(restarted.leader).toBe(3n);
+  });
 });
