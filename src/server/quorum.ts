@@ -69,6 +69,8 @@ export interface QuorumServerOptions {
   disk?: StandaloneOptions["disk"];
   prng?: StandaloneOptions["prng"];
   listen?: StandaloneOptions["listen"];
+  /** Committed txns the leader keeps in memory for DIFF syncs (default 500; transcripts use fewer). */
+  committedLogMax?: number;
 }
 
 /** The ZAB ticker keeps the process alive, as it always did (not unref'd). */
@@ -238,7 +240,7 @@ export class QuorumServer {
         initLimitTicks: c.initLimitTicks * ZAB_TICKS_PER_TICK,
         syncLimitTicks: c.syncLimitTicks * ZAB_TICKS_PER_TICK,
         finalizeTicks: Math.max(1, Math.round(FINALIZE_WAIT_MS / this.zabTickMs)),
-        committedLogMax: 500,
+        committedLogMax: this.#seams.committedLogMax ?? 500,
         pingEveryTicks: Math.max(1, Math.round(c.tickMs / 2 / this.zabTickMs)),
       },
       {

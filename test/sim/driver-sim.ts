@@ -70,7 +70,7 @@ type Event =
 type NewEvent = Event extends infer E ? (E extends Event ? Omit<E, "seq"> : never) : never;
 
 /** A Disk that counts operations in flight, so the simulator can tell when the disk is idle. */
-class CountingDisk implements Disk {
+export class CountingDisk implements Disk {
   inFlight = 0;
   readonly inner: FakeDisk;
   constructor(inner: FakeDisk) {
@@ -730,7 +730,7 @@ function firstDifference(a: string, b: string): string {
 }
 
 /** A logger that drops everything but tells `onInfo` each info message. */
-function quietLogger(onInfo: (obj: unknown, msg: string) => void): Logger {
+export function quietLogger(onInfo: (obj: unknown, msg: string) => void): Logger {
   const tell = (o: unknown, msg?: string): void => {
     if (typeof o === "string") onInfo({}, o);
     else if (typeof msg === "string") onInfo(o, msg);
