@@ -4,6 +4,7 @@
 // to one tree. A failing seed prints the command that replays it.
 // Longer runs: `npm run soak:zab` (SIM_SEEDS=20000).
 
+import { appendFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { DriverSim, SimFailure, type DriverSimOptions } from "./driver-sim.js";
 
@@ -18,6 +19,8 @@ const REGRESSIONS: number[] = [
 const SEEDS = Number(process.env["SIM_SEEDS"] ?? 400);
 const FIRST = Number(process.env["SIM_FIRST_SEED"] ?? 1);
 const ONLY = process.env["SIM_SEED"];
+/** SIM_PROGRESS=<file>: a line per 100 seeds and one per failure, appended to the file. */
+const PROGRESS = process.env["SIM_PROGRESS"];
 /** A soak stops collecting after this many failing seeds. */
 const FAILURES_MAX = 20;
 
@@ -74,6 +77,7 @@ describe("the production driver under the simulator", () => {
       } catch (e) {
         // A soak goes on past a failing seed, so one run reports all of them.
         failed.push((e as Error).message);
+        if (PROGRESS !== undefined) appendFileSync(PROGRESS, `FAILED ${(e as Error).message}\n`);
         if (failed.length >= FAILURES_MAX) break;
         continue;
       }
@@ -82,6 +86,10 @@ describe("the production driver under the simulator", () => {
       totals.snapSyncs += sim.snapSyncs;
       totals.truncated += sim.truncated.length;
       totals.acked += sim.acked.size;
+      // A long soak says how far it got (the test reports only at its end).
+      if (PROGRESS !== undefined && (seed - FIRST + 1) % 100 === 0) {
+        appendFileSync(PROGRESS, `${new Date().toISOString()} seeds ${FIRST}..${seed} done, ${failed.length} failed\n`);
+      }
     }
     expect(failed, `${failed.length} seeds failed:\n${failed.join("\n")}`).toEqual([]);
     if (SEEDS >= 1000) console.log(`driver sim: seeds ${FIRST}..${FIRST + SEEDS - 1} in ${Math.round((performance.now() - t0) / 1000)} s, no violation`, totals);
