@@ -425,9 +425,14 @@ export class ZabPeer {
     const agreeing: bigint[] = [this.cfg.myId];
     for (const [id, r] of this.#outOfElection) if (r.vote.leader === vote.leader) agreeing.push(id);
     const leaderSays = this.#outOfElection.get(vote.leader);
-    if (this.#isQuorum(agreeing, [this.#config]) && vote.leader !== this.cfg.myId && leaderSays?.state === PeerState.LEADING) {
+    if (!this.#isQuorum(agreeing, [this.#config]) || vote.leader === this.cfg.myId) return;
+    if (leaderSays?.state === PeerState.LEADING) {
       this.electionEpoch = leaderSays.electionEpoch;
       this.#decide(leaderSays.vote);
+    } else if (leaderSays === undefined) {
+      // A leader our configuration does not list is never notified by our broadcasts:
+      // ask it, so that it answers with its state.
+      this.#sendNotification(vote.leader);
     }
   }
 

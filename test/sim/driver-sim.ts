@@ -622,8 +622,11 @@ export class DriverSim {
       if (probe === undefined) {
         probe = this.#probeWrite();
       } else if (this.#converged(probe.name)) {
+        // Txns committed after the probe (writes still in flight at the heal) may not have
+        // reached every member yet: compare once all are at the leader's zxid, disks idle.
         await this.quiesce();
         this.check();
+        if (!this.#caughtUp()) continue;
         this.#checkFinal();
         return;
       }
@@ -659,6 +662,14 @@ export class DriverSim {
       const n = this.nodes.get(m.id)!;
       return n.up && n.qs!.serving && n.qs!.server.tree.get(`/${probe}`) !== undefined;
     });
+  }
+
+  /** Every member of the leader's configuration is at the leader's zxid. */
+  #caughtUp(): boolean {
+    const leader = this.#leader();
+    if (leader === undefined) return false;
+    const at = leader.qs!.server.tree.lastProcessedZxid;
+    return leader.qs!.members.every((m) => this.nodes.get(m.id)!.qs?.server.tree.lastProcessedZxid === at);
   }
 
   /**

@@ -13,6 +13,8 @@ const REGRESSIONS: number[] = [
   9, // a check read a tree mid-TRUNC (reset, then rebuilt from disk): walk members with an idle disk
   12, // ZAB: a looking server with a pending reconfig only it logged never joined the elected leader
   92, // ZAB: a restarted server whose log replayed an uncommitted reconfig never joined the elected leader
+  18, // the final comparison ran before txns committed after the probe reached every member
+  10077, // ZAB: a server whose configuration leaves out the leader never notified it, so never followed it
 ];
 
 /** ~80 ms a seed on one core: 400 keep the CI run near half a minute. */

@@ -287,4 +287,16 @@ describe("ZabPeer reconfiguration", () => {
     net.until(() => restarted.state === PeerState.FOLLOWING && restarted.serving);
     expect(restarted.leader).toBe(3n);
   });
+
+  it("a server whose configuration leaves out the leader asks the leader itself, and follows it", () => {
+    // Found by the driver simulator (test/sim, seed 10077): a restarted server's replayed
+    // configuration names voters that follow a leader it does not list, so it never
+    // notified that leader and never heard it say LEADING.
+    const net = ensemble();
+    const stray = net.add(4, [
+      [1, "participant"],
+      [2, "participant"],
+    ]);
+    net.until(() => stray.leader === 3n && stray.serving);
+  });
 });
