@@ -36,30 +36,52 @@
 // with one log line and settles `failure`; it never runs on half-stopped.
 
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, rename } from "node:fs/promises";
-import { join } from "node:path";
 import { dynamicConfigText, parseDynamicConfig, type CorralConfig, type ServerSpec } from "../config/index.js";
 import { JuteReader, JuteWriter } from "../jute/index.js";
-import { QuorumTransport } from "../net/index.js";
+import { QuorumTransport, type QuorumTransportOptions } from "../net/index.js";
 import { CONFIG_NODE, encodeForward, decodeForward, type CommitLog, type Forwarded, type ReconfigPlanner } from "../pipeline/index.js";
-import { encodeTreeImage, loadTreeImage, type Storage } from "../storage/index.js";
+import { encodeTreeImage, loadTreeImage, nodeDisk, readEpochs, writeEpochs, type Storage } from "../storage/index.js";
 import { decodeTxnEntry, encodeTxnEntry, type TxnEntry } from "../txn/index.js";
 import { asSessionId, assert, epochOf, hex64, silentLogger, zxidOf, type Clock, type Logger } from "../util/index.js";
 import { PeerState, ZabPeer, commitsBeforePersist, type Proposal, type Ready, type ZabMsg } from "../zab/index.js";
 import { planReconfig, reconfigMembersOf } from "./reconfig.js";
-import { StandaloneServer, type StandaloneOptions } from "./standalone.js";
+import { StandaloneServer, type StandaloneOptions, type Timers } from "./standalone.js";
+
+/** What the driver uses of the quorum transport (QuorumTransport; the simulator's network). */
+export interface QuorumLink {
+  start(): Promise<void>;
+  send(to: bigint, msg: ZabMsg): void;
+  addPeers(peers: QuorumTransportOptions["peers"]): void;
+  block(peers: readonly bigint[]): void;
+  unblock(): void;
+  close(): Promise<void>;
+}
 
 export interface QuorumServerOptions {
   config: CorralConfig;
   log?: Logger;
   clock?: Clock;
   reclaimMemory?: StandaloneOptions["reclaimMemory"];
-  /** The disk a durable member uses; default the real file system. */
+  /** Seams for the simulator (test/sim); production leaves them unset. */
+  /** Builds the quorum transport; default a QuorumTransport on the member's quorum port. */
+  transport?: (opts: QuorumTransportOptions) => QuorumLink;
+  /** The ZAB ticker's and the standalone server's timers; default setInterval. */
+  timers?: Timers;
+  /** dataDir's disk: storage and the epoch files; default the real file system. */
   disk?: StandaloneOptions["disk"];
+  prng?: StandaloneOptions["prng"];
+  listen?: StandaloneOptions["listen"];
+  /** Committed txns the leader keeps in memory for DIFF syncs (default 500; transcripts use fewer). */
+  committedLogMax?: number;
 }
 
-const ACCEPTED_EPOCH_FILE = "acceptedEpoch";
-const CURRENT_EPOCH_FILE = "currentEpoch";
+/** The ZAB ticker keeps the process alive, as it always did (not unref'd). */
+const refTimers: Timers = {
+  every: (ms, fn) => {
+    const t = setInterval(fn, ms);
+    return { cancel: () => clearInterval(t) };
+  },
+};
 /** ZAB ticks per ZooKeeper tick: timeouts keep tickTime's meaning, detection is finer. */
 const ZAB_TICKS_PER_TICK = 20;
 const FINALIZE_WAIT_MS = 60;
@@ -93,8 +115,9 @@ export class QuorumServer {
   readonly me: ServerSpec;
   readonly server: StandaloneServer;
   #peer: ZabPeer | undefined;
-  #transport: QuorumTransport | undefined;
-  #ticker: NodeJS.Timeout | undefined;
+  #transport: QuorumLink | undefined;
+  #ticker: { cancel(): void } | undefined;
+  readonly #seams: QuorumServerOptions;
   /** Leader: resolvers of the pipeline's proposals, by zxid. */
   readonly #pendingCommits = new Map<bigint, () => void>();
   /** Txns logged but not yet applied, decoded once (a proposal's bytes are not parsed again to apply it). */
@@ -136,6 +159,7 @@ export class QuorumServer {
     const config = opts.config;
     this.config = config;
     this.log = opts.log ?? silentLogger;
+    this.#seams = opts;
     const myid = config.myid;
     if (myid === undefined) throw new Error("an ensemble member needs a myid file in dataDir");
     const me = config.servers.find((s) => s.id === myid);
@@ -150,7 +174,10 @@ export class QuorumServer {
       log: this.log,
       ...(opts.clock === undefined ? {} : { clock: opts.clock }),
       reclaimMemory: opts.reclaimMemory,
+      ...(opts.timers === undefined ? {} : { timers: opts.timers }),
       ...(opts.disk === undefined ? {} : { disk: opts.disk }),
+      ...(opts.prng === undefined ? {} : { prng: opts.prng }),
+      ...(opts.listen === undefined ? {} : { listen: opts.listen }),
       sessionSecret: ENSEMBLE_SESSION_SECRET,
       onFailure: (e, where) => this.#stopOnFailure(e, where),
       role: {
@@ -200,6 +227,11 @@ export class QuorumServer {
     return this.#role.serving;
   }
 
+  /** The epoch as of the last Ready batch done (the simulator's one-leader-per-epoch check). */
+  get epoch(): number {
+    return this.#role.epoch;
+  }
+
   /** The configuration in force here (ZooKeeper's QuorumVerifier) and its version. */
   get members(): readonly ServerSpec[] {
     return this.#members;
@@ -235,7 +267,7 @@ export class QuorumServer {
         initLimitTicks: c.initLimitTicks * ZAB_TICKS_PER_TICK,
         syncLimitTicks: c.syncLimitTicks * ZAB_TICKS_PER_TICK,
         finalizeTicks: Math.max(1, Math.round(FINALIZE_WAIT_MS / this.zabTickMs)),
-        committedLogMax: 500,
+        committedLogMax: this.#seams.committedLogMax ?? 500,
         pingEveryTicks: Math.max(1, Math.round(c.tickMs / 2 / this.zabTickMs)),
       },
       {
@@ -247,7 +279,7 @@ export class QuorumServer {
         recent: recentProposals(this.#storage?.recovered.recent ?? [], last),
       },
     );
-    this.#transport = new QuorumTransport({
+    const transportOptions: QuorumTransportOptions = {
       myId: this.me.id,
       listen: { host: this.me.host, port: this.me.quorumPort },
       // zoo.cfg's servers too: a joiner reaches the ensemble through them.
@@ -264,15 +296,14 @@ export class QuorumServer {
           this.#peer?.disconnected(peer);
           this.#schedulePump();
         }),
-    });
+    };
+    this.#transport = this.#seams.transport?.(transportOptions) ?? new QuorumTransport(transportOptions);
     await this.#transport.start();
-    this.#ticker = setInterval(
-      () =>
-        this.#guarded("ZAB tick", () => {
-          this.#peer?.tick();
-          this.#schedulePump();
-        }),
-      this.zabTickMs,
+    this.#ticker = (this.#seams.timers ?? refTimers).every(this.zabTickMs, () =>
+      this.#guarded("ZAB tick", () => {
+        this.#peer?.tick();
+        this.#schedulePump();
+      }),
     );
     this.#schedulePump();
     this.log.info({ myid: this.me.id.toString(), client: address, quorumPort: this.me.quorumPort }, "corral ensemble member started");
@@ -307,7 +338,7 @@ export class QuorumServer {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#releaseHold();
-    clearInterval(this.#ticker);
+    this.#ticker?.cancel();
     await this.#transport?.close();
     await this.#chain.catch(() => undefined);
     await this.server.stop();
@@ -731,46 +762,17 @@ export class QuorumServer {
   async #readEpochs(): Promise<{ acceptedEpoch: number; currentEpoch: number }> {
     const dir = this.config.dataDir;
     if (dir === undefined) return { acceptedEpoch: 0, currentEpoch: 0 };
-    const read = async (name: string): Promise<number> => {
-      try {
-        const text = (await readFile(join(dir, name), "utf8")).trim();
-        const n = Number(text);
-        if (!Number.isInteger(n) || n < 0) throw new Error(`${join(dir, name)}: not an epoch: ${JSON.stringify(text)}`);
-        return n;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
-        throw e;
-      }
-    };
-    return { acceptedEpoch: await read(ACCEPTED_EPOCH_FILE), currentEpoch: await read(CURRENT_EPOCH_FILE) };
+    return readEpochs(this.#seams.disk ?? nodeDisk, dir);
   }
 
-  /** Epoch files are replaced atomically (temp file, fsync, rename), as ZooKeeper does. */
+  /** Epoch files are replaced atomically (src/storage/epochs.ts), as ZooKeeper does. */
   async #writeEpochs(accepted: number | undefined, current: number | undefined): Promise<void> {
     const dir = this.config.dataDir;
     if (dir === undefined) return;
-    await mkdir(dir, { recursive: true });
-    for (const [name, value] of [
-      [ACCEPTED_EPOCH_FILE, accepted],
-      [CURRENT_EPOCH_FILE, current],
-    ] as const) {
-      if (value === undefined) continue;
-      const tmp = join(dir, `${name}.tmp`);
-      const fh = await open(tmp, "w");
-      try {
-        await fh.writeFile(`${value}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, join(dir, name));
-    }
-    const d = await open(dir, "r");
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
+    await writeEpochs(this.#seams.disk ?? nodeDisk, dir, {
+      ...(accepted === undefined ? {} : { acceptedEpoch: accepted }),
+      ...(current === undefined ? {} : { currentEpoch: current }),
+    });
   }
 }
 

@@ -25,7 +25,7 @@ import { Pipeline, memoryCommitLog, type CommitLog } from "../pipeline/index.js"
 import { SessionTable } from "../session/index.js";
 import { DataTree, accessCheck, type AccessCheck } from "../tree/index.js";
 import { Storage, nodeDisk, type Disk } from "../storage/index.js";
-import { silentLogger, type Clock, type Logger, type SessionId } from "../util/index.js";
+import { silentLogger, type Clock, type Logger, type Prng, type SessionId } from "../util/index.js";
 import { WatchKind, WatchRegistry } from "../watch/index.js";
 import { RecipeEngine } from "../recipe-engine/index.js";
 import { allBindings } from "../../recipes/index.js";
@@ -54,6 +54,24 @@ export interface RoleHooks {
   leaderId?(): bigint | undefined;
 }
 
+/**
+ * Where the server's periodic work gets its timer (the session-expiry tick, the container
+ * reaper, autopurge; an ensemble member's ZAB ticker). Production uses setInterval; the
+ * simulator (test/sim) fires them from its own event queue so that it owns time.
+ */
+export interface Timers {
+  every(ms: number, fn: () => void): { cancel(): void };
+}
+
+/** setInterval, unref'd: these timers alone do not keep the process alive. */
+export const unrefTimers: Timers = {
+  every: (ms, fn) => {
+    const t = setInterval(fn, ms);
+    t.unref();
+    return { cancel: () => clearInterval(t) };
+  },
+};
+
 export interface StandaloneOptions {
   config: CorralConfig;
   role?: RoleHooks;
@@ -65,6 +83,12 @@ export interface StandaloneOptions {
   sessionSecret?: Buffer;
   /** The disk a durable server (config.dataDir set) uses; default the real file system. */
   disk?: Disk;
+  /** Timers for the tick, the reaper and autopurge; default setInterval (unref'd). */
+  timers?: Timers;
+  /** Draws storage's snapshot points; default crypto randomness (the simulator seeds it). */
+  prng?: Prng;
+  /** false: no client port is opened (the simulator submits through the pipeline). Default true. */
+  listen?: boolean;
   /**
    * Asked on the tick when the tree has shrunk a lot, to hand the memory back (reclaim.ts;
    * the CLI passes gcHook()). minFreedNodes: for tests.
@@ -111,7 +135,7 @@ export class StandaloneServer implements FourLetterSource {
   }
   readonly versionString = VERSION_STRING;
   readonly versionLine = VERSION_LINE;
-  #timers: NodeJS.Timeout[] = [];
+  #timers: { cancel(): void }[] = [];
   /** Settles if a timer callback fails: the server has stopped and its process should exit. */
   readonly failure: Promise<Error>;
   #settleFailure: (e: Error) => void = () => {};
@@ -180,7 +204,7 @@ export class StandaloneServer implements FourLetterSource {
         forceSync: c.forceSync,
         txnLogSizeLimitBytes: c.txnLogSizeLimitBytes,
         preallocBytes: c.preAllocSizeBytes,
-        prng: cryptoPrng,
+        prng: this.#opts.prng ?? cryptoPrng,
         log: this.log,
         nowMs: () => this.clock.nowMs(),
       },
@@ -250,11 +274,10 @@ export class StandaloneServer implements FourLetterSource {
 
   async start(): Promise<{ host: string; port: number }> {
     if (this.#pipeline === undefined && this.config.dataDir !== undefined) await this.#openStorage(this.config.dataDir);
-    this.#address = await this.listener.listen();
-    const tick = setInterval(() => this.#guarded("session expiry tick", () => this.#tick()), this.config.tickMs);
-    const reap = setInterval(() => this.#guarded("container reaper", () => this.#reap()), this.config.containerCheckIntervalMs);
-    tick.unref();
-    reap.unref();
+    this.#address = this.#opts.listen === false ? { host: this.config.clientPortAddress ?? "127.0.0.1", port: 0 } : await this.listener.listen();
+    const timers = this.#opts.timers ?? unrefTimers;
+    const tick = timers.every(this.config.tickMs, () => this.#guarded("session expiry tick", () => this.#tick()));
+    const reap = timers.every(this.config.containerCheckIntervalMs, () => this.#guarded("container reaper", () => this.#reap()));
     this.#timers = [tick, reap];
     this.#startAutopurge();
     try {
@@ -329,9 +352,7 @@ export class StandaloneServer implements FourLetterSource {
       });
     };
     run();
-    const t = setInterval(run, hours * 3_600_000);
-    t.unref();
-    this.#timers.push(t);
+    this.#timers.push((this.#opts.timers ?? unrefTimers).every(hours * 3_600_000, run));
   }
 
   /** The AdminServer and metrics endpoints, when configured and started. */
@@ -342,7 +363,7 @@ export class StandaloneServer implements FourLetterSource {
   async stop(): Promise<void> {
     await this.#operations?.stop();
     this.#operations = undefined;
-    for (const t of this.#timers) clearInterval(t);
+    for (const t of this.#timers) t.cancel();
     this.#timers = [];
     if (this.#listener !== undefined) await this.#listener.close();
     await this.#storage?.close();

@@ -33,3 +33,4 @@ export { loadOrCreateSecret } from "./secret.js";
 export { Storage, type StorageOptions } from "./storage.js";
 export { formatLogFile, formatSnapshotFile } from "./dump.js";
 export { encodeTreeImage, loadTreeImage, type ImageSession } from "./image.js";
+export { readEpochs, writeEpochs, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, type Epochs } from "./epochs.js";

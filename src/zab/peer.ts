@@ -417,14 +417,24 @@ export class ZabPeer {
     }
     // Servers out of election agree when they name the same leader (as ZooKeeper's Vote
     // equality for non-LOOKING states): rounds and zxids differ between those who joined
-    // at different times. Following is safe either way: discovery and sync decide.
+    // at different times. Following is safe either way: discovery and sync decide. So a
+    // quorum of the committed configuration, this server counted in, is enough: its
+    // configuration may come from a reconfig only it logged (pending, or replayed into its
+    // tree at restart), which the leader's sync will truncate; counting only the others,
+    // or the pending configuration too, it would wait for ever for voters that follow
+    // someone else.
     this.#outOfElection.set(from, { vote, electionEpoch, state });
-    const agreeing: bigint[] = [];
+    const agreeing: bigint[] = [this.cfg.myId];
     for (const [id, r] of this.#outOfElection) if (r.vote.leader === vote.leader) agreeing.push(id);
     const leaderSays = this.#outOfElection.get(vote.leader);
-    if (this.#isQuorum(agreeing) && vote.leader !== this.cfg.myId && leaderSays?.state === PeerState.LEADING) {
+    if (!this.#isQuorum(agreeing, [this.#config]) || vote.leader === this.cfg.myId) return;
+    if (leaderSays?.state === PeerState.LEADING) {
       this.electionEpoch = leaderSays.electionEpoch;
       this.#decide(leaderSays.vote);
+    } else if (leaderSays === undefined) {
+      // A leader our configuration does not list is never notified by our broadcasts:
+      // ask it, so that it answers with its state.
+      this.#sendNotification(vote.leader);
     }
   }
 

@@ -5,6 +5,10 @@
 // disks whose writes become durable only after a delay (a crash loses what was not yet
 // durable), and random client writes. Events pop by (time, sequence), so one seed always
 // replays the same run. Invariants are checked after every event.
+//
+// This is the peer-level simulator: its driver is a model of src/server/quorum.ts, not
+// the real one (driver-sim.ts runs that). It stays because it runs ~12x more seeds in
+// the same CI time and models fsync latency in simulated time, which FakeDisk does not.
 
 import { SeededPrng } from "../../src/util/index.js";
 import { ZabPeer, commitsBeforePersist, type PeerConfig, type PersistedState, type Proposal, type Ready, type ZabMsg } from "../../src/zab/index.js";

@@ -253,4 +253,50 @@ describe("ZabPeer reconfiguration", () => {
     const w = net.propose(enc.encode("after"));
     expect(net.committedOn(2, w)).toBe(true);
   });
+
+  it("a server whose only copy of a reconfig was never committed joins the leader the rest elected", () => {
+    // Found by the driver simulator (test/sim, seed 12): the leader logs a reconfig that
+    // removes 1 and is cut off before anyone else gets it; 1 and 2 elect 2. The old
+    // leader, looking with {2,3} as its pending configuration, must still follow 2 once a
+    // quorum of the committed configuration does (sync then truncates the reconfig),
+    // as ZooKeeper's learners do; counting the pending configuration too, it never would.
+    const net = ensemble();
+    const involves3 = (e: Envelope): boolean => e.from === 3n || e.to === 3n;
+    net.hold = involves3;
+    net.propose(reconfigData([[2, "participant"], [3, "participant"]]));
+    const old = net.peers.get(3n)!;
+    expect(old.reconfigPending).toBe(true);
+    net.until(() => net.leader()?.cfg.myId === 2n && net.peers.get(1n)!.serving && old.state === PeerState.LOOKING);
+    net.held.length = 0; // what was in flight to and from 3 is lost
+    net.hold = () => false;
+    net.until(() => old.state === PeerState.FOLLOWING && old.serving);
+    expect(old.leader).toBe(2n);
+    expect(old.reconfigPending).toBe(false);
+    expect(old.members().map((m) => m.id)).toEqual([1n, 2n, 3n]);
+  });
+
+  it("a restarted server whose log replayed an uncommitted reconfig joins the leader the rest follow", () => {
+    // Found by the driver simulator (test/sim, seed 92): 2 led, logged a reconfig removing
+    // 1, and crashed before it committed; replaying its log at restart, its tree (and so
+    // its configuration) says {2,3}, while 1 and 3 went on under {1,2,3} with 3 leading.
+    const net = ensemble();
+    const restarted = net.add(2, [
+      [2, "participant"],
+      [3, "participant"],
+    ]);
+    net.until(() => restarted.state === PeerState.FOLLOWING && restarted.serving);
+    expect(restarted.leader).toBe(3n);
+  });
+
+  it("a server whose configuration leaves out the leader asks the leader itself, and follows it", () => {
+    // Found by the driver simulator (test/sim, seed 10077): a restarted server's replayed
+    // configuration names voters that follow a leader it does not list, so it never
+    // notified that leader and never heard it say LEADING.
+    const net = ensemble();
+    const stray = net.add(4, [
+      [1, "participant"],
+      [2, "participant"],
+    ]);
+    net.until(() => stray.leader === 3n && stray.serving);
+  });
 });

@@ -1,0 +1,104 @@
+// The ensemble under the seeded simulator, running the production driver (driver-sim.ts):
+// each seed a safety phase with crashes, restarts, partitions, broken channels, duplicate
+// frames and reconfigs, then a liveness phase in which the healed ensemble must converge
+// to one tree. A failing seed prints the command that replays it.
+// Longer runs: `npm run soak:zab` (SIM_SEEDS=20000).
+
+import { appendFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { DriverSim, SimFailure, type DriverSimOptions } from "./driver-sim.js";
+
+/** Seeds that once failed: re-run on every CI run. */
+const REGRESSIONS: number[] = [
+  9, // a check read a tree mid-TRUNC (reset, then rebuilt from disk): walk members with an idle disk
+  12, // ZAB: a looking server with a pending reconfig only it logged never joined the elected leader
+  92, // ZAB: a restarted server whose log replayed an uncommitted reconfig never joined the elected leader
+  18, // the final comparison ran before txns committed after the probe reached every member
+  10077, // ZAB: a server whose configuration leaves out the leader never notified it, so never followed it
+];
+
+/** ~80 ms a seed on one core: 400 keep the CI run near half a minute. */
+const SEEDS = Number(process.env["SIM_SEEDS"] ?? 400);
+const FIRST = Number(process.env["SIM_FIRST_SEED"] ?? 1);
+const ONLY = process.env["SIM_SEED"];
+/** SIM_PROGRESS=<file>: a line per 100 seeds and one per failure, appended to the file. */
+const PROGRESS = process.env["SIM_PROGRESS"];
+/** A soak stops collecting after this many failing seeds. */
+const FAILURES_MAX = 20;
+
+function layout(seed: number): Pick<DriverSimOptions, "voters" | "observers"> {
+  const kinds = [
+    { voters: 3, observers: 0 },
+    { voters: 3, observers: 1 },
+    { voters: 5, observers: 0 },
+    { voters: 1, observers: 0 },
+  ];
+  return kinds[seed % kinds.length]!;
+}
+
+export async function runDriverSeed(seed: number): Promise<DriverSim> {
+  const sim = new DriverSim({ seed, ...layout(seed), faultMs: 3000, livenessMs: 20_000, reconfigs: seed % 4 !== 3 });
+  try {
+    await sim.run();
+    return sim;
+  } catch (e) {
+    if (e instanceof SimFailure) {
+      const tail = sim.trace.slice(-Number(process.env["SIM_TRACE"] ?? 16)).join("\n    ");
+      throw new Error(`seed=${seed}: ${e.message}\n  events: ${tail}\n  state: ${sim.describe()}\n  replay: SIM_SEED=${seed} npx vitest run --project main test/sim/driver.test.ts`);
+    }
+    throw e;
+  }
+}
+
+describe("the production driver under the simulator", () => {
+  if (ONLY !== undefined) {
+    it(`seed ${ONLY}`, async () => void (await runDriverSeed(Number(ONLY))), 600_000);
+    return;
+  }
+
+  it.each(REGRESSIONS.length > 0 ? REGRESSIONS : [0])("regression seed %i", async (seed) => void (await runDriverSeed(seed)), 60_000);
+
+  it("one seed replays the same run: same events, same trees", async () => {
+    const a = await runDriverSeed(6);
+    const b = await runDriverSeed(6);
+    expect(b.steps).toBe(a.steps);
+    expect(b.trace).toEqual(a.trace);
+    expect([...b.acked]).toEqual([...a.acked]);
+    expect(b.finalDigest).toBe(a.finalDigest);
+    expect(a.reconfigsCommitted + a.crashes).toBeGreaterThan(0);
+  }, 60_000);
+
+  it(`${SEEDS} seeds keep every invariant and converge after healing`, async () => {
+    const totals = { crashes: 0, reconfigs: 0, snapSyncs: 0, truncated: 0, acked: 0 };
+    const t0 = performance.now();
+    const failed: string[] = [];
+    for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
+      let sim: DriverSim;
+      try {
+        sim = await runDriverSeed(seed);
+      } catch (e) {
+        // A soak goes on past a failing seed, so one run reports all of them.
+        failed.push((e as Error).message);
+        if (PROGRESS !== undefined) appendFileSync(PROGRESS, `FAILED ${(e as Error).message}\n`);
+        if (failed.length >= FAILURES_MAX) break;
+        continue;
+      }
+      totals.crashes += sim.crashes;
+      totals.reconfigs += sim.reconfigsCommitted;
+      totals.snapSyncs += sim.snapSyncs;
+      totals.truncated += sim.truncated.length;
+      totals.acked += sim.acked.size;
+      // A long soak says how far it got (the test reports only at its end).
+      if (PROGRESS !== undefined && (seed - FIRST + 1) % 100 === 0) {
+        appendFileSync(PROGRESS, `${new Date().toISOString()} seeds ${FIRST}..${seed} done, ${failed.length} failed\n`);
+      }
+    }
+    expect(failed, `${failed.length} seeds failed:\n${failed.join("\n")}`).toEqual([]);
+    if (SEEDS >= 1000) console.log(`driver sim: seeds ${FIRST}..${FIRST + SEEDS - 1} in ${Math.round((performance.now() - t0) / 1000)} s, no violation`, totals);
+    // The runs did crash members, commit reconfigs, sync by SNAP and lose uncommitted txns.
+    expect(totals.crashes).toBeGreaterThan(SEEDS);
+    expect(totals.reconfigs).toBeGreaterThan(0);
+    expect(totals.snapSyncs).toBeGreaterThan(0);
+    expect(totals.truncated).toBeGreaterThan(0);
+  }, 24 * 3_600_000);
+});
