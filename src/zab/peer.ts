@@ -45,6 +45,7 @@ import {
   type ZabMsg,
   type ZabPhase,
 } from "./types.js";
+import { Configurations, majorityOf, membersOf, membershipOf, type Membership } from "./membership.js";
 
 interface Recorded {
   vote: Vote;
@@ -72,36 +73,8 @@ interface Outstanding {
   configs: readonly Membership[];
 }
 
-/** A configuration as quorums see it (ZooKeeper's QuorumVerifier, majority only). */
-interface Membership {
-  /** The zxid of the reconfig that made it; 0 for a static configuration. */
-  version: bigint;
-  voters: ReadonlySet<bigint>;
-  observers: ReadonlySet<bigint>;
-}
-
 /** The leader's PING carries nothing; a learner's answer carries its session report. */
 const NO_SESSIONS = new Uint8Array(0);
-
-function membershipOf(servers: readonly Member[], version: bigint): Membership {
-  return {
-    version,
-    voters: new Set(servers.filter((s) => s.role === "participant").map((s) => s.id)),
-    observers: new Set(servers.filter((s) => s.role === "observer").map((s) => s.id)),
-  };
-}
-
-function membersOf(m: Membership): Member[] {
-  const all: Member[] = [...m.voters].map((id) => ({ id, role: "participant" }));
-  for (const id of m.observers) all.push({ id, role: "observer" });
-  return all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-function majorityOf(m: Membership, ids: Iterable<bigint>): boolean {
-  let n = 0;
-  for (const id of new Set(ids)) if (m.voters.has(id)) n++;
-  return n >= Math.floor(m.voters.size / 2) + 1;
-}
 
 /** `a` is a better vote than `b`: higher peerEpoch, then zxid, then server id. */
 export function betterVote(a: Vote, b: Vote): boolean {
@@ -117,12 +90,8 @@ function sameVote(a: Vote, b: Vote): boolean {
 export class ZabPeer {
   readonly cfg: PeerConfig;
   readonly #pingEveryTicks: number;
-  /** The committed configuration. */
-  #config: Membership;
-  /** The last seen configuration: a logged reconfig not yet committed. */
-  #pending: Membership | undefined;
-  /** Reconfig txns in the in-memory log, by zxid: what each installs when it commits. */
-  readonly #reconfigs = new Map<bigint, Membership>();
+  /** The committed and pending configurations, and the logged reconfigs. */
+  readonly #configs: Configurations;
 
   // Persistent state (mirrors disk once advanced).
   acceptedEpoch: number;
@@ -177,8 +146,7 @@ export class ZabPeer {
     this.#pingEveryTicks = cfg.pingEveryTicks ?? 1;
     assert(Number.isInteger(this.#pingEveryTicks) && this.#pingEveryTicks >= 1, "pingEveryTicks must be a whole number of ticks");
     assert(this.#pingEveryTicks < cfg.syncLimitTicks, "the leader must ping more often than syncLimit");
-    this.#config = membershipOf(cfg.servers, cfg.configVersion ?? 0n);
-    assert(this.#config.voters.size > 0, "a configuration needs at least one participant");
+    this.#configs = new Configurations(cfg.servers, cfg.configVersion ?? 0n);
     this.acceptedEpoch = persisted.acceptedEpoch;
     this.currentEpoch = persisted.currentEpoch;
     this.lastLogged = persisted.lastZxid;
@@ -195,21 +163,21 @@ export class ZabPeer {
 
   /** A majority of the committed configuration's participants. */
   get quorumSize(): number {
-    return Math.floor(this.#config.voters.size / 2) + 1;
+    return this.#configs.quorumSize;
   }
 
   /** The committed configuration and its version. */
   get configVersion(): bigint {
-    return this.#config.version;
+    return this.#configs.committed.version;
   }
 
   members(): Member[] {
-    return membersOf(this.#config);
+    return membersOf(this.#configs.committed);
   }
 
   /** A reconfig is logged but not yet committed (ZooKeeper: lastSeen != current verifier). */
   get reconfigPending(): boolean {
-    return this.#pending !== undefined;
+    return this.#configs.pending !== undefined;
   }
 
   /**
@@ -228,7 +196,7 @@ export class ZabPeer {
    * rebuilt after a TRUNC), which this peer did not see committed txn by txn.
    */
   adoptConfig(servers: readonly Member[], version: bigint): void {
-    if (version === this.#config.version) return;
+    if (version === this.#configs.committed.version) return;
     this.#activate(membershipOf(servers, version));
     this.#afterActivation();
   }
@@ -330,7 +298,7 @@ export class ZabPeer {
     const data = makeData(zxid);
     assert(zxid > this.lastLogged, "proposals must be logged in zxid order");
     this.#appendLocal({ zxid, data });
-    this.#outstanding.set(zxid, { data, acks: new Set(), configs: this.#configs() });
+    this.#outstanding.set(zxid, { data, acks: new Set(), configs: this.#configs.all() });
     for (const [id, l] of this.#learners) {
       if (l.syncing && l.role === "participant") this.#send(id, { type: "PROPOSAL", zxid, data });
     }
@@ -357,7 +325,7 @@ export class ZabPeer {
 
   #startElection(): void {
     this.electionEpoch++;
-    const voter = this.#isVoter(this.cfg.myId);
+    const voter = this.#configs.isVoter(this.cfg.myId);
     this.#proposed = voter ? this.#selfVote() : { leader: -1n, zxid: -1n, peerEpoch: -1 };
     this.#recv.clear();
     this.#outOfElection.clear();
@@ -371,9 +339,9 @@ export class ZabPeer {
 
   #broadcastNotification(): void {
     const targets = new Set<bigint>();
-    for (const m of this.#configs()) {
+    for (const m of this.#configs.all()) {
       for (const id of m.voters) targets.add(id);
-      if (this.#isVoter(this.cfg.myId)) for (const id of m.observers) targets.add(id);
+      if (this.#configs.isVoter(this.cfg.myId)) for (const id of m.observers) targets.add(id);
     }
     for (const id of targets) if (id !== this.cfg.myId) this.#sendNotification(id);
     this.#nextNotifyTick = this.#tick + this.#notifyBackoff;
@@ -398,17 +366,17 @@ export class ZabPeer {
       if (state === PeerState.LOOKING) this.#sendNotification(from);
       return;
     }
-    const fromVoter = this.#isVoter(from);
+    const fromVoter = this.#configs.isVoter(from);
     if (state === PeerState.LOOKING) {
       // As FastLeaderElection: only voters' votes, and only for voters, take part.
-      if (!fromVoter || !this.#isVoter(this.cfg.myId) || !this.#isVoter(vote.leader)) return;
+      if (!fromVoter || !this.#configs.isVoter(this.cfg.myId) || !this.#configs.isVoter(vote.leader)) return;
       this.#onLookingVote(from, vote, electionEpoch);
       return;
     }
     // `from` has already decided: FOLLOWING or LEADING. A leader outside our
     // configuration (one a reconfig we missed added) is still heard: who agrees on it
     // is counted among our voters only.
-    if (fromVoter && electionEpoch === this.electionEpoch && this.#isVoter(this.cfg.myId)) {
+    if (fromVoter && electionEpoch === this.electionEpoch && this.#configs.isVoter(this.cfg.myId)) {
       this.#recv.set(from, vote);
       if (this.#hasQuorum(this.#recv, vote) && this.#checkLeader(vote.leader, electionEpoch)) {
         this.#decide(vote);
@@ -422,7 +390,7 @@ export class ZabPeer {
     const agreeing: bigint[] = [];
     for (const [id, r] of this.#outOfElection) if (r.vote.leader === vote.leader) agreeing.push(id);
     const leaderSays = this.#outOfElection.get(vote.leader);
-    if (this.#isQuorum(agreeing) && vote.leader !== this.cfg.myId && leaderSays?.state === PeerState.LEADING) {
+    if (this.#configs.isQuorum(agreeing) && vote.leader !== this.cfg.myId && leaderSays?.state === PeerState.LEADING) {
       this.electionEpoch = leaderSays.electionEpoch;
       this.#decide(leaderSays.vote);
     }
@@ -449,7 +417,7 @@ export class ZabPeer {
       this.#finalizeAt = undefined;
       return;
     }
-    const everyoneVoted = this.#configs().every((m) => [...m.voters].every((id) => this.#recv.has(id)));
+    const everyoneVoted = this.#configs.all().every((m) => [...m.voters].every((id) => this.#recv.has(id)));
     if (everyoneVoted && [...this.#recv.values()].every((v) => sameVote(v, this.#proposed))) this.#decide(this.#proposed);
     else this.#finalizeAt ??= this.#tick + this.cfg.finalizeTicks;
   }
@@ -465,61 +433,24 @@ export class ZabPeer {
   #hasQuorum(votes: Map<bigint, Vote>, vote: Vote): boolean {
     const agreeing: bigint[] = [];
     for (const [id, v] of votes) if (sameVote(v, vote)) agreeing.push(id);
-    return this.#isQuorum(agreeing);
+    return this.#configs.isQuorum(agreeing);
   }
 
   // ---- configurations ---------------------------------------------------------------------
 
-  /** The configurations every quorum must satisfy: the committed one, and a pending one. */
-  #configs(): Membership[] {
-    return this.#pending === undefined ? [this.#config] : [this.#config, this.#pending];
-  }
-
-  /** `ids` hold a majority of the voters of each configuration in `configs`. */
-  #isQuorum(ids: Iterable<bigint>, configs: readonly Membership[] = this.#configs()): boolean {
-    const list = [...ids];
-    return configs.every((m) => majorityOf(m, list));
-  }
-
-  /** A voter of the committed or of the pending configuration. */
-  #isVoter(id: bigint): boolean {
-    return this.#config.voters.has(id) || this.#pending?.voters.has(id) === true;
-  }
-
-  #roleOf(id: bigint): Role | undefined {
-    for (const m of [this.#config, this.#pending]) {
-      if (m?.voters.has(id) === true) return "participant";
-      if (m?.observers.has(id) === true) return "observer";
-    }
-    return undefined;
-  }
-
-  /** How this server learns: as an observer if configured so, else as a (maybe non-voting) follower. */
-  #learnerRole(): Role {
-    return this.#roleOf(this.cfg.myId) === "observer" ? "observer" : "participant";
-  }
-
   /** Remembers a logged reconfig txn; it becomes the pending configuration. */
   #noteReconfig(p: Proposal): void {
-    if (p.zxid <= this.lastCommitted) return; // already in force: the driver's configuration
-    const servers = this.cfg.reconfigOf?.(p.data);
-    if (servers === undefined) return;
-    const m = membershipOf(servers, p.zxid);
-    this.#reconfigs.set(p.zxid, m);
-    this.#pending = m;
+    this.#configs.noteLogged(p, this.lastCommitted, this.cfg.reconfigOf?.(p.data));
   }
 
   /** A committed txn: if it is a reconfig, its configuration is now the one in force. */
   #committed(p: Proposal): void {
-    const m = this.#reconfigs.get(p.zxid);
-    if (m === undefined) return;
-    this.#reconfigs.delete(p.zxid);
-    this.#activate(m);
+    const m = this.#configs.committedTxn(p.zxid);
+    if (m !== undefined) this.#ready.config = { servers: membersOf(m), version: m.version };
   }
 
   #activate(m: Membership): void {
-    this.#config = m;
-    if (this.#pending !== undefined && this.#pending.version <= m.version) this.#pending = undefined;
+    this.#configs.activate(m);
     this.#ready.config = { servers: membersOf(m), version: m.version };
   }
 
@@ -531,12 +462,12 @@ export class ZabPeer {
     const me = this.cfg.myId;
     switch (this.state) {
       case PeerState.LEADING:
-        if (!this.#config.voters.has(me)) this.#goLooking();
+        if (!this.#configs.committed.voters.has(me)) this.#goLooking();
         return;
       case PeerState.FOLLOWING:
       case PeerState.OBSERVING: {
-        const wantObserving = this.#learnerRole() === "observer";
-        const leaderGone = this.leader === undefined || !this.#config.voters.has(this.leader);
+        const wantObserving = this.#configs.learnerRole(this.cfg.myId) === "observer";
+        const leaderGone = this.leader === undefined || !this.#configs.committed.voters.has(this.leader);
         if (wantObserving !== (this.state === PeerState.OBSERVING) || leaderGone) this.#goLooking();
         return;
       }
@@ -603,7 +534,7 @@ export class ZabPeer {
     if (l !== undefined) l.lastHeardTick = this.#tick;
     switch (msg.type) {
       case "FOLLOWERINFO":
-        this.#onFollowerInfo(from, msg.acceptedEpoch, this.#roleOf(from) ?? msg.role);
+        this.#onFollowerInfo(from, msg.acceptedEpoch, this.#configs.roleOf(from) ?? msg.role);
         return;
       case "ACKEPOCH":
         if (l !== undefined) this.#onAckEpoch(from, l, msg.currentEpoch, msg.lastZxid);
@@ -661,7 +592,7 @@ export class ZabPeer {
   /** Discovery: once a quorum (with us) has connected, the new epoch is fixed. */
   #maybeDecideEpoch(): void {
     const connected = [this.cfg.myId, ...[...this.#learners].filter(([, l]) => l.role === "participant").map(([id]) => id)];
-    if (!this.#isQuorum(connected)) return;
+    if (!this.#configs.isQuorum(connected)) return;
     this.#epochDecided = true;
     this.acceptedEpoch = this.#epoch;
     this.#ready.persist.acceptedEpoch = this.#epoch;
@@ -671,7 +602,7 @@ export class ZabPeer {
 
   /** A quorum acknowledged the new epoch: it is ours; sync everyone who has acked. */
   #maybeEpochQuorum(): void {
-    if (this.phase !== "DISCOVERY" || !this.#epochDecided || !this.#isQuorum(this.#epochAcks)) return;
+    if (this.phase !== "DISCOVERY" || !this.#epochDecided || !this.#configs.isQuorum(this.#epochAcks)) return;
     this.phase = "SYNCHRONIZATION";
     this.currentEpoch = this.#epoch;
     this.#ready.persist.currentEpoch = this.#epoch;
@@ -750,7 +681,7 @@ export class ZabPeer {
 
   /** A quorum acked NEWLEADER: the new epoch's history is committed; serve. */
   #maybeEstablish(): void {
-    if (this.#established || !this.#isQuorum(this.#newLeaderAcks) || !this.#newLeaderAcks.has(this.cfg.myId)) return;
+    if (this.#established || !this.#configs.isQuorum(this.#newLeaderAcks) || !this.#newLeaderAcks.has(this.cfg.myId)) return;
     this.#established = true;
     this.phase = "BROADCAST";
     this.serving = true;
@@ -771,9 +702,9 @@ export class ZabPeer {
       for (let i = this.#firstUncommitted(); i < this.#log.length; i++) {
         const p = this.#log[i]!;
         const o = this.#outstanding.get(p.zxid);
-        if (o === undefined || !this.#isQuorum(o.acks, o.configs)) break;
+        if (o === undefined || !this.#configs.isQuorum(o.acks, o.configs)) break;
         upTo = p.zxid;
-        if (this.#reconfigs.has(p.zxid)) {
+        if (this.#configs.isReconfig(p.zxid)) {
           atReconfig = true;
           break;
         }
@@ -787,7 +718,7 @@ export class ZabPeer {
 
   /** Commits the log through `zxid`: observers get each txn (INFORM), followers one COMMIT of the last. */
   #commitUpTo(zxid: bigint): void {
-    const version = this.#config.version;
+    const version = this.#configs.committed.version;
     const before = this.lastCommitted;
     for (let i = this.#firstUncommitted(); i < this.#log.length; i++) {
       const p = this.#log[i]!;
@@ -806,7 +737,7 @@ export class ZabPeer {
       }
     }
     this.#trimLog();
-    if (this.#config.version !== version) this.#afterActivation();
+    if (this.#configs.committed.version !== version) this.#afterActivation();
   }
 
   #tickLeading(): void {
@@ -827,13 +758,13 @@ export class ZabPeer {
     if (!this.#established) return;
     const live = [this.cfg.myId];
     for (const [id, l] of this.#learners) if (l.role === "participant" && l.synced) live.push(id);
-    if (!this.#isQuorum(live)) this.#goLooking();
+    if (!this.#configs.isQuorum(live)) this.#goLooking();
   }
 
   // ---- following and observing ----------------------------------------------------------
 
   #becomeLearner(leader: bigint): void {
-    this.state = this.#learnerRole() === "observer" ? PeerState.OBSERVING : PeerState.FOLLOWING;
+    this.state = this.#configs.learnerRole(this.cfg.myId) === "observer" ? PeerState.OBSERVING : PeerState.FOLLOWING;
     this.leader = leader;
     this.serving = false;
     this.phase = "DISCOVERY";
@@ -842,7 +773,7 @@ export class ZabPeer {
     this.#snapSynced = false;
     this.#leaderInfoSeen = false;
     this.#emitState();
-    this.#send(leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#learnerRole() });
+    this.#send(leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#configs.learnerRole(this.cfg.myId) });
   }
 
   #stepLearning(msg: ZabMsg): void {
@@ -874,8 +805,7 @@ export class ZabPeer {
         this.#log = [];
         this.#logBase = msg.zxid;
         // The image's configuration is the driver's to read (adoptConfig).
-        this.#reconfigs.clear();
-        this.#pending = undefined;
+        this.#configs.forgetLogged();
         return;
       case "PROPOSAL":
         this.#onProposal(msg.zxid, msg.data);
@@ -934,7 +864,7 @@ export class ZabPeer {
   }
 
   #commitLearned(zxid: bigint): void {
-    const version = this.#config.version;
+    const version = this.#configs.committed.version;
     for (let i = this.#firstUncommitted(); i < this.#log.length; i++) {
       const p = this.#log[i]!;
       if (p.zxid > zxid) break;
@@ -943,7 +873,7 @@ export class ZabPeer {
       this.#committed(p);
     }
     this.#trimLog();
-    if (this.#config.version !== version) this.#afterActivation();
+    if (this.#configs.committed.version !== version) this.#afterActivation();
   }
 
   /**
@@ -965,8 +895,7 @@ export class ZabPeer {
     this.#ready.persist.truncateTo = zxid;
     this.#ready.persist.append = this.#ready.persist.append.filter((p) => p.zxid <= zxid);
     this.#log = this.#log.filter((p) => p.zxid <= zxid);
-    for (const z of [...this.#reconfigs.keys()]) if (z > zxid) this.#reconfigs.delete(z);
-    if (this.#pending !== undefined && this.#pending.version > zxid) this.#pending = undefined;
+    this.#configs.truncateAfter(zxid);
     this.lastLogged = zxid;
     if (this.lastCommitted > zxid) this.lastCommitted = zxid;
   }
@@ -975,7 +904,7 @@ export class ZabPeer {
     // FOLLOWERINFO may have reached the leader before it was leading: say it again, until
     // it answers (after that a FOLLOWERINFO tells the leader this is a new session).
     if (this.phase === "DISCOVERY" && !this.#leaderInfoSeen && this.leader !== undefined) {
-      this.#send(this.leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#learnerRole() });
+      this.#send(this.leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#configs.learnerRole(this.cfg.myId) });
     }
     const limit = this.phase === "BROADCAST" ? this.cfg.syncLimitTicks : this.cfg.initLimitTicks;
     if (this.#tick - this.#lastHeardTick > limit) this.#goLooking();
