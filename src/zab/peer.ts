@@ -284,6 +284,9 @@ export class ZabPeer {
 
   #goLooking(): void {
     const core = this.#core;
+    // Roles stop acting once stopped, and the facade goes looking only from a role: a
+    // second call would start a second round for one departure.
+    assert(core.state !== PeerState.LOOKING && this.#role !== undefined, "LOOKING -> LOOKING is not a transition");
     if (this.#role instanceof LeaderRole) this.#role.stop();
     this.#role = undefined;
     core.state = PeerState.LOOKING;
