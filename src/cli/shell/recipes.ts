@@ -4,7 +4,8 @@
 // Results go to stdout (the fencing token, a queue item's data, the leader), notes to
 // stderr as zkCli's confirmations do. A command that holds something (a lock, an
 // election membership) keeps it until Enter (the next input line) or Ctrl-C; a command
-// that waits (for a lock, an item, a barrier) gives up on Ctrl-C with "Interrupted".
+// that waits (for a lock, an item, a barrier) says so on stderr after a second
+// ("Waiting for ...") and gives up on Ctrl-C with "Interrupted".
 
 import { errorMessage, javaList } from "./format.js";
 import { pathProblem } from "./paths.js";
@@ -16,6 +17,22 @@ async function call<T>(p: Promise<T>): Promise<T> {
   } catch (e) {
     if (e instanceof CliError) throw e;
     throw new CliError(errorMessage(e));
+  }
+}
+
+/** How long a blocking command waits before it says what it waits for. */
+const WAIT_NOTE_MS = 1_000;
+
+/**
+ * `p`, as `call` answers it; if it takes longer than WAIT_NOTE_MS, a "Waiting for ..."
+ * line on stderr first, so a command blocked behind a holder does not look hung.
+ */
+async function waitingFor<T>(sh: Shell, what: string, p: Promise<T>): Promise<T> {
+  const note = setTimeout(() => sh.io.err(`Waiting for ${what}; Ctrl-C to give up\n`), WAIT_NOTE_MS);
+  try {
+    return await call(p);
+  } finally {
+    clearTimeout(note);
   }
 }
 
@@ -61,7 +78,7 @@ const lock: ShellCommand = {
     const zk = await sh.zk();
     const signal = sh.waitSignal();
     try {
-      const h = await call(verb === "read" ? zk.readLock(path, { signal }) : zk.writeLock(path, { signal }));
+      const h = await waitingFor(sh, `the ${verb} lock on ${path}`, verb === "read" ? zk.readLock(path, { signal }) : zk.writeLock(path, { signal }));
       sh.io.out(`Acquired ${verb} lock on ${path}: ${h.node}, fencing token ${h.token}\n`);
       if ((await hold(sh, signal, h.lost, `the ${verb} lock on ${path}`)) === "lost") {
         throw new CliError(`Lost the ${verb} lock on ${path}: the session ended`);
@@ -93,7 +110,7 @@ const queue: ShellCommand = {
       case "take": {
         const signal = sh.waitSignal();
         try {
-          sh.io.out(`${(await call(q.take({ signal }))).toString("utf8")}\n`);
+          sh.io.out(`${(await waitingFor(sh, `an item of ${path}`, q.take({ signal }))).toString("utf8")}\n`);
         } finally {
           sh.doneWaiting();
         }
@@ -169,7 +186,7 @@ const barrier: ShellCommand = {
     } else {
       const signal = sh.waitSignal();
       try {
-        await call(b.wait({ signal }));
+        await waitingFor(sh, `the barrier ${path} to be removed`, b.wait({ signal }));
         sh.io.err(`Barrier passed: ${path}\n`);
       } finally {
         sh.doneWaiting();
