@@ -167,6 +167,8 @@ export class ZabPeer {
   #newLeaderAcked = false;
   /** This sync began with a SNAP (whose image may be ahead of its stated zxid). */
   #snapSynced = false;
+  /** Between SNAP and SNAPEND: the image is streaming in, nothing else may arrive. */
+  #snapStreaming = false;
   /** LEADERINFO arrived in this follow session (FOLLOWERINFO is no longer retried). */
   #leaderInfoSeen = false;
 
@@ -712,7 +714,7 @@ export class ZabPeer {
       out.push(common === peerLast ? { type: "DIFF", zxid: peerLast } : { type: "TRUNC", zxid: common });
       from = common;
     } else {
-      out.push({ type: "SNAP", zxid: this.lastCommitted, data: new Uint8Array(0) });
+      out.push({ type: "SNAP", zxid: this.lastCommitted });
       from = this.lastCommitted;
     }
     for (const p of this.#log) {
@@ -811,8 +813,12 @@ export class ZabPeer {
     if ((this.#tick - this.#leadingSinceTick) % this.#pingEveryTicks === 0) {
       for (const [id, l] of this.#learners) if (l.syncing) this.#send(id, { type: "PING", sessions: NO_SESSIONS });
     }
-    const limit = this.#established ? this.cfg.syncLimitTicks : this.cfg.initLimitTicks;
-    for (const [id, l] of this.#learners) if (this.#tick - l.lastHeardTick > limit) this.#learners.delete(id);
+    // A learner still syncing has initLimit, as ZooKeeper's LearnerHandler gives it: one
+    // that takes a streamed SNAP says nothing until the image is in.
+    for (const [id, l] of this.#learners) {
+      const limit = this.#established && l.synced ? this.cfg.syncLimitTicks : this.cfg.initLimitTicks;
+      if (this.#tick - l.lastHeardTick > limit) this.#learners.delete(id);
+    }
     if (!this.#established && this.#tick - this.#leadingSinceTick > this.cfg.initLimitTicks) {
       this.#goLooking();
       return;
@@ -838,6 +844,7 @@ export class ZabPeer {
     this.#lastHeardTick = this.#tick;
     this.#newLeaderAcked = false;
     this.#snapSynced = false;
+    this.#snapStreaming = false;
     this.#leaderInfoSeen = false;
     this.#emitState();
     this.#send(leader, { type: "FOLLOWERINFO", acceptedEpoch: this.acceptedEpoch, role: this.#learnerRole() });
@@ -850,7 +857,14 @@ export class ZabPeer {
     this.#lastHeardTick = this.#tick;
     // Until its sync starts (DIFF, TRUNC or SNAP), a learner takes no broadcast: what the
     // leader sends meanwhile belongs to an earlier session it still thinks we are in.
-    if (this.phase === "DISCOVERY" && (msg.type === "PROPOSAL" || msg.type === "COMMIT" || msg.type === "INFORM" || msg.type === "NEWLEADER" || msg.type === "UPTODATE")) return;
+    // (So is the rest of an image stream of that session: its chunks and its end.)
+    if (this.phase === "DISCOVERY" && (msg.type === "PROPOSAL" || msg.type === "COMMIT" || msg.type === "INFORM" || msg.type === "NEWLEADER" || msg.type === "UPTODATE" || msg.type === "SNAPEND")) return;
+    // The leader's transport sends nothing to a learner between SNAP and SNAPEND but the
+    // image: anything else means the stream was cut short; start over.
+    if (this.#snapStreaming && msg.type !== "SNAPCHUNK" && msg.type !== "SNAPEND") {
+      this.#goLooking();
+      return;
+    }
     switch (msg.type) {
       case "LEADERINFO":
         this.#onLeaderInfo(msg.newEpoch);
@@ -863,9 +877,20 @@ export class ZabPeer {
         this.#truncate(msg.zxid);
         return;
       case "SNAP":
+        // The image streams in (the driver assembles it); it is taken at SNAPEND.
         this.phase = "SYNCHRONIZATION";
+        this.#snapStreaming = true;
+        return;
+      case "SNAPCHUNK":
+        return; // the driver's: hearing it is what counts here (#lastHeardTick)
+      case "SNAPEND":
+        if (!this.#snapStreaming) {
+          this.#goLooking();
+          return;
+        }
+        this.#snapStreaming = false;
         this.#snapSynced = true;
-        this.#ready.persist.snapshot = { zxid: msg.zxid, data: msg.data };
+        this.#ready.persist.snapshot = { zxid: msg.zxid };
         this.#ready.persist.append = [];
         this.lastLogged = msg.zxid;
         this.lastCommitted = msg.zxid;
