@@ -412,7 +412,8 @@ export class QuorumTransport {
 
 /** One length-prefixed frame holding `msg`. */
 function encodeFrame(msg: ZabMsg): Buffer {
-  const w = new JuteWriter(256);
+  // Sized for a chunk at once: growing by doubling would copy a big chunk a dozen times.
+  const w = new JuteWriter(256 + (msg.type === "SNAPCHUNK" ? msg.data.byteLength : 0));
   w.int(0);
   encodeZabMsg(w, msg);
   w.intAt(0, w.length - 4);
