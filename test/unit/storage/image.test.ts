@@ -67,8 +67,13 @@ describe("SNAP image stream", () => {
       expect(treeText(image.tree)).toBe(treeText(tree));
       expect(image.sessions).toEqual(SESSIONS);
       const live = treeOf([entry(1, create("/old", "stale", 1))]);
+      const decodedNode = image.tree.get("/m/k39");
       installImage(live, image);
       expect(treeText(live)).toBe(treeText(tree));
+      // Installed by taking the decoded tree's content, not by a second pass copying it:
+      // the learner does not stall re-inserting every node.
+      expect(live.get("/m/k39")).toBe(decodedNode);
+      expect(image.tree.nodeCount).toBe(new DataTree().nodeCount);
     }
   });
 
