@@ -82,7 +82,7 @@ export class QuorumServer {
   #storage: Storage | undefined;
   #syncsBySnapshot = 0;
   /** Leader: images being streamed to learners (each notes the txns applied meanwhile). */
-  readonly #imagesOut = new Set<ImageEncoder>();
+  readonly #imagesOut = new Map<ImageEncoder, bigint>();
   #imageTapped = false;
   /** Learner: the image streaming in from the leader, decoded as it arrives. */
   #imageIn: { from: bigint; decoder: ImageDecoder; startedMs: number } | undefined;
@@ -407,11 +407,11 @@ export class QuorumServer {
       // Every txn the tree applies while an image is being cut goes into that image's tail.
       this.#imageTapped = true;
       this.server.pipeline.subscribe((entry, _result, effects) => {
-        for (const e of this.#imagesOut) e.noteApplied(entry, effects);
+        for (const e of this.#imagesOut.keys()) e.noteApplied(entry, effects);
       });
     }
     const enc = new ImageEncoder(tree, this.server.sessions.all());
-    this.#imagesOut.add(enc);
+    this.#imagesOut.set(enc, to);
     const startedMs = this.server.clock.monotonicMs();
     let state: "header" | "chunks" | "done" = "header";
     transport.stream(to, {
@@ -421,6 +421,7 @@ export class QuorumServer {
           return { type: "SNAP", zxid: enc.zxid };
         }
         if (state === "done") return undefined;
+        if (!this.#imagesOut.has(enc)) return undefined; // cancelled: its connection is being dropped
         const chunk = enc.next();
         if (chunk !== undefined) return { type: "SNAPCHUNK", data: chunk };
         state = "done";
@@ -478,8 +479,22 @@ export class QuorumServer {
     }
   }
 
+  /**
+   * Ends every image this member is cutting, dropping those learners' connections (they
+   * sync again): its tree is about to be cut back (TRUNC) or replaced (SNAP), which no
+   * image in progress may see — its walk and its txn tail describe the tree as it was.
+   */
+  #cancelImagesOut(): void {
+    for (const [enc, to] of this.#imagesOut) {
+      this.#imagesOut.delete(enc);
+      this.log.warn({ peer: to.toString(), zxid: hex64(enc.zxid) }, "SNAP image stream cancelled: this member's tree is being replaced; the learner syncs again");
+      this.#transport?.drop(to);
+    }
+  }
+
   async #persist(r: Ready): Promise<void> {
     const p = r.persist;
+    if (p.snapshot !== undefined || p.truncateTo !== undefined) this.#cancelImagesOut();
     if (p.acceptedEpoch !== undefined || p.currentEpoch !== undefined) await this.#writeEpochs(p.acceptedEpoch, p.currentEpoch);
     if (p.snapshot !== undefined) await this.#installImage(p.snapshot.zxid);
     if (p.truncateTo !== undefined) await this.#truncate(p.truncateTo);
