@@ -95,7 +95,7 @@ export class QuorumTransport {
   /** Peers this server is cut off from (fault injection in tests): no traffic either way. */
   readonly #blocked = new Set<bigint>();
   readonly #softBytes: number;
-  /** Two frames of the largest size (a SNAP) fit, plus the proposals made meanwhile. */
+  /** Unsent bytes past which the connection is dropped. A SNAP image never counts against it: it is streamed as the socket drains (see stream()). */
   readonly #hardBytes: number;
   /** Peers whose unsent output passed the soft limit and has not drained since. */
   readonly #slow = new Set<bigint>();
