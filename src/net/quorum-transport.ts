@@ -21,10 +21,19 @@
 // way, forwarded requests and acks the other), so two servers that each stopped reading
 // because the other was slow would stall each other until the hard cap; and what a
 // learner sends does not drive what the leader sends it, so pausing would bound nothing.
+//
+// Streams (SNAP): stream() sends a message sequence whose frames are produced one at a
+// time, only when the socket has room (unsent bytes under STREAM_WINDOW_BYTES, else on
+// 'drain'), one per turn of the event loop, so a big image neither sits in memory nor
+// holds the loop. Until the stream ends, every later message to that peer (proposals,
+// commits, pings, a second stream) waits in a per-peer queue behind it, so the peer
+// receives them in the order they were sent. The queue counts against the hard cap; the
+// stream's own frames never pile up past the window, so a learner that reads does not
+// trip it however big the image. A connection that goes mid-stream aborts the stream.
 
 import { createServer, connect as tcpConnect, type Server, type Socket } from "node:net";
 import { FrameParser, JuteReader, JuteWriter } from "../jute/index.js";
-import type { Logger } from "../util/index.js";
+import { assert, type Logger } from "../util/index.js";
 import { decodeZabMsg, encodeZabMsg, type ZabMsg } from "../zab/index.js";
 
 export interface QuorumPeerAddress {
@@ -51,6 +60,25 @@ const HELLO_MAGIC = 0x434f5251; // "CORQ"
 const REDIAL_MS_MIN = 20;
 const REDIAL_MS_MAX = 1000;
 const OUT_BUFFER_KEEP_BYTES = 4 << 20;
+/** A stream's next frame is produced only while the socket holds fewer unsent bytes than this. */
+export const STREAM_WINDOW_BYTES = 4 << 20;
+
+/** A message sequence produced on demand (a SNAP image): see stream(). */
+export interface OutboundStream {
+  /** The next message, or undefined when the stream is over. Called once per turn at most. */
+  next(): ZabMsg | undefined;
+  /** The connection went before the stream ended: it will not be asked again. */
+  abort(): void;
+}
+
+/** Per peer while a stream runs: the stream, and what was sent after it, in order. */
+interface StreamState {
+  active: OutboundStream | undefined;
+  queue: (Buffer | OutboundStream)[];
+  queuedBytes: number;
+  waiting: boolean;
+  scheduled: boolean;
+}
 
 export class QuorumTransport {
   readonly #opts: QuorumTransportOptions;
@@ -67,10 +95,12 @@ export class QuorumTransport {
   /** Peers this server is cut off from (fault injection in tests): no traffic either way. */
   readonly #blocked = new Set<bigint>();
   readonly #softBytes: number;
-  /** Two frames of the largest size (a SNAP) fit, plus the proposals made meanwhile. */
+  /** Unsent bytes past which the connection is dropped. A SNAP image never counts against it: it is streamed as the socket drains (see stream()). */
   readonly #hardBytes: number;
   /** Peers whose unsent output passed the soft limit and has not drained since. */
   readonly #slow = new Set<bigint>();
+  /** Peers with a stream under way (see stream()). */
+  readonly #streams = new Map<bigint, StreamState>();
 
   constructor(opts: QuorumTransportOptions) {
     this.#opts = opts;
@@ -129,6 +159,14 @@ export class QuorumTransport {
     if (this.#blocked.has(to)) return;
     const s = this.#sockets.get(to);
     if (s === undefined || s.destroyed) return;
+    const st = this.#streams.get(to);
+    if (st !== undefined) {
+      const frame = encodeFrame(msg);
+      st.queue.push(frame);
+      st.queuedBytes += frame.length;
+      this.#withinLimits(to, s, st.queuedBytes);
+      return;
+    }
     let w = this.#out.get(to);
     if (w === undefined) this.#out.set(to, (w = new JuteWriter(4096)));
     const at = w.length;
@@ -142,9 +180,100 @@ export class QuorumTransport {
     }
   }
 
-  /** Unsent bytes to `to`: handed to the socket and not yet to the kernel, plus this turn's frames. */
+  /**
+   * Sends the messages `src` produces, in order, after everything sent to `to` before and
+   * before everything sent after (see the header). If `to` has no connection the stream
+   * is aborted at once, as send() drops a message.
+   */
+  stream(to: bigint, src: OutboundStream): void {
+    const s = this.#sockets.get(to);
+    if (this.#blocked.has(to) || s === undefined || s.destroyed) {
+      src.abort();
+      return;
+    }
+    const st = this.#streams.get(to);
+    if (st !== undefined) {
+      st.queue.push(src);
+      return;
+    }
+    // This turn's frames to `to` were sent before the stream: they go first.
+    const w = this.#out.get(to);
+    if (w !== undefined && w.length > 0) {
+      s.write(w.toBuffer());
+      this.#out.delete(to);
+    }
+    this.#streams.set(to, { active: src, queue: [], queuedBytes: 0, waiting: false, scheduled: false });
+    this.#pumpStream(to);
+  }
+
+  /** Unsent bytes to `to`: handed to the socket and not yet to the kernel, plus this turn's frames and those queued behind a stream. */
   outboundBytes(to: bigint): number {
-    return (this.#sockets.get(to)?.writableLength ?? 0) + (this.#out.get(to)?.length ?? 0);
+    return (this.#sockets.get(to)?.writableLength ?? 0) + (this.#out.get(to)?.length ?? 0) + (this.#streams.get(to)?.queuedBytes ?? 0);
+  }
+
+  /** Produces `to`'s next stream frame if the socket has room; then the queue behind it. */
+  #pumpStream(to: bigint): void {
+    const st = this.#streams.get(to);
+    if (st === undefined) return;
+    st.scheduled = false;
+    const s = this.#sockets.get(to);
+    if (s === undefined || s.destroyed || this.#closed) {
+      this.#dropStreams(to);
+      return;
+    }
+    for (let steps = 0; ; steps++) {
+      // Each step either ends the stream or queue item it is on or returns: bounded by the queue.
+      if (steps > st.queue.length + 2) throw new Error("quorum stream pump did not progress");
+      if (st.active === undefined) {
+        const ready: Buffer[] = [];
+        while (st.queue.length > 0 && Buffer.isBuffer(st.queue[0])) ready.push(st.queue.shift() as Buffer);
+        if (ready.length > 0) {
+          const bytes = Buffer.concat(ready);
+          st.queuedBytes -= bytes.length;
+          s.write(bytes);
+        }
+        const nextStream = st.queue.shift();
+        if (nextStream === undefined) {
+          this.#streams.delete(to);
+          return;
+        }
+        st.active = nextStream as OutboundStream;
+      }
+      if (s.writableLength >= STREAM_WINDOW_BYTES) {
+        if (!st.waiting) {
+          st.waiting = true;
+          s.once("drain", () => {
+            st.waiting = false;
+            this.#pumpStream(to);
+          });
+        }
+        return;
+      }
+      const msg = st.active.next();
+      if (msg === undefined) {
+        st.active = undefined;
+        continue;
+      }
+      s.write(encodeFrame(msg));
+      // One frame per turn: whatever else is waiting (client requests, timers) runs between.
+      st.scheduled = true;
+      setImmediate(() => this.#pumpStream(to));
+      return;
+    }
+  }
+
+  /** The connection to `to` went: its streams are aborted and what waited behind them dropped. */
+  #dropStreams(to: bigint): void {
+    const st = this.#streams.get(to);
+    if (st === undefined) return;
+    this.#streams.delete(to);
+    st.active?.abort();
+    for (const q of st.queue) if (!Buffer.isBuffer(q)) q.abort();
+  }
+
+  /** Drops the connection to `peer` (it is re-dialled as after any break). */
+  drop(peer: bigint): void {
+    this.#sockets.get(peer)?.destroy();
   }
 
   /** Checks the output limits for `to`; over the hard cap drops its connection (false). */
@@ -157,6 +286,7 @@ export class QuorumTransport {
       );
       this.#out.delete(to);
       this.#slow.delete(to);
+      this.#dropStreams(to);
       s.destroy();
       return false;
     }
@@ -175,6 +305,7 @@ export class QuorumTransport {
     this.#flushQueued = false;
     for (const [to, w] of this.#out) {
       if (w.length === 0) continue;
+      assert(!this.#streams.has(to), "a frame for a peer with a stream under way bypassed its queue");
       const s = this.#sockets.get(to);
       if (s !== undefined && !s.destroyed && !this.#blocked.has(to)) s.write(w.toBuffer());
       // A writer that grew for a SNAP image is not kept at that size.
@@ -261,6 +392,7 @@ export class QuorumTransport {
       if (this.#sockets.get(id) !== s) return;
       this.#sockets.delete(id);
       this.#slow.delete(id);
+      this.#dropStreams(id);
       this.#opts.onDown(id);
       const p = this.#peers.get(id);
       if (p !== undefined && id < this.#opts.myId) this.#scheduleRedial(p);
@@ -271,8 +403,19 @@ export class QuorumTransport {
   async close(): Promise<void> {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
+    for (const id of [...this.#streams.keys()]) this.#dropStreams(id);
     for (const s of this.#sockets.values()) s.destroy();
     this.#sockets.clear();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
+}
+
+/** One length-prefixed frame holding `msg`. */
+function encodeFrame(msg: ZabMsg): Buffer {
+  // Sized for a chunk at once: growing by doubling would copy a big chunk a dozen times.
+  const w = new JuteWriter(256 + (msg.type === "SNAPCHUNK" ? msg.data.byteLength : 0));
+  w.int(0);
+  encodeZabMsg(w, msg);
+  w.intAt(0, w.length - 4);
+  return w.toBuffer();
 }

@@ -38,9 +38,9 @@
 import { createHash } from "node:crypto";
 import { dynamicConfigText, parseDynamicConfig, type CorralConfig, type ServerSpec } from "../config/index.js";
 import { JuteReader, JuteWriter } from "../jute/index.js";
-import { QuorumTransport, type QuorumTransportOptions } from "../net/index.js";
+import { QuorumTransport, type OutboundStream, type QuorumTransportOptions } from "../net/index.js";
 import { CONFIG_NODE, encodeForward, decodeForward, type CommitLog, type Forwarded, type ReconfigPlanner } from "../pipeline/index.js";
-import { encodeTreeImage, loadTreeImage, nodeDisk, readEpochs, writeEpochs, type Storage } from "../storage/index.js";
+import { ImageDecoder, ImageEncoder, installImage, nodeDisk, readEpochs, writeEpochs, type DecodedImage, type Storage } from "../storage/index.js";
 import { decodeTxnEntry, encodeTxnEntry, type TxnEntry } from "../txn/index.js";
 import { asSessionId, assert, epochOf, hex64, silentLogger, zxidOf, type Clock, type Logger } from "../util/index.js";
 import { PeerState, ZabPeer, commitsBeforePersist, type Proposal, type Ready, type ZabMsg } from "../zab/index.js";
@@ -51,6 +51,10 @@ import { StandaloneServer, type StandaloneOptions, type Timers } from "./standal
 export interface QuorumLink {
   start(): Promise<void>;
   send(to: bigint, msg: ZabMsg): void;
+  /** Sends what `src` produces (a SNAP image) in order, before anything sent to `to` after it. */
+  stream(to: bigint, src: OutboundStream): void;
+  /** Drops the connection to `peer` (it reconnects and syncs again). */
+  drop(peer: bigint): void;
   addPeers(peers: QuorumTransportOptions["peers"]): void;
   block(peers: readonly bigint[]): void;
   unblock(): void;
@@ -131,6 +135,13 @@ export class QuorumServer {
   #stopped = false;
   #storage: Storage | undefined;
   #syncsBySnapshot = 0;
+  /** Leader: images being streamed to learners (each notes the txns applied meanwhile). */
+  readonly #imagesOut = new Map<ImageEncoder, bigint>();
+  #imageTapped = false;
+  /** Learner: the image streaming in from the leader, decoded as it arrives. */
+  #imageIn: { from: bigint; decoder: ImageDecoder; startedMs: number } | undefined;
+  /** Learner: a complete image, for the batch whose persist.snapshot names its zxid. */
+  #imageReady: DecodedImage | undefined;
   readonly zabTickMs: number;
 
   /** Times this member was brought up to date with a leader's full image (SNAP), not a DIFF. */
@@ -288,11 +299,13 @@ export class QuorumServer {
       frameBytesMax: Math.max(c.juteMaxBufferBytes * 4, 64 * 1024 * 1024),
       onMessage: (from, msg) =>
         this.#guarded("ZAB step", () => {
+          if (!this.#receiveImage(from, msg)) return;
           this.#peer?.step(from, msg);
           this.#schedulePump();
         }),
       onDown: (peer) =>
         this.#guarded("ZAB step", () => {
+          if (this.#imageIn?.from === peer) this.#imageIn = undefined;
           this.#peer?.disconnected(peer);
           this.#schedulePump();
         }),
@@ -510,21 +523,120 @@ export class QuorumServer {
   }
 
   #send(to: bigint, msg: ZabMsg): void {
-    if (msg.type === "SNAP") {
-      // The image is the tree as it is now: at the zxid ZAB chose, or past it when later
-      // commits of this same batch were applied first. The learner skips the proposals
-      // the image already holds.
-      const tree = this.server.tree;
-      assert(tree.lastProcessedZxid >= msg.zxid, `SNAP at ${hex64(msg.zxid)} but the tree is only at ${hex64(tree.lastProcessedZxid)}`);
-      msg = { ...msg, zxid: tree.lastProcessedZxid, data: encodeTreeImage(tree, this.server.sessions.all()) };
+    if (msg.type === "SNAP") this.#streamImage(to, msg.zxid);
+    else this.#transport?.send(to, msg);
+  }
+
+  // ---- SNAP: the image streamed (storage/image.ts has the format and why it is exact) ----
+
+  /**
+   * Leader: streams the tree to `to` as SNAP, SNAPCHUNK*, SNAPEND. The image starts where
+   * the tree is now: at the zxid ZAB chose, or past it when later commits of this same
+   * batch were applied first; it is cut from the live tree a chunk per turn while this
+   * member keeps serving, and ends at Z1 (SNAPEND), where the learner's replay of the txns
+   * applied meanwhile leaves it. What ZAB sends the learner after SNAP (the proposals
+   * after Z, NEWLEADER, broadcast) the transport keeps behind SNAPEND; the learner skips
+   * the proposals the image already holds.
+   */
+  #streamImage(to: bigint, zxid: bigint): void {
+    const transport = this.#transport;
+    if (transport === undefined) return;
+    const tree = this.server.tree;
+    assert(tree.lastProcessedZxid >= zxid, `SNAP at ${hex64(zxid)} but the tree is only at ${hex64(tree.lastProcessedZxid)}`);
+    if (!this.#imageTapped) {
+      // Every txn the tree applies while an image is being cut goes into that image's tail.
+      this.#imageTapped = true;
+      this.server.pipeline.subscribe((entry, _result, effects) => {
+        for (const e of this.#imagesOut.keys()) e.noteApplied(entry, effects);
+      });
     }
-    this.#transport?.send(to, msg);
+    const enc = new ImageEncoder(tree, this.server.sessions.all());
+    this.#imagesOut.set(enc, to);
+    const startedMs = this.server.clock.monotonicMs();
+    let state: "header" | "chunks" | "done" = "header";
+    transport.stream(to, {
+      next: () => {
+        if (state === "header") {
+          state = "chunks";
+          return { type: "SNAP", zxid: enc.zxid };
+        }
+        if (state === "done") return undefined;
+        if (!this.#imagesOut.has(enc)) return undefined; // cancelled: its connection is being dropped
+        const chunk = enc.next();
+        if (chunk !== undefined) return { type: "SNAPCHUNK", data: chunk };
+        state = "done";
+        this.#imagesOut.delete(enc);
+        const z1 = enc.lastZxid!;
+        this.log.info(
+          { peer: to.toString(), zxid: hex64(enc.zxid), lastZxid: hex64(z1), nodes: enc.nodeRecords, chunks: enc.chunks, bytes: enc.bytes, ms: Math.round(this.server.clock.monotonicMs() - startedMs) },
+          "SNAP image streamed",
+        );
+        return { type: "SNAPEND", zxid: z1 };
+      },
+      abort: () => {
+        this.#imagesOut.delete(enc);
+        this.log.info({ peer: to.toString(), zxid: hex64(enc.zxid), chunks: enc.chunks }, "SNAP image stream cut short: the learner's connection went");
+      },
+    });
+  }
+
+  /**
+   * Learner: decodes an image stream as it arrives into a fresh tree (the live one is
+   * untouched until ZAB's batch installs it); false for a message ZAB is not to see.
+   * A stream cut short (the connection goes, a new SNAP) is dropped; a chunk that does not
+   * decode drops the connection, and the learner syncs again.
+   */
+  #receiveImage(from: bigint, msg: ZabMsg): boolean {
+    switch (msg.type) {
+      case "SNAP":
+        this.#imageIn = { from, decoder: new ImageDecoder(msg.zxid), startedMs: this.server.clock.monotonicMs() };
+        return true;
+      case "SNAPCHUNK":
+      case "SNAPEND": {
+        const into = this.#imageIn;
+        if (into === undefined || into.from !== from) return msg.type === "SNAPCHUNK"; // ZAB drops a stray end
+        try {
+          if (msg.type === "SNAPCHUNK") {
+            into.decoder.push(msg.data);
+            return true;
+          }
+          this.#imageIn = undefined;
+          this.#imageReady = into.decoder.finish(msg.zxid);
+          this.log.info(
+            { leader: from.toString(), zxid: hex64(msg.zxid), nodes: this.#imageReady.nodeRecords, bytes: this.#imageReady.bytes, ms: Math.round(this.server.clock.monotonicMs() - into.startedMs) },
+            "SNAP image received",
+          );
+          return true;
+        } catch (e) {
+          this.#imageIn = undefined;
+          this.log.warn({ leader: from.toString(), err: (e as Error).message }, "SNAP image does not decode; dropping the connection to the leader");
+          this.#transport?.drop(from);
+          return false;
+        }
+      }
+      default:
+        return true;
+    }
+  }
+
+  /**
+   * Ends every image this member is cutting, dropping those learners' connections (they
+   * sync again): its tree is about to be cut back (TRUNC) or replaced (SNAP), which no
+   * image in progress may see — its walk and its txn tail describe the tree as it was.
+   */
+  #cancelImagesOut(): void {
+    for (const [enc, to] of this.#imagesOut) {
+      this.#imagesOut.delete(enc);
+      this.log.warn({ peer: to.toString(), zxid: hex64(enc.zxid) }, "SNAP image stream cancelled: this member's tree is being replaced; the learner syncs again");
+      this.#transport?.drop(to);
+    }
   }
 
   async #persist(r: Ready): Promise<void> {
     const p = r.persist;
+    if (p.snapshot !== undefined || p.truncateTo !== undefined) this.#cancelImagesOut();
     if (p.acceptedEpoch !== undefined || p.currentEpoch !== undefined) await this.#writeEpochs(p.acceptedEpoch, p.currentEpoch);
-    if (p.snapshot !== undefined) await this.#installImage(p.snapshot.zxid, p.snapshot.data);
+    if (p.snapshot !== undefined) await this.#installImage(p.snapshot.zxid);
     if (p.truncateTo !== undefined) await this.#truncate(p.truncateTo);
     const storage = this.#storage;
     if (storage !== undefined && p.append.length > 0) {
@@ -727,15 +839,18 @@ export class QuorumServer {
     this.#logged.clear();
   }
 
-  /** SNAP: the learner's tree and sessions become the leader's image. */
-  async #installImage(zxid: bigint, data: Uint8Array): Promise<void> {
+  /** SNAP: the learner's tree and sessions become the leader's image, received whole. */
+  async #installImage(zxid: bigint): Promise<void> {
+    const image = this.#imageReady;
+    assert(image !== undefined && image.zxid === zxid, `SNAP to ${hex64(zxid)} but the image received is at ${image === undefined ? "none" : hex64(image.zxid)}`);
+    this.#imageReady = undefined;
     this.#syncsBySnapshot++;
     this.#logged.clear();
-    const sessions = loadTreeImage(data, this.server.tree);
-    assert(this.server.tree.lastProcessedZxid === zxid, "SNAP image zxid mismatch");
+    installImage(this.server.tree, image);
+    const sessions = image.sessions;
     // As ZooKeeper's learner logs "Getting a snapshot from leader": an operator (and the
     // fault suite) can tell a SNAP sync from a DIFF.
-    this.log.info({ zxid: hex64(zxid), nodes: this.server.tree.nodeCount, sessions: sessions.length, bytes: data.byteLength }, "synced by SNAP: the tree is the leader's image");
+    this.log.info({ zxid: hex64(zxid), nodes: this.server.tree.nodeCount, sessions: sessions.length, bytes: image.bytes }, "synced by SNAP: the tree is the leader's image");
     const table = this.server.sessions;
     for (const s of [...table.all()]) table.remove(s.id);
     for (const s of sessions) table.add(asSessionId(s.id), s.timeoutMs, this.server.clock.monotonicMs());

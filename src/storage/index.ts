@@ -32,5 +32,5 @@ export { purge, planPurge, SNAP_RETAIN_MIN, type PurgePlan, type PurgeResult } f
 export { loadOrCreateSecret } from "./secret.js";
 export { Storage, type StorageOptions } from "./storage.js";
 export { formatLogFile, formatSnapshotFile } from "./dump.js";
-export { encodeTreeImage, loadTreeImage, type ImageSession } from "./image.js";
+export { ImageDecoder, ImageEncoder, IMAGE_CHUNK_BYTES_DEFAULT, encodeImageChunks, installImage, type DecodedImage, type ImageSession } from "./image.js";
 export { readEpochs, writeEpochs, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, type Epochs } from "./epochs.js";

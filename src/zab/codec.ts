@@ -7,7 +7,7 @@ import { PeerState, type Vote, type ZabMsg, type ZabMsgType } from "./types.js";
 
 const TYPES: readonly ZabMsgType[] = [
   "NOTIFICATION", "FOLLOWERINFO", "LEADERINFO", "ACKEPOCH", "DIFF", "TRUNC", "SNAP", "PROPOSAL",
-  "COMMIT", "INFORM", "NEWLEADER", "ACK", "UPTODATE", "PING", "REQUEST",
+  "COMMIT", "INFORM", "NEWLEADER", "ACK", "UPTODATE", "PING", "REQUEST", "SNAPCHUNK", "SNAPEND",
 ];
 const STATES: readonly PeerState[] = [PeerState.LOOKING, PeerState.FOLLOWING, PeerState.LEADING, PeerState.OBSERVING];
 
@@ -48,9 +48,10 @@ export function encodeZabMsg(w: JuteWriter, m: ZabMsg): void {
     case "TRUNC":
     case "COMMIT":
     case "ACK":
+    case "SNAP":
+    case "SNAPEND":
       w.long(m.zxid);
       return;
-    case "SNAP":
     case "PROPOSAL":
     case "INFORM":
       w.long(m.zxid);
@@ -66,6 +67,7 @@ export function encodeZabMsg(w: JuteWriter, m: ZabMsg): void {
       w.buffer(m.sessions);
       return;
     case "REQUEST":
+    case "SNAPCHUNK":
       w.buffer(m.data);
       return;
     default:
@@ -91,8 +93,9 @@ export function decodeZabMsg(r: JuteReader): ZabMsg {
     case "TRUNC":
     case "COMMIT":
     case "ACK":
-      return { type, zxid: r.long() };
     case "SNAP":
+    case "SNAPEND":
+      return { type, zxid: r.long() };
     case "PROPOSAL":
     case "INFORM":
       return { type, zxid: r.long(), data: bytes(r) };
@@ -103,6 +106,7 @@ export function decodeZabMsg(r: JuteReader): ZabMsg {
     case "PING":
       return { type, sessions: bytes(r) };
     case "REQUEST":
+    case "SNAPCHUNK":
       return { type, data: bytes(r) };
     default:
       throw new JuteError("unknown zab message type");

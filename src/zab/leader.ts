@@ -169,6 +169,8 @@ export class LeaderRole {
       case "DIFF":
       case "TRUNC":
       case "SNAP":
+      case "SNAPCHUNK":
+      case "SNAPEND":
       case "PROPOSAL":
       case "COMMIT":
       case "INFORM":
@@ -191,8 +193,12 @@ export class LeaderRole {
     if ((core.tick - this.#leadingSinceTick) % this.#pingEveryTicks === 0) {
       for (const [id, l] of this.#learners) if (l.syncing) core.send(id, { type: "PING", sessions: NO_SESSIONS });
     }
-    const limit = this.#established ? core.cfg.syncLimitTicks : core.cfg.initLimitTicks;
-    for (const [id, l] of this.#learners) if (core.tick - l.lastHeardTick > limit) this.#learners.delete(id);
+    // A learner still syncing has initLimit, as ZooKeeper's LearnerHandler gives it: one
+    // that takes a streamed SNAP says nothing until the image is in.
+    for (const [id, l] of this.#learners) {
+      const limit = this.#established && l.synced ? core.cfg.syncLimitTicks : core.cfg.initLimitTicks;
+      if (core.tick - l.lastHeardTick > limit) this.#learners.delete(id);
+    }
     if (!this.#established && core.tick - this.#leadingSinceTick > core.cfg.initLimitTicks) {
       this.#host.goLooking();
       return;
@@ -310,7 +316,7 @@ export class LeaderRole {
       out.push(common === peerLast ? { type: "DIFF", zxid: peerLast } : { type: "TRUNC", zxid: common });
       from = common;
     } else {
-      out.push({ type: "SNAP", zxid: core.lastCommitted, data: new Uint8Array(0) });
+      out.push({ type: "SNAP", zxid: core.lastCommitted });
       from = core.lastCommitted;
     }
     for (const p of core.log) {

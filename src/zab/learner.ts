@@ -23,6 +23,8 @@ export class LearnerRole {
   #newLeaderAcked = false;
   /** This sync began with a SNAP (whose image may be ahead of its stated zxid). */
   #snapSynced = false;
+  /** Between SNAP and SNAPEND: the image is streaming in, nothing else may arrive. */
+  #snapStreaming = false;
   /** LEADERINFO arrived in this follow session (FOLLOWERINFO is no longer retried). */
   #leaderInfoSeen = false;
 
@@ -62,6 +64,8 @@ export class LearnerRole {
       case "DIFF":
       case "TRUNC":
       case "SNAP":
+      case "SNAPCHUNK":
+      case "SNAPEND":
       case "PROPOSAL":
       case "COMMIT":
       case "INFORM":
@@ -75,7 +79,14 @@ export class LearnerRole {
     this.#lastHeardTick = core.tick;
     // Until its sync starts (DIFF, TRUNC or SNAP), a learner takes no broadcast: what the
     // leader sends meanwhile belongs to an earlier session it still thinks we are in.
-    if (core.phase === "DISCOVERY" && (msg.type === "PROPOSAL" || msg.type === "COMMIT" || msg.type === "INFORM" || msg.type === "NEWLEADER" || msg.type === "UPTODATE")) return;
+    // (So is the rest of an image stream of that session: its chunks and its end.)
+    if (core.phase === "DISCOVERY" && (msg.type === "PROPOSAL" || msg.type === "COMMIT" || msg.type === "INFORM" || msg.type === "NEWLEADER" || msg.type === "UPTODATE" || msg.type === "SNAPCHUNK" || msg.type === "SNAPEND")) return;
+    // The leader's transport sends nothing to a learner between SNAP and SNAPEND but the
+    // image: anything else means the stream was cut short; start over.
+    if (this.#snapStreaming && msg.type !== "SNAPCHUNK" && msg.type !== "SNAPEND") {
+      this.#host.goLooking();
+      return;
+    }
     switch (msg.type) {
       case "LEADERINFO":
         this.#onLeaderInfo(msg.newEpoch);
@@ -88,9 +99,20 @@ export class LearnerRole {
         this.#truncate(msg.zxid);
         return;
       case "SNAP":
+        // The image streams in (the driver assembles it); it is taken at SNAPEND.
         core.phase = "SYNCHRONIZATION";
+        this.#snapStreaming = true;
+        return;
+      case "SNAPCHUNK":
+        return; // the driver's: hearing it is what counts here (#lastHeardTick)
+      case "SNAPEND":
+        if (!this.#snapStreaming) {
+          this.#host.goLooking();
+          return;
+        }
+        this.#snapStreaming = false;
         this.#snapSynced = true;
-        core.ready.persist.snapshot = { zxid: msg.zxid, data: msg.data };
+        core.ready.persist.snapshot = { zxid: msg.zxid };
         core.ready.persist.append = [];
         core.lastLogged = msg.zxid;
         core.lastCommitted = msg.zxid;

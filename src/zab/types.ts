@@ -38,8 +38,17 @@ export type ZabMsg =
   | { type: "ACKEPOCH"; currentEpoch: number; lastZxid: bigint }
   | { type: "DIFF"; zxid: bigint }
   | { type: "TRUNC"; zxid: bigint }
-  /** A snapshot of the leader's tree at `zxid`; `data` is filled in by the driver. */
-  | { type: "SNAP"; zxid: bigint; data: Uint8Array }
+  /**
+   * SNAP sync: the leader's image is streamed after this header (ZAB decides it at
+   * `zxid`, the last committed; the driver's stream starts where its tree is, >= zxid),
+   * as SNAPCHUNKs of bounded size, then SNAPEND. Every other message to that learner
+   * leaves after SNAPEND (the transport queues them behind the stream).
+   */
+  | { type: "SNAP"; zxid: bigint }
+  /** A piece of the image: opaque here, the driver's format (storage/image.ts). */
+  | { type: "SNAPCHUNK"; data: Uint8Array }
+  /** The image is complete: it is exactly the leader's tree at `zxid` (>= SNAP's zxid). */
+  | { type: "SNAPEND"; zxid: bigint }
   | { type: "PROPOSAL"; zxid: bigint; data: Uint8Array }
   | { type: "COMMIT"; zxid: bigint }
   | { type: "INFORM"; zxid: bigint; data: Uint8Array }
@@ -68,8 +77,11 @@ export interface Ready {
     currentEpoch?: number;
     /** Drop every logged txn after this zxid (TRUNC). */
     truncateTo?: bigint;
-    /** Replace the tree and the log with this snapshot (SNAP). */
-    snapshot?: { zxid: bigint; data: Uint8Array };
+    /**
+     * Replace the tree and the log with the image streamed by SNAP..SNAPEND, which is the
+     * leader's tree at `zxid` (the driver received it: ZAB never holds image bytes).
+     */
+    snapshot?: { zxid: bigint };
     append: Proposal[];
   };
   sendNow: Outgoing[];

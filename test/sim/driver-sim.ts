@@ -24,7 +24,7 @@
 import { parseConfig, type CorralConfig } from "../../src/config/index.js";
 import { OpCode } from "../../src/jute/index.js";
 import { JuteReader, JuteWriter } from "../../src/jute/index.js";
-import type { QuorumTransportOptions } from "../../src/net/index.js";
+import type { OutboundStream, QuorumTransportOptions } from "../../src/net/index.js";
 import { QuorumServer, type QuorumLink } from "../../src/server/quorum.js";
 import type { Timers } from "../../src/server/standalone.js";
 import { FakeDisk, type Disk } from "../../src/storage/index.js";
@@ -153,6 +153,22 @@ class SimLink implements QuorumLink {
     const w = new JuteWriter(256);
     encodeZabMsg(w, msg);
     this.#sim.send(this.#node.id, to, w.toBuffer());
+  }
+  /**
+   * A SNAP image: produced all at once and sent in order on the channel (its FIFO keeps
+   * later messages behind it); a dead link aborts it, as a dropped connection does.
+   */
+  stream(to: bigint, src: OutboundStream): void {
+    if (this.dead || this.#node.gen !== this.#gen) {
+      src.abort();
+      return;
+    }
+    for (let msg = src.next(); msg !== undefined; msg = src.next()) this.send(to, msg);
+  }
+  /** As a destroyed socket: both ends hear of it once the current call is over. */
+  drop(peer: bigint): void {
+    if (this.dead || this.#node.gen !== this.#gen) return;
+    queueMicrotask(() => this.#sim.breakChannel(this.#node.id, peer));
   }
   addPeers(): void {}
   block(): void {}
@@ -297,6 +313,11 @@ export class DriverSim {
       this.duplicates++;
       this.#push({ at, kind: "deliver", from, to, frame, channel });
     }
+  }
+
+  /** A member dropped its connection to another (QuorumLink.drop). */
+  breakChannel(a: bigint, b: bigint): void {
+    if (this.nodes.get(a)?.up === true) this.#break(a, b);
   }
 
   /** Breaks the channel between a and b: in-flight frames are lost, both live ends told. */

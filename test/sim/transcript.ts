@@ -23,7 +23,7 @@
 
 import { parseConfig, type CorralConfig } from "../../src/config/index.js";
 import { OpCode } from "../../src/jute/index.js";
-import type { QuorumTransportOptions } from "../../src/net/index.js";
+import type { OutboundStream, QuorumTransportOptions } from "../../src/net/index.js";
 import { QuorumServer, type QuorumLink } from "../../src/server/quorum.js";
 import type { Timers } from "../../src/server/standalone.js";
 import { FakeDisk } from "../../src/storage/index.js";
@@ -72,6 +72,15 @@ class TLink implements QuorumLink {
   send(to: bigint, msg: ZabMsg): void {
     if (this.#m.gen === this.#gen && this.#m.up) this.#h.inFlight.push({ from: this.#m.id, to, msg });
   }
+  /** A SNAP image: all its messages in flight at once, in order. */
+  stream(to: bigint, src: OutboundStream): void {
+    if (this.#m.gen !== this.#gen || !this.#m.up) {
+      src.abort();
+      return;
+    }
+    for (let msg = src.next(); msg !== undefined; msg = src.next()) this.send(to, msg);
+  }
+  drop(): void {}
   addPeers(): void {}
   block(): void {}
   unblock(): void {}

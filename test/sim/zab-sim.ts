@@ -37,6 +37,9 @@ interface Node {
   /** Ready batches waiting to be persisted, in order. */
   busy: boolean;
   generation: number;
+  /** The driver's SNAP receiver: the image streaming in, and a complete one for the persist. */
+  imageIn?: { from: bigint; data?: Uint8Array } | undefined;
+  imageReady?: { zxid: bigint; data: Uint8Array } | undefined;
 }
 
 type Event =
@@ -109,6 +112,8 @@ export class ZabSim {
   #start(node: Node): void {
     node.generation++;
     node.busy = false;
+    node.imageIn = undefined;
+    node.imageReady = undefined;
     // On start a server replays its whole log, as ZooKeeper does; TRUNC cuts it back.
     node.applied = [...node.disk.log];
     const last = node.disk.log.at(-1)?.zxid ?? 0n;
@@ -162,6 +167,9 @@ export class ZabSim {
   /** Breaks the channel between a and b: in-flight messages are lost, both ends told. */
   #break(a: bigint, b: bigint): void {
     for (const k of [this.#key(a, b), this.#key(b, a)]) this.#channels.set(k, (this.#channels.get(k) ?? 0) + 1);
+    // A stream cut short is dropped by the driver, as the server's is on onDown.
+    if (this.nodes.get(a)!.imageIn?.from === b) this.nodes.get(a)!.imageIn = undefined;
+    if (this.nodes.get(b)!.imageIn?.from === a) this.nodes.get(b)!.imageIn = undefined;
     this.nodes.get(a)!.peer?.disconnected(b);
     this.nodes.get(b)!.peer?.disconnected(a);
     this.#pump(this.nodes.get(a)!);
@@ -175,7 +183,7 @@ export class ZabSim {
     const r = peer.ready();
     if (r === undefined) return;
     if (r.state !== undefined && this.trace) this.log.push(`t=${this.now} ${node.id} ${r.state.state}${r.state.serving ? "*" : ""} leader=${r.state.leader} e=${r.state.epoch}`);
-    for (const o of r.sendNow) this.#send(node.id, o.to, this.#fill(node, o.msg));
+    for (const o of r.sendNow) for (const m of this.#fill(node, o.msg)) this.#send(node.id, o.to, m);
     // The driver answers the leader's pings (a real server adds its sessions' touches).
     for (const d of r.delivered) if (d.msg.type === "PING" && peer.state !== "LEADING") peer.sendToLeader({ type: "PING", sessions: new Uint8Array(0) });
     // As the server's driver does: commits of txns earlier batches made durable are
@@ -201,12 +209,26 @@ export class ZabSim {
     }
   }
 
-  /** The driver's job for SNAP: the leader's tree at that zxid. */
-  #fill(node: Node, msg: ZabMsg): ZabMsg {
-    if (msg.type !== "SNAP") return msg;
+  /** The driver's job for SNAP: the leader's tree at that zxid, streamed (one chunk here) and ended. */
+  #fill(node: Node, msg: ZabMsg): ZabMsg[] {
+    if (msg.type !== "SNAP") return [msg];
     const upTo = node.applied.filter((p) => p.zxid <= msg.zxid);
     if (upTo.at(-1)?.zxid !== msg.zxid && msg.zxid !== 0n) throw new SimFailure(`SNAP at ${msg.zxid} but tree is at ${node.applied.at(-1)?.zxid}`);
-    return { ...msg, data: new TextEncoder().encode(JSON.stringify(upTo.map((p) => [p.zxid.toString(), new TextDecoder().decode(p.data)]))) };
+    const data = new TextEncoder().encode(JSON.stringify(upTo.map((p) => [p.zxid.toString(), new TextDecoder().decode(p.data)])));
+    return [msg, { type: "SNAPCHUNK", data }, { type: "SNAPEND", zxid: msg.zxid }];
+  }
+
+  /** The driver's SNAP receiver (QuorumServer#receiveImage): false for a message ZAB is not to see. */
+  #receiveImage(node: Node, from: bigint, msg: ZabMsg): boolean {
+    if (msg.type === "SNAP") node.imageIn = { from };
+    else if (msg.type === "SNAPCHUNK" && node.imageIn?.from === from) node.imageIn.data = msg.data;
+    else if (msg.type === "SNAPEND") {
+      const into = node.imageIn;
+      node.imageIn = undefined;
+      if (into?.from !== from || into.data === undefined) return false;
+      node.imageReady = { zxid: msg.zxid, data: into.data };
+    }
+    return true;
   }
 
   #persisted(node: Node, r: Ready, early: number): void {
@@ -215,7 +237,10 @@ export class ZabSim {
     if (p.acceptedEpoch !== undefined) d.acceptedEpoch = p.acceptedEpoch;
     if (p.currentEpoch !== undefined) d.currentEpoch = p.currentEpoch;
     if (p.snapshot !== undefined) {
-      const entries = JSON.parse(new TextDecoder().decode(p.snapshot.data)) as [string, string][];
+      const image = node.imageReady;
+      if (image?.zxid !== p.snapshot.zxid) throw new SimFailure(`node ${node.id} installs SNAP ${p.snapshot.zxid} but its image is at ${image?.zxid}`);
+      node.imageReady = undefined;
+      const entries = JSON.parse(new TextDecoder().decode(image.data)) as [string, string][];
       d.log = entries.map(([z, v]) => ({ zxid: BigInt(z), data: new TextEncoder().encode(v) }));
       node.applied = [...d.log];
     }
@@ -233,7 +258,7 @@ export class ZabSim {
       d.log.push(x);
     }
     this.#apply(node, r.commit.slice(early));
-    for (const o of r.sendAfterPersist) this.#send(node.id, o.to, this.#fill(node, o.msg));
+    for (const o of r.sendAfterPersist) for (const m of this.#fill(node, o.msg)) this.#send(node.id, o.to, m);
     if (r.state !== undefined && r.state.state === "LEADING" && r.state.serving) {
       const had = this.leadersByEpoch.get(r.state.epoch);
       if (had !== undefined && had !== node.id) throw new SimFailure(`two leaders in epoch ${r.state.epoch}: ${had} and ${node.id}`);
@@ -314,6 +339,7 @@ export class ZabSim {
         if (to.peer === undefined || (this.#channels.get(this.#key(e.from, e.to)) ?? 0) !== e.channel) break;
         if (this.nodes.get(e.from)!.peer === undefined) break;
         if (this.trace && e.msg.type !== "PING" && e.msg.type !== "NOTIFICATION" && e.msg.type !== "PROPOSAL" && e.msg.type !== "ACK" && e.msg.type !== "COMMIT") this.log.push(`t=${this.now} ${e.from}->${e.to} ${e.msg.type} ${"zxid" in e.msg ? e.msg.zxid : ""}`);
+        if (!this.#receiveImage(to, e.from, e.msg)) break;
         to.peer.step(e.from, e.msg);
         this.#pump(to);
         break;
