@@ -12,60 +12,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { once } from "node:events";
 import { connect as tcpConnect, type Socket } from "node:net";
-import { FrameParser, JuteReader, JuteWriter, OpCode, readConnectResponse, readReplyHeader, writeConnectRequest, writeRequestHeader } from "../../src/jute/index.js";
+import { JuteReader, readReplyHeader } from "../../src/jute/index.js";
 import { ClientListener, type ClientConnection, type ConnectionHost } from "../../src/net/index.js";
 import { fourLetterWord as answerFourLetterWord } from "../../src/net/fourletter.js";
 import { makeAuthenticator, startStandaloneForTest, type TestServer } from "../../src/server/index.js";
 import { silentLogger, type Logger } from "../../src/util/index.js";
 import { connect, within, type ZkSession } from "../helpers/nzk.js";
+import { frame, getDataFrame, rawSession } from "../helpers/raw-zk.js";
 import { fourLetterWord, LOOPBACK } from "../helpers/net.js";
 
 const WAIT_MS = 10_000;
 const NODE_BYTES = 900 * 1024;
 const PIPELINED_GETS = 400; // ~350 MiB of replies if nothing pushed back
 
-function frame(body: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeInt32BE(body.length);
-  return Buffer.concat([len, body]);
-}
-
-function getDataFrame(xid: number, path: string): Buffer {
-  const w = new JuteWriter(64);
-  writeRequestHeader(w, xid, OpCode.getData);
-  w.ustring(path);
-  w.bool(false);
-  return frame(w.toBuffer());
-}
-
 /** Fails with `label` unless `p` settles within WAIT_MS. */
 function bounded<T>(p: Promise<T>, label: string): Promise<T> {
   return within(p, label, WAIT_MS);
-}
-
-/** A raw socket with a session; after the handshake it reads nothing until told to. */
-async function rawSession(port: number): Promise<{ sock: Socket; parser: FrameParser }> {
-  const sock = tcpConnect({ host: LOOPBACK, port });
-  await bounded(once(sock, "connect"), "raw connect");
-  const w = new JuteWriter(64);
-  writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0n, timeOut: 30_000, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false });
-  sock.write(frame(w.toBuffer()));
-  const parser = new FrameParser(4 << 20);
-  const first = await bounded(
-    new Promise<Buffer>((ok) => {
-      const onData = (chunk: Buffer): void => {
-        const frames = parser.push(chunk);
-        if (frames.length === 0) return;
-        sock.off("data", onData);
-        sock.pause();
-        ok(Buffer.from(frames[0]!));
-      };
-      sock.on("data", onData);
-    }),
-    "ConnectResponse",
-  );
-  expect(readConnectResponse(new JuteReader(first)).sessionId).not.toBe(0n);
-  return { sock, parser };
 }
 
 /** The server side of the raw client's socket. */
