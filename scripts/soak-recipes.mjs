@@ -15,13 +15,10 @@
 // It builds the server (dist/) and compiles the suite's harness (test/chaos/lib) to
 // dist/soak/ with tsc, then imports it: no test runner, one process, children killed on exit.
 
-import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { buildHarness, root } from "./soak-harness.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
 const env = process.env;
 
 const seedsMax = Number(env.SOAK_SEEDS ?? 10_000);
@@ -34,29 +31,9 @@ for (const [name, v] of [["SOAK_SEEDS", seedsMax], ["SOAK_MINUTES", minutes], ["
 }
 for (const t of topologies) if (t !== "standalone" && t !== "ensemble3") throw new Error(`SOAK_TOPOLOGY: ${t}?`);
 
-console.log("soak: building the server and the harness ...");
-execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], { stdio: "inherit", cwd: root });
-execFileSync(
-  process.execPath,
-  [
-    tsc,
-    "--outDir", join(root, "dist", "soak"),
-    "--rootDir", root,
-    "--module", "nodenext",
-    "--moduleResolution", "nodenext",
-    "--target", "ES2022",
-    "--lib", "ES2023",
-    "--types", "node",
-    "--skipLibCheck",
-    "--strict",
-    join(root, "test", "chaos", "lib", "run.ts"),
-  ],
-  { stdio: "inherit", cwd: root },
-);
-process.env.CORRAL_CLI_MAIN = join(root, "dist", "src", "cli", "main.js");
-const lib = join(root, "dist", "soak", "test", "chaos", "lib");
-const { runRecipeFaults, describeResult, replayCommand } = await import(pathToFileURL(join(lib, "run.js")).href);
-const { killAllChildren } = await import(pathToFileURL(join(lib, "cluster.js")).href);
+const harness = buildHarness("run");
+const { runRecipeFaults, describeResult, replayCommand } = await import(harness("run"));
+const { killAllChildren } = await import(harness("cluster"));
 for (const sig of ["SIGINT", "SIGTERM"]) {
   process.once(sig, () => {
     killAllChildren();
