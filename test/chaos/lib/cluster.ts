@@ -246,14 +246,20 @@ export class ProcCluster {
     return this.members.map((m) => `${HOST}:${m.clientPort}`).join(",");
   }
 
-  /** The epoch member `m` has acknowledged as current (its dataDir's currentEpoch file). */
+  /**
+   * The epoch member `m` has acknowledged as current: its currentEpoch file, in the data dir
+   * (Corral now) or its version-2 folder (where ZooKeeper keeps it).
+   */
   async currentEpoch(m: Member): Promise<number | undefined> {
-    try {
-      const n = Number((await readFile(join(m.dir, "currentEpoch"), "utf8")).trim());
-      return Number.isInteger(n) ? n : undefined;
-    } catch {
-      return undefined;
+    for (const file of [join(m.dir, "currentEpoch"), join(m.dir, "version-2", "currentEpoch")]) {
+      try {
+        const n = Number((await readFile(file, "utf8")).trim());
+        return Number.isInteger(n) ? n : undefined;
+      } catch {
+        // not there: the next place
+      }
     }
+    return undefined;
   }
 
   async stop(): Promise<void> {

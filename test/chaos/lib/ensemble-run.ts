@@ -162,6 +162,9 @@ export async function runEnsembleFaults(o: EnsembleRunOptions): Promise<Ensemble
       ...cluster.crashes.map((c) => ({ property: "crash" as const, detail: c })),
     ];
     errors.push(...faults.errors);
+    // Without sightings the one-leader-per-epoch check proves nothing (srvr's format or the
+    // epoch file moved): the run says so rather than pass.
+    if (monitor.sightings.length === 0) errors.push("the leader monitor never saw a serving leader with its currentEpoch file");
     const byProperty: Partial<Record<EnsembleProperty, number>> = {};
     for (const v of violations) byProperty[v.property] = (byProperty[v.property] ?? 0) + 1;
     if (violations.length > 0 || errors.length > 0) {
