@@ -43,6 +43,7 @@ import {
 } from "./ensemble-checkers.js";
 import { History, errName } from "./history.js";
 import type { LinkFault } from "./quorum-net.js";
+import { fourLetterWord } from "../../helpers/net.js";
 
 export const ZAB_PATHS = { creates: "/zab", registers: "/zab-reg" } as const;
 
@@ -126,6 +127,7 @@ export async function runEnsembleFaults(o: EnsembleRunOptions): Promise<Ensemble
     const wopts = { connectString: cluster.directConnectString, sessionTimeoutMs, h, log };
     for (const n of names) writers.push(n.startsWith("c") ? new CorralWriter(n, wopts) : new NzkWriter(n, wopts));
     const loops = Promise.allSettled(writers.map((w) => w.run()));
+    const portToMember = Object.fromEntries(cluster.members.map((m) => [m.clientPort, m.id]));
     const watching = monitor.run();
 
     h.record({ k: "phase", phase: "faults" });
@@ -143,6 +145,11 @@ export async function runEnsembleFaults(o: EnsembleRunOptions): Promise<Ensemble
     monitor.stop();
     await watching;
     h.record({ k: "phase", phase: "end" });
+    // A call still in flight: what every member says of its connections, for the record.
+    const cons: Record<number, string> = {};
+    if (h.events.some((e) => e.k === "call-start") && checkLiveness(h.events, livenessBoundMs).length > 0) {
+      for (const m of cluster.members) cons[m.id] = await fourLetterWord("127.0.0.1", m.clientPort, "cons", 2_000).catch((e: unknown) => message(e));
+    }
     await Promise.race([Promise.allSettled(writers.map((w) => w.close())), sleep(3_000)]);
 
     const trees: MemberTree[] = [];
@@ -170,7 +177,17 @@ export async function runEnsembleFaults(o: EnsembleRunOptions): Promise<Ensemble
     if (violations.length > 0 || errors.length > 0) {
       const dir = await mkdtemp(join(tmpdir(), "corral-zab-faults-"));
       recordFile = join(dir, `seed-${o.seed}-n${o.members}.json`);
-      const record = { seed: o.seed, members: o.members, violations, errors, sightings: monitor.sightings, events: h.events.filter((e) => e.k === "fault" || e.k === "phase") };
+      const inFlight = liveCalls(h);
+      const record = {
+        seed: o.seed,
+        members: o.members,
+        violations,
+        errors,
+        sightings: monitor.sightings,
+        clientPorts: portToMember,
+        cons,
+        events: h.events.filter((e) => e.k === "fault" || e.k === "phase" || e.k === "conn" || (e.k === "call-start" && inFlight.has(e.id))),
+      };
       await writeFile(recordFile, JSON.stringify(record, null, 1));
     }
     return {
@@ -199,6 +216,16 @@ export function describeEnsembleResult(r: EnsembleRunResult): string {
   const e = r.errors.length === 0 ? "" : ` harness-errors=${r.errors.length}`;
   const s = r.stats;
   return `seed=${r.seed} members=${r.members} ${v}${e} ${r.durationMs}ms creates=${s["createsOk"]}/${s["creates"]} sets=${s["setsOk"]}/${s["sets"]} nodes=${s["nodes"]} epochs=${s["leaderEpochs"]} faults=${JSON.stringify(r.faults)}`;
+}
+
+/** Ids of the calls that never ended. */
+function liveCalls(h: History): Set<number> {
+  const ids = new Set<number>();
+  for (const e of h.events) {
+    if (e.k === "call-start") ids.add(e.id);
+    else if (e.k === "call-end") ids.delete(e.id);
+  }
+  return ids;
 }
 
 function message(e: unknown): string {
@@ -325,6 +352,9 @@ class NzkWriter extends Writer {
     this.#dead = false;
     c.on("state", (s: { name?: string }) => {
       if (s.name === "EXPIRED" || s.name === "AUTH_FAILED") this.#dead = true;
+      // Which member the client is on (for a call that never settles): the library's socket.
+      const port = (c as unknown as { connectionManager?: { socket?: { remotePort?: number } } }).connectionManager?.socket?.remotePort;
+      this.o.h.record({ k: "conn", client: this.name, session: `0x${c.getSessionId().toString("hex")}`, state: `${s.name ?? "?"} port=${port ?? "-"}` });
     });
     this.#c = c;
     await this.o.h.call(this.name, "connect", false, async () => {
