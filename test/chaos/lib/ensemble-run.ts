@@ -340,9 +340,18 @@ class CorralWriter extends Writer {
   }
 }
 
+/**
+ * node-zookeeper-client holds a request made while disconnected in a queue it sends from
+ * only once connected; when the reconnect finds the session expired, that queue is never
+ * sent nor failed, and the request's callback never runs (lib/ConnectionManager.js). Such
+ * a request never reached a server, so the writer fails it itself on EXPIRED (outcome
+ * unknown to the checkers all the same), rather than count a library hang as a server one.
+ */
 class NzkWriter extends Writer {
   #c: zookeeper.Client | undefined;
   #dead = false;
+  /** Rejects the call in flight (see the class comment). */
+  #failInFlight: ((e: Error) => void) | undefined;
 
   protected async ensureClient(): Promise<void> {
     if (this.#c !== undefined && !this.#dead) return;
@@ -351,7 +360,10 @@ class NzkWriter extends Writer {
     const c = zookeeper.createClient(this.o.connectString, { sessionTimeout: this.o.sessionTimeoutMs, spinDelay: 20 });
     this.#dead = false;
     c.on("state", (s: { name?: string }) => {
-      if (s.name === "EXPIRED" || s.name === "AUTH_FAILED") this.#dead = true;
+      if (s.name === "EXPIRED" || s.name === "AUTH_FAILED") {
+        this.#dead = true;
+        this.#failInFlight?.(new Error(`${s.name}: the client dropped the request`));
+      }
       // Which member the client is on (for a call that never settles): the library's socket.
       const port = (c as unknown as { connectionManager?: { socket?: { remotePort?: number } } }).connectionManager?.socket?.remotePort;
       this.o.h.record({ k: "conn", client: this.name, session: `0x${c.getSessionId().toString("hex")}`, state: `${s.name ?? "?"} port=${port ?? "-"}` });
@@ -369,11 +381,21 @@ class NzkWriter extends Writer {
   }
 
   protected create(path: string, data: string): Promise<void> {
-    return new Promise((resolve, reject) => this.#c!.create(path, Buffer.from(data), (e: Error | null) => (e === null ? resolve() : reject(e))));
+    return this.#call((done) => this.#c!.create(path, Buffer.from(data), done));
   }
 
   protected setData(path: string, data: string): Promise<void> {
-    return new Promise((resolve, reject) => this.#c!.setData(path, Buffer.from(data), -1, (e: Error | null) => (e === null ? resolve() : reject(e))));
+    return this.#call((done) => this.#c!.setData(path, Buffer.from(data), -1, done));
+  }
+
+  #call(issue: (done: (e: Error | null) => void) => void): Promise<void> {
+    if (this.#dead) return Promise.reject(new Error("EXPIRED: the client's session is gone"));
+    return new Promise<void>((resolve, reject) => {
+      this.#failInFlight = reject;
+      issue((e) => (e === null ? resolve() : reject(e)));
+    }).finally(() => {
+      this.#failInFlight = undefined;
+    });
   }
 
   protected onError(e: unknown): void {
