@@ -490,6 +490,36 @@ const KINDS = {
 } as const satisfies Record<string, number>;
 type Kind = keyof typeof KINDS;
 
+export interface FaultDraw {
+  /** Pause before the fault. */
+  gapMs: number;
+  kind: Kind;
+  /** Picks the victim among the candidates at the time. */
+  victimDraw: number;
+  /** 0..1: where the fault's duration falls in its kind's range. */
+  frac: number;
+}
+
+/**
+ * The endless stream of one lane's fault draws: a function of (seed, lane, exclusions)
+ * only, whatever the run's timing, so a seed replays the same choices. Every draw is made
+ * whether or not its fault can be applied then.
+ */
+export function* faultDraws(seed: number, lane: number, exclude: readonly string[]): Generator<FaultDraw, never> {
+  const prng = new SeededPrng((seed * 2654435761 + lane * 40503) >>> 0);
+  const kinds = (Object.keys(KINDS) as Kind[]).filter((k) => !exclude.includes(k));
+  if (kinds.length === 0) throw new Error("every fault kind is excluded");
+  const total = kinds.reduce((s, k) => s + KINDS[k], 0);
+  for (;;) {
+    const gapMs = 200 + prng.nextInt(800);
+    let r = prng.nextInt(total);
+    const kind = kinds.find((k) => (r -= KINDS[k]) < 0) ?? kinds[0]!;
+    const victimDraw = prng.nextInt(1_000_000);
+    const frac = prng.nextInt(1_000_000) / 1_000_000;
+    yield { gapMs, kind, victimDraw, frac };
+  }
+}
+
 interface ZabFaultOptions {
   tickTimeMs: number;
   syncLimitTicks: number;
@@ -529,16 +559,9 @@ class ZabFaults {
   }
 
   async #lane(lane: number, untilMs: number): Promise<void> {
-    const prng = new SeededPrng((this.#seed * 2654435761 + lane * 40503) >>> 0);
-    const kinds = (Object.keys(KINDS) as Kind[]).filter((k) => !this.#o.exclude.includes(k));
-    const total = kinds.reduce((s, k) => s + KINDS[k], 0);
+    const draws = faultDraws(this.#seed, lane, this.#o.exclude);
     for (let i = 0; i < FAULTS_PER_LANE_MAX && !this.#stopped; i++) {
-      // Every draw is made whatever happens next, so the stream stays the seed's.
-      const gapMs = 200 + prng.nextInt(800);
-      let r = prng.nextInt(total);
-      const kind = kinds.find((k) => (r -= KINDS[k]) < 0) ?? kinds[0]!;
-      const victimDraw = prng.nextInt(1_000_000);
-      const frac = prng.nextInt(1_000_000) / 1_000_000;
+      const { gapMs, kind, victimDraw, frac } = draws.next().value;
       await sleep(gapMs);
       if (this.#stopped || performance.now() >= untilMs) return;
       try {
