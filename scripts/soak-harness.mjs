@@ -35,3 +35,78 @@ export function buildHarness(entry) {
   const lib = join(root, "dist", "soak", "test", "chaos", "lib");
   return (module) => pathToFileURL(join(lib, `${module}.js`)).href;
 }
+
+/** SOAK_SEEDS, SOAK_MINUTES, SOAK_FROM (default: from the clock) and SOAK_FAULT_MS, checked. */
+export function soakSettings(env = process.env) {
+  const seedsMax = Number(env.SOAK_SEEDS ?? 10_000);
+  const minutes = Number(env.SOAK_MINUTES ?? 60);
+  const from = env.SOAK_FROM !== undefined ? Number(env.SOAK_FROM) : Date.now() % 1_000_000_007;
+  const faultMs = env.SOAK_FAULT_MS !== undefined ? Number(env.SOAK_FAULT_MS) : undefined;
+  for (const [name, v] of [["SOAK_SEEDS", seedsMax], ["SOAK_MINUTES", minutes], ["SOAK_FROM", from], ["SOAK_FAULT_MS", faultMs ?? 0]]) {
+    if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number`);
+  }
+  return { seedsMax, minutes, from, faultMs };
+}
+
+/**
+ * Runs seeds one after another, each on every variant (`name=value` in the output), until
+ * `seedsMax` seeds or `minutes` minutes; prints one line per run (and the first violations,
+ * the replay command and the record of a failing one) and a summary line. `runOne(seed,
+ * variant)` returns { line, violations: [{property, detail}], errors: [string], replay,
+ * record }; a throw counts as a harness error. Returns the failing runs and whether the
+ * soak is clean; children are killed on SIGINT/SIGTERM and at the end.
+ */
+export async function soakLoop({ settings, name, variants, runOne, killAllChildren }) {
+  for (const sig of ["SIGINT", "SIGTERM"]) {
+    process.once(sig, () => {
+      killAllChildren();
+      process.exit(130);
+    });
+  }
+  const { seedsMax, minutes, from } = settings;
+  const startedAt = performance.now();
+  const deadline = startedAt + minutes * 60_000;
+  const failing = [];
+  const byProperty = {};
+  let seedsRun = 0;
+  let runs = 0;
+  let violations = 0;
+  let harnessErrors = 0;
+  console.log(`soak: seeds from ${from}, at most ${seedsMax} seeds or ${minutes} minutes, ${name} ${variants.join(",")}`);
+  for (let seed = from; seedsRun < seedsMax && performance.now() < deadline; seed++) {
+    seedsRun++;
+    for (const variant of variants) {
+      if (performance.now() >= deadline) break;
+      runs++;
+      let r;
+      try {
+        r = await runOne(seed, variant);
+      } catch (e) {
+        harnessErrors++;
+        console.log(`seed=${seed} ${name}=${variant} HARNESS ERROR ${e instanceof Error ? e.message : String(e)}`);
+        killAllChildren();
+        continue;
+      }
+      console.log(r.line);
+      if (r.errors.length > 0) {
+        harnessErrors++;
+        for (const e of r.errors.slice(0, 3)) console.log(`  harness: ${e.slice(0, 300)}`);
+      }
+      if (r.violations.length > 0) {
+        violations += r.violations.length;
+        const properties = [...new Set(r.violations.map((v) => v.property))];
+        for (const v of r.violations) byProperty[v.property] = (byProperty[v.property] ?? 0) + 1;
+        failing.push({ seed, variant, properties });
+        for (const v of r.violations.slice(0, 5)) console.log(`  ${v.property}: ${v.detail.slice(0, 600)}`);
+      }
+      if (r.violations.length > 0 || r.errors.length > 0) console.log(`  replay: ${r.replay}\n  record: ${r.record}`);
+    }
+  }
+  const failingText = failing.map((f) => `${f.seed}/${f.variant}`).join(",");
+  console.log(
+    `soak: seeds=${seedsRun} runs=${runs} minutes=${((performance.now() - startedAt) / 60_000).toFixed(1)} ` +
+      `violations=${violations} ${JSON.stringify(byProperty)} failing-runs=${failing.length}${failing.length > 0 ? ` [${failingText}]` : ""} harness-errors=${harnessErrors}`,
+  );
+  killAllChildren();
+  return { failing, clean: violations === 0 && harnessErrors === 0 };
+}
