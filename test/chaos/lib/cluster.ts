@@ -134,8 +134,11 @@ export class ProcCluster {
       for (const m of c.members) c.launch(m);
       await c.settled(30_000);
     } catch (e) {
+      // A member that exited while starting says why on stderr: keep it with the error.
+      const crashes = c.crashes.join("\n");
       await c.stop();
-      throw e;
+      if (crashes === "" || !(e instanceof Error)) throw e;
+      throw new Error(`${e.message}\n${crashes}`);
     }
     return c;
   }
@@ -230,6 +233,7 @@ export class ProcCluster {
     const deadline = performance.now() + timeoutMs;
     while (performance.now() < deadline) {
       const live = this.members.filter((m) => m.proc !== undefined && !m.paused);
+      if (this.members.every((m) => m.proc === undefined) && this.crashes.length > 0) break; // nothing left to wait for
       const modes = await Promise.all(live.map((m) => this.modeOf(m)));
       const leaders = modes.filter((x) => x === "leader" || x === "standalone").length;
       if (live.length > 0 && modes.every((x) => x !== undefined) && leaders === 1) {
