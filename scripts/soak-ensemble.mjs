@@ -10,7 +10,8 @@
 //
 // SOAK_FROM: first seed (default: from the clock, printed); SOAK_MEMBERS: 3, 5 or both
 // (default both: every seed on each); SOAK_FAULT_MS: the fault phase of each run (default
-// 10 s); SOAK_EXCLUDE: fault kinds left out (comma-separated). Exit code 1 when any run
+// 10 s); SOAK_EXCLUDE: fault kinds left out (comma-separated); SOAK_LANES: faults that may
+// overlap (default 1 with 3 members, 2 with 5). Exit code 1 when any run
 // found a violation or could not be run.
 
 import { buildHarness, soakLoop, soakSettings } from "./soak-harness.mjs";
@@ -18,6 +19,8 @@ import { buildHarness, soakLoop, soakSettings } from "./soak-harness.mjs";
 const settings = soakSettings();
 const sizes = (process.env.SOAK_MEMBERS ?? "both") === "both" ? [3, 5] : [Number(process.env.SOAK_MEMBERS)];
 const excludeFaults = process.env.SOAK_EXCLUDE?.split(",") ?? [];
+const lanes = process.env.SOAK_LANES === undefined ? undefined : Number(process.env.SOAK_LANES);
+if (lanes !== undefined && !(Number.isInteger(lanes) && lanes >= 1)) throw new Error(`SOAK_LANES: ${process.env.SOAK_LANES}?`);
 for (const n of sizes) if (n !== 3 && n !== 5) throw new Error(`SOAK_MEMBERS: ${n}?`);
 
 const harness = buildHarness("ensemble-run");
@@ -30,8 +33,8 @@ const { clean } = await soakLoop({
   variants: sizes,
   killAllChildren,
   runOne: async (seed, members) => {
-    const r = await runEnsembleFaults({ seed, members, excludeFaults, ...(faultMs === undefined ? {} : { faultMs }) });
-    return { line: describeEnsembleResult(r), violations: r.violations, errors: r.errors, replay: ensembleReplayCommand(seed, members), record: r.recordFile };
+    const r = await runEnsembleFaults({ seed, members, excludeFaults, ...(faultMs === undefined ? {} : { faultMs }), ...(lanes === undefined ? {} : { lanes }) });
+    return { line: describeEnsembleResult(r), violations: r.violations, errors: r.errors, replay: ensembleReplayCommand(seed, members, { lanes, exclude: excludeFaults, faultMs }), record: r.recordFile };
   },
 });
 process.exit(clean ? 0 : 1);

@@ -8,7 +8,8 @@
 //
 // Environment: CHAOS_SEEDS=1,2 with CHAOS_MEMBERS=3|5 runs exactly those (the replay
 // command printed with a failure); CHAOS_FAULT_MS overrides the fault phase;
-// CHAOS_EXCLUDE=kill-leader,pause-follower leaves fault kinds out (to narrow a replay).
+// CHAOS_EXCLUDE=kill-leader,pause-follower leaves fault kinds out (to narrow a replay);
+// CHAOS_LANES=2 lets two faults overlap on 3 members (see EnsembleRunOptions.lanes).
 // Needs the build (dist/src/cli/main.js): `npx tsc -p tsconfig.build.json`.
 
 import { existsSync } from "node:fs";
@@ -42,13 +43,14 @@ describe("ZAB through kill -9, SIGSTOP and partitions (real processes, seeded)",
     it(`seed=${p.seed} members=${p.members}`, async () => {
       const faultMs = process.env["CHAOS_FAULT_MS"] === undefined ? 8_000 : Number(process.env["CHAOS_FAULT_MS"]);
       const exclude = process.env["CHAOS_EXCLUDE"]?.split(",") ?? [];
-      const r = await runEnsembleFaults({ seed: p.seed, members: p.members, faultMs, excludeFaults: exclude });
+      const lanes = process.env["CHAOS_LANES"] === undefined ? undefined : Number(process.env["CHAOS_LANES"]);
+      const r = await runEnsembleFaults({ seed: p.seed, members: p.members, faultMs, excludeFaults: exclude, ...(lanes === undefined ? {} : { lanes }) });
       console.log(describeEnsembleResult(r));
-      if (r.violations.length > 0 || r.errors.length > 0) console.log(`seed=${p.seed} failed; replay: ${ensembleReplayCommand(p.seed, p.members)}\nrecord: ${r.recordFile ?? "-"}`);
+      if (r.violations.length > 0 || r.errors.length > 0) console.log(`seed=${p.seed} failed; replay: ${ensembleReplayCommand(p.seed, p.members, { lanes, exclude, faultMs: process.env["CHAOS_FAULT_MS"] === undefined ? undefined : faultMs })}\nrecord: ${r.recordFile ?? "-"}`);
       expect(r.errors, `harness errors, seed=${p.seed}`).toEqual([]);
       expect(
         r.violations.slice(0, 20).map((v) => `${v.property}: ${v.detail}`),
-        `seed=${p.seed} members=${p.members}: replay with ${ensembleReplayCommand(p.seed, p.members)}`,
+        `seed=${p.seed} members=${p.members}: replay with ${ensembleReplayCommand(p.seed, p.members, { lanes, exclude, faultMs: process.env["CHAOS_FAULT_MS"] === undefined ? undefined : faultMs })}`,
       ).toEqual([]);
     }, 90_000);
   }

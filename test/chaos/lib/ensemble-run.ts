@@ -61,6 +61,11 @@ export interface EnsembleRunOptions {
   nzkWriters?: number;
   /** Fault kinds left out (see KINDS), for narrowing a replay. */
   excludeFaults?: readonly string[];
+  /**
+   * Faults that may be under way at once (default: 1 with 3 members, 2 with 5, so a quorum
+   * can always form); more takes the quorum away at times, which safety must survive too.
+   */
+  lanes?: number;
 }
 
 export interface EnsembleRunResult {
@@ -86,8 +91,12 @@ export const ENSEMBLE_RUN_DEFAULTS = {
 } as const;
 
 /** The command that replays one seed, printed with every failure. */
-export function ensembleReplayCommand(seed: number, members: number): string {
-  return `CHAOS_SEEDS=${seed} CHAOS_MEMBERS=${members} npx vitest run --project main test/chaos/ensemble-faults.test.ts   # or: SOAK_FROM=${seed} SOAK_SEEDS=1 SOAK_MEMBERS=${members} npm run soak:ensemble`;
+export function ensembleReplayCommand(seed: number, members: number, o: { lanes?: number | undefined; exclude?: readonly string[]; faultMs?: number | undefined } = {}): string {
+  const env = (prefix: string): string =>
+    (o.lanes === undefined ? "" : `${prefix}_LANES=${o.lanes} `) +
+    (o.faultMs === undefined ? "" : `${prefix}_FAULT_MS=${o.faultMs} `) +
+    (o.exclude === undefined || o.exclude.length === 0 ? "" : `${prefix}_EXCLUDE=${o.exclude.join(",")} `);
+  return `${env("CHAOS")}CHAOS_SEEDS=${seed} CHAOS_MEMBERS=${members} npx vitest run --project main test/chaos/ensemble-faults.test.ts   # or: ${env("SOAK")}SOAK_FROM=${seed} SOAK_SEEDS=1 SOAK_MEMBERS=${members} npm run soak:ensemble`;
 }
 
 /** Bounds whatever the timing. */
@@ -111,7 +120,8 @@ export async function runEnsembleFaults(o: EnsembleRunOptions): Promise<Ensemble
   const h = new History();
   const log = new WriteLog();
   const monitor = new LeaderMonitor(cluster, h);
-  const faults = new ZabFaults(cluster, h, o.seed, { tickTimeMs, syncLimitTicks, exclude: o.excludeFaults ?? [] });
+  const lanes = o.lanes ?? (o.members >= 5 ? 2 : 1);
+  const faults = new ZabFaults(cluster, h, o.seed, { tickTimeMs, syncLimitTicks, lanes, exclude: o.excludeFaults ?? [] });
   const writers: Writer[] = [];
   let recordFile: string | undefined;
   try {
@@ -521,14 +531,15 @@ export function* faultDraws(seed: number, lane: number, exclude: readonly string
 }
 
 interface ZabFaultOptions {
+  lanes: number;
   tickTimeMs: number;
   syncLimitTicks: number;
   exclude: readonly string[];
 }
 
 /**
- * The seeded fault injector of a ZAB-level run. Each lane (one with 3 members, two with 5,
- * so a quorum is always possible) draws, in turn, a pause before its next fault, a kind,
+ * The seeded fault injector of a ZAB-level run. Each lane (by default one with 3 members,
+ * two with 5, so a quorum is always possible) draws, in turn, a pause before its next fault, a kind,
  * a victim and a duration, from its own PRNG seeded from the run's seed; it applies the
  * fault, waits the duration and undoes it (restart with the same data dir, SIGCONT,
  * heal). The victim is the member serving as leader at that moment, or a follower chosen
@@ -553,8 +564,7 @@ class ZabFaults {
   }
 
   async run(untilMs: number): Promise<void> {
-    const lanes = this.#cluster.members.length >= 5 ? 2 : 1;
-    this.#lanes = Promise.all(Array.from({ length: lanes }, (_, i) => this.#lane(i, untilMs))).then(() => undefined);
+    this.#lanes = Promise.all(Array.from({ length: this.#o.lanes }, (_, i) => this.#lane(i, untilMs))).then(() => undefined);
     await this.#lanes;
   }
 
