@@ -69,6 +69,13 @@ export function checkCreates(trees: readonly MemberTree[], createRoot: string, c
  * unknown (failed or never settled: it may have been applied); with nothing acknowledged,
  * the initial "" is allowed too. Anything else means an acknowledged write was lost or
  * reordered.
+ *
+ * This is stricter than linearizability, which would let a write of unknown outcome land
+ * at any time after it was issued, even after a later acknowledged one. ZooKeeper forbids
+ * that within one session (a session's requests apply in order, and a request from a server
+ * the session has moved away from is refused: SESSIONMOVED). Across sessions it may
+ * happen: if this fires, check whether the two writes went out on different sessions (a
+ * writer whose session was lost goes on with a new one) before calling it a bug.
  */
 export function checkRegisters(trees: readonly MemberTree[], registers: RegisterLog): EnsembleViolation[] {
   const out: EnsembleViolation[] = [];
