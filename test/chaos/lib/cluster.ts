@@ -12,12 +12,13 @@
  * ports, so a fault can hit one client's connections and not the others'.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../../src/server/index.js";
 import { FaultProxy } from "../../helpers/fault-proxy.js";
 import { fourLetterWord } from "../../helpers/net.js";
+import { QuorumNet } from "./quorum-net.js";
 
 /** The built CLI; CORRAL_CLI_MAIN overrides it (the soak script runs this file compiled elsewhere). */
 const MAIN = process.env["CORRAL_CLI_MAIN"] ?? new URL("../../../dist/src/cli/main.js", import.meta.url).pathname;
@@ -47,6 +48,8 @@ export interface ClusterOptions {
   /** Server side bounds of the session timeout (ZooKeeper's defaults are 2 and 20 ticks). */
   minSessionTimeoutMs?: number;
   maxSessionTimeoutMs?: number;
+  /** Quorum links through fault proxies (quorum-net.ts), so members can be partitioned. */
+  proxiedQuorum?: boolean;
 }
 
 export interface Member {
@@ -65,6 +68,10 @@ export class ProcCluster {
   readonly members: Member[] = [];
   readonly opts: Required<ClusterOptions>;
   root = "";
+  /** The quorum links' proxies (with `proxiedQuorum`). */
+  quorumNet: QuorumNet | undefined;
+  /** Members that exited without being killed by the cluster: what they said last. */
+  readonly crashes: string[] = [];
 
   private constructor(opts: ClusterOptions) {
     const tick = opts.tickTimeMs ?? 100;
@@ -75,6 +82,7 @@ export class ProcCluster {
       syncLimitTicks: opts.syncLimitTicks ?? 5,
       minSessionTimeoutMs: opts.minSessionTimeoutMs ?? 2 * tick,
       maxSessionTimeoutMs: opts.maxSessionTimeoutMs ?? 20 * tick,
+      proxiedQuorum: opts.proxiedQuorum ?? false,
     };
   }
 
@@ -93,6 +101,12 @@ export class ProcCluster {
     const clientPorts = await Promise.all(Array.from({ length: n }, () => freePort()));
     const quorumPorts = n === 1 ? [] : await Promise.all(Array.from({ length: n }, () => freePort()));
     const o = c.opts;
+    let seenBy = (_member: number): readonly number[] => quorumPorts;
+    if (o.proxiedQuorum && n > 1) {
+      const { net, portsSeenBy } = await QuorumNet.start(quorumPorts);
+      c.quorumNet = net;
+      seenBy = (i) => portsSeenBy[i]!;
+    }
     const common = [
       `tickTime=${o.tickTimeMs}`,
       `initLimit=${o.initLimitTicks}`,
@@ -111,7 +125,7 @@ export class ProcCluster {
       if (n === 1) lines.push(`clientPort=${clientPorts[0]!}`, `clientPortAddress=${HOST}`);
       else {
         await writeFile(join(dir, "myid"), `${i + 1}\n`);
-        lines.push(...quorumPorts.map((q, j) => `server.${j + 1}=${HOST}:${q}:${q};${HOST}:${clientPorts[j]!}`));
+        lines.push(...seenBy(i).map((q, j) => `server.${j + 1}=${HOST}:${q}:${q};${HOST}:${clientPorts[j]!}`));
       }
       await writeFile(cfg, [...lines, ""].join("\n"));
       c.members.push({ id: i + 1, clientPort: clientPorts[i]!, dir, cfg, proc: undefined, paused: false, stderrTail: "" });
@@ -120,8 +134,11 @@ export class ProcCluster {
       for (const m of c.members) c.launch(m);
       await c.settled(30_000);
     } catch (e) {
+      // A member that exited while starting says why on stderr: keep it with the error.
+      const crashes = c.crashes.join("\n");
       await c.stop();
-      throw e;
+      if (crashes === "" || !(e instanceof Error)) throw e;
+      throw new Error(`${e.message}\n${crashes}`);
     }
     return c;
   }
@@ -138,9 +155,11 @@ export class ProcCluster {
       if (log !== undefined) process.stderr.write(b);
     });
     children.add(p);
-    p.once("exit", () => {
+    p.once("exit", (code, signal) => {
       children.delete(p);
-      if (m.proc === p) m.proc = undefined;
+      if (m.proc !== p) return; // killed by kill9 (which forgets the process first)
+      m.proc = undefined;
+      this.crashes.push(`member ${m.id} exited by itself (code ${code}, signal ${signal}): ${m.stderrTail.slice(-1500)}`);
     });
     m.proc = p;
     m.paused = false;
@@ -214,6 +233,7 @@ export class ProcCluster {
     const deadline = performance.now() + timeoutMs;
     while (performance.now() < deadline) {
       const live = this.members.filter((m) => m.proc !== undefined && !m.paused);
+      if (this.members.every((m) => m.proc === undefined) && this.crashes.length > 0) break; // nothing left to wait for
       const modes = await Promise.all(live.map((m) => this.modeOf(m)));
       const leaders = modes.filter((x) => x === "leader" || x === "standalone").length;
       if (live.length > 0 && modes.every((x) => x !== undefined) && leaders === 1) {
@@ -230,8 +250,25 @@ export class ProcCluster {
     return this.members.map((m) => `${HOST}:${m.clientPort}`).join(",");
   }
 
+  /**
+   * The epoch member `m` has acknowledged as current: its currentEpoch file, in the data dir
+   * (Corral now) or its version-2 folder (where ZooKeeper keeps it).
+   */
+  async currentEpoch(m: Member): Promise<number | undefined> {
+    for (const file of [join(m.dir, "currentEpoch"), join(m.dir, "version-2", "currentEpoch")]) {
+      try {
+        const n = Number((await readFile(file, "utf8")).trim());
+        return Number.isInteger(n) ? n : undefined;
+      } catch {
+        // not there: the next place
+      }
+    }
+    return undefined;
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.members.map((m) => this.kill9(m)));
+    await this.quorumNet?.close();
     if (this.root !== "") await rm(this.root, { recursive: true, force: true });
   }
 }
