@@ -15,6 +15,7 @@ const REGRESSIONS: number[] = [
   92, // ZAB: a restarted server whose log replayed an uncommitted reconfig never joined the elected leader
   18, // the final comparison ran before txns committed after the probe reached every member
   10077, // ZAB: a server whose configuration leaves out the leader never notified it, so never followed it
+  11448, // driver: a TRUNC rebuild left /zookeeper/config empty when start-up had replayed an uncommitted reconfig
 ];
 
 /** ~80 ms a seed on one core: 400 keep the CI run near half a minute. */
@@ -37,7 +38,7 @@ function layout(seed: number): Pick<DriverSimOptions, "voters" | "observers"> {
 }
 
 export async function runDriverSeed(seed: number): Promise<DriverSim> {
-  const sim = new DriverSim({ seed, ...layout(seed), faultMs: 3000, livenessMs: 20_000, reconfigs: seed % 4 !== 3 });
+  const sim = new DriverSim({ seed, ...layout(seed), faultMs: 3000, livenessMs: 20_000, reconfigs: seed % 4 !== 3, sessions: seed % 2 === 0 });
   try {
     await sim.run();
     return sim;
