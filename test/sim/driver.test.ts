@@ -37,15 +37,18 @@ function layout(seed: number): Pick<DriverSimOptions, "voters" | "observers"> {
   return kinds[seed % kinds.length]!;
 }
 
-export async function runDriverSeed(seed: number): Promise<DriverSim> {
-  const sim = new DriverSim({ seed, ...layout(seed), faultMs: 3000, livenessMs: 20_000, reconfigs: seed % 4 !== 3, sessions: seed % 2 === 0 });
+/** SIM_SESSIONS=0|1 overrides whether a seed opens sessions (by default even seeds do). */
+const SESSIONS = process.env["SIM_SESSIONS"];
+
+export async function runDriverSeed(seed: number, sessions = SESSIONS === undefined ? seed % 2 === 0 : SESSIONS === "1"): Promise<DriverSim> {
+  const sim = new DriverSim({ seed, ...layout(seed), faultMs: 3000, livenessMs: 20_000, reconfigs: seed % 4 !== 3, sessions });
   try {
     await sim.run();
     return sim;
   } catch (e) {
     if (e instanceof SimFailure) {
       const tail = sim.trace.slice(-Number(process.env["SIM_TRACE"] ?? 16)).join("\n    ");
-      throw new Error(`seed=${seed}: ${e.message}\n  events: ${tail}\n  state: ${sim.describe()}\n  replay: SIM_SEED=${seed} npx vitest run --project main test/sim/driver.test.ts`);
+      throw new Error(`seed=${seed}: ${e.message}\n  events: ${tail}\n  state: ${sim.describe()}\n  replay: SIM_SESSIONS=${sessions ? 1 : 0} SIM_SEED=${seed} npx vitest run --project main test/sim/driver.test.ts`);
     }
     throw e;
   }
@@ -58,6 +61,13 @@ describe("the production driver under the simulator", () => {
   }
 
   it.each(REGRESSIONS.length > 0 ? REGRESSIONS : [0])("regression seed %i", async (seed) => void (await runDriverSeed(seed)), 60_000);
+
+  // Open: found by the soak, not fixed yet. The ensemble heals but never converges: two
+  // members cycle through LEADING in epoch 10 without establishing (1, 3 and 4 elect 3
+  // in election round 47 while 5 still answers LEADING from round 46), and 2, whose
+  // replayed uncommitted reconfig leaves it out of its own configuration, looks with
+  // no vote. When this starts passing, move the seed to REGRESSIONS.
+  it.fails("open: seed 11570 without sessions converges after healing", async () => void (await runDriverSeed(11570, false)), 120_000);
 
   it("one seed replays the same run: same events, same trees", async () => {
     const a = await runDriverSeed(6);
