@@ -18,8 +18,8 @@ const REGRESSIONS: number[] = [
   11448, // driver: a TRUNC rebuild left /zookeeper/config empty when start-up had replayed an uncommitted reconfig
 ];
 
-/** ~80 ms a seed on one core: 400 keep the CI run near half a minute. */
-const SEEDS = Number(process.env["SIM_SEEDS"] ?? 400);
+/** ~80-100 ms a seed on one core: 300 keep the CI run near half a minute. */
+const SEEDS = Number(process.env["SIM_SEEDS"] ?? 300);
 const FIRST = Number(process.env["SIM_FIRST_SEED"] ?? 1);
 const ONLY = process.env["SIM_SEED"];
 /** SIM_PROGRESS=<file>: a line per 100 seeds and one per failure, appended to the file. */
