@@ -66,7 +66,11 @@ describe("the production driver under the simulator", () => {
   // members cycle through LEADING in epoch 10 without establishing (1, 3 and 4 elect 3
   // in election round 47 while 5 still answers LEADING from round 46), and 2, whose
   // replayed uncommitted reconfig leaves it out of its own configuration, looks with
-  // no vote. When this starts passing, move the seed to REGRESSIONS.
+  // no vote. Same root cause as SIM_SESSIONS=1 SIM_SEED=10600 (all three members look
+  // for ever under three configurations): a restarted member takes the configuration
+  // in its recovered tree as committed, though replaying the log applied txns the
+  // quorum never committed (ZooKeeper keeps the committed configuration apart, written
+  // at commit, and a proposed one as "last seen"). When this passes, move it to REGRESSIONS.
   it.fails("open: seed 11570 without sessions converges after healing", async () => void (await runDriverSeed(11570, false)), 120_000);
 
   it("one seed replays the same run: same events, same trees", async () => {
