@@ -60,7 +60,7 @@ export interface QuorumServerOptions {
   log?: Logger;
   clock?: Clock;
   reclaimMemory?: StandaloneOptions["reclaimMemory"];
-  /** Seams for the simulator (test/sim); production leaves them unset. */
+  // Seams for the simulator (test/sim); production leaves them unset.
   /** Builds the quorum transport; default a QuorumTransport on the member's quorum port. */
   transport?: (opts: QuorumTransportOptions) => QuorumLink;
   /** The ZAB ticker's and the standalone server's timers; default setInterval. */
