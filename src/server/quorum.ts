@@ -66,7 +66,7 @@ export interface QuorumServerOptions {
   log?: Logger;
   clock?: Clock;
   reclaimMemory?: StandaloneOptions["reclaimMemory"];
-  /** Seams for the simulator (test/sim); production leaves them unset. */
+  // Seams for the simulator (test/sim); production leaves them unset.
   /** Builds the quorum transport; default a QuorumTransport on the member's quorum port. */
   transport?: (opts: QuorumTransportOptions) => QuorumLink;
   /** The ZAB ticker's and the standalone server's timers; default setInterval. */
@@ -258,9 +258,7 @@ export class QuorumServer {
     // it. A reconfig wrote it (mzxid != 0) and recovery brought it back, or it is the
     // static one from zoo.cfg: version 0, identical on every member.
     const tree = this.server.tree;
-    if (tree.get(CONFIG_NODE)!.mzxid === 0n) {
-      tree.setSystemData(CONFIG_NODE, Buffer.from(dynamicConfigText(this.config.servers, 0n, this.config.clientPortAddress), "utf8"));
-    }
+    this.#seedStaticConfig();
     this.#readConfig();
     // Until ZAB says this server serves, nothing is prepared or committed here.
     this.server.pipeline.setForwarder(() => undefined);
@@ -321,6 +319,19 @@ export class QuorumServer {
     this.#schedulePump();
     this.log.info({ myid: this.me.id.toString(), client: address, quorumPort: this.me.quorumPort }, "corral ensemble member started");
     return address;
+  }
+
+  /**
+   * /zookeeper/config as zoo.cfg gives it (version 0), unless a reconfig in the tree wrote
+   * it. Again after a TRUNC rebuilt the tree: if the start-up tree held a reconfig (an
+   * uncommitted one, replayed from the log) the static text was never set, and the
+   * rebuilt tree would otherwise hold an empty node.
+   */
+  #seedStaticConfig(): void {
+    const tree = this.server.tree;
+    if (tree.get(CONFIG_NODE)!.mzxid === 0n) {
+      tree.setSystemData(CONFIG_NODE, Buffer.from(dynamicConfigText(this.config.servers, 0n, this.config.clientPortAddress), "utf8"));
+    }
   }
 
   /** Cuts this member off from `peers` until healForTest() (partition tests). */
@@ -869,6 +880,7 @@ export class QuorumServer {
       const table = this.server.sessions;
       for (const s of [...table.all()]) table.remove(s.id);
       for (const [id, timeoutMs] of recovered.sessions) table.add(id, timeoutMs, this.server.clock.monotonicMs());
+      this.#seedStaticConfig();
     }
     assert(tree.lastProcessedZxid <= zxid, `TRUNC to ${hex64(zxid)} left the tree at ${hex64(tree.lastProcessedZxid)}`);
     this.server.rebuildRecipes("the tree was cut back (TRUNC): re-send recipe waits");

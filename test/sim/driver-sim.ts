@@ -22,7 +22,7 @@
 // Checks after every event, on every member whether serving or not (see `check`).
 
 import { parseConfig, type CorralConfig } from "../../src/config/index.js";
-import { OpCode } from "../../src/jute/index.js";
+import { CreateMode, OpCode } from "../../src/jute/index.js";
 import { JuteReader, JuteWriter } from "../../src/jute/index.js";
 import type { OutboundStream, QuorumTransportOptions } from "../../src/net/index.js";
 import { QuorumServer, type QuorumLink } from "../../src/server/quorum.js";
@@ -43,6 +43,12 @@ export interface DriverSimOptions {
   livenessMs: number;
   /** Inject reconfigs (remove a member, add one back) during the fault phase. */
   reconfigs: boolean;
+  /**
+   * Client sessions too: now and then a write opens a session (timeout 2-6 ticks, never
+   * touched again, so the leader's expiry tick closes it) or creates an ephemeral node
+   * owned by one; their closes and ephemerals take part in the final tree comparison.
+   */
+  sessions?: boolean;
 }
 
 export class SimFailure extends Error {}
@@ -405,6 +411,7 @@ export class DriverSim {
     const serving = this.#serving();
     if (serving.length === 0) return;
     const node = serving[this.rng.nextInt(serving.length)]!;
+    if (this.opts.sessions === true && this.#sessionStep(node)) return;
     const name = `w${this.#writeCounter++}`;
     const qs = node.qs!;
     // A session id per member: a learner matches the commit of a write it forwarded by
@@ -422,6 +429,40 @@ export class DriverSim {
         else this.acked.set(name, zxid);
       },
     );
+  }
+
+  /** Sessions opened so far (by the member asked), for ephemeral creates. */
+  readonly #sessions: { id: bigint; node: SimNode }[] = [];
+  sessionsOpened = 0;
+  ephemerals = 0;
+
+  /** Opens a session or creates an ephemeral node; false if this write is a plain one. */
+  #sessionStep(node: SimNode): boolean {
+    const r = this.rng.nextInt(10);
+    const qs = node.qs!;
+    if (r === 0) {
+      qs.server.pipeline.createSession(TICK_MS * (2 + this.rng.nextInt(5)), (id) => {
+        this.sessionsOpened++;
+        this.#sessions.push({ id, node });
+      });
+      return true;
+    }
+    if (r === 1 && this.#sessions.length > 0) {
+      const s = this.#sessions[this.rng.nextInt(this.#sessions.length)]!;
+      const owner = s.node.qs;
+      if (owner === undefined || !s.node.up || !owner.serving) return true;
+      const name = `e${this.#writeCounter++}`;
+      owner.server.pipeline.submitInternal(
+        asSessionId(s.id),
+        OpCode.create,
+        { kind: "create", opCode: OpCode.create, path: `/${name}`, data: Buffer.from(name), acl: OPEN_ACL_UNSAFE, flags: CreateMode.Ephemeral, ttl: -1n },
+        (result) => {
+          if (result.err === 0) this.ephemerals++;
+        },
+      );
+      return true;
+    }
+    return false;
   }
 
   /** Removes a member or adds a removed one back (as a participant or an observer). */

@@ -15,10 +15,11 @@ const REGRESSIONS: number[] = [
   92, // ZAB: a restarted server whose log replayed an uncommitted reconfig never joined the elected leader
   18, // the final comparison ran before txns committed after the probe reached every member
   10077, // ZAB: a server whose configuration leaves out the leader never notified it, so never followed it
+  11448, // driver: a TRUNC rebuild left /zookeeper/config empty when start-up had replayed an uncommitted reconfig
 ];
 
-/** ~80 ms a seed on one core: 400 keep the CI run near half a minute. */
-const SEEDS = Number(process.env["SIM_SEEDS"] ?? 400);
+/** ~80-100 ms a seed on one core: 300 keep the CI run near half a minute. */
+const SEEDS = Number(process.env["SIM_SEEDS"] ?? 300);
 const FIRST = Number(process.env["SIM_FIRST_SEED"] ?? 1);
 const ONLY = process.env["SIM_SEED"];
 /** SIM_PROGRESS=<file>: a line per 100 seeds and one per failure, appended to the file. */
@@ -36,15 +37,18 @@ function layout(seed: number): Pick<DriverSimOptions, "voters" | "observers"> {
   return kinds[seed % kinds.length]!;
 }
 
-export async function runDriverSeed(seed: number): Promise<DriverSim> {
-  const sim = new DriverSim({ seed, ...layout(seed), faultMs: 3000, livenessMs: 20_000, reconfigs: seed % 4 !== 3 });
+/** SIM_SESSIONS=0|1 overrides whether a seed opens sessions (by default even seeds do). */
+const SESSIONS = process.env["SIM_SESSIONS"];
+
+export async function runDriverSeed(seed: number, sessions = SESSIONS === undefined ? seed % 2 === 0 : SESSIONS === "1"): Promise<DriverSim> {
+  const sim = new DriverSim({ seed, ...layout(seed), faultMs: 3000, livenessMs: 20_000, reconfigs: seed % 4 !== 3, sessions });
   try {
     await sim.run();
     return sim;
   } catch (e) {
     if (e instanceof SimFailure) {
       const tail = sim.trace.slice(-Number(process.env["SIM_TRACE"] ?? 16)).join("\n    ");
-      throw new Error(`seed=${seed}: ${e.message}\n  events: ${tail}\n  state: ${sim.describe()}\n  replay: SIM_SEED=${seed} npx vitest run --project main test/sim/driver.test.ts`);
+      throw new Error(`seed=${seed}: ${e.message}\n  events: ${tail}\n  state: ${sim.describe()}\n  replay: SIM_SESSIONS=${sessions ? 1 : 0} SIM_SEED=${seed} npx vitest run --project main test/sim/driver.test.ts`);
     }
     throw e;
   }
@@ -57,6 +61,17 @@ describe("the production driver under the simulator", () => {
   }
 
   it.each(REGRESSIONS.length > 0 ? REGRESSIONS : [0])("regression seed %i", async (seed) => void (await runDriverSeed(seed)), 60_000);
+
+  // Open: found by the soak, not fixed yet. The ensemble heals but never converges: two
+  // members cycle through LEADING in epoch 10 without establishing (1, 3 and 4 elect 3
+  // in election round 47 while 5 still answers LEADING from round 46), and 2, whose
+  // replayed uncommitted reconfig leaves it out of its own configuration, looks with
+  // no vote. Same root cause as SIM_SESSIONS=1 SIM_SEED=10600 (all three members look
+  // for ever under three configurations): a restarted member takes the configuration
+  // in its recovered tree as committed, though replaying the log applied txns the
+  // quorum never committed (ZooKeeper keeps the committed configuration apart, written
+  // at commit, and a proposed one as "last seen"). When this passes, move it to REGRESSIONS.
+  it.fails("open: seed 11570 without sessions converges after healing", async () => void (await runDriverSeed(11570, false)), 120_000);
 
   it("one seed replays the same run: same events, same trees", async () => {
     const a = await runDriverSeed(6);

@@ -19,6 +19,8 @@
 //   restart A               A starts again from what its disk kept
 //   wipe A                  A's disk is replaced by an empty one (as a new machine)
 //   tick N                  N ZAB ticks (tickTime/20 each) on every running member
+//   reconfig A remove B     a reconfig submitted at A removing server B
+//   config A                A's /zookeeper/config (servers, version) and the servers its driver acts on
 //   trees                   each running member's last zxid, and whether all trees match
 
 import { parseConfig, type CorralConfig } from "../../src/config/index.js";
@@ -99,7 +101,7 @@ export class Harness {
 
   #config(id: bigint): CorralConfig {
     const lines = [...this.members.keys()].map((i) => `server.${i}=127.0.0.1:${20000 + Number(i)}:${21000 + Number(i)};127.0.0.1:${22000 + Number(i)}`);
-    const text = [`tickTime=${TICK_MS}`, "initLimit=5", "syncLimit=3", "snapCount=40", "preAllocSize=16", "admin.enableServer=false", "skipACL=yes", ...lines].join("\n");
+    const text = [`tickTime=${TICK_MS}`, "initLimit=5", "syncLimit=3", "snapCount=40", "preAllocSize=16", "admin.enableServer=false", "skipACL=yes", "reconfigEnabled=true", ...lines].join("\n");
     const { config } = parseConfig(text, { sourceName: `transcript-${id}.cfg` });
     return { ...config, myid: id, dataDir: `/data/${id}`, dataLogDir: `/data/${id}` };
   }
@@ -325,6 +327,29 @@ export class Harness {
       case "tick":
         for (let i = 0; i < Number(args[0] ?? 1); i++) await this.#tick();
         return;
+      case "reconfig": {
+        // reconfig A remove B: a reconfig submitted at A that removes server B.
+        const m = this.#member(args[0]!);
+        if (args[1] !== "remove") throw new Error(`reconfig ${args[1]}: only remove is scripted`);
+        m.qs!.server.pipeline.submitInternal(
+          asSessionId(m.id << 56n),
+          OpCode.reconfig,
+          { kind: "reconfig", joiningServers: "", leavingServers: args[2]!, newMembers: "", curConfigId: -1n },
+          (result) => this.out.push(`${m.id} reconfig ${result.err === 0 ? "committed" : `err=${result.err}`}`),
+        );
+        await this.settle();
+        return;
+      }
+      case "config": {
+        // config A: A's /zookeeper/config as clients read it, and the servers its driver acts on.
+        const qs = this.#member(args[0]!).qs!;
+        const node = qs.server.tree.get("/zookeeper/config")!;
+        const text = (node.data ?? Buffer.alloc(0)).toString("utf8").split("\n").filter((l) => l.startsWith("server.") || l.startsWith("version="));
+        const servers = text.filter((l) => l.startsWith("server.")).map((l) => l.slice("server.".length, l.indexOf("=")));
+        const version = text.find((l) => l.startsWith("version="));
+        this.out.push(`/zookeeper/config: servers ${servers.join(",") || "(none)"} ${version ?? "(no version)"} mzxid=${hex64(node.mzxid)}; in force: ${qs.members.map((s) => s.id).join(",")}`);
+        return;
+      }
       case "trees": {
         const up = [...this.members.values()].filter((m) => m.up);
         const digests = new Set(up.map((m) => treeDigest(m.qs!.server.tree)));
