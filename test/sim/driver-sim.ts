@@ -202,6 +202,13 @@ export class DriverSim {
   crashes = 0;
   reconfigsCommitted = 0;
   snapSyncs = 0;
+  /** Commits members applied ahead of their own fsyncs (the driver's run-ahead), crashed incarnations included. */
+  #aheadOfGone = 0;
+  get aheadCommits(): number {
+    let n = this.#aheadOfGone;
+    for (const node of this.nodes.values()) n += node.qs?.aheadCommits ?? 0;
+    return n;
+  }
   readonly trace: string[] = [];
   /** The converged tree (treeDigest) once the run passed. */
   finalDigest = "";
@@ -382,6 +389,7 @@ export class DriverSim {
     node.gen++;
     node.timers.clear();
     if (node.link !== undefined) node.link.dead = true;
+    this.#aheadOfGone += node.qs?.aheadCommits ?? 0;
     node.qs = undefined;
     for (const other of this.nodes.values()) if (other.id !== node.id) this.#break(node.id, other.id);
   }

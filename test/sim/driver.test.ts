@@ -62,16 +62,12 @@ describe("the production driver under the simulator", () => {
 
   it.each(REGRESSIONS.length > 0 ? REGRESSIONS : [0])("regression seed %i", async (seed) => void (await runDriverSeed(seed)), 60_000);
 
-  // Open: found by the soak, not fixed yet. The ensemble heals but never converges: two
-  // members cycle through LEADING in epoch 10 without establishing (1, 3 and 4 elect 3
-  // in election round 47 while 5 still answers LEADING from round 46), and 2, whose
-  // replayed uncommitted reconfig leaves it out of its own configuration, looks with
-  // no vote. Same root cause as SIM_SESSIONS=1 SIM_SEED=10600 (all three members look
-  // for ever under three configurations): a restarted member takes the configuration
-  // in its recovered tree as committed, though replaying the log applied txns the
-  // quorum never committed (ZooKeeper keeps the committed configuration apart, written
-  // at commit, and a proposed one as "last seen"). When this passes, move it to REGRESSIONS.
-  it.fails("open: seed 11570 without sessions converges after healing", async () => void (await runDriverSeed(11570, false)), 120_000);
+  // Open, not fixed yet (see the issue notes for the seeds that show it at each commit; a
+  // seed's run changes with any change to the code, so none is pinned here): after healing
+  // an ensemble with reconfigs sometimes never converges, members looking under different
+  // configurations. A restarted member takes the configuration in its recovered tree as
+  // committed, though replaying its log applied txns the quorum never committed; ZooKeeper
+  // keeps the committed configuration apart (written at commit) from the last seen one.
 
   it("one seed replays the same run: same events, same trees", async () => {
     const a = await runDriverSeed(6);
@@ -84,7 +80,7 @@ describe("the production driver under the simulator", () => {
   }, 60_000);
 
   it(`${SEEDS} seeds keep every invariant and converge after healing`, async () => {
-    const totals = { crashes: 0, reconfigs: 0, snapSyncs: 0, truncated: 0, acked: 0 };
+    const totals = { crashes: 0, reconfigs: 0, snapSyncs: 0, truncated: 0, acked: 0, aheadCommits: 0 };
     const t0 = performance.now();
     const failed: string[] = [];
     for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
@@ -101,6 +97,7 @@ describe("the production driver under the simulator", () => {
       totals.crashes += sim.crashes;
       totals.reconfigs += sim.reconfigsCommitted;
       totals.snapSyncs += sim.snapSyncs;
+      totals.aheadCommits += sim.aheadCommits;
       totals.truncated += sim.truncated.length;
       totals.acked += sim.acked.size;
       // A long soak says how far it got (the test reports only at its end).
@@ -114,6 +111,8 @@ describe("the production driver under the simulator", () => {
     expect(totals.crashes).toBeGreaterThan(SEEDS);
     expect(totals.reconfigs).toBeGreaterThan(0);
     expect(totals.snapSyncs).toBeGreaterThan(0);
+    // Members applied commits ahead of their own fsyncs (the driver's run-ahead path).
+    expect(totals.aheadCommits).toBeGreaterThan(SEEDS);
     expect(totals.truncated).toBeGreaterThan(0);
   }, 24 * 3_600_000);
 });
