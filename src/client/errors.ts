@@ -66,21 +66,3 @@ export class ClientClosedError extends ZooKeeperError {
     super(Err.ConnectionLoss, path, { cause: new Error("the client was closed") });
   }
 }
-
-/**
- * A lock asked for at a path where this client already holds, or waits for, a read or
- * write lock. Corral's locks are not re-entrant (a second request would queue behind the
- * first and, while the first is held, wait for itself until it timed out): release the
- * first handle, pass it along, or lock from another client. Code BadArguments; thrown at
- * once, nothing is sent.
- */
-export class LockReentryError extends ZooKeeperError {
-  override name = "LockReentryError";
-
-  constructor(path: string) {
-    super(Err.BadArguments, path);
-    this.message =
-      `this client already holds or waits for a lock on ${path}: Corral's locks are not re-entrant ` +
-      `(release the first handle, reuse it, or lock from another client)`;
-  }
-}

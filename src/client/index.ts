@@ -37,7 +37,7 @@ export {
   type ACL,
   type Stat,
 } from "./zookeeper.js";
-export { ZooKeeperError, SessionLostError, ClientClosedError, LockReentryError } from "./errors.js";
+export { ZooKeeperError, SessionLostError, ClientClosedError } from "./errors.js";
 export {
   CorralClient,
   AckOutcomeUnknownError,

@@ -7,7 +7,7 @@
 // no orphan (the engine's protected create, and Curator's protected mode in the fallback).
 
 import { expect, it } from "vitest";
-import { ClientClosedError, LockReentryError, SessionLostError } from "../../src/client/index.js";
+import { ClientClosedError, SessionLostError } from "../../src/client/index.js";
 import { describeBoth, outcome, reach, unique, until, untilChildren } from "./recipe-client-support.js";
 
 describeBoth("locks through faults", (ctx) => {
@@ -77,31 +77,6 @@ describeBoth("locks through faults", (ctx) => {
     await a.close();
     expect(await reason).toBeInstanceOf(ClientClosedError);
     expect(released.lost.aborted).toBe(false);
-  });
-
-  it("not re-entrant: a second lock on a path this client holds or waits for rejects at once; release frees the path", async () => {
-    const a = await ctx.direct();
-    const b = await ctx.direct();
-    const path = unique("reentry");
-    const held = await a.writeLock(path);
-    await expect(a.writeLock(path)).rejects.toBeInstanceOf(LockReentryError);
-    await expect(a.readLock(path)).rejects.toThrow(/already holds or waits for a lock on/);
-    // Another client queues as usual; while its wait is pending, its own second call is refused too.
-    const waiting = b.readLock(path);
-    await untilChildren(a, path, 2);
-    await expect(b.writeLock(path, { timeoutMs: 50 })).rejects.toBeInstanceOf(LockReentryError);
-    await held.release();
-    await held.release(); // twice: frees nothing a later lock holds
-    const again = await a.writeLock(path, { timeoutMs: 200 }).catch((e: unknown) => e);
-    expect(again).toMatchObject({ code: "OperationTimeout" }); // waits behind b's read lock, not refused
-    const reader = await waiting;
-    const second = b.readLock(path);
-    await expect(second).rejects.toBeInstanceOf(LockReentryError);
-    await reader.release();
-    const mine = await a.writeLock(path);
-    await held.release(); // the old handle again: must not free `mine`'s claim
-    await expect(a.writeLock(path)).rejects.toBeInstanceOf(LockReentryError);
-    await mine.release();
   });
 
   it("a wait given up while disconnected removes its node once the session is back", async () => {

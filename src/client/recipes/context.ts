@@ -30,6 +30,4 @@ export interface RecipeContext {
   cp(path: string): string;
   /** Races lost by client-side takes (the queue benchmark's herd meter). */
   lostRaces: number;
-  /** Client paths where this client holds or waits for a read or write lock (see LockReentryError). */
-  readonly lockPaths: Set<string>;
 }

@@ -90,7 +90,6 @@ export class CorralClient extends ZooKeeperClient {
       set lostRaces(n: number) {
         client.lostRaces = n;
       },
-      lockPaths: new Set(),
     };
   }
 
@@ -161,8 +160,6 @@ export class CorralClient extends ZooKeeperClient {
    * SessionExpired) or the client is closed (ClientClosedError), and with OperationTimeout
    * or the signal's reason when the caller gives up (the node is then removed). Locks
    * taken here exclude kazoo's, Curator's and the ZooKeeper docs' locks on the same path.
-   * Not re-entrant: while this client holds or waits for a read or write lock on `path`,
-   * another one rejects at once with LockReentryError (nothing is sent).
    */
   writeLock(path: string, opts: WaitOptions = {}): Promise<LockHandle> {
     return lock(this.#ctx, path, "write", opts);

@@ -18,7 +18,7 @@ import { NODE_PREFIX as RW_PREFIX, blockerOf, contenders, type LockMode } from "
 import { MISSING } from "../../../recipes/common/rules.js";
 import { sortBySequence } from "../../../recipes/common/sequence.js";
 import { NODE_PREFIX as LEASE_PREFIX, isContender as isLease, parsePermits, permitOf } from "../../../recipes/semaphore/rules.js";
-import { LockReentryError, ZooKeeperError } from "../errors.js";
+import { ZooKeeperError } from "../errors.js";
 import type { RecipeContext } from "./context.js";
 import { engineWait } from "./engine-wait.js";
 import { waitChain, waitChildren } from "./fallback.js";
@@ -30,33 +30,6 @@ import type { LockHandle, WaitOptions } from "./types.js";
 type LockReply = { node: string; granted: boolean; token: bigint };
 
 export async function lock(ctx: RecipeContext, path: string, mode: LockMode, opts: WaitOptions): Promise<LockHandle> {
-  // Not re-entrant: a second request of this client would queue behind its first (a read
-  // too, behind any writer queued between them) and wait for itself. Refused at once.
-  if (ctx.lockPaths.has(path)) throw new LockReentryError(path);
-  ctx.lockPaths.add(path);
-  let held: LockHandle;
-  try {
-    held = await lockOnce(ctx, path, mode, opts);
-  } catch (e) {
-    ctx.lockPaths.delete(path);
-    throw e;
-  }
-  // Once per handle: a second release() must not free a later lock's claim on the path.
-  let freed = false;
-  const free = (): void => {
-    if (freed) return;
-    freed = true;
-    ctx.lockPaths.delete(path);
-  };
-  held.lost.addEventListener("abort", free, { once: true });
-  const release = (): Promise<void> => {
-    free();
-    return held.release();
-  };
-  return { node: held.node, token: held.token, lost: held.lost, release, [Symbol.asyncDispose]: release };
-}
-
-function lockOnce(ctx: RecipeContext, path: string, mode: LockMode, opts: WaitOptions): Promise<LockHandle> {
   const kind = mode === "read" ? LockKind.read : LockKind.write;
   return acquire(ctx, path, opts, {
     send: (requestId) =>

@@ -84,7 +84,6 @@ export function fakeContext(opts: { mode?: RecipeMode; autoReply?: boolean } = {
       if (opts.autoReply === true) reply.resolve(undefined);
       return reply.promise as Promise<T>;
     },
-    lockPaths: new Set(),
     mode: () => Promise.resolve(f.mode),
     get resolvedMode() {
       return f.mode;
