@@ -2,6 +2,7 @@
 // (every field of every node, the ephemeral index and the counters) to compare trees
 // exactly, and a logger that keeps what it was told.
 
+import { CONTAINER_EPHEMERAL_OWNER, Perms } from "../../../src/jute/index.js";
 import { OPEN_ACL_UNSAFE, type DataTree } from "../../../src/tree/index.js";
 import type { Txn, TxnEntry } from "../../../src/txn/index.js";
 import { asSessionId, asZxid, type Logger } from "../../../src/util/index.js";
@@ -20,6 +21,32 @@ export function setData(path: string, data: string, version: number): Txn {
 
 export function del(path: string): Txn {
   return { type: "delete", path };
+}
+
+export const S1 = 0x1_0000_0000_0001n;
+export const S2 = 0x1_0000_0000_0002n;
+
+/**
+ * A history with persistent, ephemeral, container, TTL and sequential nodes, ACLs, null
+ * and non-ASCII data, two sessions; then `extraKids` children of /m with growing data.
+ */
+export function richHistory(extraKids = 0): TxnEntry[] {
+  const digestAcl = [{ perms: Perms.Read | Perms.Admin, id: { scheme: "digest", id: "bob:xyz=" } }];
+  const txns: [Txn, bigint][] = [
+    [{ type: "createSession", timeoutMs: 30_000 }, S1],
+    [{ type: "createSession", timeoutMs: 10_000 }, S2],
+    [create("/app", "root data", 1), 0n],
+    [create("/app/eph", "e", 1, S1), S1],
+    [{ type: "create", path: "/app/locked", data: null, acl: digestAcl, ephemeralOwner: 0n, parentCVersion: 2 }, 0n],
+    [create("/box", "", 2, CONTAINER_EPHEMERAL_OWNER), 0n],
+    [create("/ttl", "t", 3, -0x100000000000000n | 5000n), 0n],
+    [create("/app/seq-0000000003", "s", 3, S2), S2],
+    [setData("/app", "changed", 1), 0n],
+    [{ type: "setACL", path: "/box", acl: OPEN_ACL_UNSAFE, version: 1 }, 0n],
+    [{ type: "multi", txns: [create("/m", "", 4), create("/m/x", "\u00e9\u00e8", 1)] }, 0n],
+    ...Array.from({ length: extraKids }, (_, i): [Txn, bigint] => [create(`/m/k${i}`, "x".repeat(i * 7), 2 + i), 0n]),
+  ];
+  return txns.map(([t, sid], i) => entry(i + 1, t, sid));
 }
 
 /** Entries 1..n creating /n1, /n2, ... with data. */

@@ -6,14 +6,11 @@
 
 import { describe, expect, it } from "vitest";
 import { ImageDecoder, ImageEncoder, encodeImageChunks, installImage } from "../../../src/storage/index.js";
-import { CONTAINER_EPHEMERAL_OWNER, Perms } from "../../../src/jute/index.js";
-import { DataTree, OPEN_ACL_UNSAFE, type Effect } from "../../../src/tree/index.js";
+import { DataTree, type Effect } from "../../../src/tree/index.js";
 import type { Txn, TxnEntry } from "../../../src/txn/index.js";
 import { SeededPrng } from "../../../src/util/index.js";
-import { create, del, entry, setData, treeText } from "./helpers.js";
+import { S1, S2, create, del, entry, richHistory, setData, treeText } from "./helpers.js";
 
-const S1 = 0x1_0000_0000_0001n;
-const S2 = 0x1_0000_0000_0002n;
 
 function treeOf(entries: readonly TxnEntry[]): DataTree {
   const t = new DataTree();
@@ -21,25 +18,6 @@ function treeOf(entries: readonly TxnEntry[]): DataTree {
   return t;
 }
 
-/** Persistent, ephemeral, container, TTL and sequential nodes, ACLs, null and non-ASCII data. */
-function richHistory(): TxnEntry[] {
-  const digestAcl = [{ perms: Perms.Read | Perms.Admin, id: { scheme: "digest", id: "bob:xyz=" } }];
-  const txns: [Txn, bigint][] = [
-    [{ type: "createSession", timeoutMs: 30_000 }, S1],
-    [{ type: "createSession", timeoutMs: 10_000 }, S2],
-    [create("/app", "root data", 1), 0n],
-    [create("/app/eph", "e", 1, S1), S1],
-    [{ type: "create", path: "/app/locked", data: null, acl: digestAcl, ephemeralOwner: 0n, parentCVersion: 2 }, 0n],
-    [create("/box", "", 2, CONTAINER_EPHEMERAL_OWNER), 0n],
-    [create("/ttl", "t", 3, -0x100000000000000n | 5000n), 0n],
-    [create("/app/seq-0000000003", "s", 3, S2), S2],
-    [setData("/app", "changed", 1), 0n],
-    [{ type: "setACL", path: "/box", acl: OPEN_ACL_UNSAFE, version: 1 }, 0n],
-    [{ type: "multi", txns: [create("/m", "", 4), create("/m/x", "\u00e9\u00e8", 1)] }, 0n],
-    ...Array.from({ length: 40 }, (_, i): [Txn, bigint] => [create(`/m/k${i}`, "x".repeat(i * 7), 2 + i), 0n]),
-  ];
-  return txns.map(([t, sid], i) => entry(i + 1, t, sid));
-}
 
 const SESSIONS = [
   { id: S1, timeoutMs: 30_000 },
@@ -54,7 +32,7 @@ function decode(zxid: bigint, chunks: readonly Buffer[], lastZxid: bigint) {
 
 describe("SNAP image stream", () => {
   it("round-trips a tree and its sessions at every chunk size, each chunk within its bound plus one record", () => {
-    const tree = treeOf(richHistory());
+    const tree = treeOf(richHistory(40));
     for (const chunkBytes of [1, 40, 200, 1000, 1 << 20]) {
       const { zxid, chunks, lastZxid } = encodeImageChunks(tree, SESSIONS, chunkBytes);
       expect(zxid).toBe(tree.lastProcessedZxid);
@@ -78,7 +56,7 @@ describe("SNAP image stream", () => {
   });
 
   it("an image cut at any chunk boundary never completes, and a chunk after the end is refused", () => {
-    const tree = treeOf(richHistory());
+    const tree = treeOf(richHistory(40));
     const { zxid, chunks, lastZxid } = encodeImageChunks(tree, SESSIONS, 64);
     expect(chunks.length).toBeGreaterThan(10);
     for (let k = 0; k < chunks.length; k++) {

@@ -3,7 +3,6 @@
 // snapshot taken while txns are applied.
 
 import { describe, expect, it } from "vitest";
-import { CONTAINER_EPHEMERAL_OWNER, Perms } from "../../../src/jute/index.js";
 import {
   FakeDisk,
   FuzzySnapshot,
@@ -15,33 +14,13 @@ import {
   recover,
   restoreSnapshot,
 } from "../../../src/storage/index.js";
-import { DataTree, OPEN_ACL_UNSAFE, type Effect } from "../../../src/tree/index.js";
-import type { Txn, TxnEntry } from "../../../src/txn/index.js";
+import { DataTree, type Effect } from "../../../src/tree/index.js";
+import type { TxnEntry } from "../../../src/txn/index.js";
 import { silentLogger } from "../../../src/util/index.js";
-import { create, creates, del, entry, recordingLogger, setData, treeText } from "./helpers.js";
+import { S1, S2, create, creates, del, entry, recordingLogger, richHistory, setData, treeText } from "./helpers.js";
 
 const DIR = "/d/version-2";
-const S1 = 0x1_0000_0000_0001n;
-const S2 = 0x1_0000_0000_0002n;
 
-/** A tree with persistent, ephemeral, container, TTL and sequential nodes, ACLs and null data. */
-function richHistory(): TxnEntry[] {
-  const digestAcl = [{ perms: Perms.Read | Perms.Admin, id: { scheme: "digest", id: "bob:xyz=" } }];
-  const txns: [Txn, bigint][] = [
-    [{ type: "createSession", timeoutMs: 30_000 }, S1],
-    [{ type: "createSession", timeoutMs: 10_000 }, S2],
-    [create("/app", "root data", 1), 0n],
-    [create("/app/eph", "e", 1, S1), S1],
-    [{ type: "create", path: "/app/locked", data: null, acl: digestAcl, ephemeralOwner: 0n, parentCVersion: 2 }, 0n],
-    [create("/box", "", 2, CONTAINER_EPHEMERAL_OWNER), 0n],
-    [create("/ttl", "t", 3, -0x100000000000000n | 5000n), 0n],
-    [create("/app/seq-0000000003", "s", 3, S2), S2],
-    [setData("/app", "changed", 1), 0n],
-    [{ type: "setACL", path: "/box", acl: OPEN_ACL_UNSAFE, version: 1 }, 0n],
-    [{ type: "multi", txns: [create("/m", "", 4), create("/m/x", "\u00e9\u00e8", 1)] }, 0n],
-  ];
-  return txns.map(([t, sid], i) => entry(i + 1, t, sid));
-}
 
 function treeOf(entries: readonly TxnEntry[]): DataTree {
   const t = new DataTree();
