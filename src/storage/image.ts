@@ -24,11 +24,11 @@
 // leader's at Z1, which SNAPEND names. A node record is never longer than a node, so a
 // chunk is at most chunkBytes plus one record.
 
-import { JuteReader, JuteWriter, readAcls, writeAcls, type ACL } from "../jute/index.js";
+import { JuteReader, JuteWriter, readAcls, type ACL } from "../jute/index.js";
 import { DataTree, EffectKind, type Effect, type ZNodeRecord } from "../tree/index.js";
 import { decodeTxnEntry, encodeTxnEntry, type TxnEntry } from "../txn/index.js";
 import { asZxid, assert, hex64, type Zxid } from "../util/index.js";
-import { readNodeStat, writeNodeStat } from "./snapshot.js";
+import { readNodeStat, writeNodeRecord, type NodeRecordTags } from "./snapshot.js";
 
 export interface ImageSession {
   id: bigint;
@@ -116,7 +116,7 @@ export class ImageEncoder {
         this.#lastZxid = z1;
         break;
       }
-      writeNode(w, next.value[0], next.value[1], this.#aclIndex);
+      writeNodeRecord(w, next.value[0], next.value[1], this.#aclIndex, IMAGE_TAGS);
       this.nodeRecords++;
     }
     while (!this.#walking && this.#tailAt < this.#tail.length && w.length < this.#chunkBytes) {
@@ -148,21 +148,7 @@ const TAG_NODE = Uint8Array.of(Rec.node);
 const TAG_TXN = Uint8Array.of(Rec.txn);
 const TAG_END = Uint8Array.of(Rec.end);
 
-function writeNode(w: JuteWriter, path: string, n: ZNodeRecord, aclIndex: Map<readonly ACL[], number>): void {
-  let acl = aclIndex.get(n.acl);
-  if (acl === undefined) {
-    acl = aclIndex.size;
-    aclIndex.set(n.acl, acl);
-    w.raw(TAG_ACL);
-    w.int(acl);
-    writeAcls(w, n.acl);
-  }
-  w.raw(TAG_NODE);
-  w.ustring(path);
-  w.buffer(n.data);
-  w.int(acl);
-  writeNodeStat(w, n);
-}
+const IMAGE_TAGS: NodeRecordTags = { acl: TAG_ACL, node: TAG_NODE };
 
 export interface DecodedImage {
   /** Z1: the tree is exactly the leader's at this zxid. */

@@ -34,7 +34,7 @@
 // closeSession in (Z0, Z1] deleted, if the walk missed them: END lists those paths.
 
 import { join } from "node:path";
-import { JuteError, JuteReader, JuteWriter, type ACL } from "../jute/index.js";
+import { JuteError, JuteReader, JuteWriter, writeAcls, type ACL } from "../jute/index.js";
 import { EffectKind, type DataTree, type Effect, type ZNodeRecord } from "../tree/index.js";
 import type { TxnEntry } from "../txn/index.js";
 import { asZxid, assert, type Zxid } from "../util/index.js";
@@ -169,7 +169,7 @@ export class FuzzySnapshot {
               this.#walking = false;
               return;
             }
-            writeNode(w, next.value[0], next.value[1], aclIndex);
+            writeNodeRecord(w, next.value[0], next.value[1], aclIndex);
             nodeRecords++;
           }
         });
@@ -226,21 +226,29 @@ export class FuzzySnapshot {
   }
 }
 
-function writeNode(w: JuteWriter, path: string, n: ZNodeRecord, aclIndex: Map<readonly ACL[], number>): void {
+/** The tag bytes that start an ACL record and a node record in a format. */
+export interface NodeRecordTags {
+  readonly acl: Uint8Array;
+  readonly node: Uint8Array;
+}
+
+const SNAPSHOT_TAGS: NodeRecordTags = { acl: TAG_ACL, node: TAG_NODE };
+
+/**
+ * One node as a record (the snapshot file and the SNAP image share it, each with its own
+ * tags): an ACL record first when the node's ACL list is new to `aclIndex`, then the node
+ * with the index of its ACL list.
+ */
+export function writeNodeRecord(w: JuteWriter, path: string, n: ZNodeRecord, aclIndex: Map<readonly ACL[], number>, tags: NodeRecordTags = SNAPSHOT_TAGS): void {
   let acl = aclIndex.get(n.acl);
   if (acl === undefined) {
     acl = aclIndex.size;
     aclIndex.set(n.acl, acl);
-    w.raw(TAG_ACL);
+    w.raw(tags.acl);
     w.int(acl);
-    w.int(n.acl.length);
-    for (const a of n.acl) {
-      w.int(a.perms);
-      w.ustring(a.id.scheme);
-      w.ustring(a.id.id);
-    }
+    writeAcls(w, n.acl);
   }
-  w.raw(TAG_NODE);
+  w.raw(tags.node);
   w.ustring(path);
   w.buffer(n.data);
   w.int(acl);
