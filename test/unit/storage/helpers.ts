@@ -49,6 +49,21 @@ export function richHistory(extraKids = 0): TxnEntry[] {
   return txns.map(([t, sid], i) => entry(i + 1, t, sid));
 }
 
+/**
+ * The tree the fuzzy-walk tests start from (zxids 1..25): session S1, /a with 20
+ * children, /z with two ephemerals of S1 that a walk reaches last.
+ */
+export function fuzzyBase(): TxnEntry[] {
+  return [
+    entry(1, { type: "createSession", timeoutMs: 5000 }, S1),
+    entry(2, create("/a", "a", 1)),
+    ...Array.from({ length: 20 }, (_, i) => entry(3 + i, create(`/a/k${i}`, `v${i}`, 2 + i))),
+    entry(23, create("/z", "z", 2)),
+    entry(24, create("/z/e1", "", 1, S1), S1),
+    entry(25, create("/z/e2", "", 2, S1), S1),
+  ];
+}
+
 /** Entries 1..n creating /n1, /n2, ... with data. */
 export function creates(n: number, from = 1): TxnEntry[] {
   return Array.from({ length: n }, (_, i) => entry(from + i, create(`/n${from + i}`, `data-${from + i}`, -1)));

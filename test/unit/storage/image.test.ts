@@ -9,7 +9,7 @@ import { ImageDecoder, ImageEncoder, encodeImageChunks, installImage } from "../
 import { DataTree, type Effect } from "../../../src/tree/index.js";
 import type { Txn, TxnEntry } from "../../../src/txn/index.js";
 import { SeededPrng } from "../../../src/util/index.js";
-import { S1, S2, create, del, entry, richHistory, setData, treeText } from "./helpers.js";
+import { S1, S2, create, del, entry, fuzzyBase, richHistory, setData, treeText } from "./helpers.js";
 
 
 function treeOf(entries: readonly TxnEntry[]): DataTree {
@@ -77,14 +77,7 @@ describe("SNAP image stream", () => {
     // As snapshot.test's fuzzy case: nodes deleted and re-created, children added under
     // parents the walk has passed and not reached, and a session closed whose ephemerals
     // the walk has not reached yet; then txns after the end apply as usual.
-    const base: TxnEntry[] = [
-      entry(1, { type: "createSession", timeoutMs: 5000 }, S1),
-      entry(2, create("/a", "a", 1)),
-      ...Array.from({ length: 20 }, (_, i) => entry(3 + i, create(`/a/k${i}`, `v${i}`, 2 + i))),
-      entry(23, create("/z", "z", 2)),
-      entry(24, create("/z/e1", "", 1, S1), S1),
-      entry(25, create("/z/e2", "", 2, S1), S1),
-    ];
+    const base = fuzzyBase();
     const during: TxnEntry[] = [
       entry(26, del("/a/k0")),
       entry(27, create("/a/k0", "again", 22)),

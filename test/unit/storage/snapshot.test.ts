@@ -17,7 +17,7 @@ import {
 import { DataTree, type Effect } from "../../../src/tree/index.js";
 import type { TxnEntry } from "../../../src/txn/index.js";
 import { silentLogger } from "../../../src/util/index.js";
-import { S1, S2, create, creates, del, entry, recordingLogger, richHistory, setData, treeText } from "./helpers.js";
+import { S1, S2, create, creates, del, entry, recordingLogger, fuzzyBase, richHistory, setData, treeText } from "./helpers.js";
 
 const DIR = "/d/version-2";
 
@@ -149,14 +149,7 @@ describe("snapshots", () => {
     // Build a tree, start a snapshot with tiny slices, and apply txns between slices that
     // delete and re-create nodes, add children, and close a session whose ephemerals the
     // walk has not reached yet.
-    const base: TxnEntry[] = [
-      entry(1, { type: "createSession", timeoutMs: 5000 }, S1),
-      entry(2, create("/a", "a", 1)),
-      ...Array.from({ length: 20 }, (_, i) => entry(3 + i, create(`/a/k${i}`, `v${i}`, 2 + i))),
-      entry(23, create("/z", "z", 2)),
-      entry(24, create("/z/e1", "", 1, S1), S1),
-      entry(25, create("/z/e2", "", 2, S1), S1),
-    ];
+    const base = fuzzyBase();
     const during: TxnEntry[] = [
       entry(26, del("/a/k0")),
       entry(27, create("/a/k0", "again", 22)),
