@@ -474,11 +474,13 @@ export class QuorumServer {
       else this.#send(o.to, o.msg);
     }
     const holds: bigint[] = [];
-    for (const o of [...deferred, ...r.sendAfterPersist]) {
-      if (holds.includes(o.to)) continue;
+    const hold = (o: ZabMsgTo): void => {
+      if (holds.includes(o.to)) return;
       holds.push(o.to);
       this.#sendsHeld.set(o.to, (this.#sendsHeld.get(o.to) ?? 0) + 1);
-    }
+    };
+    deferred.forEach(hold);
+    r.sendAfterPersist.forEach(hold);
     const storage = this.#storage;
     let persisted: Promise<unknown> = Promise.resolve();
     if (storage !== undefined && r.persist.append.length > 0) {
