@@ -1,0 +1,77 @@
+// examples/config-watch/config-watch.mjs as users run it, against a real standalone server:
+// it loads the config tree, then prints every change below it (one persistent recursive
+// watch), each one, in the order the server applied them, and nothing outside the tree;
+// SIGTERM stops it with exit 0.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, type CorralClient } from "../../src/client/index.js";
+import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
+import { ExampleProcess } from "./run-example.js";
+
+const COUNTER_SETS = 20;
+
+describe("examples/config-watch", () => {
+  let srv: TestServer;
+  let client: CorralClient;
+  let watcher: ExampleProcess | undefined;
+
+  beforeAll(async () => {
+    srv = await startStandaloneForTest();
+    client = await connect(srv.connectString);
+  });
+
+  afterAll(async () => {
+    await watcher?.kill();
+    await client?.close();
+    await srv?.stop();
+  });
+
+  it("prints the loaded config, then every change below the path in order, and exits 0 on SIGTERM", async () => {
+    await client.create("/app");
+    await client.create("/app/config");
+    await client.create("/app/config/db", "v0");
+    await client.create("/app/config/counter", "0");
+
+    const w = (watcher = new ExampleProcess("config-watch/config-watch.mjs", [srv.connectString]));
+    await w.line(/^watching \/app\/config \(2 keys\)$/);
+    expect(w.lines).toContain("loaded /app/config/db = v0");
+    expect(w.lines).toContain("loaded /app/config/counter = 0");
+
+    // Changes, made as fast as the server answers (each write awaited, none waits for the
+    // watcher): every one gets its own event.
+    await client.setData("/app/config/db", "v1");
+    await client.create("/app/config/cache", "on");
+    await client.create("/app/other", "not config"); // outside the watched tree
+    await client.create("/app/config/feature");
+    await client.create("/app/config/feature/x", "1");
+    await client.delete("/app/config/cache");
+    for (let i = 1; i <= COUNTER_SETS; i++) await client.setData("/app/config/counter", String(i));
+    await client.setData("/app/config/db", "v2");
+    await client.delete("/app/config/feature/x");
+
+    const expected = [
+      "NodeDataChanged /app/config/db",
+      "NodeCreated /app/config/cache",
+      "NodeCreated /app/config/feature",
+      "NodeCreated /app/config/feature/x",
+      "NodeDeleted /app/config/cache",
+      ...Array.from({ length: COUNTER_SETS }, () => "NodeDataChanged /app/config/counter"),
+      "NodeDataChanged /app/config/db",
+      "NodeDeleted /app/config/feature/x",
+    ];
+    const events = (): string[] => w.lines.filter((l) => l.startsWith("Node")).map((l) => l.split(" = ")[0]!);
+    await w.until(`${expected.length} changes`, () => events().length >= expected.length);
+    expect(events()).toEqual(expected);
+    expect(w.lines.some((l) => l.includes("/app/other"))).toBe(false);
+
+    // A value is read after its event, so it may already be a later one, never an earlier.
+    const counterValues = w.lines.filter((l) => l.startsWith("NodeDataChanged /app/config/counter = ")).map((l) => Number(l.split(" = ")[1]));
+    expect(counterValues).toEqual([...counterValues].sort((a, b) => a - b));
+    expect(counterValues.at(-1)).toBe(COUNTER_SETS);
+    expect(w.lines.filter((l) => l.startsWith("NodeDataChanged /app/config/db = ")).at(-1)).toBe("NodeDataChanged /app/config/db = v2");
+
+    w.proc.kill("SIGTERM");
+    expect(await w.exit()).toEqual({ code: 0, signal: null });
+    expect(w.lines.at(-1)).toBe("stopped");
+  });
+});
