@@ -1,0 +1,84 @@
+// examples/service-discovery/discovery.mjs as users run it, against a real standalone
+// server with short sessions: a watching client sees each instance appear when it
+// registers, an instance killed with SIGKILL disappear once its session expires, and one
+// stopped with SIGTERM disappear at once (it closes its session); all of them exit 0 on
+// SIGTERM.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "../../src/client/index.js";
+import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
+import { ExampleProcess } from "./run-example.js";
+
+const SCRIPT = "service-discovery/discovery.mjs";
+/** Sessions of at most 20 ticks (3 s): a killed instance's session expires quickly. */
+const TICK_MS = 150;
+/** The killed instance's 3 s session ends no sooner than this after the kill (pings are at most 2 s apart). */
+const SESSION_EXPIRY_MS_MIN = 1_000;
+
+describe("examples/service-discovery", () => {
+  let srv: TestServer;
+  const procs: ExampleProcess[] = [];
+
+  beforeAll(async () => {
+    srv = await startStandaloneForTest({ tickMs: TICK_MS });
+  });
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.kill()));
+    await srv?.stop();
+  });
+
+  const run = (args: string[]): ExampleProcess => {
+    const p = new ExampleProcess(SCRIPT, [...args, srv.connectString]);
+    procs.push(p);
+    return p;
+  };
+
+  it("lists instances as they register, drops a killed one when its session expires and a stopped one at once", async () => {
+    const watcher = run(["watch", "api"]);
+    await watcher.line(/^watching \/services\/api$/);
+    expect(watcher.lines[0]).toBe("instances api: (none)");
+
+    const a = run(["register", "api", "127.0.0.1:9001"]);
+    await a.line(/^registered \/services\/api\/127\.0\.0\.1:9001$/);
+    await watcher.line(/^instances api: 127\.0\.0\.1:9001$/);
+    const b = run(["register", "api", "127.0.0.1:9002"]);
+    await b.line(/^registered /);
+    await watcher.line(/^instances api: 127\.0\.0\.1:9001, 127\.0\.0\.1:9002$/);
+    const other = run(["register", "billing", "127.0.0.1:9100"]); // another service: not listed
+    await other.line(/^registered \/services\/billing\/127\.0\.0\.1:9100$/);
+
+    // Killed: no goodbye; the server expires its session, and the ephemeral node goes.
+    const killedAt = Date.now();
+    a.proc.kill("SIGKILL");
+    await watcher.line(/^instances api: 127\.0\.0\.1:9002$/);
+    const client = await connect(srv.connectString);
+    try {
+      // Not at the kill (the connection's end does not end the session) but at its expiry:
+      // 3 s after the server last heard from it, which was at most a ping interval earlier.
+      expect(Date.now() - killedAt).toBeGreaterThanOrEqual(SESSION_EXPIRY_MS_MIN);
+      expect(await client.getChildren("/services/api")).toEqual(["127.0.0.1:9002"]);
+    } finally {
+      await client.close();
+    }
+
+    // Stopped: it closes its session, so it is gone at once, and it exits 0.
+    b.proc.kill("SIGTERM");
+    expect(await b.exit()).toEqual({ code: 0, signal: null });
+    expect(b.lines.slice(-2)).toEqual(["deregistered /services/api/127.0.0.1:9002", "stopped"]);
+    await watcher.line(/^instances api: \(none\)$/);
+
+    expect(watcher.lines.filter((l) => l.startsWith("instances"))).toEqual([
+      "instances api: (none)",
+      "instances api: 127.0.0.1:9001",
+      "instances api: 127.0.0.1:9001, 127.0.0.1:9002",
+      "instances api: 127.0.0.1:9002",
+      "instances api: (none)",
+    ]);
+    for (const p of [watcher, other]) {
+      p.proc.kill("SIGTERM");
+      expect(await p.exit()).toEqual({ code: 0, signal: null });
+      expect(p.lines.at(-1)).toBe("stopped");
+    }
+  });
+});
