@@ -49,7 +49,10 @@ async function register(/** @type {string} */ addr) {
     // A new session after LOST: the old one's ephemeral is gone (or about to be); register again.
     if (state === "RECONNECTED" && info.previousSessionId !== undefined) {
       previous.add(info.previousSessionId);
-      createNode().catch((e) => console.error(`registering again failed: ${e instanceof Error ? e.message : e}`));
+      createNode().then(
+        () => console.log(`registered ${node} again, on a new session`),
+        (e) => console.error(`registering again failed: ${e instanceof Error ? e.message : e}`),
+      );
     }
   });
   const createNode = async () => {

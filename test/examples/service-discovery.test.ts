@@ -1,8 +1,8 @@
 // examples/service-discovery/discovery.mjs as users run it, against a real standalone
 // server with short sessions: a watching client sees each instance appear when it
 // registers, an instance killed with SIGKILL disappear once its session expires, and one
-// stopped with SIGTERM disappear at once (it closes its session); all of them exit 0 on
-// SIGTERM.
+// stopped with SIGTERM disappear at once (it closes its session), and one paused past its
+// session's expiry register again once resumed; all of them exit 0 on SIGTERM.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../src/client/index.js";
@@ -15,7 +15,7 @@ const TICK_MS = 150;
 /** The killed instance's 3 s session ends no sooner than this after the kill (pings are at most 2 s apart). */
 const SESSION_EXPIRY_MS_MIN = 1_000;
 
-describe("examples/service-discovery", () => {
+describe.skipIf(process.platform === "win32")("examples/service-discovery", () => {
   let srv: TestServer;
   const procs: ExampleProcess[] = [];
 
@@ -34,7 +34,7 @@ describe("examples/service-discovery", () => {
     return p;
   };
 
-  it("lists instances as they register, drops a killed one when its session expires and a stopped one at once", async () => {
+  it("lists instances as they register, drops a killed one when its session expires and a stopped one at once, and a paused one registers again", async () => {
     const watcher = run(["watch", "api"]);
     await watcher.line(/^watching \/services\/api$/);
     expect(watcher.lines[0]).toBe("instances api: (none)");
@@ -75,7 +75,18 @@ describe("examples/service-discovery", () => {
       "instances api: 127.0.0.1:9002",
       "instances api: (none)",
     ]);
-    for (const p of [watcher, other]) {
+    // Paused past its session's expiry (SIGSTOP: a GC pause, a stalled VM): the server
+    // drops it; resumed, its client finds the session LOST, opens a new one, and the
+    // instance registers again.
+    const billing = run(["watch", "billing"]);
+    await billing.line(/^instances billing: 127\.0\.0\.1:9100$/);
+    other.proc.kill("SIGSTOP");
+    await billing.line(/^instances billing: \(none\)$/);
+    other.proc.kill("SIGCONT");
+    await other.line(/^registered \/services\/billing\/127\.0\.0\.1:9100 again, on a new session$/);
+    await billing.until("the instance back", (lines) => lines.filter((l) => l === "instances billing: 127.0.0.1:9100").length === 2);
+
+    for (const p of [watcher, other, billing]) {
       p.proc.kill("SIGTERM");
       expect(await p.exit()).toEqual({ code: 0, signal: null });
       expect(p.lines.at(-1)).toBe("stopped");
