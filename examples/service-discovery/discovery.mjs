@@ -93,6 +93,7 @@ async function watch() {
   let listing = Promise.resolve();
   const list = () => {
     listing = listing.then(async () => {
+      /** @type {string[]} */
       let instances;
       try {
         instances = (await client.getChildren(dir)).sort();
