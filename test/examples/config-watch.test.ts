@@ -1,11 +1,13 @@
 // examples/config-watch/config-watch.mjs as users run it, against a real standalone server:
 // it loads the config tree, then prints every change below it (one persistent recursive
 // watch), each one, in the order the server applied them, and nothing outside the tree;
-// SIGTERM stops it with exit 0.
+// changes made while its connection was down (which fire no event) are printed once it is
+// back; SIGTERM stops it with exit 0.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
 import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
+import { FaultProxy } from "../helpers/fault-proxy.js";
 import { ExampleProcess } from "./run-example.js";
 
 const COUNTER_SETS = 20;
@@ -14,6 +16,7 @@ describe("examples/config-watch", () => {
   let srv: TestServer;
   let client: CorralClient;
   let watcher: ExampleProcess | undefined;
+  let proxy: FaultProxy | undefined;
 
   beforeAll(async () => {
     srv = await startStandaloneForTest();
@@ -22,6 +25,7 @@ describe("examples/config-watch", () => {
 
   afterAll(async () => {
     await watcher?.kill();
+    await proxy?.close();
     await client?.close();
     await srv?.stop();
   });
@@ -59,7 +63,7 @@ describe("examples/config-watch", () => {
       "NodeDataChanged /app/config/db",
       "NodeDeleted /app/config/feature/x",
     ];
-    const events = (): string[] => w.lines.filter((l) => l.startsWith("Node")).map((l) => l.split(" = ")[0]!);
+    const events = (): string[] => w.lines.filter((l) => l.startsWith("Node")).map((l) => l.split(" ").slice(0, 2).join(" "));
     await w.until(`${expected.length} changes`, () => events().length >= expected.length);
     expect(events()).toEqual(expected);
     expect(w.lines.some((l) => l.includes("/app/other"))).toBe(false);
@@ -73,5 +77,34 @@ describe("examples/config-watch", () => {
     w.proc.kill("SIGTERM");
     expect(await w.exit()).toEqual({ code: 0, signal: null });
     expect(w.lines.at(-1)).toBe("stopped");
+  });
+
+  it("prints what changed while its connection was down once it is back", async () => {
+    await client.create("/svc");
+    await client.create("/svc/config");
+    await client.create("/svc/config/db", "v0");
+    await client.create("/svc/config/gone", "x");
+    const p = (proxy = await FaultProxy.start({ host: srv.host, port: srv.port }));
+    const w = (watcher = new ExampleProcess("config-watch/config-watch.mjs", [`${srv.host}:${p.port}`], { CONFIG_PATH: "/svc/config" }));
+    await w.line(/^watching \/svc\/config \(2 keys\)$/);
+
+    p.refuse(true);
+    p.cut(); // the watcher's connection is gone, and it cannot come back yet
+    await client.setData("/svc/config/db", "v-missed");
+    await client.delete("/svc/config/gone");
+    await client.create("/svc/config/new", "n");
+    p.refuse(false); // back on the same session: the watch is armed again, the changes had no event
+
+    await w.until("the resync", (lines) => lines.filter((l) => l.startsWith("resynced")).length === 3);
+    expect(w.lines.filter((l) => l.startsWith("resynced"))).toEqual([
+      "resynced /svc/config/db = v-missed",
+      "resynced /svc/config/new = n",
+      "resynced, deleted /svc/config/gone",
+    ]);
+    // And the watch works again.
+    await client.setData("/svc/config/db", "v2");
+    await w.line(/^NodeDataChanged \/svc\/config\/db = v2$/);
+    w.proc.kill("SIGTERM");
+    expect(await w.exit()).toEqual({ code: 0, signal: null });
   });
 });
