@@ -44,9 +44,10 @@ describe.skipIf(process.platform === "win32")("examples/fenced-file", () => {
     expect(await first.exit()).toEqual({ code: 0, signal: null });
     expect(first.lines).toContain(`wrote "v0" with token ${tokenOf(first.lines[0]!)}`);
 
-    // The stale writer: locked, its write on its way, then paused (no pings: the server
-    // expires its session, and with it the lock node).
-    const stale = run(["write", "from-stale"], { WRITE_DELAY_MS: "1500" });
+    // The stale writer: locked, its write on its way (for 4 s, so the pause lands first even
+    // on a loaded machine), then paused (no pings: the server expires its session, and with
+    // it the lock node).
+    const stale = run(["write", "from-stale"], { WRITE_DELAY_MS: "4000" });
     const staleToken = tokenOf(await stale.line(/^locked for writing, token \d+$/));
     await stale.line(/^write on its way/);
     stale.proc.kill("SIGSTOP");

@@ -12,8 +12,6 @@ import { ExampleProcess } from "./run-example.js";
 const SCRIPT = "service-discovery/discovery.mjs";
 /** Sessions of at most 20 ticks (3 s): a killed instance's session expires quickly. */
 const TICK_MS = 150;
-/** The killed instance's 3 s session ends no sooner than this after the kill (pings are at most 2 s apart). */
-const SESSION_EXPIRY_MS_MIN = 1_000;
 
 describe.skipIf(process.platform === "win32")("examples/service-discovery", () => {
   let srv: TestServer;
@@ -49,14 +47,12 @@ describe.skipIf(process.platform === "win32")("examples/service-discovery", () =
     await other.line(/^registered \/services\/billing\/127\.0\.0\.1:9100$/);
 
     // Killed: no goodbye; the server expires its session, and the ephemeral node goes.
-    const killedAt = Date.now();
+    // (No bound on when: on a loaded machine the killed process may have gone unheard for
+    // most of its session timeout before the kill.)
     a.proc.kill("SIGKILL");
     await watcher.line(/^instances api: 127\.0\.0\.1:9002$/);
     const client = await connect(srv.connectString);
     try {
-      // Not at the kill (the connection's end does not end the session) but at its expiry:
-      // 3 s after the server last heard from it, which was at most a ping interval earlier.
-      expect(Date.now() - killedAt).toBeGreaterThanOrEqual(SESSION_EXPIRY_MS_MIN);
       expect(await client.getChildren("/services/api")).toEqual(["127.0.0.1:9002"]);
     } finally {
       await client.close();

@@ -5,6 +5,7 @@
 // worker does the job). Every scheduled job is done exactly once, none is lost.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "../../src/client/index.js";
 import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
 import { ExampleProcess } from "./run-example.js";
 
@@ -37,10 +38,19 @@ describe("examples/worker-pool", () => {
   };
 
   it("does every job exactly once with three workers, two of them stopped by SIGTERM mid-job, each exiting 0", async () => {
+    // The test leads the election first, so that no worker schedules before all three are
+    // in (each waiting in take()); then it leaves, and the first worker in line leads.
+    const holder = await connect(srv.connectString);
+    const gate = holder.election("/pool/leader", "test");
+    await gate.join();
+    expect(gate.isLeader()).toBe(true);
     const fast = start("w1", 20, 5_000);
     const finishing = start("w2", 1_500, 10_000); // its job ends within the grace period
     const releasing = start("w3", 60_000, 200); // its job does not: it is released
     const all = [fast, finishing, releasing];
+    await Promise.all(all.map((w) => w.line(/ joined$/)));
+    await gate.leave();
+    await holder.close();
 
     const firstJob = (w: ExampleProcess): Promise<string> => w.line(/ start job-\d+$/).then((l) => l.split(" ").pop()!);
     const [finishingJob, releasedJob] = await Promise.all([firstJob(finishing), firstJob(releasing)]);
