@@ -38,8 +38,10 @@ const election = client.election(`${ROOT}/leader`, id);
 
 /** Aborted on SIGTERM/SIGINT: stop taking, stop scheduling. */
 const stopping = new AbortController();
-/** The job in progress: aborting `work` gives it up (it is released, not acked). */
-/** @type {{ name: string, work: AbortController } | undefined} */
+/**
+ * The job in progress: aborting `work` gives it up (it is released, not acked).
+ * @type {{ name: string, work: AbortController } | undefined}
+ */
 let current;
 
 const onSignal = () => {
@@ -49,6 +51,7 @@ const onSignal = () => {
   const job = current;
   if (job !== undefined) setTimeout(() => job.work.abort(), graceMs).unref();
 };
+// once: a second signal ends the process at once (Node's default), as impatient operators expect.
 process.once("SIGTERM", onSignal);
 process.once("SIGINT", onSignal);
 
