@@ -75,7 +75,7 @@ export interface ClientOptions {
   canBeReadOnly?: boolean;
   /** Shuffle the hosts of the connect string (default true). */
   shuffleHosts?: boolean;
-  /** Largest frame accepted from a server (default ZooKeeper's jute.maxbuffer). */
+  /** Largest frame accepted from a server (default ZooKeeper's jute.maxbuffer plus 1 KiB of headers). */
   frameBytesMax?: number;
   /**
    * The session is presumed LOST after `floor(negotiatedTimeout * lostAfterFraction)` ms
@@ -818,7 +818,11 @@ export class Client extends EventEmitter {
       try {
         l(event);
       } catch (err) {
-        this.emit("error", err);
+        // A listener's bug is the application's, not the connection's: as ZooKeeper's event
+        // thread logs a throwing watcher and goes on, the session and the calls in flight
+        // are untouched. Reported on "error" when someone listens, else as a warning.
+        if (this.listenerCount("error") > 0) this.emit("error", err);
+        else process.emitWarning(err instanceof Error ? err : String(err), { type: "CorralWatchListenerError" });
       }
     }
   }

@@ -137,6 +137,40 @@ function suite(kind: "corral" | "zookeeper", start: () => Promise<{ connectStrin
       expect(await other.exists(path)).toBeNull();
     });
 
+    it("a watch listener that throws changes nothing but an error report", async () => {
+      const c = await client();
+      const path = `/throwing-${kind}`;
+      await c.create(path, "a");
+      const states: string[] = [];
+      c.on("state", (s: string) => states.push(s));
+      const warned = new Promise<Error>((resolve) => process.once("warning", resolve));
+      const { listener, event } = nextEvent();
+      await c.getData(path, {
+        watch: (e) => {
+          listener(e);
+          throw new Error("bug in a listener");
+        },
+      });
+      const inFlight = c.getData("/");
+      await c.setData(path, "b");
+      expect((await event).path).toBe(path);
+      expect((await warned).message).toBe("bug in a listener");
+      await inFlight;
+      expect((await c.getData(path)).data?.toString()).toBe("b");
+      expect(states).toEqual([]);
+      const errors: unknown[] = [];
+      c.on("error", (e: unknown) => errors.push(e));
+      await c.getData(path, {
+        watch: () => {
+          throw new Error("reported");
+        },
+      });
+      await c.setData(path, "c");
+      await c.sync(path);
+      await expect.poll(() => errors.length).toBe(1);
+      expect(states).toEqual([]);
+    });
+
     it("an aborted call rejects with the signal's reason", async () => {
       const c = await client();
       const ctrl = new AbortController();
