@@ -66,7 +66,7 @@ describe("TestingServer", () => {
     await back;
     expect(s.pid).not.toBe(pid);
     expect(processExists(pid)).toBe(false);
-    expect((await c.getData("/app")).data.toString()).toBe("v1");
+    expect(String((await c.getData("/app")).data)).toBe("v1");
     await c.close();
     const tempDir = dirname(s.confPath);
     expect(existsSync(s.dataDir)).toBe(true);
@@ -137,7 +137,7 @@ describe("TestingCluster", () => {
       expect(await c.leaderIndex()).toBe(newLeader); // it rejoined as a follower
       const direct = await connect(c.members[leader]!.connectString);
       await direct.sync("/");
-      expect((await direct.getData("/after")).data.toString()).toBe("2");
+      expect(String((await direct.getData("/after")).data)).toBe("2");
       await direct.close();
     } finally {
       await client.close();

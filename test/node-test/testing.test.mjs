@@ -33,7 +33,7 @@ describe("a TestingServer", () => {
     const client = await connect(server.connectString, { sessionTimeoutMs: 10_000 });
     await client.create("/config", "v1");
     await server.restart();
-    assert.equal((await client.getData("/config")).data.toString(), "v1");
+    assert.equal(String((await client.getData("/config")).data), "v1");
     await client.close();
   });
 
