@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { askFourLetterWord } from "../cli/four-letter.js";
+import { askFourLetterWord } from "../net/index.js";
 
 /** The address every testing server listens on. */
 export const LOOPBACK = "127.0.0.1";
@@ -219,8 +219,8 @@ export class ServerProcess {
   /** The Mode line of `srvr` (standalone, leader, follower, observer), or undefined when it does not serve. */
   async mode(): Promise<string | undefined> {
     if (this.#proc === undefined || this.#paused) return undefined;
-    const answer = await askFourLetterWord(LOOPBACK, this.clientPort, "srvr", PROBE_TIMEOUT_MS);
-    return answer === undefined ? undefined : /Mode: (\w+)/.exec(answer)?.[1];
+    const answer = await askFourLetterWord(LOOPBACK, this.clientPort, "srvr", PROBE_TIMEOUT_MS).catch(() => "");
+    return /Mode: (\w+)/.exec(answer)?.[1];
   }
 
   /** Resolves once the server serves (answers srvr with a mode); rejects if it exits or after timeoutMs. */
