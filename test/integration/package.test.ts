@@ -1,7 +1,7 @@
 // The npm package as a user gets it: `npm pack` the built package, `npm install` the
 // tarball into a fresh app directory (offline: the app's package-lock.json is seeded with
 // the project's own production dependency entries, so npm takes every tarball from the
-// cache by its integrity), then in that app import both exports, run a TestingServer and a
+// cache by its integrity; --prefer-offline if one is missing), then in that app import both exports, run a TestingServer and a
 // 3-member TestingCluster from the installed package, type-check both exports, and find the
 // packaged default config from a directory that has none. Checked on the way: the tarball
 // holds only what users run (no bench, no tests, no source maps), and installing it prints
@@ -89,6 +89,34 @@ export async function typed(): Promise<void> {
 }
 `;
 
+/** [major, minor, patch] of "20", "20.4" or "20.4.0". */
+function versionOf(v: string): number[] {
+  return [...v.split(".").map(Number), 0, 0].slice(0, 3);
+}
+
+function atLeast(a: number[], b: number[]): boolean {
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! > b[i]!;
+  return true;
+}
+
+it("engines: the package's minimum Node satisfies every production dependency's engines from there up", async () => {
+  const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { engines: { node: string } };
+  const ours = /^>=(\d+(?:\.\d+){0,2})$/.exec(pkg.engines.node)?.[1];
+  expect(ours, pkg.engines.node).toBeDefined();
+  // Symbol.asyncDispose (the lock handles' `await using`) is in Node from 20.4.0.
+  expect(atLeast(versionOf(ours!), [20, 4, 0])).toBe(true);
+  const lock = JSON.parse(await readFile(join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean; engines?: { node?: string } }> };
+  const unmet: string[] = [];
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    const range = entry.engines?.node;
+    if (path === "" || entry.dev === true || range === undefined) continue;
+    // Met when one alternative is ">=X" with X at or below our minimum (a "^N" alternative stops at N's end).
+    const floors = range.split("||").map((alt) => /^\s*>=\s*v?(\d+(?:\.\d+){0,2})(?:\.x)?\s*$/.exec(alt)?.[1]);
+    if (!floors.some((f) => f !== undefined && atLeast(versionOf(ours!), versionOf(f)))) unmet.push(`${path}: ${range}`);
+  }
+  expect(unmet).toEqual([]);
+});
+
 describe("the npm package", () => {
   let tmp = "";
   let files: string[] = [];
@@ -109,7 +137,11 @@ describe("the npm package", () => {
     await mkdir(app);
     await writeFile(join(app, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", private: true, type: "module" }));
     await writeFile(join(app, "package-lock.json"), await seededLock());
-    install = await run("npm", ["install", tarball, "--offline", "--no-audit", "--no-fund", "--foreground-scripts"], app);
+    const args = ["install", tarball, "--no-audit", "--no-fund", "--foreground-scripts"];
+    install = await run("npm", [...args, "--offline"], app);
+    // A cache that lacks one of the locked tarballs (a machine whose npm install did not
+    // fetch it): let npm fetch what is missing, taking the rest from the cache.
+    if (install.code !== 0 && /ENOTCACHED/.test(install.err)) install = await run("npm", [...args, "--prefer-offline"], app);
   }, 60_000);
 
   afterAll(async () => {
