@@ -12,6 +12,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { connect as connectTcp } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -88,6 +89,18 @@ export async function typed(): Promise<void> {
   await cluster.restart("1");
 }
 `;
+
+/** Whether something listens on 127.0.0.1:port. */
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectTcp({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
 
 /** [major, minor, patch] of "20", "20.4" or "20.4.0". */
 function versionOf(v: string): number[] {
@@ -188,4 +201,23 @@ describe("the npm package", () => {
     expect(r.err).toContain(`data directory: ${join(app, "data")}`);
     expect(r.out).toContain("server start-foreground");
   });
+
+  it("`corral server start` runs the packaged config in an app directory (data under ./data); status and stop find it", async (ctx) => {
+    // The packaged config's fixed ports (client 2181, admin 8080, metrics 7000): skip if taken here.
+    const taken = await Promise.all([2181, 8080, 7000].map((port) => portTaken(port)));
+    if (taken.some((t) => t)) ctx.skip();
+    const corral = join(app, "node_modules", ".bin", "corral");
+    const started = await run(corral, ["server", "start"], app);
+    try {
+      expect(started.out).toContain("STARTED");
+      expect(started.code).toBe(0);
+      expect(started.err).toContain(`data directory: ${join(app, "data")}`);
+      expect(existsSync(join(app, "data", "corral_server.pid"))).toBe(true);
+      const status = await run(corral, ["server", "status"], app);
+      expect(status.out).toContain("Mode: standalone");
+    } finally {
+      const stopped = await run(corral, ["server", "stop"], app);
+      expect(stopped.out).toContain("STOPPED");
+    }
+  }, 60_000);
 });
