@@ -10,7 +10,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { askFourLetterWord } from "../net/index.js";
 
 /** The address every testing server listens on. */
@@ -33,7 +33,7 @@ const STDERR_TAIL_CHARS = 4_000;
 function childEntry(): string {
   const override = process.env["CORRAL_CLI_MAIN"];
   const candidates = [
-    ...(override === undefined ? [] : [fileURLToPath(new URL("../testing/child-main.js", `file://${override}`))]),
+    ...(override === undefined ? [] : [fileURLToPath(new URL("../testing/child-main.js", pathToFileURL(override)))]),
     fileURLToPath(new URL("./child-main.js", import.meta.url)),
     fileURLToPath(new URL("../../dist/src/testing/child-main.js", import.meta.url)),
   ];
@@ -154,6 +154,14 @@ export class ServerProcess {
       },
     });
     p.stdin?.on("error", () => {}); // the child died first: nothing to tell it
+    // Not started at all (spawn failed): "exit" may not follow, so end it here.
+    p.once("error", (e) => {
+      this.#stderrTail += `\ncould not start the server process: ${e.message}`;
+      children.delete(p);
+      if (this.#proc !== p) return;
+      this.#proc = undefined;
+      o.onUnexpectedExit?.(`could not start: ${e.message}`);
+    });
     p.stderr?.on("data", (b: Buffer) => {
       this.#stderrTail = (this.#stderrTail + b.toString("utf8")).slice(-STDERR_TAIL_CHARS);
       if (o.output === "inherit") process.stderr.write(b);
