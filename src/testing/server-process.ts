@@ -6,7 +6,8 @@
 //
 // Every child of this process is in one module-level set; an "exit" hook SIGKILLs whatever
 // is left and removes the temp dirs registered with it, so a test that forgets stop()
-// leaves nothing behind either. Loopback only.
+// leaves nothing behind either. A running child does not keep this process alive. Loopback
+// only.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
@@ -166,6 +167,11 @@ export class ServerProcess {
       this.#stderrTail = (this.#stderrTail + b.toString("utf8")).slice(-STDERR_TAIL_CHARS);
       if (o.output === "inherit") process.stderr.write(b);
     });
+    // A running server does not keep this process alive: a test that forgot stop() still
+    // ends, and the exit hook then kills the server and removes its temp dir. (#end holds a
+    // reference while it waits for an exit.)
+    p.unref();
+    for (const pipe of [p.stdin, p.stderr]) (pipe as unknown as { unref?: () => void } | null)?.unref?.();
     children.add(p);
     p.once("exit", (code, signal) => {
       children.delete(p);
@@ -196,6 +202,7 @@ export class ServerProcess {
     if (p.exitCode !== null || p.signalCode !== null) return;
     const wasPaused = this.#paused;
     this.#paused = false;
+    p.ref(); // the caller awaits the exit: keep the process alive until it is seen
     await new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       p.once("exit", () => {

@@ -171,6 +171,26 @@ describe("processes", () => {
     expect(r).toMatchObject({ code: 0, out: "stopped\n" });
   }, 60_000);
 
+  it("a test process that forgets stop() still exits by itself, and its servers and temp dirs go with it", async () => {
+    const run = runNode(`
+      import { TestingServer, TestingCluster } from "corral/testing";
+      import { dirname } from "node:path";
+      const s = await TestingServer.start();
+      const cl = await TestingCluster.start({ size: 3 });
+      console.log(JSON.stringify({ pids: [s.pid, ...cl.members.map((m) => m.pid)], dirs: [dirname(s.confPath), dirname(cl.members[0].dataDir)] }));
+    `);
+    const r = await run.exited;
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const { pids, dirs } = JSON.parse(r.out) as { pids: number[]; dirs: string[] };
+    expect(pids).toHaveLength(4);
+    // SIGKILLed by the exit hook before the process ended; reaped by init since: poll, bounded.
+    const deadline = performance.now() + 10_000;
+    while (pids.some(processExists) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(pids.filter(processExists)).toEqual([]);
+    expect(dirs.filter((d) => existsSync(d))).toEqual([]);
+  }, 60_000);
+
   it("servers kill themselves and remove their temp dir when the test process is killed (kill -9)", async () => {
     let reported: (v: { pids: number[]; dirs: string[] }) => void = () => {};
     const info = new Promise<{ pids: number[]; dirs: string[] }>((r) => (reported = r));
