@@ -39,9 +39,10 @@ export interface TestingServerOptions {
  * own event loop, unaffected by fake timers in the test, and `restart()` is a real process
  * restart), listening on 127.0.0.1 on a free port, durable in a temporary data dir.
  *
- * After `stop()` the process is gone and the temporary directory removed; nothing keeps the
- * test process alive. If the test process dies without calling stop(), the server kills
- * itself and removes its temporary directory.
+ * After `stop()` the process is gone and the temporary directory removed. A running server
+ * does not keep the test process alive: one not stopped is killed (and its temporary
+ * directory removed) when the test process exits, and kills itself if the test process is
+ * killed.
  *
  * @example
  * import { connect } from "corral";
