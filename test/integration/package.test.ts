@@ -178,6 +178,14 @@ describe("the npm package", () => {
     expect(existsSync(join(app, "node_modules", "corral", "src"))).toBe(false);
   });
 
+  it("ships no reference to a source map (the build emits none)", async () => {
+    const js = files.filter((f) => f.endsWith(".js"));
+    expect(js.length).toBeGreaterThan(100);
+    const withMap: string[] = [];
+    for (const f of js) if ((await readFile(join(app, "node_modules", "corral", f), "utf8")).includes("sourceMappingURL")) withMap.push(f);
+    expect(withMap).toEqual([]);
+  });
+
   it("runs a TestingServer and a 3-member TestingCluster from the installed package, and exits by itself", async () => {
     await writeFile(join(app, "app.test.mjs"), APP_TEST);
     const r = await run(process.execPath, ["app.test.mjs"], app);
