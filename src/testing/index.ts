@@ -6,7 +6,8 @@
 // blocks its loop does not stall the server. The cost is a process start (a few hundred ms)
 // per server. The project's own tests use the same code (test/chaos, test/integration).
 //
-// This module may import every layer of src/ (it sits above cli/); nothing in src/ imports it.
+// It sits above every other folder of src/ (it imports client, net and the CLI's entry, see
+// test/unit/layers); nothing in src/ imports it.
 
 export { TestingServer, TESTING_TICK_MS, type TestingServerOptions } from "./testing-server.js";
 export { TestingCluster, type TestingClusterOptions, type TestingMember } from "./testing-cluster.js";
