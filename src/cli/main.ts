@@ -20,13 +20,14 @@ import {
   purgeNow,
 } from "../server/index.js";
 import type { Logger } from "../util/index.js";
-import { SERVER_SUBCOMMANDS, serverCommand } from "./server-cmd.js";
+import { SERVER_SUBCOMMANDS, defaultConfNote, defaultConfPath, serverCommand } from "./server-cmd.js";
 import { runShell } from "./shell/main.js";
 
 const USAGE = `Usage: corral <command>
 
 Commands:
-  server start-foreground [CONF]   run a server in the foreground (default CONF: conf/zoo.cfg)
+  server start-foreground [CONF]   run a server in the foreground (default CONF: conf/zoo.cfg,
+                                   else corral's own, with its data under ./data)
   server start|stop|restart|status|print-cmd [CONF]
                                    run a server in the background, as zkServer.sh does
   cli [-server host:port[,...]] [-timeout ms] [-r] [command args...]
@@ -38,7 +39,7 @@ Commands:
   version                          print the version
 `;
 
-async function startForeground(confPath: string): Promise<number> {
+async function startForeground(confPath: string, announce?: (dataDir: string | undefined) => void): Promise<number> {
   const logger = pino({ level: logLevelOf(undefined, process.env).level, base: { pid: process.pid } });
   const log = logger as unknown as Logger;
   let loaded;
@@ -56,6 +57,7 @@ async function startForeground(confPath: string): Promise<number> {
   if (level.warning !== undefined) log.warn(level.warning);
   for (const w of loaded.warnings) log.warn({ file: w.sourceName, line: w.line, key: w.key }, w.message);
   const config = loaded.config;
+  announce?.(config.dataDir);
   if (config.dataDir !== undefined) await mkdir(config.dataDir, { recursive: true });
   // Where the data goes, resolved (the stock config's ./data is relative to the working
   // directory the server was started from).
@@ -122,7 +124,7 @@ async function loadForTool(confPath: string): Promise<Awaited<ReturnType<typeof 
 }
 
 async function purgeCommand(args: string[]): Promise<number> {
-  let confPath = "conf/zoo.cfg";
+  let confPath = defaultConfPath().path;
   let count: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -175,7 +177,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`corral ${VERSION_STRING}\n`);
     return 0;
   }
-  if (cmd === "server" && sub === "start-foreground") return startForeground(rest[0] ?? "conf/zoo.cfg");
+  if (cmd === "server" && sub === "start-foreground") {
+    if (rest[0] !== undefined) return startForeground(rest[0]);
+    const chosen = defaultConfPath();
+    return startForeground(chosen.path, (dataDir) => process.stderr.write(defaultConfNote(chosen, dataDir)));
+  }
   if (cmd === "server" && sub !== undefined && SERVER_SUBCOMMANDS.has(sub)) {
     const io = { out: (t: string) => process.stdout.write(t), err: (t: string) => process.stderr.write(t), env: process.env };
     return serverCommand(sub, rest, io);

@@ -10,7 +10,7 @@
 // found: ...", "Error contacting service. It is probably not running.").
 
 import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,6 +37,29 @@ const USAGE = "Usage: corral server {start|start-foreground|stop|restart|status|
 
 export const SERVER_SUBCOMMANDS: ReadonlySet<string> = new Set(["start", "stop", "restart", "status", "print-cmd", "version"]);
 
+/** The config a command uses when none is named: conf/zoo.cfg of the working directory. */
+export const DEFAULT_CONF = "conf/zoo.cfg";
+
+/**
+ * The config to use when the command names none: `conf/zoo.cfg` in the working directory if
+ * there is one (the repository, `npm start`), else the package's own conf/zoo.cfg (an app
+ * that installed corral: `npx corral server start`), whose `dataDir=./data` is relative to
+ * the working directory. `packaged` says which, for the message that names it.
+ */
+export function defaultConfPath(cwd: string = process.cwd()): { path: string; packaged: boolean } {
+  if (existsSync(resolve(cwd, DEFAULT_CONF))) return { path: DEFAULT_CONF, packaged: false };
+  // dist/src/cli/ -> the package root (src/cli/ when run from the TypeScript sources).
+  const root = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "../../" : "../../../", import.meta.url));
+  return { path: join(root, DEFAULT_CONF), packaged: true };
+}
+
+/** What a command says about a config it picked by itself (nothing when one was named). */
+export function defaultConfNote(chosen: { path: string; packaged: boolean }, dataDir: string | undefined): string {
+  if (!chosen.packaged) return "";
+  const where = dataDir === undefined ? "memory only" : resolve(dataDir);
+  return `No ${DEFAULT_CONF} in ${process.cwd()}: using corral's default config; data directory: ${where}\n`;
+}
+
 interface Target {
   confPath: string;
   config: CorralConfig;
@@ -54,8 +77,10 @@ export async function serverCommand(sub: string, args: string[], io: Io): Promis
     io.err(USAGE);
     return 2;
   }
-  const target = await loadTarget(args[0] ?? "conf/zoo.cfg", io);
+  const chosen = args[0] === undefined ? defaultConfPath() : undefined;
+  const target = await loadTarget(args[0] ?? chosen!.path, io);
   if (target === undefined) return 2;
+  if (chosen !== undefined) io.err(defaultConfNote(chosen, target.dataDir));
   switch (sub) {
     case "start":
       return start(target, io);

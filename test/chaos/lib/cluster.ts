@@ -4,39 +4,28 @@
  * dir (as test/chaos/ensemble-kill.test.ts launches them), plus what the fault suite does to
  * them: kill -9 and restart, SIGSTOP / SIGCONT, and who leads.
  *
- * Every child is registered in one module-level set; `killAllChildren()` (called from the
- * tests' afterEach/afterAll) and a process "exit" hook SIGKILL whatever is left, so a
- * failing test never leaves a server behind.
+ * Each member is a ServerProcess of corral/testing (src/testing/server-process.ts): the same
+ * child processes TestingCluster runs, which die with this process; `killAllChildren()`
+ * (called from the tests' afterEach/afterAll) and a process "exit" hook SIGKILL whatever is
+ * left, so a failing test never leaves a server behind.
  *
  * `ClientNet` puts one FaultProxy per (client, member) in front of the members' client
  * ports, so a fault can hit one client's connections and not the others'.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../../src/server/index.js";
-import { FaultProxy } from "../../helpers/fault-proxy.js";
+import { ConnectionFaults } from "../../../src/testing/faults.js";
+import { ServerProcess, killAllServerProcesses } from "../../../src/testing/server-process.js";
 import { fourLetterWord } from "../../helpers/net.js";
 import { QuorumNet } from "./quorum-net.js";
 
-/** The built CLI; CORRAL_CLI_MAIN overrides it (the soak script runs this file compiled elsewhere). */
-const MAIN = process.env["CORRAL_CLI_MAIN"] ?? new URL("../../../dist/src/cli/main.js", import.meta.url).pathname;
 const HOST = "127.0.0.1";
 
-const children = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** SIGKILLs every server process any cluster of this process started and is still running. */
+/** SIGKILLs every server process any cluster (or corral/testing server) of this process started and is still running. */
 export function killAllChildren(): void {
-  for (const c of children) {
-    try {
-      c.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  children.clear();
+  killAllServerProcesses();
 }
 
 export interface ClusterOptions {
@@ -52,16 +41,36 @@ export interface ClusterOptions {
   proxiedQuorum?: boolean;
 }
 
-export interface Member {
+export class Member {
   readonly id: number;
   readonly clientPort: number;
   readonly dir: string;
   readonly cfg: string;
-  proc: ChildProcess | undefined;
+  /** The server's process, whether it runs or not. */
+  readonly server: ServerProcess;
+
+  constructor(id: number, clientPort: number, dir: string, cfg: string, server: ServerProcess) {
+    this.id = id;
+    this.clientPort = clientPort;
+    this.dir = dir;
+    this.cfg = cfg;
+    this.server = server;
+  }
+
+  /** The server's process while it runs (launched, not killed nor crashed). */
+  get proc(): ServerProcess | undefined {
+    return this.server.running ? this.server : undefined;
+  }
+
   /** SIGSTOPped and not yet continued. */
-  paused: boolean;
+  get paused(): boolean {
+    return this.server.paused;
+  }
+
   /** Collected stderr tail, for failure reports. */
-  stderrTail: string;
+  get stderrTail(): string {
+    return this.server.stderrTail;
+  }
 }
 
 export class ProcCluster {
@@ -91,10 +100,6 @@ export class ProcCluster {
   }
 
   static async start(opts: ClusterOptions): Promise<ProcCluster> {
-    if (!exitHookInstalled) {
-      exitHookInstalled = true;
-      process.once("exit", killAllChildren);
-    }
     const c = new ProcCluster(opts);
     c.root = await mkdtemp(join(tmpdir(), "corral-recipe-faults-"));
     const n = opts.members;
@@ -128,7 +133,16 @@ export class ProcCluster {
         lines.push(...seenBy(i).map((q, j) => `server.${j + 1}=${HOST}:${q}:${q};${HOST}:${clientPorts[j]!}`));
       }
       await writeFile(cfg, [...lines, ""].join("\n"));
-      c.members.push({ id: i + 1, clientPort: clientPorts[i]!, dir, cfg, proc: undefined, paused: false, stderrTail: "" });
+      const log = process.env["CHAOS_LOG"];
+      const server = new ServerProcess({
+        confPath: cfg,
+        clientPort: clientPorts[i]!,
+        ownedDir: c.root,
+        logLevel: log ?? "warn",
+        output: log === undefined ? "quiet" : "inherit",
+        onUnexpectedExit: (why) => c.crashes.push(`member ${i + 1} ${why}`),
+      });
+      c.members.push(new Member(i + 1, clientPorts[i]!, dir, cfg, server));
     }
     try {
       for (const m of c.members) c.launch(m);
@@ -145,37 +159,12 @@ export class ProcCluster {
 
   launch(m: Member): void {
     if (m.proc !== undefined) throw new Error(`member ${m.id} is already running`);
-    const log = process.env["CHAOS_LOG"];
-    const p = spawn(process.execPath, [MAIN, "server", "start-foreground", m.cfg], {
-      stdio: ["ignore", log === undefined ? "ignore" : "inherit", "pipe"],
-      env: { ...process.env, CORRAL_LOG_LEVEL: log ?? "warn" },
-    });
-    p.stderr?.on("data", (b: Buffer) => {
-      m.stderrTail = (m.stderrTail + b.toString("utf8")).slice(-4000);
-      if (log !== undefined) process.stderr.write(b);
-    });
-    children.add(p);
-    p.once("exit", (code, signal) => {
-      children.delete(p);
-      if (m.proc !== p) return; // killed by kill9 (which forgets the process first)
-      m.proc = undefined;
-      this.crashes.push(`member ${m.id} exited by itself (code ${code}, signal ${signal}): ${m.stderrTail.slice(-1500)}`);
-    });
-    m.proc = p;
-    m.paused = false;
+    m.server.launch();
   }
 
   /** SIGKILL (kill -9) and wait for the exit. */
   async kill9(m: Member): Promise<void> {
-    const p = m.proc;
-    if (p === undefined) return;
-    m.proc = undefined;
-    m.paused = false;
-    if (p.exitCode !== null || p.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once("exit", () => resolve());
-      p.kill("SIGKILL");
-    });
+    await m.server.kill();
   }
 
   /** Launches a stopped member again and waits (bounded) until it answers ruok. */
@@ -185,15 +174,11 @@ export class ProcCluster {
   }
 
   pause(m: Member): void {
-    if (m.proc === undefined || m.paused) return;
-    m.proc.kill("SIGSTOP");
-    m.paused = true;
+    m.server.pause();
   }
 
   resume(m: Member): void {
-    if (m.proc === undefined || !m.paused) return;
-    m.proc.kill("SIGCONT");
-    m.paused = false;
+    m.server.resume();
   }
 
   async waitUp(m: Member, timeoutMs = 20_000): Promise<void> {
@@ -212,12 +197,7 @@ export class ProcCluster {
   }
 
   async modeOf(m: Member): Promise<string | undefined> {
-    if (m.proc === undefined || m.paused) return undefined;
-    try {
-      return /Mode: (\w+)/.exec(await fourLetterWord(HOST, m.clientPort, "srvr", 1000))?.[1];
-    } catch {
-      return undefined;
-    }
+    return m.server.mode();
   }
 
   /** The member that says it leads (or the standalone server), if one does now. */
@@ -279,7 +259,7 @@ export class ProcCluster {
  */
 export class ClientNet {
   readonly #cluster: ProcCluster;
-  readonly #proxies = new Map<string, FaultProxy[]>();
+  readonly #nets = new Map<string, ConnectionFaults>();
   readonly #dead = new Set<string>();
   /** Per-name bound on proxies: a workload that creates clients without bound is a bug. */
   static readonly CLIENTS_MAX = 400;
@@ -290,38 +270,34 @@ export class ClientNet {
 
   /** Starts `name`'s proxies (once) and returns the connect string through them. */
   async connectString(name: string): Promise<string> {
-    let ps = this.#proxies.get(name);
-    if (ps === undefined) {
-      if (this.#proxies.size >= ClientNet.CLIENTS_MAX) throw new Error(`more than ${ClientNet.CLIENTS_MAX} proxied clients`);
-      ps = await Promise.all(this.#cluster.members.map((m) => FaultProxy.start({ host: HOST, port: m.clientPort })));
-      this.#proxies.set(name, ps);
+    let net = this.#nets.get(name);
+    if (net === undefined) {
+      if (this.#nets.size >= ClientNet.CLIENTS_MAX) throw new Error(`more than ${ClientNet.CLIENTS_MAX} proxied clients`);
+      net = await ConnectionFaults.start(this.#cluster.directConnectString);
+      this.#nets.set(name, net);
     }
-    return ps.map((p) => `${p.host}:${p.port}`).join(",");
+    return net.connectString;
   }
 
   names(): string[] {
-    return [...this.#proxies.keys()];
-  }
-
-  #each(name: string, fn: (p: FaultProxy) => void): void {
-    for (const p of this.#proxies.get(name) ?? []) fn(p);
+    return [...this.#nets.keys()];
   }
 
   cut(name: string): void {
-    this.#each(name, (p) => p.cut());
+    this.#nets.get(name)?.cut();
   }
 
   blackhole(name: string, ms?: number): void {
-    this.#each(name, (p) => p.blackhole(ms));
+    this.#nets.get(name)?.blackhole(ms);
   }
 
   delay(name: string, ms: number): void {
-    this.#each(name, (p) => p.delay(ms));
+    this.#nets.get(name)?.delay(ms);
   }
 
   heal(name: string): void {
     if (this.#dead.has(name)) return;
-    this.#each(name, (p) => p.heal());
+    this.#nets.get(name)?.heal();
   }
 
   /**
@@ -330,21 +306,20 @@ export class ClientNet {
    */
   kill(name: string): void {
     this.#dead.add(name);
-    this.#each(name, (p) => {
-      p.heal();
-      p.refuse(true);
-      p.cut();
-    });
+    const net = this.#nets.get(name);
+    net?.heal();
+    net?.refuse(true);
+    net?.cut();
   }
 
   healAll(): void {
-    for (const name of this.#proxies.keys()) this.heal(name);
+    for (const name of this.#nets.keys()) this.heal(name);
   }
 
   async closeAll(): Promise<void> {
-    const all = [...this.#proxies.values()].flat();
-    this.#proxies.clear();
-    await Promise.all(all.map((p) => p.close()));
+    const all = [...this.#nets.values()];
+    this.#nets.clear();
+    await Promise.all(all.map((n) => n.close()));
   }
 }
 

@@ -25,7 +25,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   client: ["util", "jute", "../recipes"],
   cli: ["util", "client", "server", "config"],
   "recipe-engine": ["util", "jute", "tree", "txn", "watch", "pipeline"],
+  // corral/testing sits on top: it runs the CLI's entry (cli has no face: main.ts is it).
+  testing: ["util", "client", "net", "cli"],
 };
+
+/** Imports allowed past a folder's face: the CLI's entry, which a testing server's child runs. */
+const ENTRY_IMPORTS = new Set(["testing/child-main.ts -> ../cli/main.js"]);
 
 const DETERMINISTIC = new Set(["jute", "txn", "tree", "session", "watch", "zab", "pipeline"]);
 
@@ -68,7 +73,7 @@ describe("layering", () => {
           // The client may use the recipes' pure rules only; server registers the bindings.
           const rulesOnly = /\/(rules|common\/sequence)\.js$/.test(spec);
           if (f.layer === "client" && !rulesOnly) bad.push(`${f.rel} imports recipe code other than the pure rules (${spec})`);
-        } else if (target.length !== 2 || target[1] !== "index.js") bad.push(`${f.rel} reaches past ${layer}'s face (${spec})`);
+        } else if ((target.length !== 2 || target[1] !== "index.js") && !ENTRY_IMPORTS.has(`${f.rel} -> ${spec}`)) bad.push(`${f.rel} reaches past ${layer}'s face (${spec})`);
       }
     }
     expect(bad).toEqual([]);
