@@ -6,8 +6,8 @@
 // head and retries. The FIFO client acks at once (the next take's `ackNode`, or a
 // release), a job consumer when its job is done. An empty (or not yet existing) queue
 // files the taker as a waiter; each new item wakes exactly one waiter, in the order they
-// asked. When a taker's session ends, its in-flight nodes go back under their item names
-// in the closeSession txn itself (planSessionEnd): one txn, on every replica and in
+// asked. When a taker's session ends, its in-flight nodes go back under their items'
+// sequence numbers, counted (rules.ts), in the closeSession txn itself (planSessionEnd): one txn, on every replica and in
 // recovery. A job take's visibility timeout is decided by the server that owns
 // time-driven txns (standalone, leader), which rebuilds its deadlines from the tree.
 //

@@ -4,8 +4,8 @@
 // session and ephemeral: "inflight-<item>", protected by the take's request id when the
 // engine made it ("_c_<requestId>-inflight-<item>"). The taker acks by deleting it (the
 // FIFO client at once, a job consumer when the job is done); if the taker's session ends
-// first, the item goes back under its original name in the same txn, so it is the head
-// again. A take with a visibility timeout names its in-flight node "...inflight-<item>~<ms>":
+// first, the item goes back under its own sequence number (counted, below) in the same
+// txn, so it is the head again. A take with a visibility timeout names its in-flight node "...inflight-<item>~<ms>":
 // if it is still there <ms> after it was created (its ctime), it goes back the same way.
 //
 // Delivery counts: an item that went back after a delivery (a session's end, a visibility
