@@ -111,8 +111,10 @@ export interface JobQueueOptions {
   deadLetterPath?: string;
 }
 
+/** Options of one `JobQueue.take`: a wait's, and a visibility timeout for this take. */
 export interface JobTakeOptions extends WaitOptions, Pick<JobQueueOptions, "visibilityTimeoutMs"> {}
 
+/** Options of one `JobQueue.offer`. */
 export interface JobOfferOptions {
   /**
    * Not visible to takers for this long (ms, 0 to 12 h): the item is kept as
