@@ -7,8 +7,8 @@
 // release), a job consumer when its job is done. An empty (or not yet existing) queue
 // files the taker as a waiter; each new item wakes exactly one waiter, in the order they
 // asked. When a taker's session ends, its in-flight nodes go back under their items'
-// sequence numbers, counted (rules.ts), in the closeSession txn itself (planSessionEnd): one txn, on every replica and in
-// recovery. A job take's visibility timeout is decided by the server that owns
+// sequence numbers, counted (rules.ts), in the closeSession txn itself (planSessionEnd):
+// one txn, on every replica and in recovery. A job take's visibility timeout is decided by the server that owns
 // time-driven txns (standalone, leader), which rebuilds its deadlines from the tree.
 //
 // Job consumers may also hand an item back at once (jobNack: back under its sequence with
@@ -61,6 +61,7 @@ import {
   parseInflight,
   parsePolicy,
   redeliveredName,
+  type DeadLetterPolicy,
 } from "./rules.js";
 
 interface Taker {
@@ -434,7 +435,14 @@ export class QueueBinding implements RecipeBinding {
       if (due > nowMs || this.#promoting.has(path)) continue;
       if (!this.#promote(engine, path)) this.#delayed.delete(path);
     }
-    for (const [path, deliveries] of this.#redelivered) this.#deadLetter(engine, path, deliveries);
+    // Also items counted while this server was not the owner, or before their queue had
+    // a policy, or whose move failed: each queue's policy read once per pass.
+    const policies = new Map<string, DeadLetterPolicy | undefined>();
+    for (const [path, deliveries] of this.#redelivered) {
+      const dir = parentOf(path);
+      if (!policies.has(dir)) policies.set(dir, parsePolicy(engine.tree.get(dir)?.data));
+      if (isDeadLetter(basenameOf(path), policies.get(dir))) this.#deadLetter(engine, path, deliveries);
+    }
   }
 
   /**
