@@ -107,12 +107,18 @@ describe("job queue: nack, extend, dead letters, delayed offers (standalone)", (
     const srv = await standalone();
     const p = await client(srv.connectString);
     const opts = { maxDeliveries: 1, deadLetterPath: "/sj-dead" };
-    await p.jobQueue("/sj", opts).offer("crashes-its-worker");
+    const q = p.jobQueue("/sj", opts);
+    await q.offer("crashes-its-worker");
     const worker = await connect(srv.connectString, { sessionTimeoutMs: 4000 });
     await worker.jobQueue("/sj", opts).take();
     await worker.close();
     expect(await childrenWhen(p, "/sj-dead", 1)).toEqual(["qn-d1-0000000000"]);
     expect(await p.jobQueue("/sj").size()).toBe(0);
+    // The queue node outlives its items (persistent); deleted anyway, the handle's next
+    // offer makes it again with the policy.
+    await p.delete("/sj");
+    await q.offer("again");
+    expect(JSON.parse((await p.getData("/sj")).data!.toString())).toEqual(opts);
   });
 
   it("a delayed offer is not taken before its delay, then is", async () => {

@@ -25,6 +25,7 @@ import { CorralOp, Err, JobExtendRequestSchema, JobExtendResponseSchema, NodeReq
 import {
   DELAY_MS_MAX,
   INFLIGHT_PREFIX,
+  ITEM_PREFIX,
   VISIBILITY_MS_MAX,
   delayedPrefix,
   deliveriesOf,
@@ -45,14 +46,14 @@ import { giveUpSignal, isConnectionLoss } from "./signals.js";
 import type { Job, JobOfferOptions, JobQueue, JobQueueOptions, JobTakeOptions } from "./types.js";
 
 export function jobQueue(ctx: RecipeContext, path: string, queueOpts: JobQueueOptions): JobQueue {
-  const configure = policyWriter(ctx, path, queueOpts);
+  const policy = policyWriter(ctx, path, queueOpts);
   return {
     offer: async (data, opts = {}) => {
-      await configure();
-      return offerJob(ctx, path, data, opts);
+      await policy.configure();
+      return offerJob(ctx, path, data, opts, policy);
     },
     take: async (opts = {}) => {
-      await configure();
+      await policy.configure();
       return take(ctx, path, opts.visibilityTimeoutMs ?? queueOpts.visibilityTimeoutMs ?? 0, opts);
     },
     size: async () => waiting(await ctx.zk.getChildren(path)).length,
@@ -66,23 +67,35 @@ function needsEngine(path: string, what: string): ZooKeeperError {
   return e;
 }
 
+interface PolicyStep {
+  /** Whether the handle has a dead-letter policy. */
+  readonly has: boolean;
+  /** Runs the policy step before the handle's first offer or take (again after one that failed). */
+  configure(): Promise<void>;
+  /** The queue node is gone (deleted since): the next configure() creates it again, with the policy. */
+  reset(): void;
+}
+
 /**
- * The handle's dead-letter policy step, run before its first offer or take (again after
- * one that failed): undefined without a policy. Creates the dead-letter node and the queue
- * (persistent, with the policy) if missing; writes the policy into an empty queue node;
- * BadArguments if the queue node holds another policy or other data.
+ * The handle's dead-letter policy step (a no-op without a policy). Creates the dead-letter
+ * node and the queue (persistent, with the policy) if missing; writes the policy into an
+ * empty queue node; BadArguments if the queue node holds another policy or other data.
  */
-function policyWriter(ctx: RecipeContext, path: string, opts: JobQueueOptions): () => Promise<void> {
-  if (opts.maxDeliveries === undefined && opts.deadLetterPath === undefined) return () => Promise.resolve();
+function policyWriter(ctx: RecipeContext, path: string, opts: JobQueueOptions): PolicyStep {
+  if (opts.maxDeliveries === undefined && opts.deadLetterPath === undefined) return { has: false, configure: () => Promise.resolve(), reset: () => {} };
   const policy: DeadLetterPolicy = { maxDeliveries: opts.maxDeliveries ?? 0, deadLetterPath: opts.deadLetterPath ?? "" };
   let done: Promise<void> | undefined;
-  return () => {
-    if (!validPolicy(policy)) return Promise.reject(new ZooKeeperError(Err.BadArguments, path));
-    done ??= writePolicy(ctx, path, policy).catch((e: unknown) => {
-      done = undefined;
-      throw e;
-    });
-    return done;
+  return {
+    has: true,
+    configure: () => {
+      if (!validPolicy(policy)) return Promise.reject(new ZooKeeperError(Err.BadArguments, path));
+      done ??= writePolicy(ctx, path, policy).catch((e: unknown) => {
+        done = undefined;
+        throw e;
+      });
+      return done;
+    },
+    reset: () => (done = undefined),
   };
 }
 
@@ -133,17 +146,28 @@ async function writePolicy(ctx: RecipeContext, path: string, policy: DeadLetterP
 /** Rounds of read-then-write while others change the queue node (bounds the loop). */
 const POLICY_ATTEMPTS_MAX = 16;
 
-async function offerJob(ctx: RecipeContext, path: string, data: Data, opts: JobOfferOptions): Promise<string> {
+/**
+ * An offer, delayed or not. A queue node that is missing is created first: with the
+ * handle's policy if it has one (a queue deleted since the policy was written gets it
+ * again), else as the plain queue's offer does (a container).
+ */
+async function offerJob(ctx: RecipeContext, path: string, data: Data, opts: JobOfferOptions, policy: PolicyStep): Promise<string> {
   const delayMs = opts.delayMs ?? 0;
   if (!Number.isSafeInteger(delayMs) || delayMs < 0 || delayMs > DELAY_MS_MAX) throw new ZooKeeperError(Err.BadArguments, path);
-  if (delayMs === 0) return offer(ctx, path, data);
+  if (delayMs === 0 && !policy.has) return offer(ctx, path, data);
   const scope = ctx.session.scope();
   try {
-    if ((await ctx.mode(scope)) === "client") throw needsEngine(path, "a delayed offer");
-    const create = (): Promise<string> => ctx.zk.create(`${path}/${delayedPrefix(delayMs)}`, data, { mode: "persistentSequential" });
+    if (delayMs > 0 && (await ctx.mode(scope)) === "client") throw needsEngine(path, "a delayed offer");
+    const prefix = delayMs > 0 ? delayedPrefix(delayMs) : ITEM_PREFIX;
+    const create = (): Promise<string> => ctx.zk.create(`${path}/${prefix}`, data, { mode: "persistentSequential" });
     const created = await create().catch(async (e: unknown) => {
       if (!ZooKeeperError.is(e, "NoNode")) throw e;
-      await ensurePath(ctx, scope, path);
+      if (policy.has) {
+        policy.reset();
+        await policy.configure();
+      } else {
+        await ensurePath(ctx, scope, path);
+      }
       return create();
     });
     return created.slice(path.length + 1);
