@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
 import { startEnsembleForTest, startStandaloneForTest, type TestEnsemble, type TestServer } from "../../src/server/index.js";
-import { describeBoth, outcome, unique } from "./recipe-client-support.js";
+import { FaultProxy } from "../helpers/fault-proxy.js";
+import { describeBoth, outcome, reach, unique } from "./recipe-client-support.js";
 
 const TICK_MS = 50;
 
@@ -134,6 +135,62 @@ describe("job queue: nack, extend, dead letters, delayed offers (standalone)", (
     expect(later.data.toString()).toBe("later");
     await later.ack();
     await expect(p.jobQueue("/lj").offer("x", { delayMs: -1 })).rejects.toMatchObject({ code: "BadArguments" });
+  });
+});
+
+describe("job queue calls whose reply is lost", () => {
+  /** A consumer behind a proxy that delays every frame, so a reply can be cut off in flight. */
+  async function behindProxy(srv: TestServer): Promise<{ c: CorralClient; proxy: FaultProxy }> {
+    const proxy = await FaultProxy.start({ host: srv.host, port: srv.port });
+    stops.push(() => proxy.close());
+    const c = await client(`${proxy.host}:${proxy.port}`);
+    return { c, proxy };
+  }
+
+  /** Resolves when `path` next changes children (a watch set now). */
+  function nextChildChange(c: CorralClient, path: string): Promise<void> {
+    return new Promise((resolve, reject) => void c.getChildren(path, { watch: () => resolve() }).catch(reject));
+  }
+
+  it("a nack applied but whose reply was lost is re-sent on the same session and resolves; the item is back once", async () => {
+    const srv = await standalone();
+    const p = await client(srv.connectString);
+    const { c, proxy } = await behindProxy(srv);
+    await p.jobQueue("/lost-nack").offer("n");
+    const job = await c.jobQueue("/lost-nack").take();
+    const sid = c.sessionId;
+    proxy.delay(300);
+    const changed = nextChildChange(p, "/lost-nack");
+    const nacked = job.nack();
+    await changed; // applied on the server; its reply is still in the proxy
+    const back = reach(c, "RECONNECTED");
+    proxy.cut();
+    proxy.heal();
+    await back;
+    await nacked;
+    expect(c.sessionId).toBe(sid);
+    expect(await p.getChildren("/lost-nack")).toEqual(["qn-d1-0000000000"]);
+  });
+
+  it("an extend applied but whose reply was lost is re-sent with the old name and answered with the renamed node", async () => {
+    const srv = await standalone();
+    const p = await client(srv.connectString);
+    const { c, proxy } = await behindProxy(srv);
+    await p.jobQueue("/lost-extend").offer("x");
+    const job = await c.jobQueue("/lost-extend").take({ visibilityTimeoutMs: 60_000 });
+    proxy.delay(300);
+    const changed = nextChildChange(p, "/lost-extend");
+    const extended = job.extend(120_000);
+    await changed;
+    const back = reach(c, "RECONNECTED");
+    proxy.cut();
+    proxy.heal();
+    await back;
+    await extended;
+    expect(job.id).toMatch(/~120000$/);
+    expect(await p.getChildren("/lost-extend")).toEqual([job.id.slice("/lost-extend/".length)]);
+    await job.ack();
+    expect(await p.getChildren("/lost-extend")).toEqual([]);
   });
 });
 
