@@ -56,7 +56,7 @@ const jobQueue: ShellCommand = {
   usage: JOBQUEUE_USAGE,
   async run(sh, words) {
     const p = parsed(words);
-    const { verb, path } = target(p.args, ["offer", "take", "size"], JOBQUEUE_USAGE, "jobqueue", verbOf(p.args) === "offer" ? 4 : 3);
+    const { verb, path } = target(p.args, ["offer", "take", "size"], JOBQUEUE_USAGE, "jobqueue", p.args[1] === "offer" ? 4 : 3);
     const opts = queueOptions(p);
     const delayMs = intOption(p, "d", "-d delayMs", 0);
     if (delayMs !== undefined && verb !== "offer") throw new CliError(`jobqueue ${JOBQUEUE_USAGE}`);
@@ -84,10 +84,6 @@ const jobQueue: ShellCommand = {
     await decide(sh, job);
   },
 };
-
-function verbOf(args: string[]): string | undefined {
-  return args[1];
-}
 
 /** Reads what to do with a taken job until it is acked or handed back. */
 async function decide(sh: Shell, job: Job): Promise<void> {
