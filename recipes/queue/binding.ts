@@ -6,19 +6,31 @@
 // head and retries. The FIFO client acks at once (the next take's `ackNode`, or a
 // release), a job consumer when its job is done. An empty (or not yet existing) queue
 // files the taker as a waiter; each new item wakes exactly one waiter, in the order they
-// asked. When a taker's session ends, its in-flight nodes go back under their item names
-// in the closeSession txn itself (planSessionEnd): one txn, on every replica and in
-// recovery. A job take's visibility timeout is decided by the server that owns
+// asked. When a taker's session ends, its in-flight nodes go back under their items'
+// sequence numbers, counted (rules.ts), in the closeSession txn itself (planSessionEnd):
+// one txn, on every replica and in recovery. A job take's visibility timeout is decided by the server that owns
 // time-driven txns (standalone, leader), which rebuilds its deadlines from the tree.
+//
+// Job consumers may also hand an item back at once (jobNack: back under its sequence with
+// its delivery count one higher) or push its visibility timeout out (jobExtend: the
+// in-flight node is re-created under a name with the new timeout, so its ctime, the
+// leader's time at prep, starts the new timeout). The server that owns time-driven txns
+// also moves items delivered too often to their queue's dead-letter queue and makes
+// delayed offers ("qd-<ms>-<seq>") items once due, one txn each (rules.ts has the names);
+// every replica tracks those nodes from the tree, so a new leader picks them up.
 //
 // Admin views and metrics read an index of every queue in the tree (a node with `qn-`
 // children), fed by Created/Deleted effects and rebuilt from the tree: a backlog nobody
 // has taken from since the server started shows too.
 
 import {
+  CREATE_IF_ABSENT_FLAG,
   CorralOp,
   CreateMode,
   Err,
+  JobExtendRequestSchema,
+  JobExtendResponseSchema,
+  NodeRequestSchema,
   PROTECTED_CREATE_FLAG,
   Perms,
   QueueTakeRequestSchema,
@@ -33,9 +45,24 @@ import type { Conn, ExtensionCall, PlanContext, WriteReq } from "../../src/pipel
 import { failedCall, type ChildChange, type EngineApi, type Move, type RecipeBinding } from "../../src/recipe-engine/index.js";
 import { basenameOf, invalidPathReason, joinPath, parentOf, type ApplyResult } from "../../src/tree/index.js";
 import { createPath, findProtected, firstError } from "../common/binding.js";
-import { PROTECTED_PREFIX, isRequestId, protectedName } from "../common/rules.js";
+import { PROTECTED_PREFIX, isRequestId, protectedName, requestIdOf, tokenOf } from "../common/rules.js";
 import { SortedNames } from "../common/sequence.js";
-import { INFLIGHT_PREFIX, ITEM_PREFIX, VISIBILITY_MS_MAX, inflightName, isItem, parseInflight } from "./rules.js";
+import {
+  DELAYED_PREFIX,
+  INFLIGHT_PREFIX,
+  ITEM_PREFIX,
+  VISIBILITY_MS_MAX,
+  deadLetterPrefix,
+  deliveriesOf,
+  inflightName,
+  isDeadLetter,
+  isItem,
+  parseDelayed,
+  parseInflight,
+  parsePolicy,
+  redeliveredName,
+  type DeadLetterPolicy,
+} from "./rules.js";
 
 interface Taker {
   sessionId: bigint;
@@ -75,8 +102,8 @@ const notFound: Answer = { err: Err.Ok, body: (w) => encodeRecord(w, QueueTakeRe
 
 export class QueueBinding implements RecipeBinding {
   readonly name = "queue";
-  readonly opCodes = [CorralOp.queueTake];
-  readonly namePrefixes = [ITEM_PREFIX, INFLIGHT_PREFIX, PROTECTED_PREFIX];
+  readonly opCodes = [CorralOp.queueTake, CorralOp.jobNack, CorralOp.jobExtend];
+  readonly namePrefixes = [ITEM_PREFIX, INFLIGHT_PREFIX, PROTECTED_PREFIX, DELAYED_PREFIX];
   readonly #queues = new Map<string, QueueState>();
   /** Every queue in the tree with items or in-flight nodes. */
   readonly #counts = new Map<string, QueueCounts>();
@@ -84,8 +111,20 @@ export class QueueBinding implements RecipeBinding {
   readonly #deadlines = new Map<string, number>();
   /** In-flight nodes whose requeue txn is on its way. */
   readonly #requeuing = new Set<string>();
+  /** Items that went back after a delivery: path -> their delivery count (dead-letter candidates). */
+  readonly #redelivered = new Map<string, number>();
+  /** Items whose move to their dead-letter queue is on its way. */
+  readonly #deadLettering = new Set<string>();
+  /** Delayed offers: path -> when they become items (wall clock ms, from their ctime). */
+  readonly #delayed = new Map<string, number>();
+  /** Delayed offers whose promotion txn is on its way. */
+  readonly #promoting = new Set<string>();
+  /** The engine, for planSessionEnd (set at registration, by rebuild). */
+  #engine: EngineApi | undefined;
 
-  decode(_opCode: number, r: JuteReader, engine: EngineApi): ExtensionCall {
+  decode(opCode: number, r: JuteReader, engine: EngineApi): ExtensionCall {
+    if (opCode === CorralOp.jobNack) return this.#decodeNack(r);
+    if (opCode === CorralOp.jobExtend) return this.#decodeExtend(r);
     const req = decodeRecord(r, QueueTakeRequestSchema);
     const visibility = req.visibilityMs;
     if (invalidPathReason(req.path) !== undefined || !isRequestId(req.requestId)) return failedCall(Err.BadArguments);
@@ -146,6 +185,72 @@ export class QueueBinding implements RecipeBinding {
     };
   }
 
+  /**
+   * jobNack: the session's in-flight node goes back to its queue at once, under its
+   * sequence with its delivery count one higher (one txn). NoNode if it is gone (acked, or
+   * back already), NoAuth if another session's.
+   */
+  #decodeNack(r: JuteReader): ExtensionCall {
+    const { node } = decodeRecord(r, NodeRequestSchema);
+    const inflight = invalidPathReason(node) === undefined ? parseInflight(basenameOf(node)) : undefined;
+    if (inflight === undefined) return failedCall(Err.BadArguments);
+    let err: number = Err.Ok;
+    return {
+      plan: (ctx: PlanContext): WriteReq | undefined => {
+        const held = ctx.willExist(node) ? ctx.tree.get(node) : undefined;
+        if (held === undefined) err = Err.NoNode;
+        else if (held.ephemeralOwner !== ctx.sessionId) err = Err.NoAuth;
+        if (err !== Err.Ok) return undefined;
+        const del: WriteReq = { kind: "delete", path: node, version: -1 };
+        // A claim beside its item (the fallback's layout): only the claim goes.
+        const itemPath = joinPath(parentOf(node), inflight.item);
+        if (ctx.willExist(itemPath)) return del;
+        const back = { ...createPath(joinPath(parentOf(node), redeliveredName(inflight.item)), CreateMode.Persistent, held!.data), acl: [...held!.acl] };
+        return { kind: "multi", ops: [back, del] as never };
+      },
+      answer: (_conn: Conn, result: ApplyResult | undefined) => ({ err: err !== Err.Ok ? err : firstError(result) }),
+    };
+  }
+
+  /**
+   * jobExtend: the session's in-flight node is re-created (same token, item, data and ACL)
+   * under a name with the new visibility timeout, in one txn, so its timeout runs from now.
+   * A re-send whose node was already renamed by the first send finds it by its token and
+   * extends it again. NoNode if it is gone (acked, or back in the queue), NoAuth if another
+   * session's, BadArguments for a timeout outside 1 ms .. 12 h.
+   */
+  #decodeExtend(r: JuteReader): ExtensionCall {
+    const req = decodeRecord(r, JobExtendRequestSchema);
+    const named = invalidPathReason(req.node) === undefined ? parseInflight(basenameOf(req.node)) : undefined;
+    if (named === undefined || req.visibilityMs < 1n || req.visibilityMs > BigInt(VISIBILITY_MS_MAX)) return failedCall(Err.BadArguments);
+    const dir = parentOf(req.node);
+    const token = tokenOf(basenameOf(req.node)) ?? "";
+    const requestId = requestIdOf(basenameOf(req.node));
+    const renamed = joinPath(dir, token + inflightName(named.item, Number(req.visibilityMs)));
+    let err: number = Err.Ok;
+    return {
+      plan: (ctx: PlanContext): WriteReq | undefined => {
+        // The node as named, or as a first send (applied or still in flight) renamed it, or
+        // as an earlier extend with another timeout did (found by its token).
+        let from: string | undefined = req.node;
+        if (!ctx.willExist(from)) from = ctx.willExist(renamed) ? renamed : requestId === undefined ? undefined : findProtected(ctx.tree, ctx.sessionId, dir, requestId);
+        if (from !== undefined && !ctx.willExist(from)) from = undefined;
+        const held = from === undefined ? undefined : (ctx.tree.get(from) ?? ctx.tree.get(req.node));
+        if (held === undefined) err = Err.NoNode;
+        else if (held.ephemeralOwner !== ctx.sessionId) err = Err.NoAuth;
+        if (err !== Err.Ok) return undefined;
+        const create = { ...createPath(renamed, CreateMode.Ephemeral, held!.data), acl: [...held!.acl] };
+        return { kind: "multi", ops: [{ kind: "delete", path: from!, version: -1 }, create] as never };
+      },
+      answer: (_conn: Conn, result: ApplyResult | undefined) => {
+        if (err !== Err.Ok) return { err };
+        const failed = firstError(result);
+        if (failed !== Err.Ok) return { err: failed };
+        return { err: Err.Ok, body: (w) => encodeRecord(w, JobExtendResponseSchema, { node: renamed }) };
+      },
+    };
+  }
+
   #fileWaiter(engine: EngineApi, conn: Conn, path: string, w: Taker): Answer {
     // A waiter's take is made for it later, as it: one that could not remove an item now
     // (DELETE on the queue, CREATE for the in-flight node) is told so now. A queue that
@@ -174,8 +279,10 @@ export class QueueBinding implements RecipeBinding {
   /** Picks the head no one else has claimed and plans the ops that move it in flight. */
   #claimHead(engine: EngineApi, path: string, taker: Taker): Take | undefined {
     const q = this.#state(engine, path);
-    // Not one another take here has claimed, nor one a prepared txn already removes.
-    const name = q.items.names.find((n) => !q.claimed.has(n) && engine.willExist(joinPath(path, n)));
+    // Not one another take here has claimed, nor one a prepared txn already removes, nor
+    // one due for the dead-letter queue (the owner of time-driven txns moves it there).
+    const policy = parsePolicy(engine.tree.get(path)?.data);
+    const name = q.items.names.find((n) => !q.claimed.has(n) && !isDeadLetter(n, policy) && engine.willExist(joinPath(path, n)));
     if (name === undefined) return undefined;
     q.claimed.add(name);
     const itemPath = joinPath(path, name);
@@ -237,7 +344,7 @@ export class QueueBinding implements RecipeBinding {
     const mine = findProtected(engine.tree, sessionId, path, requestId);
     if (!cancelled && mine !== undefined) {
       // Taken for the wait after the client gave up on it (its event was not delivered).
-      this.#requeue(engine, mine);
+      this.#requeue(engine, mine, false);
       return true;
     }
     return cancelled;
@@ -257,16 +364,30 @@ export class QueueBinding implements RecipeBinding {
   }
 
   /** An item or an in-flight node, in any queue, was created or deleted. */
-  onNamedChange(change: ChildChange): void {
+  onNamedChange(change: ChildChange, engine: EngineApi): void {
     const delta = change.kind === "created" ? 1 : -1;
+    const path = joinPath(change.dir, change.name);
     if (isItem(change.name)) {
       this.#count(change.dir, "depth", delta);
+      const deliveries = deliveriesOf(change.name);
+      if (deliveries === 0) return;
+      if (change.kind === "deleted") {
+        this.#redelivered.delete(path);
+        return;
+      }
+      this.#redelivered.set(path, deliveries);
+      if (engine.ownsExpiry) this.#deadLetter(engine, path, deliveries);
+      return;
+    }
+    const delayed = parseDelayed(change.name);
+    if (delayed !== undefined) {
+      if (change.kind === "deleted") this.#delayed.delete(path);
+      else if (change.node !== undefined) this.#delayed.set(path, change.node.ctimeMs + delayed.delayMs);
       return;
     }
     const inflight = parseInflight(change.name);
     if (inflight === undefined) return;
     this.#count(change.dir, "inFlight", delta);
-    const path = joinPath(change.dir, change.name);
     if (change.kind === "created") {
       if (inflight.visibilityMs > 0 && change.node !== undefined) this.#deadlines.set(path, change.node.ctimeMs + inflight.visibilityMs);
     } else {
@@ -286,30 +407,92 @@ export class QueueBinding implements RecipeBinding {
     const moves: Move[] = [];
     for (const from of paths) {
       const inflight = parseInflight(basenameOf(from));
-      if (inflight !== undefined) moves.push({ from, to: joinPath(parentOf(from), inflight.item) });
+      if (inflight === undefined) continue;
+      // A claim beside an item still in place (the client-side fallback's layout) is not
+      // an item in flight: only the claim goes.
+      if (this.#engine?.willExist(joinPath(parentOf(from), inflight.item)) === true) continue;
+      moves.push({ from, to: joinPath(parentOf(from), redeliveredName(inflight.item)) });
     }
     return moves;
   }
 
-  /** Requeues, in one txn each, in-flight items whose visibility timeout has passed. */
+  /**
+   * Requeues, in one txn each, in-flight items whose visibility timeout has passed; makes
+   * due delayed offers items; moves items delivered too often to their dead-letter queue.
+   */
   onOwnerTick(nowMs: number, engine: EngineApi, first: boolean): void {
-    if (first) this.#rebuildDeadlines(engine);
+    if (first) {
+      this.#rebuildDeadlines(engine);
+      // Txns asked for in an earlier term may never have answered: asked again.
+      this.#promoting.clear();
+      this.#deadLettering.clear();
+    }
     for (const [path, deadline] of this.#deadlines) {
       if (deadline > nowMs || this.#requeuing.has(path)) continue;
-      if (!this.#requeue(engine, path)) this.#deadlines.delete(path);
+      if (!this.#requeue(engine, path, true)) this.#deadlines.delete(path);
+    }
+    for (const [path, due] of this.#delayed) {
+      if (due > nowMs || this.#promoting.has(path)) continue;
+      if (!this.#promote(engine, path)) this.#delayed.delete(path);
+    }
+    // Also items counted while this server was not the owner, or before their queue had
+    // a policy, or whose move failed: each queue's policy read once per pass.
+    const policies = new Map<string, DeadLetterPolicy | undefined>();
+    for (const [path, deliveries] of this.#redelivered) {
+      const dir = parentOf(path);
+      if (!policies.has(dir)) policies.set(dir, parsePolicy(engine.tree.get(dir)?.data));
+      if (isDeadLetter(basenameOf(path), policies.get(dir))) this.#deadLetter(engine, path, deliveries);
     }
   }
 
-  /** Puts an in-flight node's item back under its own name (one txn); false if it is not one. */
-  #requeue(engine: EngineApi, path: string): boolean {
+  /**
+   * Puts an in-flight node's item back (one txn): after a delivery (`delivered`) under its
+   * sequence with its delivery count one higher, else under its own name; false if it is
+   * not an in-flight node.
+   */
+  #requeue(engine: EngineApi, path: string, delivered: boolean): boolean {
     const node = engine.tree.get(path);
     const inflight = parseInflight(basenameOf(path));
     if (node === undefined || inflight === undefined) return false;
     this.#requeuing.add(path);
-    const back = { ...createPath(joinPath(parentOf(path), inflight.item), CreateMode.Persistent, node.data), acl: [...node.acl] };
+    const name = delivered ? redeliveredName(inflight.item) : inflight.item;
+    const back = { ...createPath(joinPath(parentOf(path), name), CreateMode.Persistent, node.data), acl: [...node.acl] };
     // If the consumer acks first, the delete fails and so does the whole txn.
     engine.submit(0n, { kind: "multi", ops: [back, { kind: "delete", path, version: node.version }] }, () => this.#requeuing.delete(path));
     return true;
+  }
+
+  /** Makes a delayed offer an item under its own sequence (one txn); false if it is gone. */
+  #promote(engine: EngineApi, path: string): boolean {
+    const node = engine.tree.get(path);
+    const delayed = parseDelayed(basenameOf(path));
+    if (node === undefined || delayed === undefined) return false;
+    this.#promoting.add(path);
+    const item = { ...createPath(joinPath(parentOf(path), delayed.item), CreateMode.Persistent, node.data), acl: [...node.acl] };
+    engine.submit(0n, { kind: "multi", ops: [item, { kind: "delete", path, version: node.version }] }, () => this.#promoting.delete(path));
+    return true;
+  }
+
+  /**
+   * Moves item `path` (delivered `deliveries` times) to its queue's dead-letter queue if
+   * the queue's policy says it is due, in one txn: a sequential create "qn-d<count>-" there
+   * (the dead-letter queue made first if missing and its parent exists) and the item's
+   * delete. Only on the server that owns time-driven txns.
+   */
+  #deadLetter(engine: EngineApi, path: string, deliveries: number): void {
+    if (!engine.ownsExpiry || this.#deadLettering.has(path)) return;
+    const dir = parentOf(path);
+    const policy = parsePolicy(engine.tree.get(dir)?.data);
+    const node = engine.tree.get(path);
+    if (node === undefined || policy === undefined || deliveries < policy.maxDeliveries) return;
+    const dlq = policy.deadLetterPath;
+    if (invalidPathReason(dlq) !== undefined || (!engine.willExist(dlq) && !engine.willExist(parentOf(dlq)))) return;
+    const ops: WriteReq[] = [];
+    if (!engine.willExist(dlq)) ops.push(createPath(dlq, CreateMode.Persistent | CREATE_IF_ABSENT_FLAG));
+    ops.push({ ...createPath(joinPath(dlq, deadLetterPrefix(deliveries)), CreateMode.PersistentSequential, node.data), acl: [...node.acl] });
+    ops.push({ kind: "delete", path, version: node.version });
+    this.#deadLettering.add(path);
+    engine.submit(0n, { kind: "multi", ops: ops as never }, () => this.#deadLettering.delete(path));
   }
 
   /**
@@ -335,15 +518,25 @@ export class QueueBinding implements RecipeBinding {
   }
 
   rebuild(engine: EngineApi): Iterable<bigint> {
+    this.#engine = engine;
     const sessions = new Set<bigint>();
     for (const q of this.#queues.values()) for (const w of q.waiters) sessions.add(w.sessionId);
     this.#queues.clear();
     this.#counts.clear();
-    for (const [path] of engine.tree.nodes()) {
+    this.#redelivered.clear();
+    this.#delayed.clear();
+    for (const [path, node] of engine.tree.nodes()) {
       const name = basenameOf(path);
       if (path === "/") continue;
-      if (isItem(name)) this.#count(parentOf(path), "depth", 1);
-      else if (parseInflight(name) !== undefined) this.#count(parentOf(path), "inFlight", 1);
+      if (isItem(name)) {
+        this.#count(parentOf(path), "depth", 1);
+        if (deliveriesOf(name) > 0) this.#redelivered.set(path, deliveriesOf(name));
+      } else if (parseInflight(name) !== undefined) {
+        this.#count(parentOf(path), "inFlight", 1);
+      } else {
+        const delayed = parseDelayed(name);
+        if (delayed !== undefined) this.#delayed.set(path, node.ctimeMs + delayed.delayMs);
+      }
     }
     this.#rebuildDeadlines(engine);
     return sessions;

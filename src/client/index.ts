@@ -48,6 +48,7 @@ export {
   type JobQueue,
   type JobQueueOptions,
   type JobTakeOptions,
+  type JobOfferOptions,
   type Job,
   type Barrier,
   type DoubleBarrier,

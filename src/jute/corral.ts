@@ -15,6 +15,10 @@ export const CorralOp = {
   doubleBarrierLeave: 1007,
   electionJoin: 1008,
   semaphoreAcquire: 1009,
+  /** A job consumer hands its in-flight item back to the queue now (Job.nack). */
+  jobNack: 1010,
+  /** A job consumer pushes its in-flight item's visibility timeout out (Job.extend). */
+  jobExtend: 1011,
 } as const;
 
 /** xid of a pushed recipe event (ZooKeeper uses -1, -2, -4 and -8). */
@@ -112,6 +116,14 @@ export const QueueTakeResponseSchema = [
   ["item", "ustring"],
   ["data", "buffer"],
 ] as const;
+
+/** jobExtend: the in-flight node and its new visibility timeout, counted from now (1 ms to 12 h). */
+export const JobExtendRequestSchema = [
+  ["node", "ustring"],
+  ["visibilityMs", "long"],
+] as const;
+/** jobExtend's answer: the in-flight node's new path (its name carries the new timeout). */
+export const JobExtendResponseSchema = [["node", "ustring"]] as const;
 
 export const PathRequestSchema = [["path", "ustring"]] as const;
 /** cancelWait and barrierWait: the path and the request id of the wait. */

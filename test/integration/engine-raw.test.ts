@@ -109,9 +109,10 @@ describe("the recipe protocol on the wire", () => {
     const resent = await again.send(CorralOp.queueTake, QueueTakeRequestSchema, takeReq, QueueTakeResponseSchema);
     expect(resent).toMatchObject({ found: true, item: first.item, data: Buffer.from("a") });
     await again.close();
-    // The session ended holding "a" in flight: it is back under its own name, the head.
-    expect([...(tree.get("/rq")?.children ?? [])].sort()).toEqual(["qn-0000000000", "qn-0000000001"]);
-    expect(tree.get("/rq/qn-0000000000")?.data).toEqual(Buffer.from("a"));
+    // The session ended holding "a" in flight: it is back under its own sequence (the
+    // head), counted as delivered once.
+    expect([...(tree.get("/rq")?.children ?? [])].sort()).toEqual(["qn-0000000001", "qn-d1-0000000000"]);
+    expect(tree.get("/rq/qn-d1-0000000000")?.data).toEqual(Buffer.from("a"));
     // A waiting take is pushed its item with its request id.
     const w = await RawClient.open(srv.host, srv.port);
     await w.send(CorralOp.queueTake, QueueTakeRequestSchema, { ...takeReq, requestId: rid() }, QueueTakeResponseSchema);

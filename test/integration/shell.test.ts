@@ -529,7 +529,7 @@ describe.skipIf(zkCliSkip !== undefined)("corral cli against Apache zkCli", () =
       .replace(/\n\n(WatchedEvent )/g, "\n$1");
     const javaOut = java.stdout.join("\n");
     // Corral's recipe commands are the only additions to zkCli's usage.
-    const ourErr = ours.stderr.filter((l) => !/^\t(barrier|election|lock|queue) /.test(l));
+    const ourErr = ours.stderr.filter((l) => !/^\t(barrier|doublebarrier|election|jobqueue|lock|queue|semaphore) /.test(l));
     expect(mask(oursOut, "/diff-corral").split("\n")).toEqual(mask(javaOut, "/diff-java").split("\n"));
     expect(mask(ourErr.join("\n"), "/diff-corral").split("\n")).toEqual(mask(java.stderr.join("\n"), "/diff-java").split("\n"));
     expect(ours.code).toBe(java.exitCode);

@@ -8,7 +8,10 @@
 
 import { createInterface, type Interface } from "node:readline";
 import { ZK_COMMANDS } from "./commands.js";
-import { RECIPE_COMMANDS, RECIPE_VERBS } from "./recipes.js";
+import { JOB_RECIPE_COMMANDS, JOB_RECIPE_VERBS } from "./job-recipes.js";
+import { RECIPE_COMMANDS, RECIPE_VERBS as CLASSIC_RECIPE_VERBS } from "./recipes.js";
+
+const RECIPE_VERBS: Readonly<Record<string, readonly string[]>> = { ...CLASSIC_RECIPE_VERBS, ...JOB_RECIPE_VERBS };
 import { Shell, type LineSource, type ShellIo } from "./shell.js";
 
 /** ZooKeeperMain.MyCommandOptions.parseOptions: options, then the command and its words. */
@@ -132,7 +135,7 @@ export async function runShell(argv: readonly string[]): Promise<number> {
     io.err(`corral cli: -timeout must be a positive number of milliseconds, got ${options.get("timeout")}\n`);
     return 2;
   }
-  const sh = new Shell({ sessionTimeoutMs: timeoutMs, readOnly: options.has("readonly"), io, commands: [...ZK_COMMANDS, ...RECIPE_COMMANDS] });
+  const sh = new Shell({ sessionTimeoutMs: timeoutMs, readOnly: options.has("readonly"), io, commands: [...ZK_COMMANDS, ...RECIPE_COMMANDS, ...JOB_RECIPE_COMMANDS] });
   const server = options.get("server")!;
   io.out(`Connecting to ${server}\n`);
   try {

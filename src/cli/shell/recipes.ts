@@ -1,4 +1,5 @@
-// Corral's recipe commands, on top of zkCli's: `lock`, `queue`, `election`, `barrier`.
+// Corral's recipe commands, on top of zkCli's: `lock`, `queue`, `election`, `barrier`
+// (and, in job-recipes.ts, `jobqueue`, `semaphore`, `doublebarrier`).
 // They use the client's recipe API, so against Corral each is one round trip with a
 // pushed grant, and against Apache ZooKeeper the classic client-side recipe runs.
 // Results go to stdout (the fencing token, a queue item's data, the leader), notes to
@@ -11,7 +12,8 @@ import { errorMessage, javaList } from "./format.js";
 import { pathProblem } from "./paths.js";
 import { CliError, type Shell, type ShellCommand } from "./shell.js";
 
-async function call<T>(p: Promise<T>): Promise<T> {
+/** `p`, with a rejection turned into a CliError carrying zkCli's message for it. */
+export async function call<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (e) {
@@ -27,7 +29,7 @@ const WAIT_NOTE_MS = 1_000;
  * `p`, as `call` answers it; if it takes longer than WAIT_NOTE_MS, a "Waiting for ..."
  * line on stderr first, so a command blocked behind a holder does not look hung.
  */
-async function waitingFor<T>(sh: Shell, what: string, p: Promise<T>): Promise<T> {
+export async function waitingFor<T>(sh: Shell, what: string, p: Promise<T>): Promise<T> {
   const note = setTimeout(() => sh.io.err(`Waiting for ${what}; Ctrl-C to give up\n`), WAIT_NOTE_MS);
   try {
     return await call(p);
@@ -36,7 +38,8 @@ async function waitingFor<T>(sh: Shell, what: string, p: Promise<T>): Promise<T>
   }
 }
 
-function target(words: string[], verbs: readonly string[], usage: string, name: string, maxWords: number): { verb: string; path: string } {
+/** The verb and path of `<name> verb path ...`, checked (usage or path errors as CliError). */
+export function target(words: string[], verbs: readonly string[], usage: string, name: string, maxWords: number): { verb: string; path: string } {
   const [, verb, path] = words;
   if (verb === undefined || path === undefined || !verbs.includes(verb) || words.length > maxWords) throw new CliError(`${name} ${usage}`);
   const problem = pathProblem(path);
@@ -45,7 +48,7 @@ function target(words: string[], verbs: readonly string[], usage: string, name: 
 }
 
 /** Waits for Enter (the next line; a non-empty one is put back to run next), end of input, Ctrl-C or `lost`. */
-async function hold(sh: Shell, signal: AbortSignal, lost: AbortSignal | undefined, what: string): Promise<"released" | "lost"> {
+export async function hold(sh: Shell, signal: AbortSignal, lost: AbortSignal | undefined, what: string): Promise<"released" | "lost"> {
   if (sh.tty) sh.io.err(`Holding ${what}; press Enter or Ctrl-C to release\n`);
   const stop = new AbortController();
   const onLost = (): void => stop.abort();

@@ -45,6 +45,7 @@ export type {
   JobQueue,
   JobQueueOptions,
   JobTakeOptions,
+  JobOfferOptions,
   Job,
   Barrier,
   DoubleBarrier,

@@ -67,10 +67,19 @@ export interface Queue {
 
 /** An item taken from a job queue, to `ack()` once processed. */
 export interface Job {
-  /** The in-flight node (the consumer's claim on the item). */
+  /**
+   * The in-flight node (the consumer's claim on the item). Against Corral, `extend()`
+   * re-creates it under a name with the new timeout: `id` then names the new node.
+   */
   readonly id: string;
   /** The item's data. */
   readonly data: Buffer;
+  /**
+   * How many times the item has been handed out, this time included (1 the first time).
+   * Every hand-out that ended without an ack (nack, visibility timeout, the consumer's
+   * session ending) counts. Against Apache ZooKeeper always 1 (nothing counts there).
+   */
+  readonly deliveries: number;
   /**
    * Deletes the in-flight item. Rejects with NoNode if it went back to the queue first (its
    * session ended, or its visibility timeout passed), and with AckOutcomeUnknownError
@@ -78,6 +87,24 @@ export interface Job {
    * came: then it was either applied or the item is back in the queue — never lost.
    */
   ack(): Promise<void>;
+  /**
+   * Hands the item back now, for the next taker: it goes back under its own sequence
+   * number, so ahead of every item offered after it, with its delivery count one higher
+   * (and to the dead-letter queue if that reaches `maxDeliveries`). Rejects with NoNode if
+   * it had already gone back (visibility timeout) before the nack; resolves if the nack was
+   * sent and the session ended before its answer (the item is back either way). Against
+   * Apache ZooKeeper the consumer's claim is deleted and the item, which never moved, is
+   * free again.
+   */
+  nack(): Promise<void>;
+  /**
+   * Heartbeat: the item stays this consumer's for `ms` from now (1 ms to 12 h), whatever
+   * visibility timeout it was taken with (also one taken without). Rejects with NoNode if
+   * it went back to the queue first, BadArguments for `ms` out of range. Needs Corral's
+   * engine: against Apache ZooKeeper it rejects with Unimplemented (nothing times out
+   * there; a claim lives as long as its consumer's session).
+   */
+  extend(ms: number): Promise<void>;
 }
 
 /** Options of `CorralClient.jobQueue`. */
@@ -89,15 +116,40 @@ export interface JobQueueOptions {
    * (against Apache ZooKeeper a take with a timeout rejects with Unimplemented).
    */
   visibilityTimeoutMs?: number;
+  /**
+   * Dead-lettering: an item handed out this many times (1 or more) without an ack moves
+   * to `deadLetterPath`, in one txn, as `qn-d<count>-<seq>` (a queue item there too, so
+   * the dead-letter queue can be taken from as a job queue), and is never handed out again
+   * from this queue meanwhile. Set both or neither. The policy is kept in the queue node's
+   * data (`{"maxDeliveries":N,"deadLetterPath":"/dlq"}`): the first offer or take through
+   * this handle creates the queue (persistent) and the dead-letter node if missing and
+   * writes the policy into an empty queue node; a queue whose data holds another policy,
+   * or anything else, rejects with BadArguments. Needs Corral's engine: against Apache
+   * ZooKeeper offers and takes with a policy reject with Unimplemented.
+   */
+  maxDeliveries?: number;
+  /** Where dead letters go (with `maxDeliveries`): a node path. */
+  deadLetterPath?: string;
 }
 
-/** Options of one `JobQueue.take`: its wait, and a visibility timeout overriding the queue's. */
-export interface JobTakeOptions extends WaitOptions, JobQueueOptions {}
+/** Options of one `JobQueue.take`: a wait's, and a visibility timeout for this take. */
+export interface JobTakeOptions extends WaitOptions, Pick<JobQueueOptions, "visibilityTimeoutMs"> {}
+
+/** Options of one `JobQueue.offer`. */
+export interface JobOfferOptions {
+  /**
+   * Not visible to takers for this long (ms, 0 to 12 h): the item is kept as
+   * `qd-<ms>-<seq>` and the server that owns time-driven txns (standalone, or the leader)
+   * makes it the item `qn-<seq>` once `ms` have passed since it was created, so it takes its
+   * place by when it was offered. Needs Corral's engine (Apache ZooKeeper: Unimplemented).
+   */
+  delayMs?: number;
+}
 
 /** A job queue (see `CorralClient.jobQueue`). */
 export interface JobQueue {
-  /** Appends an item; as `Queue.offer`. */
-  offer(data: Data): Promise<string>;
+  /** Adds an item; returns its node's name (`qd-...` for a delayed one). */
+  offer(data: Data, opts?: JobOfferOptions): Promise<string>;
   /**
    * Takes the head item for processing; `ack()` it when done. An item whose consumer's
    * session ends before the ack is taken again by another consumer (at least once):

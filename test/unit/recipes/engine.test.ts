@@ -227,9 +227,10 @@ describe("queues on protocol v2", () => {
     const before = h.tree.lastProcessedZxid;
     expect(a.closeSession()).toBe(Err.Ok);
     expect(h.tree.lastProcessedZxid).toBe(before + 1n);
-    expect(names(h, "/q")).toEqual(["qn-0000000000", "qn-0000000001"]);
-    expect(h.tree.get("/q/qn-0000000000")!.data).toEqual(Buffer.from("one"));
-    expect(h.tree.get("/q/qn-0000000000")!.ephemeralOwner).toBe(0n);
+    // Each under its own sequence, so in its place, with its delivery count.
+    expect(names(h, "/q")).toEqual(["qn-d1-0000000000", "qn-d1-0000000001"]);
+    expect(h.tree.get("/q/qn-d1-0000000000")!.data).toEqual(Buffer.from("one"));
+    expect(h.tree.get("/q/qn-d1-0000000000")!.ephemeralOwner).toBe(0n);
   });
 
   it("an item goes back with its own ACL", () => {
@@ -240,7 +241,7 @@ describe("queues on protocol v2", () => {
     a.create("/q/qn-", "x", { mode: 2, acl });
     take(a, "/q", { job: true });
     a.closeSession();
-    expect(h.tree.get("/q/qn-0000000000")!.acl).toEqual(acl);
+    expect(h.tree.get("/q/qn-d1-0000000000")!.acl).toEqual(acl);
   });
 
   it("an item put back at a session's end wakes a waiting consumer", () => {
@@ -265,7 +266,7 @@ describe("queues on protocol v2", () => {
     expect(h.tree.get(t.body!.item)).toBeDefined();
     h.clock.advance(1001);
     h.engine.tick(h.clock.nowMs());
-    expect(names(h, "/q")).toEqual(["qn-0000000000"]);
+    expect(names(h, "/q")).toEqual(["qn-d1-0000000000"]);
     expect(release(a, t.body!.item)).toBe(Err.NoNode);
     // Not the owner of time-driven txns (a follower): nothing is requeued here.
     const f = new EngineHarness();

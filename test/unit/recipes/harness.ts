@@ -13,6 +13,8 @@ import {
   LockKind,
   LockRequestSchema,
   LockResponseSchema,
+  JobExtendRequestSchema,
+  JobExtendResponseSchema,
   NodeRequestSchema,
   QueueTakeRequestSchema,
   QueueTakeResponseSchema,
@@ -129,6 +131,15 @@ export function leave(c: Client, path: string, name: string, requestId = rid()) 
 
 export function release(c: Client, node: string): number {
   return replyOf(c, sendRecipe(c, CorralOp.release, NodeRequestSchema, { node })).err;
+}
+
+export function nack(c: Client, node: string): number {
+  return replyOf(c, sendRecipe(c, CorralOp.jobNack, NodeRequestSchema, { node })).err;
+}
+
+export function extend(c: Client, node: string, visibilityMs: bigint) {
+  const xid = sendRecipe(c, CorralOp.jobExtend, JobExtendRequestSchema, { node, visibilityMs });
+  return decoded(replyOf(c, xid), JobExtendResponseSchema);
 }
 
 /** The recipe events pushed to a connection, in order. */
