@@ -64,6 +64,8 @@ export interface PrepContext {
   sessionId: bigint;
   authIds: readonly Id[];
   extendedTypesEnabled: boolean;
+  /** enforceQuota: a create or setData past a quota's hard limit is refused with QuotaExceeded. */
+  enforceQuota?: boolean;
   /** reconfigEnabled; and the planner, which only an ensemble member has. */
   reconfigEnabled?: boolean;
   reconfigPlanner?: ReconfigPlanner | undefined;
@@ -84,6 +86,9 @@ export const CONFIG_NODE = "/zookeeper/config";
 const SPECIAL_PATHS: ReadonlySet<string> = new Set(["/", "/zookeeper", "/zookeeper/quota", CONFIG_NODE]);
 
 const MODES_MAX = CreateMode.PersistentSequentialWithTtl;
+
+/** Namespaces whose quota refusals are counted one by one (a metric label each). */
+export const QUOTA_NAMESPACES_MAX = 1024;
 
 /**
  * The most znodes the tree can hold: a JS Map (the node map, a znode's children) holds
@@ -117,6 +122,8 @@ export class Prep {
   readonly #ephemeralsPending = new Map<bigint, Set<ChangeRecord>>();
 
   readonly #nodesMax: number;
+  /** Requests refused for a hard quota limit, by namespace (the root's first component), for /metrics. */
+  readonly quotaExceeded = new Map<string, number>();
   #sessionEndPlanner: SessionEndPlanner | undefined;
 
   /** `nodesMax`: TREE_NODES_MAX, lower only in tests. */
@@ -249,6 +256,7 @@ export class Prep {
     const path = sequential ? req.path + sequenceSuffix(parent.cversion) : req.path;
     if (this.#lookup(path) !== null) throw new PrepError(Err.NodeExists);
     if (isEphemeralOwner(parent.ephemeralOwner)) throw new PrepError(Err.NoChildrenForEphemerals);
+    if (ctx.enforceQuota === true) this.#checkQuota(path, 1, req.data === null ? 0 : req.data.length);
     // Pending records bound the creates not yet applied from above.
     const pending = this.#queue.size + (this.#scratch?.size ?? 0);
     if (this.#tree.nodeCount + pending >= this.#nodesMax) throw new PrepError(Err.QuotaExceeded);
@@ -276,6 +284,7 @@ export class Prep {
     if (invalidPathReason(path) !== undefined) throw new PrepError(Err.BadArguments);
     const node = this.#need(path);
     if (!this.#allows(node.acl, Perms.Write, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    if (ctx.enforceQuota === true) this.#checkQuota(path, 0, (data === null ? 0 : data.length) - (this.#tree.get(path)?.data?.length ?? 0));
     const next = checkVersion(node.version, version);
     this.#record(path, zxid, pendingNode(next, node.cversion, node.aversion, node.ephemeralOwner, node.childCount, node.acl));
     return { type: "setData", path, data, version: next };
@@ -393,6 +402,26 @@ export class Prep {
     const parent = this.#lookup(parentPath);
     if (parent !== null) this.#record(parentPath, zxid, pendingNode(parent.version, parent.cversion, parent.aversion, parent.ephemeralOwner, parent.childCount - 1, parent.acl));
     this.#record(path, zxid, null);
+  }
+
+  /**
+   * ZooKeeper's checkQuota (3.7+, with enforceQuota): the change may not take the usage of
+   * the deepest quota above `path` past a hard limit. As in ZooKeeper, the usage is the
+   * applied tree's (prepared txns not yet applied are not counted) and the limits are
+   * the zookeeper_limits node's as it is now. Soft limits are only warned of, on apply.
+   */
+  #checkQuota(path: string, countDiff: number, bytesDiff: number): void {
+    const root = this.#tree.quotaRootOf(path);
+    const q = root === undefined ? undefined : this.#tree.quotaOf(root);
+    if (root === undefined || q === undefined || q.usage === undefined) return;
+    const { countHardLimit, byteHardLimit } = q.limits;
+    const overCount = countDiff !== 0 && countHardLimit > -1 && q.usage.count + countDiff > countHardLimit;
+    const overBytes = bytesDiff !== 0 && byteHardLimit > -1 && q.usage.bytes + bytesDiff > byteHardLimit;
+    if (!overCount && !overBytes) return;
+    const namespace = root.split("/")[1] ?? "";
+    const seen = this.quotaExceeded.get(namespace);
+    if (seen !== undefined || this.quotaExceeded.size < QUOTA_NAMESPACES_MAX) this.quotaExceeded.set(namespace, (seen ?? 0) + 1);
+    throw new PrepError(Err.QuotaExceeded);
   }
 
   #need(path: string): PendingNode {
