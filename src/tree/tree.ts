@@ -552,6 +552,12 @@ export class DataTree {
     this.#dropEphemeralIndex(hdr.sessionId);
   }
 
+  /** Whether any path has a quota (a zookeeper_limits node). */
+  get hasQuotas(): boolean {
+    if (this.#quotaDirty && !this.#replaying) this.#settleQuotas();
+    return this.#quotaRoots.size > 0;
+  }
+
   /** The deepest path with a quota at or above `path` (ZooKeeper's getMaxPrefixWithQuota). */
   quotaRootOf(path: string): string | undefined {
     if (this.#quotaDirty && !this.#replaying) this.#settleQuotas();

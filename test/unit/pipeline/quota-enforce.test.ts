@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import { Err } from "../../../src/jute/index.js";
-import { Harness, rq, type Client } from "./harness.js";
+import { Harness, ManualCommitLog, rq, type Client } from "./harness.js";
 
 /** What zkCli's setquota writes. */
 function setquota(c: Client, root: string, limits: string): void {
@@ -63,5 +63,46 @@ describe("enforceQuota", () => {
     setquota(ec, "/s", "count=1,bytes=1=;byteHardLimit=-1;countHardLimit=-1");
     expect(ec.create("/s/1", "ab").err).toBe(Err.Ok);
     expect(e.tree.takeQuotaWarnings().warnings.map((w) => `${w.what} ${w.hard}`)).toEqual(["count false", "bytes false"]);
+  });
+
+  it("counts prepared txns not yet applied: pipelined creates cannot pass a hard limit together, and a pending delete makes room", async () => {
+    const log = new ManualCommitLog();
+    log.holding = false;
+    const h = new Harness({ log, enforceQuota: true });
+    const [a, b] = [h.connect(), h.connect()];
+    a.create("/p", null);
+    setquota(a, "/p", "count=-1,bytes=-1=;byteHardLimit=12;countHardLimit=4");
+    log.holding = true;
+    const sent: [Client, number][] = [
+      [a, a.send(rq.create("/p/1", "1234"))],
+      [b, b.send(rq.create("/p/2", "1234"))],
+      [a, a.send(rq.create("/p/3"))],
+      [b, b.send(rq.create("/p/4"))],
+    ];
+    expect(h.tree.get("/p/1")).toBeUndefined(); // none applied yet
+    await log.releaseAll();
+    expect(sent.map(([c, x]) => c.replyTo(x)?.err)).toEqual([Err.Ok, Err.Ok, Err.Ok, Err.QuotaExceeded]);
+    expect(stats(h, "/p")).toBe("count=4,bytes=8");
+    // Bytes: a pending setData grows the usage before it applies.
+    const grow = a.send(rq.setData("/p/1", "12345678"));
+    const over = b.send(rq.create("/p/2/x", null));
+    const tooBig = b.send(rq.setData("/p/2", "12345"));
+    await log.releaseAll();
+    expect([a.replyTo(grow)?.err, b.replyTo(over)?.err, b.replyTo(tooBig)?.err]).toEqual([Err.Ok, Err.QuotaExceeded, Err.QuotaExceeded]);
+    expect(stats(h, "/p")).toBe("count=4,bytes=12");
+    // A pending delete frees its count and bytes for the requests behind it.
+    const del = a.send(rq.delete("/p/1"));
+    const again = b.send(rq.create("/p/5", "12345678"));
+    await log.releaseAll();
+    expect([a.replyTo(del)?.err, b.replyTo(again)?.err]).toEqual([Err.Ok, Err.Ok]);
+    expect(stats(h, "/p")).toBe("count=4,bytes=12");
+    // In a multi, the earlier ops count for the later ones; a refused multi leaves nothing pending.
+    log.holding = false;
+    expect(a.delete("/p/5")).toBe(Err.Ok);
+    const m = a.multi([rq.create("/p/6", null), rq.setData("/p/6", "1234"), rq.create("/p/7", null)]);
+    expect(m.results.map((r) => r.err)).toEqual([Err.Ok, Err.Ok, Err.QuotaExceeded]);
+    expect(a.create("/p/6", "123456789").err).toBe(Err.QuotaExceeded); // 4 + 9 bytes
+    expect(a.create("/p/6", "12345678").err).toBe(Err.Ok);
+    expect(stats(h, "/p")).toBe("count=4,bytes=12");
   });
 });
