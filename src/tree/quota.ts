@@ -11,6 +11,8 @@
 export const QUOTA_PREFIX = "/zookeeper/quota";
 export const QUOTA_LIMITS_NODE = "zookeeper_limits";
 export const QUOTA_STATS_NODE = "zookeeper_stats";
+/** The prefix of every quota node's path (checked on each create and delete). */
+const QUOTA_DIR = QUOTA_PREFIX + "/";
 
 /** The limits of one quota; -1 where none is set. */
 export interface QuotaLimits {
@@ -77,7 +79,7 @@ export function statsPathOf(root: string): string {
  * counting /zookeeper would count the stats nodes themselves).
  */
 export function quotaNodeOf(path: string): { root: string; kind: "limits" | "stats" } | undefined {
-  if (!path.startsWith(QUOTA_PREFIX + "/")) return undefined;
+  if (!path.startsWith(QUOTA_DIR)) return undefined;
   const slash = path.lastIndexOf("/");
   const name = path.slice(slash + 1);
   const kind = name === QUOTA_LIMITS_NODE ? "limits" : name === QUOTA_STATS_NODE ? "stats" : undefined;
