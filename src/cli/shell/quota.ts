@@ -153,6 +153,11 @@ export const setquota: ShellCommand = {
     const p = parseGroup(words, true, true);
     if (p.args.length < 2) throw new CliError(`setquota ${this.usage}`);
     const path = p.args[1]!;
+    // A string prefix, as zkCli checks it: /zookeeper/quotax is refused too.
+    if (path.startsWith(QUOTA)) {
+      sh.io.err(`cannot set a quota under the path: ${QUOTA}\n`);
+      return;
+    }
     const [option, raw] = [...p.options][0]!;
     const value = quotaValue(sh, option, raw as string);
     if (value === undefined) return;
