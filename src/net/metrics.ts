@@ -215,7 +215,8 @@ export function buildRegistry(src: MetricsSource): Registry {
 /**
  * ZooKeeper 3.7's quota metrics, with its names and its `key` label (the namespace: the
  * quota root's first path component), summed over the quotas of a namespace. Limits
- * are the hard limit where one is set, else the soft one; quotas without one are left out.
+ * are the hard limit where one is set, else the soft one; -1 when no quota of the
+ * namespace has one (ZooKeeper's mntr shows a quota without a byte limit as -1).
  */
 function quotaMetrics(registry: Registry, src: MetricsSource): void {
   let quotas: QuotaGauge[] | undefined;
@@ -228,8 +229,11 @@ function quotaMetrics(registry: Registry, src: MetricsSource): void {
     const sums = new Map<string, number>();
     for (const q of quotas) {
       const v = pick(q);
-      if (limit && v < 0) continue;
-      sums.set(q.namespace, (sums.get(q.namespace) ?? 0) + v);
+      const sum = sums.get(q.namespace);
+      // A limit of -1 (none) counts only while no quota of the namespace has one, as
+      // ZooKeeper shows a lone quota's -1.
+      if (limit && v < 0) sums.set(q.namespace, sum ?? -1);
+      else sums.set(q.namespace, (sum === undefined || (limit && sum < 0) ? 0 : sum) + v);
     }
     for (const [key, v] of sums) this.set({ key }, v);
   };

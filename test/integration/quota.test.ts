@@ -305,6 +305,20 @@ describe("quota warnings and metrics", () => {
     expect(sample("quota_count_usage_per_namespace")).toBe("2");
     expect(sample("quota_bytes_usage_per_namespace")).toBe("5");
     expect(sample("quota_exceeded_error_per_namespace")).toBe("2");
+    // A second quota in the namespace adds to it; one without a count limit shows -1 alone.
+    await zk.create("/ns/b", "xyz");
+    await zk.create("/zookeeper/quota/ns/b", null);
+    await zk.create("/zookeeper/quota/ns/b/zookeeper_limits", "count=-1,bytes=-1=;byteHardLimit=4;countHardLimit=-1");
+    await zk.create("/zookeeper/quota/ns/b/zookeeper_stats", "count=0,bytes=0");
+    await zk.create("/solo", null);
+    await zk.create("/zookeeper/quota/solo", null);
+    await zk.create("/zookeeper/quota/solo/zookeeper_limits", "count=-1,bytes=7=;byteHardLimit=-1;countHardLimit=-1");
+    await zk.create("/zookeeper/quota/solo/zookeeper_stats", "count=0,bytes=0");
+    const again = await (await fetch(`${t.metricsUrl}/metrics`)).text();
+    const samples = (ns: string) => (name: string): string | undefined => again.split("\n").find((l) => l.startsWith(`${name}{key="${ns}"} `))?.split(" ")[1];
+    const [ns, solo] = [samples("ns"), samples("solo")];
+    expect(["count_limit", "bytes_limit", "count_usage", "bytes_usage"].map((m) => ns(`quota_${m}_per_namespace`))).toEqual(["1", "14", "3", "8"]);
+    expect(["count_limit", "bytes_limit", "count_usage", "bytes_usage"].map((m) => solo(`quota_${m}_per_namespace`))).toEqual(["-1", "7", "1", "0"]);
   });
 });
 
