@@ -4,6 +4,8 @@
 // Apply never decides anything a txn has not already decided; where the tree disagrees
 // with a txn it reports an error code and changes nothing — except in replay() (recovery
 // over a fuzzy snapshot), which redoes the txn's assignments instead (see there).
+// Quota stats (quota.ts) are part of apply: each zookeeper_stats node is rewritten in
+// place by the txn that changes its subtree, never by a txn of its own.
 
 import {
   CONTAINER_EPHEMERAL_OWNER,
@@ -78,6 +80,7 @@ export interface ApplyResult extends OpResult {
 
 const ZOOKEEPER = "/zookeeper";
 const QUOTA = QUOTA_PREFIX;
+const CONFIG = "/zookeeper/config";
 
 /** A quota's usage past one of its limits, after a txn applied (soft limits are only logged). */
 export interface QuotaWarning {
@@ -90,7 +93,6 @@ export interface QuotaWarning {
 
 /** Quota warnings kept until the server takes them; more in between are only counted. */
 export const QUOTA_WARNINGS_MAX = 64;
-const CONFIG = "/zookeeper/config";
 
 export function isContainerOwner(owner: bigint): boolean {
   return owner === CONTAINER_EPHEMERAL_OWNER;
@@ -171,6 +173,8 @@ export class DataTree {
     this.#dataBytes = 0;
     this.#quotaRoots.clear();
     this.#quotaDirty = false;
+    this.#quotaWarnings = [];
+    this.#quotaWarningsDropped = 0;
     this.lastProcessedZxid = asZxid(0n);
     this.#init();
     for (const [p, data] of system) this.setSystemData(p, data);
