@@ -192,6 +192,7 @@ const SPECS: readonly KeySpec[] = [
   { name: "admin.serverPort", sysprop: true, apply: port("adminServerPort") },
   { name: "admin.serverAddress", sysprop: true, apply: host("adminServerAddress") },
   { name: "extendedTypesEnabled", sysprop: true, apply: bool("extendedTypesEnabled") },
+  { name: "enforceQuota", sysprop: true, apply: bool("enforceQuota") },
   { name: "snapCount", sysprop: true, apply: snapCount },
   { name: "forceSync", sysprop: true, apply: bool("forceSync") },
   { name: "jute.maxbuffer", sysprop: true, apply: int("juteMaxBufferBytes", positive("bytes", true)) },

@@ -121,6 +121,7 @@ function baseDraft(): Draft {
     readOnlyModeEnabled: false,
     fourLetterWords: [],
     extendedTypesEnabled: false,
+    enforceQuota: false,
     skipAcl: false,
     superDigest: undefined,
     containerCheckIntervalMs: 60_000,

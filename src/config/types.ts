@@ -76,6 +76,8 @@ export type CorralConfig = {
 
   // Data tree and auth.
   readonly extendedTypesEnabled: boolean;
+  /** Refuse a create or setData past a quota's hard limit with QuotaExceeded (ZooKeeper 3.7+). */
+  readonly enforceQuota: boolean;
   readonly skipAcl: boolean;
   /** `user:base64digest`, as DigestAuthenticationProvider.generateDigest prints it. */
   readonly superDigest?: string | undefined;

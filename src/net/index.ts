@@ -25,5 +25,6 @@ export {
   LATENCY_BOUNDS_S,
   type MetricsSource,
   type RecipeGauges,
+  type QuotaGauge,
   type HttpEndpoint,
 } from "./metrics.js";

@@ -37,6 +37,8 @@ export interface PipelineOptions {
   clock: Clock;
   serverId: bigint;
   extendedTypesEnabled: boolean;
+  /** enforceQuota: refuse creates and setData past a quota's hard limit (QuotaExceeded). */
+  enforceQuota?: boolean;
   /**
    * The server's ACL check (accessCheck(skipACL)); the owner gives the watch registry
    * the same one. Default: checkAcl.
@@ -105,6 +107,11 @@ export class Pipeline {
 
   subscribe(fn: ApplySubscriber): void {
     this.#commits.subscribe(fn);
+  }
+
+  /** Requests refused at prep for a quota's hard limit (enforceQuota), by namespace. */
+  quotaExceededByNamespace(): ReadonlyMap<string, number> {
+    return this.#prep.quotaExceeded;
   }
 
   get lastZxid(): Zxid {
@@ -379,6 +386,7 @@ export class Pipeline {
       sessionId: sid,
       authIds: authIds ?? this.#queues.get(sid)?.conn.authIds ?? NO_IDS,
       extendedTypesEnabled: this.#opts.extendedTypesEnabled,
+      enforceQuota: this.#opts.enforceQuota ?? false,
       reconfigEnabled: this.#opts.reconfigEnabled ?? false,
       reconfigPlanner: this.#reconfigPlanner,
     });

@@ -43,14 +43,24 @@ interface PendingNode {
   ephemeralOwner: bigint;
   childCount: number;
   acl: readonly ACL[];
+  /** Its data's length, for quota checks. */
+  dataBytes: number;
 }
 
 /**
  * Every PendingNode is made here, as one literal: a create's copy of its parent made with
  * object spread was one of prep's dearest lines in a profile of 64x16 creates.
  */
-function pendingNode(version: number, cversion: number, aversion: number, ephemeralOwner: bigint, childCount: number, acl: readonly ACL[]): PendingNode {
-  return { version, cversion, aversion, ephemeralOwner, childCount, acl };
+function pendingNode(
+  version: number,
+  cversion: number,
+  aversion: number,
+  ephemeralOwner: bigint,
+  childCount: number,
+  acl: readonly ACL[],
+  dataBytes: number,
+): PendingNode {
+  return { version, cversion, aversion, ephemeralOwner, childCount, acl, dataBytes };
 }
 
 interface ChangeRecord {
@@ -58,12 +68,22 @@ interface ChangeRecord {
   path: string;
   /** null: deleted by a prepared txn. */
   node: PendingNode | null;
+  /** The quota this record's node counts under, and what it will add to its usage once applied. */
+  quota: PendingQuota | undefined;
+}
+
+interface PendingQuota {
+  root: string;
+  count: number;
+  bytes: number;
 }
 
 export interface PrepContext {
   sessionId: bigint;
   authIds: readonly Id[];
   extendedTypesEnabled: boolean;
+  /** enforceQuota: a create or setData past a quota's hard limit is refused with QuotaExceeded. */
+  enforceQuota?: boolean;
   /** reconfigEnabled; and the planner, which only an ensemble member has. */
   reconfigEnabled?: boolean;
   reconfigPlanner?: ReconfigPlanner | undefined;
@@ -84,6 +104,9 @@ export const CONFIG_NODE = "/zookeeper/config";
 const SPECIAL_PATHS: ReadonlySet<string> = new Set(["/", "/zookeeper", "/zookeeper/quota", CONFIG_NODE]);
 
 const MODES_MAX = CreateMode.PersistentSequentialWithTtl;
+
+/** Namespaces whose quota refusals are counted one by one (a metric label each). */
+export const QUOTA_NAMESPACES_MAX = 1024;
 
 /**
  * The most znodes the tree can hold: a JS Map (the node map, a znode's children) holds
@@ -117,6 +140,10 @@ export class Prep {
   readonly #ephemeralsPending = new Map<bigint, Set<ChangeRecord>>();
 
   readonly #nodesMax: number;
+  /** Requests refused for a hard quota limit, by namespace (the root's first component), for /metrics. */
+  readonly quotaExceeded = new Map<string, number>();
+  /** What prepared txns not yet applied will add to each quota's usage (its stats count applied txns only). */
+  readonly #quotaPending = new Map<string, { count: number; bytes: number }>();
   #sessionEndPlanner: SessionEndPlanner | undefined;
 
   /** `nodesMax`: TREE_NODES_MAX, lower only in tests. */
@@ -162,6 +189,7 @@ export class Prep {
     this.#queue.clear();
     this.#ephemeralRecords.clear();
     this.#ephemeralsPending.clear();
+    this.#quotaPending.clear();
     this.#scratch = null;
   }
 
@@ -179,6 +207,8 @@ export class Prep {
   applied(zxid: bigint): void {
     for (let cr = this.#queue.shiftThrough(zxid); cr !== undefined; cr = this.#queue.shiftThrough(zxid)) {
       if (this.#overlay.get(cr.path) === cr) this.#overlay.delete(cr.path);
+      // Applied: the tree's stats hold it now.
+      if (cr.quota !== undefined) this.#addPendingQuota(cr.quota, -1);
     }
     // Applied: from now on the tree's ephemeral index has them (or they are gone).
     for (let cr = this.#ephemeralRecords.shiftThrough(zxid); cr !== undefined; cr = this.#ephemeralRecords.shiftThrough(zxid)) {
@@ -220,7 +250,7 @@ export class Prep {
     if (!plan.ok) throw new PrepError(plan.err);
     const node = this.#need(CONFIG_NODE);
     if (!this.#allows(node.acl, Perms.Write, ctx.authIds)) throw new PrepError(Err.NoAuth);
-    this.#record(CONFIG_NODE, zxid, pendingNode(-1, node.cversion, node.aversion, node.ephemeralOwner, node.childCount, node.acl));
+    this.#record(CONFIG_NODE, zxid, pendingNode(-1, node.cversion, node.aversion, node.ephemeralOwner, node.childCount, node.acl, plan.data?.length ?? 0));
     return { type: "setData", path: CONFIG_NODE, data: plan.data, version: -1 };
   }
 
@@ -249,13 +279,14 @@ export class Prep {
     const path = sequential ? req.path + sequenceSuffix(parent.cversion) : req.path;
     if (this.#lookup(path) !== null) throw new PrepError(Err.NodeExists);
     if (isEphemeralOwner(parent.ephemeralOwner)) throw new PrepError(Err.NoChildrenForEphemerals);
+    if (ctx.enforceQuota === true) this.#checkQuota(path, 1, req.data === null ? 0 : req.data.length);
     // Pending records bound the creates not yet applied from above.
     const pending = this.#queue.size + (this.#scratch?.size ?? 0);
     if (this.#tree.nodeCount + pending >= this.#nodesMax) throw new PrepError(Err.QuotaExceeded);
     const owner = ownerFor(req.opCode, mode, ctx.sessionId, req.ttl);
     const parentCVersion = (parent.cversion + 1) | 0;
-    this.#record(parentPath, zxid, pendingNode(parent.version, parentCVersion, parent.aversion, parent.ephemeralOwner, parent.childCount + 1, parent.acl));
-    this.#record(path, zxid, pendingNode(0, 0, 0, owner, 0, acl));
+    this.#record(parentPath, zxid, pendingNode(parent.version, parentCVersion, parent.aversion, parent.ephemeralOwner, parent.childCount + 1, parent.acl, parent.dataBytes));
+    this.#record(path, zxid, pendingNode(0, 0, 0, owner, 0, acl, req.data?.length ?? 0));
     return { type: "create", path, data: req.data, acl, ephemeralOwner: owner, parentCVersion };
   }
 
@@ -276,8 +307,9 @@ export class Prep {
     if (invalidPathReason(path) !== undefined) throw new PrepError(Err.BadArguments);
     const node = this.#need(path);
     if (!this.#allows(node.acl, Perms.Write, ctx.authIds)) throw new PrepError(Err.NoAuth);
+    if (ctx.enforceQuota === true) this.#checkQuota(path, 0, (data === null ? 0 : data.length) - node.dataBytes);
     const next = checkVersion(node.version, version);
-    this.#record(path, zxid, pendingNode(next, node.cversion, node.aversion, node.ephemeralOwner, node.childCount, node.acl));
+    this.#record(path, zxid, pendingNode(next, node.cversion, node.aversion, node.ephemeralOwner, node.childCount, node.acl, data?.length ?? 0));
     return { type: "setData", path, data, version: next };
   }
 
@@ -288,7 +320,7 @@ export class Prep {
     const node = this.#need(path);
     if (!this.#allows(node.acl, Perms.Admin, ctx.authIds)) throw new PrepError(Err.NoAuth);
     const next = checkVersion(node.aversion, version);
-    this.#record(path, zxid, pendingNode(node.version, node.cversion, next, node.ephemeralOwner, node.childCount, acl));
+    this.#record(path, zxid, pendingNode(node.version, node.cversion, next, node.ephemeralOwner, node.childCount, acl, node.dataBytes));
     return { type: "setACL", path, acl, version: next };
   }
 
@@ -381,8 +413,8 @@ export class Prep {
       if (parent === null || isEphemeralOwner(parent.ephemeralOwner)) continue;
       const from = this.#tree.get(m.from);
       const parentCVersion = (parent.cversion + 1) | 0;
-      this.#record(parentPath, zxid, pendingNode(parent.version, parentCVersion, parent.aversion, parent.ephemeralOwner, parent.childCount + 1, parent.acl));
-      this.#record(m.to, zxid, pendingNode(0, 0, 0, 0n, 0, from?.acl ?? this.#lookup(m.from)!.acl));
+      this.#record(parentPath, zxid, pendingNode(parent.version, parentCVersion, parent.aversion, parent.ephemeralOwner, parent.childCount + 1, parent.acl, parent.dataBytes));
+      this.#record(m.to, zxid, pendingNode(0, 0, 0, 0n, 0, from?.acl ?? this.#lookup(m.from)!.acl, from?.data?.length ?? this.#lookup(m.from)!.dataBytes));
       moves.push({ from: m.from, to: m.to, parentCVersion });
     }
     return moves;
@@ -391,8 +423,57 @@ export class Prep {
   #recordDelete(path: string, _node: PendingNode, zxid: bigint): void {
     const parentPath = parentOf(path);
     const parent = this.#lookup(parentPath);
-    if (parent !== null) this.#record(parentPath, zxid, pendingNode(parent.version, parent.cversion, parent.aversion, parent.ephemeralOwner, parent.childCount - 1, parent.acl));
+    if (parent !== null) this.#record(parentPath, zxid, pendingNode(parent.version, parent.cversion, parent.aversion, parent.ephemeralOwner, parent.childCount - 1, parent.acl, parent.dataBytes));
     this.#record(path, zxid, null);
+  }
+
+  /**
+   * ZooKeeper's checkQuota (3.7+, with enforceQuota): the change may not take the usage of
+   * the deepest quota above `path` past a hard limit. The usage is the tree as it will be
+   * (ZooKeeper counts only applied txns, so pipelined creates could all pass it); the
+   * limits are the zookeeper_limits node's as it is now. Soft limits are only warned of,
+   * on apply.
+   */
+  #checkQuota(path: string, countDiff: number, bytesDiff: number): void {
+    const root = this.#tree.quotaRootOf(path);
+    const q = root === undefined ? undefined : this.#tree.quotaOf(root);
+    if (root === undefined || q === undefined || q.usage === undefined) return;
+    const { countHardLimit, byteHardLimit } = q.limits;
+    // The usage as it will be once every prepared txn (and this multi's earlier ops) applied.
+    let count = q.usage.count + (this.#quotaPending.get(root)?.count ?? 0);
+    let bytes = q.usage.bytes + (this.#quotaPending.get(root)?.bytes ?? 0);
+    for (const cr of this.#scratch?.values() ?? []) {
+      if (cr.quota?.root === root) {
+        count += cr.quota.count;
+        bytes += cr.quota.bytes;
+      }
+    }
+    const overCount = countDiff !== 0 && countHardLimit > -1 && count + countDiff > countHardLimit;
+    const overBytes = bytesDiff !== 0 && byteHardLimit > -1 && bytes + bytesDiff > byteHardLimit;
+    if (!overCount && !overBytes) return;
+    const namespace = root.split("/")[1] ?? "";
+    const seen = this.quotaExceeded.get(namespace);
+    if (seen !== undefined || this.quotaExceeded.size < QUOTA_NAMESPACES_MAX) this.quotaExceeded.set(namespace, (seen ?? 0) + 1);
+    throw new PrepError(Err.QuotaExceeded);
+  }
+
+  /** What recording `node` at `path` adds to the usage of the quota above it, if any. */
+  #quotaDelta(path: string, node: PendingNode | null): PendingQuota | undefined {
+    if (!this.#tree.hasQuotas) return undefined;
+    const root = this.#tree.quotaRootOf(path);
+    if (root === undefined) return undefined;
+    const before = this.#lookup(path);
+    const count = (node === null ? 0 : 1) - (before === null ? 0 : 1);
+    const bytes = (node?.dataBytes ?? 0) - (before?.dataBytes ?? 0);
+    return count === 0 && bytes === 0 ? undefined : { root, count, bytes };
+  }
+
+  #addPendingQuota(q: PendingQuota, sign: 1 | -1): void {
+    const sum = this.#quotaPending.get(q.root) ?? { count: 0, bytes: 0 };
+    sum.count += sign * q.count;
+    sum.bytes += sign * q.bytes;
+    if (sum.count === 0 && sum.bytes === 0) this.#quotaPending.delete(q.root);
+    else this.#quotaPending.set(q.root, sum);
   }
 
   #need(path: string): PendingNode {
@@ -407,16 +488,21 @@ export class Prep {
     if (cr !== undefined) return cr.node;
     const n = this.#tree.get(path);
     if (n === undefined) return null;
-    return pendingNode(n.version, n.cversion, n.aversion, n.ephemeralOwner, childCount(n), n.acl);
+    return pendingNode(n.version, n.cversion, n.aversion, n.ephemeralOwner, childCount(n), n.acl, n.data === null ? 0 : n.data.length);
   }
 
   #record(path: string, zxid: bigint, node: PendingNode | null): void {
-    const cr: ChangeRecord = { zxid, path, node };
+    let quota = this.#quotaDelta(path, node);
+    // A multi keeps one record per path: its quota change is the sum of the ops on the path.
+    const earlier = this.#scratch?.get(path)?.quota;
+    if (earlier !== undefined) quota = { root: earlier.root, count: earlier.count + (quota?.count ?? 0), bytes: earlier.bytes + (quota?.bytes ?? 0) };
+    const cr: ChangeRecord = { zxid, path, node, quota };
     if (this.#scratch !== null) this.#scratch.set(path, cr);
     else this.#publish(cr);
   }
 
   #publish(cr: ChangeRecord): void {
+    if (cr.quota !== undefined) this.#addPendingQuota(cr.quota, 1);
     this.#overlay.set(cr.path, cr);
     this.#queue.push(cr);
     if (cr.node !== null && isEphemeralOwner(cr.node.ephemeralOwner)) {

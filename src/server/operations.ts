@@ -12,6 +12,7 @@ import {
   type AdminSource,
   type HttpEndpoint,
   type QuorumView,
+  type QuotaGauge,
   type RequestLatency,
 } from "../net/index.js";
 import type { Pipeline } from "../pipeline/index.js";
@@ -59,6 +60,7 @@ export class Operations {
   static async start(server: OperatedServer): Promise<Operations> {
     const ops = new Operations(new RecipeViews(server.engine, server.tree));
     logSessionCloses(server);
+    logQuotaWarnings(server);
     const c = server.config;
     try {
       if (c.adminServerEnabled) {
@@ -74,6 +76,8 @@ export class Operations {
           fsync: server.fsyncLatency,
           recipes: () => ops.views.gauges(),
           recipeEvents: () => [...server.engine.eventsPushedByKind].map(([k, n]): [string, number] => [EVENT_KINDS[k] ?? `kind${k}`, n]),
+          quotas: () => quotaGauges(server),
+          quotaExceeded: () => server.pipeline.quotaExceededByNamespace(),
         };
         ops.metrics = await listening("metrics endpoint", c.metricsHttpHost, c.metricsHttpPort, "metricsProvider.httpPort", () =>
           startMetricsEndpoint(source, c.metricsHttpHost, c.metricsHttpPort),
@@ -138,5 +142,34 @@ async function listening(what: string, host: string, port: number, hint: string,
 function logSessionCloses(server: OperatedServer): void {
   server.pipeline.subscribe((entry) => {
     if (entry.txn.type === "closeSession") server.log.info({ sessionId: hex64(entry.hdr.sessionId) }, "session closed");
+  });
+}
+
+function quotaGauges(server: OperatedServer): QuotaGauge[] {
+  const out: QuotaGauge[] = [];
+  for (const { root, limits, usage } of server.tree.quotas()) {
+    out.push({
+      namespace: root.split("/")[1] ?? "",
+      countLimit: limits.countHardLimit > -1 ? limits.countHardLimit : limits.count,
+      bytesLimit: limits.byteHardLimit > -1 ? limits.byteHardLimit : limits.bytes,
+      countUsage: usage?.count ?? 0,
+      bytesUsage: usage?.bytes ?? 0,
+    });
+  }
+  return out;
+}
+
+/**
+ * A warning per quota limit passed by an applied txn (ZooKeeper logs "Quota exceeded"
+ * on apply): soft limits, and hard ones without enforceQuota. The tree keeps at most
+ * QUOTA_WARNINGS_MAX between two txns; the rest are counted in one line.
+ */
+function logQuotaWarnings(server: OperatedServer): void {
+  server.pipeline.subscribe(() => {
+    const { warnings, dropped } = server.tree.takeQuotaWarnings();
+    for (const w of warnings) {
+      server.log.warn({ quota: w.root, [w.what]: w.usage, limit: w.limit, hard: w.hard }, `Quota exceeded: ${w.root} ${w.what}=${w.usage} ${w.hard ? "hard" : "soft"} limit=${w.limit}`);
+    }
+    if (dropped > 0) server.log.warn({ dropped }, "more quota warnings in the same txn were not logged");
   });
 }

@@ -230,6 +230,7 @@ export class StandaloneServer implements FourLetterSource {
       clock: this.clock,
       serverId: config.myid ?? 0n,
       extendedTypesEnabled: config.extendedTypesEnabled,
+      enforceQuota: config.enforceQuota,
       allows: this.#allows,
       outstandingMax: config.globalOutstandingLimit,
       reconfigEnabled: config.reconfigEnabled,

@@ -11,6 +11,8 @@ export interface TestServerOptions {
   clientPort?: number;
   superDigest?: string;
   extendedTypesEnabled?: boolean;
+  /** enforceQuota: creates and setData past a quota's hard limit are refused. */
+  enforceQuota?: boolean;
   /** skipACL=yes: no ACL is checked. */
   skipAcl?: boolean;
   reconfigEnabled?: boolean;
@@ -57,6 +59,7 @@ export async function startStandaloneForTest(opts: TestServerOptions = {}): Prom
     clientPortAddress: opts.host ?? "127.0.0.1",
     superDigest: opts.superDigest,
     extendedTypesEnabled: opts.extendedTypesEnabled ?? false,
+    enforceQuota: opts.enforceQuota ?? false,
     skipAcl: opts.skipAcl ?? false,
     reconfigEnabled: opts.reconfigEnabled ?? false,
     fourLetterWordWhitelist: wl === "*" ? "*" : new Set(wl),

@@ -1,6 +1,19 @@
 // The data tree face: znodes, paths, ACL rules, deterministic apply.
-export { DataTree, EffectKind, childCount, isContainerOwner, isEphemeralOwner, ttlOfOwner } from "./tree.js";
-export type { ZNode, ZNodeRecord, Effect, OpResult, ApplyResult } from "./tree.js";
+export { DataTree, EffectKind, QUOTA_WARNINGS_MAX, childCount, isContainerOwner, isEphemeralOwner, ttlOfOwner } from "./tree.js";
+export type { ZNode, ZNodeRecord, Effect, OpResult, ApplyResult, QuotaWarning } from "./tree.js";
+export {
+  QUOTA_LIMITS_NODE,
+  QUOTA_PREFIX,
+  QUOTA_STATS_NODE,
+  formatStatsTrack,
+  limitsPathOf,
+  parseLimits,
+  parseStatsTrack,
+  parseUsage,
+  quotaNodeOf,
+  statsPathOf,
+} from "./quota.js";
+export type { QuotaLimits, QuotaUsage } from "./quota.js";
 export { invalidPathReason, parentOf, basenameOf, joinPath, isUnder, sequenceSuffix } from "./paths.js";
 export {
   accessCheck,

@@ -4,6 +4,8 @@
 // Apply never decides anything a txn has not already decided; where the tree disagrees
 // with a txn it reports an error code and changes nothing — except in replay() (recovery
 // over a fuzzy snapshot), which redoes the txn's assignments instead (see there).
+// Quota stats (quota.ts) are part of apply: each zookeeper_stats node is rewritten in
+// place by the txn that changes its subtree, never by a txn of its own.
 
 import {
   CONTAINER_EPHEMERAL_OWNER,
@@ -17,6 +19,17 @@ import type { SessionEndMove, Txn, TxnEntry, TxnHeader } from "../txn/index.js";
 import { asZxid, assert, assertNever, type Zxid } from "../util/index.js";
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, aclKey } from "./acl.js";
 import { basenameOf, joinPath, parentOf } from "./paths.js";
+import {
+  QUOTA_PREFIX,
+  formatUsage,
+  limitsPathOf,
+  parseLimits,
+  parseUsage,
+  quotaNodeOf,
+  statsPathOf,
+  type QuotaLimits,
+  type QuotaUsage,
+} from "./quota.js";
 
 export interface ZNode {
   data: Buffer | null;
@@ -66,8 +79,20 @@ export interface ApplyResult extends OpResult {
 }
 
 const ZOOKEEPER = "/zookeeper";
-const QUOTA = "/zookeeper/quota";
+const QUOTA = QUOTA_PREFIX;
 const CONFIG = "/zookeeper/config";
+
+/** A quota's usage past one of its limits, after a txn applied (soft limits are only logged). */
+export interface QuotaWarning {
+  root: string;
+  what: "count" | "bytes";
+  usage: number;
+  limit: number;
+  hard: boolean;
+}
+
+/** Quota warnings kept until the server takes them; more in between are only counted. */
+export const QUOTA_WARNINGS_MAX = 64;
 
 export function isContainerOwner(owner: bigint): boolean {
   return owner === CONTAINER_EPHEMERAL_OWNER;
@@ -111,6 +136,18 @@ export class DataTree {
   /** The interned world:anyone ACL of each permission set: most nodes have one of these. */
   #worldAcls: (readonly ACL[] | undefined)[] = [];
   lastProcessedZxid: Zxid = asZxid(0n);
+  /**
+   * Paths with a quota (a zookeeper_limits node): an index of the tree, like the
+   * ephemeral index. Each root's zookeeper_stats node is kept equal to a count of its
+   * subtree (nodes under a deeper quota root excluded: they count there), so a replica
+   * that recounts (after a snapshot load or a SNAP) holds the same bytes as one that
+   * applied every txn.
+   */
+  #quotaRoots = new Set<string>();
+  /** Set when nodes arrived outside apply (snapshot, replay): roots and stats are recounted before use. */
+  #quotaDirty = false;
+  #quotaWarnings: QuotaWarning[] = [];
+  #quotaWarningsDropped = 0;
 
   constructor() {
     this.#init();
@@ -134,6 +171,10 @@ export class DataTree {
     this.#worldAcls.length = 0;
     this.#lastInternedFrom = undefined;
     this.#dataBytes = 0;
+    this.#quotaRoots.clear();
+    this.#quotaDirty = false;
+    this.#quotaWarnings = [];
+    this.#quotaWarningsDropped = 0;
     this.lastProcessedZxid = asZxid(0n);
     this.#init();
     for (const [p, data] of system) this.setSystemData(p, data);
@@ -157,6 +198,8 @@ export class DataTree {
     this.#lastInternedFrom = undefined;
     this.#lastInterned = [];
     this.#worldAcls = from.#worldAcls;
+    this.#quotaRoots = from.#quotaRoots;
+    this.#quotaDirty = from.#quotaDirty;
     this.lastProcessedZxid = from.lastProcessedZxid;
     from.#nodes = new Map();
     from.#ephemerals = new Map();
@@ -164,6 +207,7 @@ export class DataTree {
     from.#ttls = new Set();
     from.#acls = new Map();
     from.#worldAcls = [];
+    from.#quotaRoots = new Set();
     from.#dataBytes = 0;
     from.#lastEphemeralOwner = undefined;
     from.#lastEphemeralIndex = undefined;
@@ -204,10 +248,12 @@ export class DataTree {
   }
 
   get(path: string): ZNode | undefined {
+    if (this.#quotaDirty && !this.#replaying) this.#settleQuotas();
     return this.#nodes.get(path);
   }
 
   paths(): IterableIterator<string> {
+    if (this.#quotaDirty && !this.#replaying) this.#settleQuotas();
     return this.#nodes.keys();
   }
 
@@ -217,6 +263,7 @@ export class DataTree {
    * nodes spent more in map lookups of the paths it walked than in writing them.
    */
   nodes(): IterableIterator<[string, ZNode]> {
+    if (this.#quotaDirty && !this.#replaying) this.#settleQuotas();
     return this.#nodes.entries();
   }
 
@@ -304,6 +351,8 @@ export class DataTree {
   apply(entry: TxnEntry, effects: Effect[]): ApplyResult {
     const { hdr, txn } = entry;
     assert(hdr.zxid > this.lastProcessedZxid || hdr.zxid === 0n, `txn zxid ${hdr.zxid} not after ${this.lastProcessedZxid}`);
+    if (this.#replaying) this.#quotaDirty = true;
+    else if (this.#quotaDirty) this.#settleQuotas();
     const result = txn.type === "multi" ? this.#applyMulti(hdr, txn.txns, effects) : this.#applyOne(hdr, txn, effects);
     if (hdr.zxid > this.lastProcessedZxid) this.lastProcessedZxid = hdr.zxid;
     return result;
@@ -352,6 +401,7 @@ export class DataTree {
       ephemeralOwner: rec.ephemeralOwner,
       children: null,
     };
+    this.#quotaDirty = true;
     const old = this.#nodes.get(path);
     if (old !== undefined) {
       this.#replace(path, old, node);
@@ -432,6 +482,7 @@ export class DataTree {
     }
     parent.cversion = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
     parent.pzxid = hdr.zxid;
+    if (!this.#replaying) this.#quotaCreated(path, node);
     effects.push({ kind: EffectKind.Created, path, node }, { kind: EffectKind.ChildrenChanged, path: parentPath });
     // A plain create is answered with the path alone (the other creates, and a multi's, with a Stat).
     return hdr.opCode === OpCode.create ? { err: Err.Ok, path } : { err: Err.Ok, path, stat: this.statOf(node) };
@@ -454,6 +505,7 @@ export class DataTree {
     this.#nodes.delete(path);
     this.#dataBytes -= path.length + dataLength(node);
     this.#untrackOwner(path, node.ephemeralOwner);
+    if (!this.#replaying) this.#quotaDeleted(path, node);
     effects.push({ kind: EffectKind.Deleted, path, node }, { kind: EffectKind.ChildrenChanged, path: parentPath });
     return { err: Err.Ok };
   }
@@ -461,11 +513,13 @@ export class DataTree {
   #setData(hdr: TxnHeader, path: string, data: Buffer | null, version: number, effects: Effect[]): OpResult {
     const node = this.#nodes.get(path);
     if (node === undefined) return { err: Err.NoNode };
-    this.#dataBytes += (data === null ? 0 : data.length) - dataLength(node);
+    const bytesBefore = dataLength(node);
+    this.#dataBytes += (data === null ? 0 : data.length) - bytesBefore;
     node.data = data;
     node.version = version;
     node.mzxid = hdr.zxid;
     node.mtimeMs = hdr.timeMs;
+    if (!this.#replaying) this.#quotaDataChanged(path, dataLength(node) - bytesBefore);
     effects.push({ kind: EffectKind.DataChanged, path });
     return { err: Err.Ok, stat: this.statOf(node) };
   }
@@ -500,6 +554,147 @@ export class DataTree {
     const owned = this.#replayClosedPaths ?? this.ephemeralsOf(hdr.sessionId);
     for (const path of [...owned].sort()) this.#delete(hdr, path, effects);
     this.#dropEphemeralIndex(hdr.sessionId);
+  }
+
+  /** Whether any path has a quota (a zookeeper_limits node). */
+  get hasQuotas(): boolean {
+    if (this.#quotaDirty && !this.#replaying) this.#settleQuotas();
+    return this.#quotaRoots.size > 0;
+  }
+
+  /** The deepest path with a quota at or above `path` (ZooKeeper's getMaxPrefixWithQuota). */
+  quotaRootOf(path: string): string | undefined {
+    if (this.#quotaDirty && !this.#replaying) this.#settleQuotas();
+    return this.#rootOf(path);
+  }
+
+  /** Every quota root with its limits and its usage (undefined while its stats node is missing). */
+  *quotas(): IterableIterator<{ root: string; limits: QuotaLimits; usage: QuotaUsage | undefined }> {
+    if (this.#quotaDirty && !this.#replaying) this.#settleQuotas();
+    for (const root of [...this.#quotaRoots].sort()) {
+      const q = this.quotaOf(root);
+      if (q !== undefined) yield { root, ...q };
+    }
+  }
+
+  /** A quota root's limits (as its zookeeper_limits node says now) and usage. */
+  quotaOf(root: string): { limits: QuotaLimits; usage: QuotaUsage | undefined } | undefined {
+    if (this.#quotaDirty && !this.#replaying) this.#settleQuotas();
+    const limits = this.#quotaRoots.has(root) ? this.#nodes.get(limitsPathOf(root)) : undefined;
+    if (limits === undefined) return undefined;
+    const stats = this.#nodes.get(statsPathOf(root));
+    return { limits: parseLimits(limits.data), usage: stats === undefined ? undefined : parseUsage(stats.data) };
+  }
+
+  /** The quota warnings of txns applied since the last call, and how many did not fit. */
+  takeQuotaWarnings(): { warnings: QuotaWarning[]; dropped: number } {
+    const out = { warnings: this.#quotaWarnings, dropped: this.#quotaWarningsDropped };
+    this.#quotaWarnings = [];
+    this.#quotaWarningsDropped = 0;
+    return out;
+  }
+
+  #rootOf(path: string): string | undefined {
+    if (this.#quotaRoots.size === 0) return undefined;
+    // Bounded by the path's depth: each step drops one component.
+    for (let p = path; p.length > 1; p = parentOf(p)) if (this.#quotaRoots.has(p)) return p;
+    return undefined;
+  }
+
+  #quotaCreated(path: string, node: ZNode): void {
+    const q = quotaNodeOf(path);
+    if (q?.kind === "limits") {
+      this.#quotaRoots.add(q.root);
+      this.#recount(q.root);
+      // A quota inside another's subtree takes its nodes from the outer one.
+      const outer = this.#rootOf(parentOf(q.root));
+      if (outer !== undefined) this.#recount(outer);
+    } else if (q?.kind === "stats" && this.#quotaRoots.has(q.root)) this.#recount(q.root);
+    this.#quotaAdd(path, 1, dataLength(node));
+  }
+
+  #quotaDeleted(path: string, node: ZNode): void {
+    const q = quotaNodeOf(path);
+    if (q?.kind === "limits" && this.#quotaRoots.delete(q.root)) {
+      const outer = this.#rootOf(parentOf(q.root));
+      if (outer !== undefined) this.#recount(outer);
+    }
+    this.#quotaAdd(path, -1, -dataLength(node));
+  }
+
+  #quotaDataChanged(path: string, bytesDiff: number): void {
+    const q = quotaNodeOf(path);
+    // A stats node written by a client is put back to the count (ZooKeeper keeps the
+    // written value until its next restart; here every replica agrees at all times).
+    if (q?.kind === "stats" && this.#quotaRoots.has(q.root)) this.#recount(q.root);
+    else if (bytesDiff !== 0) this.#quotaAdd(path, 0, bytesDiff);
+  }
+
+  #quotaAdd(path: string, countDiff: number, bytesDiff: number): void {
+    const root = this.#rootOf(path);
+    if (root === undefined) return;
+    const stats = this.#nodes.get(statsPathOf(root));
+    if (stats === undefined) return;
+    const usage = parseUsage(stats.data);
+    usage.count += countDiff;
+    usage.bytes += bytesDiff;
+    this.#setStats(stats, usage);
+    if (countDiff <= 0 && bytesDiff <= 0) return;
+    const limits = parseLimits(this.#nodes.get(limitsPathOf(root))?.data ?? null);
+    const over = (what: "count" | "bytes", used: number, soft: number, hard: number): void => {
+      if (hard > -1 && used > hard) this.#warn({ root, what, usage: used, limit: hard, hard: true });
+      else if (soft > -1 && used > soft) this.#warn({ root, what, usage: used, limit: soft, hard: false });
+    };
+    if (countDiff > 0) over("count", usage.count, limits.count, limits.countHardLimit);
+    if (bytesDiff > 0) over("bytes", usage.bytes, limits.bytes, limits.byteHardLimit);
+  }
+
+  #warn(w: QuotaWarning): void {
+    if (this.#quotaWarnings.length < QUOTA_WARNINGS_MAX) this.#quotaWarnings.push(w);
+    else this.#quotaWarningsDropped++;
+  }
+
+  /** Sets a root's stats to a count of its subtree (the root counted, deeper quota roots' subtrees not). */
+  #recount(root: string): void {
+    const stats = this.#nodes.get(statsPathOf(root));
+    if (stats === undefined) return;
+    const usage = { count: 0, bytes: 0 };
+    const stack = this.#nodes.has(root) ? [root] : [];
+    // Bounded by the tree: each node is pushed at most once.
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const n = this.#nodes.get(p)!;
+      usage.count++;
+      usage.bytes += dataLength(n);
+      for (const c of n.children ?? []) {
+        const cp = joinPath(p, c);
+        if (!this.#quotaRoots.has(cp)) stack.push(cp);
+      }
+    }
+    this.#setStats(stats, usage);
+  }
+
+  #setStats(stats: ZNode, usage: QuotaUsage): void {
+    const data = Buffer.from(formatUsage(usage), "utf8");
+    this.#dataBytes += data.length - dataLength(stats);
+    stats.data = data;
+  }
+
+  /** Rebuilds the quota roots from /zookeeper/quota and recounts each one's stats. */
+  #settleQuotas(): void {
+    this.#quotaDirty = false;
+    this.#quotaRoots.clear();
+    const stack = this.#nodes.has(QUOTA) ? [QUOTA] : [];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      for (const c of this.#nodes.get(p)!.children ?? []) {
+        const cp = joinPath(p, c);
+        const q = quotaNodeOf(cp);
+        if (q?.kind === "limits") this.#quotaRoots.add(q.root);
+        stack.push(cp);
+      }
+    }
+    for (const root of this.#quotaRoots) this.#recount(root);
   }
 
   #newNode(data: Buffer | null, acl: readonly ACL[], zxid: bigint, timeMs: number, owner: bigint): ZNode {

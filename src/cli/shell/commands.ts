@@ -11,6 +11,7 @@ import { VERSION_LINE } from "../../server/index.js";
 import { aclEntry, errorMessage, javaList, statLines } from "./format.js";
 import { OptionError, parseOptions, splitLine, type OptionSpec, type Parsed } from "./options.js";
 import { pathProblem } from "./paths.js";
+import { delquota, listquota, setquota } from "./quota.js";
 import { CliError, type Shell, type ShellCommand } from "./shell.js";
 
 /** EphemeralType.TTL.maxValue(): 0x000000FFFFFFFFFF ms. */
@@ -628,13 +629,13 @@ export const ZK_COMMANDS: readonly ShellCommand[] = [
   create,
   del,
   deleteall,
-  unsupported("delquota", "[-n|-b|-N|-B] path"),
+  delquota,
   get,
   getAcl,
   getAllChildrenNumber,
   getEphemerals,
   history,
-  unsupported("listquota", "path"),
+  listquota,
   ls,
   printwatches,
   quit,
@@ -643,7 +644,7 @@ export const ZK_COMMANDS: readonly ShellCommand[] = [
   removewatches,
   set,
   setAcl,
-  unsupported("setquota", "-n|-b|-N|-B val path"),
+  setquota,
   stat,
   sync,
   version,

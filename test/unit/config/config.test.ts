@@ -72,6 +72,7 @@ describe("defaults", () => {
       adminServerPort: 8080,
       adminServerAddress: "0.0.0.0",
       extendedTypesEnabled: false,
+      enforceQuota: false,
       snapCount: 100000,
       forceSync: true,
       juteMaxBufferBytes: 1048575,
@@ -194,6 +195,7 @@ describe("every key maps to its typed field", () => {
     ["admin.serverPort=9090", "adminServerPort", 9090],
     ["admin.serverAddress=127.0.0.1", "adminServerAddress", "127.0.0.1"],
     ["extendedTypesEnabled=true", "extendedTypesEnabled", true],
+    ["enforceQuota=true", "enforceQuota", true],
     ["snapCount=5000", "snapCount", 5000],
     ["forceSync=no", "forceSync", false],
     ["forceSync=yes", "forceSync", true],
@@ -270,6 +272,7 @@ describe("every key maps to its typed field", () => {
 
   it.each([
     ["zookeeper.extendedTypesEnabled=true", "extendedTypesEnabled", true],
+    ["zookeeper.enforceQuota=true", "enforceQuota", true],
     ["zookeeper.snapCount=7", "snapCount", 7],
     ["zookeeper.forceSync=no", "forceSync", false],
     ["zookeeper.skipACL=yes", "skipAcl", true],

@@ -474,6 +474,8 @@ export interface HarnessOptions {
   log?: CommitLog;
   tickMs?: number;
   extendedTypesEnabled?: boolean;
+  /** enforceQuota: creates and setData past a quota's hard limit are refused. */
+  enforceQuota?: boolean;
   serverId?: bigint;
   outstandingMax?: number;
   /** skipACL=yes: the pipeline and the watch registry check no ACL. */
@@ -509,6 +511,7 @@ export class Harness {
       clock: this.clock,
       serverId: opts.serverId ?? 1n,
       extendedTypesEnabled: opts.extendedTypesEnabled ?? true,
+      enforceQuota: opts.enforceQuota ?? false,
       outstandingMax: opts.outstandingMax ?? 1000,
       allows,
     });
