@@ -34,3 +34,13 @@ export { Storage, type StorageOptions } from "./storage.js";
 export { formatLogFile, formatSnapshotFile } from "./dump.js";
 export { ImageDecoder, ImageEncoder, IMAGE_CHUNK_BYTES_DEFAULT, encodeImageChunks, installImage, type DecodedImage, type ImageSession } from "./image.js";
 export { readEpochs, writeEpochs, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, type Epochs } from "./epochs.js";
+export {
+  importZooKeeper,
+  loadZooKeeperData,
+  loadZkSessionIds,
+  zooKeeperPassword,
+  ZK_SESSIONS_FILE,
+  type ZkImportResult,
+  type ZkImportSource,
+  type ZkImportTarget,
+} from "./zookeeper/index.js";
