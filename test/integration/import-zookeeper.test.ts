@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect, type CorralClient, type Stat } from "../../src/client/index.js";
 import { defaultConfig } from "../../src/config/index.js";
-import { importZooKeeperNow, startStandaloneForTest, type TestServer } from "../../src/server/index.js";
+import { dumpLogFile, dumpSnapshotFile, importZooKeeperNow, startStandaloneForTest, type TestServer } from "../../src/server/index.js";
+import { zooKeeperPassword } from "../../src/storage/index.js";
 import { SeededPrng } from "../../src/util/index.js";
 import { startApacheZooKeeper, type ApacheZooKeeper } from "../helpers/apache-zk.js";
 import { findZooKeeperInstall } from "../helpers/zookeeper-install.js";
@@ -24,9 +25,10 @@ const haveZk = install.java !== undefined && install.serverClasspath !== undefin
 
 const USER = "alice:secret";
 const DIGEST_ID = `alice:${createHash("sha1").update(USER).digest("base64")}`;
-/** Txns after ZooKeeper's first snapshot point: snapCount 6000 snapshots after 3001..6000. */
-const SNAP_COUNT = 6000;
-const BULK_TXNS = 8000;
+/** ZooKeeper snapshots after 5001..10000 txns; the test writes until it has, then AFTER_SNAPSHOT_TXNS more. */
+const SNAP_COUNT = 10_000;
+const BEFORE_SNAPSHOT_TXNS_MAX = 12_000;
+const AFTER_SNAPSHOT_TXNS = 3_000;
 const IN_FLIGHT = 200;
 
 interface NodeView {
@@ -128,12 +130,13 @@ describe.skipIf(!haveZk)("corral import-zookeeper", () => {
     await writer.delete("/app/containers/gone/child");
     await containerGone;
 
-    // Thousands of writes: creates, sequences, setData, setACL, deletes, multis.
+    // Thousands of writes (creates, sequences, setData, setACL, deletes, failures), until
+    // ZooKeeper has taken a snapshot while they ran, then thousands more after it.
     let issued = 0;
     const paths: string[] = [];
-    while (issued < BULK_TXNS) {
+    const bulk = async (count: number): Promise<void> => {
       const batch: Promise<unknown>[] = [];
-      for (let i = 0; i < IN_FLIGHT && issued < BULK_TXNS; i++, issued++) {
+      for (let i = 0; i < count; i++, issued++) {
         const pick = prng.nextInt(10);
         if (pick < 3 || paths.length < 20) {
           const p = `/app/n${issued}`;
@@ -142,7 +145,7 @@ describe.skipIf(!haveZk)("corral import-zookeeper", () => {
         } else if (pick < 5) {
           batch.push(writer.create("/app/seq/item-", `s${issued}`, { mode: "persistentSequential" }));
         } else if (pick < 8) {
-          batch.push(writer.setData(paths[prng.nextInt(paths.length)]!, `set ${issued}`).catch(() => undefined));
+          batch.push(writer.setData(paths[prng.nextInt(paths.length)]!, `set ${issued}`, { version: pick === 7 ? 1 : -1 }).catch(() => undefined));
         } else if (pick < 9) {
           const p = paths.splice(prng.nextInt(paths.length), 1)[0]!;
           batch.push(writer.delete(p).catch(() => undefined));
@@ -151,7 +154,14 @@ describe.skipIf(!haveZk)("corral import-zookeeper", () => {
         }
       }
       await Promise.all(batch);
+    };
+    const snapshotZxids = async (): Promise<bigint[]> =>
+      (await readdir(join(zkData, "version-2"))).filter((n) => n.startsWith("snapshot.")).map((n) => BigInt("0x" + n.slice(9)));
+    while (!(await snapshotZxids()).some((z) => z > 0n)) {
+      expect(issued).toBeLessThan(BEFORE_SNAPSHOT_TXNS_MAX);
+      await bulk(IN_FLIGHT);
     }
+    for (let n = 0; n < AFTER_SNAPSHOT_TXNS; n += IN_FLIGHT) await bulk(IN_FLIGHT);
 
     // Live sessions at the switch, each with ephemerals.
     const survivor = await client(cs, 30_000);
@@ -166,22 +176,37 @@ describe.skipIf(!haveZk)("corral import-zookeeper", () => {
     const before = await readTree(reader);
     const zxidBefore = zxidOf(await fourLetterWord(LOOPBACK, zk.port, "srvr"));
     const survivorId = survivor.sessionId;
+    // ZooKeeper's password, which Corral will answer for an imported session.
+    expect(zooKeeperPassword(survivorId)).toEqual(survivor.sessionPassword);
     const port = zk.port;
 
     // ZooKeeper had a snapshot taken while it wrote, and thousands of txns after it.
     const names = await readdir(join(zkData, "version-2"));
-    const snaps = names.filter((n) => n.startsWith("snapshot.")).map((n) => BigInt("0x" + n.slice(9)));
-    expect(snaps.some((z) => z > 0n)).toBe(true);
+    const snaps = await snapshotZxids();
 
     const states = survivor.connectionStates();
     await zk.kill();
     const dataDir = join(root, "corral-data");
     const result = await importZooKeeperNow(zkData, undefined, { ...defaultConfig(), dataDir, dataLogDir: dataDir });
-    expect(result.txnsReplayed).toBeGreaterThanOrEqual(1900);
+    expect(result.txnsReplayed).toBeGreaterThanOrEqual(AFTER_SNAPSHOT_TXNS);
     expect("0x" + result.lastZxid.toString(16)).toBe(zxidBefore);
     expect(result.sessions.get(survivorId)).toBe(30_000);
     expect(result.warnings).toEqual([]);
     expect(result.snapshotZxid > 0n).toBe(true);
+
+    // snapshot-dump and log-dump read ZooKeeper's own files.
+    const newest = snaps.sort((a, b) => (a < b ? -1 : 1)).at(-1)!;
+    const dump = await dumpSnapshotFile(join(zkData, "version-2", `snapshot.${newest.toString(16)}`), true);
+    expect(dump[0]).toMatch(/^Apache ZooKeeper snapshot snapshot\.[0-9a-f]+: zxid 0x[0-9a-f]+/);
+    expect(dump).toContain("/app/secret");
+    expect(dump).toContain(`  acl = [digest:${DIGEST_ID}=rwcda,world:anyone=r]`);
+    expect(dump).toContain(`  data = ${Buffer.from("only alice").toString("base64")}`);
+    expect(dump.some((l) => l.startsWith("Digest: zxid 0x"))).toBe(true);
+    const lastLog = names.filter((n) => n.startsWith("log.")).sort((a, b) => (BigInt("0x" + a.slice(4)) < BigInt("0x" + b.slice(4)) ? -1 : 1)).at(-1)!;
+    const logDump = await dumpLogFile(join(zkData, "version-2", lastLog));
+    expect(logDump[0]).toMatch(/^Apache ZooKeeper transaction log log\.[0-9a-f]+/);
+    expect(logDump.some((l) => l.includes(" create '/app/survivor'"))).toBe(true);
+    expect(logDump.at(-1)).toMatch(/^EOF reached after \d+ txns\.$/);
 
     corral = await startStandaloneForTest({ dataDir, clientPort: port, extendedTypesEnabled: true });
     expect(zxidOf(await fourLetterWord(LOOPBACK, port, "srvr"))).toBe(zxidBefore);
@@ -192,6 +217,7 @@ describe.skipIf(!haveZk)("corral import-zookeeper", () => {
       if (state === "RECONNECTED") break;
     }
     expect(survivor.sessionId).toBe(survivorId);
+    expect(survivor.sessionTimeoutMs).toBe(30_000);
     expect((await survivor.getData("/app/survivor")).stat.ephemeralOwner).toBe(survivorId);
 
     const fresh = await client(`${LOOPBACK}:${port}`);
