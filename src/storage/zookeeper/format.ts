@@ -143,8 +143,8 @@ export function parseZkSnapshot(buf: Buffer, file: string): ZkSnapshot {
   const fail = (reason: string, offset = at): never => {
     throw new StorageError(file, offset, reason);
   };
-  const step = <T>(what: string, fn: () => T): T => {
-    at = r.offset;
+  const step = <T>(what: string, fn: () => T, from = r.offset): T => {
+    at = from;
     try {
       return fn();
     } catch (e) {
@@ -188,7 +188,7 @@ export function parseZkSnapshot(buf: Buffer, file: string): ZkSnapshot {
       if (acl === undefined) fail(`node ${JSON.stringify(path)} uses ACL index ${aclIndex}, which the ACL cache does not hold`, offset);
       const rec: ZNodeRecord = { data, acl: acl!, czxid, mzxid, pzxid, ctimeMs: Number(ctime), mtimeMs: Number(mtime), version, cversion, aversion, ephemeralOwner };
       return { rec, aclIndex };
-    });
+    }, offset);
     const p = path === "" ? "/" : path;
     if (!p.startsWith("/") || (p !== "/" && p.endsWith("/"))) fail(`bad node path ${JSON.stringify(path)}`, offset);
     nodes.push({ path: p, node: node.rec, aclIndex: node.aclIndex, offset });
