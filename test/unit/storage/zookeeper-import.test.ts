@@ -3,7 +3,8 @@
 // would have it; damaged input (bad checksum, truncated file, wrong magic, a gap, an
 // unknown txn) is refused with the file and offset, and nothing is written.
 
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -338,5 +339,48 @@ describe("import-zookeeper", () => {
     expect(tree.get("/a")!.acl).toEqual(OPEN);
     // S1's ephemeral stays: S1 is live in the snapshot.
     expect(tree.get("/e")!.ephemeralOwner).toBe(S1);
+  });
+
+  it("reads a gzipped snapshot (snapshot.<zxid>.gz) and logs kept in a separate dataLogDir", async () => {
+    const zk = await zkDir({ snapshots: [], logs: [] });
+    await writeFile(join(zk, "version-2", `snapshot.${hex(Z(5))}.gz`), gzipSync(snapshot()));
+    const logDir = join(root!, "zk-logs", "version-2");
+    await mkdir(logDir, { recursive: true });
+    await writeFile(join(logDir, `log.${hex(Z(1))}`), zkLog(firstLog()));
+    await writeFile(join(logDir, `log.${hex(Z(13))}`), zkLog(secondLog()));
+    const result = await importZooKeeper(nodeDisk, { dataDir: zk, dataLogDir: join(root!, "zk-logs") }, { dataDir: join(root!, "corral") });
+    expect(result.snapshot).toMatch(/snapshot\.100000005\.gz$/);
+    expect(result.lastZxid).toBe(Z2(1));
+    expect(formatSnapshotFile(gzipSync(snapshot()), "/x/snapshot.100000005.gz")[0]).toMatch(/^Apache ZooKeeper snapshot snapshot\.100000005\.gz: zxid 0x100000005/);
+    const bad = gzipSync(snapshot());
+    bad[bad.length - 6] = bad[bad.length - 6]! ^ 0xff; // the gzip trailer's CRC
+    await rename(join(zk, "version-2", `snapshot.${hex(Z(5))}.gz`), join(root!, "old.gz"));
+    await writeFile(join(zk, "version-2", `snapshot.${hex(Z(5))}.gz`), bad);
+    await rm(join(root!, "corral"), { recursive: true });
+    await expect(importZooKeeper(nodeDisk, { dataDir: zk, dataLogDir: join(root!, "zk-logs") }, { dataDir: join(root!, "corral") })).rejects.toThrow(
+      /snapshot\.100000005\.gz at offset 0: not a gzip stream/,
+    );
+  });
+
+  it("drops the ephemerals of sessions that are gone, as ZooKeeper does when it loads its data", async () => {
+    const snap = zkSnapshot({
+      sessions: [[S2, 20_000]],
+      nodes: [
+        { path: "", cversion: 3, pzxid: Z(3) },
+        { path: "/zookeeper" },
+        { path: "/live", czxid: Z(1), owner: S2 },
+        { path: "/dead", czxid: Z(2), owner: S1 },
+        { path: "/dead2", czxid: Z(3), owner: S1 },
+      ],
+    });
+    const zk = await zkDir({ snapshots: [[Z(3), snap]], logs: [] });
+    const result = await runImport(zk);
+    expect(result.orphanEphemerals).toBe(2);
+    expect(result.lastZxid).toBe(Z(3));
+    const { tree } = await recovered(join(root!, "corral"));
+    expect(tree.get("/live")!.ephemeralOwner).toBe(S2);
+    expect(tree.get("/dead")).toBeUndefined();
+    expect(tree.get("/dead2")).toBeUndefined();
+    expect(tree.lastProcessedZxid).toBe(Z(3));
   });
 });
