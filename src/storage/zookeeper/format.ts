@@ -86,6 +86,9 @@ export interface ZkSnapshot {
   readonly bytes: number;
 }
 
+/** What a gzipped snapshot that ends early (ZooKeeper stopped while writing it) is refused with. */
+export const ZK_GZIP_CUT_SHORT = "the gzip stream is cut short";
+
 /** Unzips a `.gz` snapshot; other names are returned as they are; `.snappy` is refused. */
 export function zkSnapshotStream(buf: Buffer, file: string): Buffer {
   if (file.endsWith(".snappy")) {
@@ -95,6 +98,7 @@ export function zkSnapshotStream(buf: Buffer, file: string): Buffer {
   try {
     return gunzipSync(buf);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "Z_BUF_ERROR") throw new StorageError(file, buf.length, `${ZK_GZIP_CUT_SHORT}: ${(e as Error).message}`, { cause: e });
     throw new StorageError(file, 0, `not a gzip stream: ${(e as Error).message}`, { cause: e });
   }
 }

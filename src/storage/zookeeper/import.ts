@@ -33,7 +33,7 @@ import { writeEpochs, readEpochs, type Epochs } from "../epochs.js";
 import { StorageError } from "../errors.js";
 import { VERSION_DIR, zxidGap, zxidHex } from "../files.js";
 import { FuzzySnapshot } from "../snapshot.js";
-import { parseZkSnapshot, scanZkLog, zkSnapshotStream, type ZkSnapshot } from "./format.js";
+import { ZK_GZIP_CUT_SHORT, parseZkSnapshot, scanZkLog, zkSnapshotStream, type ZkSnapshot } from "./format.js";
 import { ZK_SESSIONS_FILE, formatZkSessions } from "./sessions.js";
 import { decodeZkTxn, zkOpName } from "./txn.js";
 
@@ -117,13 +117,15 @@ export async function loadZooKeeperData(disk: Disk, src: ZkImportSource, log?: L
   let snap: ZkSnapshot | undefined;
   for (let i = snaps.length - 1; i >= 0 && snap === undefined; i--) {
     const f = snaps[i]!;
-    const buf = zkSnapshotStream(await disk.readFile(f.path), f.path);
+    let buf: Buffer | undefined;
     try {
+      buf = zkSnapshotStream(await disk.readFile(f.path), f.path);
       snap = parseZkSnapshot(buf, f.path);
       snapFile = f;
     } catch (e) {
       // Cut short (no seal yet): ZooKeeper was stopped while writing it, and skips it.
-      if (e instanceof StorageError && i > 0 && isIncomplete(buf)) {
+      const cutShort = buf === undefined ? e instanceof StorageError && e.message.includes(ZK_GZIP_CUT_SHORT) : isIncomplete(buf);
+      if (e instanceof StorageError && i > 0 && cutShort) {
         warn(`skipping ${f.name}: ${e.message} (a snapshot ZooKeeper did not finish writing)`, { file: f.path });
         continue;
       }

@@ -360,6 +360,14 @@ describe("import-zookeeper", () => {
     await expect(importZooKeeper(nodeDisk, { dataDir: zk, dataLogDir: join(root!, "zk-logs") }, { dataDir: join(root!, "corral") })).rejects.toThrow(
       /snapshot\.100000005\.gz at offset 0: not a gzip stream/,
     );
+    // One cut short is what a stop while writing leaves: the older snapshot is used.
+    const older = zkSnapshot({ nodes: [{ path: "" }, { path: "/zookeeper" }] });
+    await writeFile(join(zk, "version-2", "snapshot.0"), older);
+    await writeFile(join(zk, "version-2", `snapshot.${hex(Z(5))}.gz`), gzipSync(snapshot()).subarray(0, 60));
+    const fallback = await importZooKeeper(nodeDisk, { dataDir: zk, dataLogDir: join(root!, "zk-logs") }, { dataDir: join(root!, "corral") });
+    expect(fallback.snapshotZxid).toBe(0n);
+    expect(fallback.warnings[0]).toMatch(/skipping snapshot\.100000005\.gz: .*gzip stream is cut short/);
+    expect(fallback.lastZxid).toBe(Z2(1));
   });
 
   it("drops the ephemerals of sessions that are gone, as ZooKeeper does when it loads its data", async () => {
