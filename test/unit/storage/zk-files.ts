@@ -26,6 +26,8 @@ export interface ZkSnapshotSpec {
   acls?: [bigint, ACL[]][];
   nodes: ZkNodeSpec[];
   digest?: { zxid: bigint; value: bigint };
+  /** ZooKeeper 3.9's lastProcessedZxid trailer. */
+  lastZxid?: bigint;
 }
 
 function writeAcl(w: JuteWriter, acl: readonly ACL[]): void {
@@ -82,6 +84,10 @@ export function zkSnapshot(spec: ZkSnapshotSpec): Buffer {
     w.long(spec.digest.value);
     seal(w);
   }
+  if (spec.lastZxid !== undefined) {
+    w.long(spec.lastZxid);
+    seal(w);
+  }
   return w.toBuffer();
 }
 
@@ -108,6 +114,13 @@ export const body = {
     writeAcl(w, opts.acl ?? OPEN);
     w.bool(opts.ephemeral ?? false);
     w.int(opts.parentCVersion);
+  },
+  /** ZooKeeper 3.4's CreateTxnV0: no parentCVersion. */
+  createV0: (path: string, data: string, ephemeral: boolean) => (w: JuteWriter) => {
+    w.ustring(path);
+    w.buffer(Buffer.from(data));
+    writeAcl(w, OPEN);
+    w.bool(ephemeral);
   },
   createTtl: (path: string, data: string, parentCVersion: number, ttl: bigint) => (w: JuteWriter) => {
     w.ustring(path);

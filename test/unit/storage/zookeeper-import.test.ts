@@ -391,4 +391,30 @@ describe("import-zookeeper", () => {
     expect(tree.get("/dead2")).toBeUndefined();
     expect(tree.lastProcessedZxid).toBe(Z(3));
   });
+
+  it("reads what ZooKeeper 3.4/3.5 logged (create without parentCVersion, closeSession without paths) and 3.9's lastProcessedZxid trailer", async () => {
+    const older = [
+      ...firstLog(),
+      zkEntry({ session: 0x400n, zxid: Z(13), type: -10 }, body.int(4_000)),
+      zkEntry({ session: 0x400n, zxid: Z(14), type: 1 }, body.createV0("/s4eph", "", true)),
+      zkEntry({ session: 0x400n, zxid: Z(15), type: -11 }, body.none()),
+      zkEntry({ session: S3, zxid: Z(16), type: -11 }, body.none(), true),
+    ];
+    for (const snap of [zkSnapshot({ nodes: [{ path: "" }, { path: "/zookeeper" }], lastZxid: 0n }), zkSnapshot({ nodes: [{ path: "" }, { path: "/zookeeper" }], digest: { zxid: 0n, value: 0n }, lastZxid: 0n })]) {
+      await rm(join(root ?? "/nonexistent", "zk"), { recursive: true, force: true });
+      await rm(join(root ?? "/nonexistent", "corral"), { recursive: true, force: true });
+      const zk = await zkDir({ snapshots: [[0n, snap]], logs: [[Z(1), zkLog(older)]] });
+      const result = await runImport(zk);
+      expect(result.lastZxid).toBe(Z(16));
+      expect([...result.sessions.keys()]).toEqual([S2]);
+      const { tree } = await recovered(join(root!, "corral"));
+      expect(tree.get("/s4eph")).toBeUndefined();
+      expect(tree.get("/eph")).toBeUndefined();
+      // S1 never had a createSession logged, nor a snapshot listing it: its ephemeral goes.
+      expect(tree.get("/e")).toBeUndefined();
+      expect(result.orphanEphemerals).toBe(1);
+      expect(tree.get("/")!.cversion).toBe(7); // the V0 create counted one more than /c's 6
+      expect(formatSnapshotFile(snap, "/x/snapshot.0").at(-1)).toBe("Last processed zxid: 0x0");
+    }
+  });
 });
