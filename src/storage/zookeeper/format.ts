@@ -292,7 +292,14 @@ export function scanZkLog(buf: Buffer, file: string): ZkLogScan {
   }
 }
 
+/** A block of zeros to compare tails against (ZooKeeper preallocates logs 64 MiB at a time). */
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Whether every byte of `buf` from `offset` on is zero. */
 function zeroFrom(buf: Buffer, offset: number): boolean {
-  for (let i = offset; i < buf.length; i++) if (buf[i] !== 0) return false;
+  for (let at = offset; at < buf.length; at += ZEROS.length) {
+    const n = Math.min(ZEROS.length, buf.length - at);
+    if (buf.compare(ZEROS, 0, n, at, at + n) !== 0) return false;
+  }
   return true;
 }
