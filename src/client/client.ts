@@ -65,6 +65,7 @@ export type ClientState = "CONNECTING" | "CONNECTED" | "CONNECTED_READ_ONLY" | "
 /** What the client does once its session is LOST. */
 export type AfterLost = "new-session" | "close";
 
+/** Options of `connect()` and of the client classes' constructors; every one is optional. */
 export interface ClientOptions {
   /** Requested session timeout; the server clamps it. Default 30 s. */
   sessionTimeoutMs?: number;
@@ -108,6 +109,7 @@ export interface ClientOptions {
   clock?: Clock;
 }
 
+/** Options every call takes. */
 export interface CallOptions {
   /** Aborts the call: it rejects with the signal's reason (a queued call is not sent). */
   signal?: AbortSignal | undefined;
@@ -159,10 +161,15 @@ export type ConnectionStateListener = (state: ConnectionState, info: ConnectionS
 export interface Client {
   /** Every connection state change (see `ConnectionState`). */
   on(event: "connectionState", listener: ConnectionStateListener): this;
+  /** The other events: "state" (ClientState), "expired" (reason), "reconnected", "recipeEvent". */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
+  /** The next connection state change only. */
   once(event: "connectionState", listener: ConnectionStateListener): this;
+  /** The next event of that name only (see `on`). */
   once(event: string | symbol, listener: (...args: any[]) => void): this;
+  /** Removes a "connectionState" listener. */
   off(event: "connectionState", listener: ConnectionStateListener): this;
+  /** Removes a listener of another event. */
   off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
@@ -187,7 +194,10 @@ export class Client extends EventEmitter {
     retryPolicy: RetryPolicy | undefined;
   };
   readonly #clock: Clock;
-  /** The watches this client holds, by kind and path (re-armed after every reconnect). */
+  /**
+   * The watches this client holds, by kind and path (re-armed after every reconnect).
+   * @internal
+   */
   readonly watches = new ClientWatches();
   #hosts: HostPort[];
   #hostIndex = 0;
@@ -913,7 +923,8 @@ export class Client extends EventEmitter {
    * Sends one request and resolves with its decoded reply. Sent at once when connected,
    * else queued until the next connect (at most `operationTimeoutMs`); rejects with the
    * LOST reason if the session is lost first, with ConnectionLoss if the connection drops
-   * while it is in flight.
+   * while it is in flight. The building block of the typed calls; not for applications.
+   * @internal
    */
   request<T>(
     opCode: number,
@@ -1026,6 +1037,7 @@ export class Client extends EventEmitter {
   /**
    * Drops the connection without closing the session and waits `reconnectDelayMs` before
    * reconnecting (tests of reconnect and, with a delay past the timeout, of expiry).
+   * @internal
    */
   disconnectForTest(reconnectDelayMs = 0): void {
     this.#reconnectDelayMs = reconnectDelayMs;

@@ -1,16 +1,26 @@
 // Connect strings as ZooKeeper clients take them: "host:port,host:port[/chroot]".
 
+/** One server of a connect string. */
 export interface HostPort {
+  /** Host name or address (an IPv6 address without its brackets). */
   host: string;
+  /** TCP port (2181 when the connect string gives none). */
   port: number;
 }
 
+/** A parsed connect string. */
 export interface ConnectString {
+  /** The servers, in the order given. */
   hosts: HostPort[];
   /** "" for no chroot, else an absolute path without trailing slash. */
   chroot: string;
 }
 
+/**
+ * Parses a connect string as ZooKeeper clients take it: `"host:port,host:port[/chroot]"`
+ * (`[v6addr]:port` for IPv6, port 2181 when omitted). Throws on an empty host list, a bad
+ * port or a chroot ending in `/`.
+ */
 export function parseConnectString(s: string): ConnectString {
   const slash = s.indexOf("/");
   const hostPart = slash === -1 ? s : s.slice(0, slash);

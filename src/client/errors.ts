@@ -2,12 +2,20 @@
 
 import { Err, errMessage, errName, type ErrName } from "../jute/index.js";
 
+/**
+ * A failed call: ZooKeeper's error code (`code` by name, `errno` by number) and the path
+ * the call was about. Every call of the client rejects with one (or a subclass:
+ * `SessionLostError`, `ClientClosedError`, `MultiError`, `AckOutcomeUnknownError`), except
+ * an aborted call, which rejects with its signal's reason.
+ */
 export class ZooKeeperError extends Error {
+  /** "ZooKeeperError", or the subclass's name. */
   override name = "ZooKeeperError";
   /** Stable name of the code: "NoNode", "NodeExists", "BadVersion", ... */
   readonly code: ErrName | "Unknown";
   /** ZooKeeper's numeric code (KeeperException.Code). */
   readonly errno: number;
+  /** The path of the call that failed, in the caller's chroot (undefined for calls without one). */
   readonly path: string | undefined;
 
   constructor(errno: number, path?: string, options?: { cause?: unknown }) {
@@ -19,6 +27,7 @@ export class ZooKeeperError extends Error {
     this.path = path;
   }
 
+  /** Whether `e` is a ZooKeeperError (or subclass) with this code: `ZooKeeperError.is(e, "NoNode")`. */
   static is(e: unknown, code: ErrName): e is ZooKeeperError {
     return e instanceof ZooKeeperError && e.code === code;
   }
@@ -37,6 +46,7 @@ export function connectionLoss(path?: string): ZooKeeperError {
  * the client's retry helper never retries it.
  */
 export class SessionLostError extends ZooKeeperError {
+  /** "SessionLostError". */
   override name = "SessionLostError";
   /** The session presumed lost. */
   readonly sessionId: bigint;
@@ -59,6 +69,7 @@ export class SessionLostError extends ZooKeeperError {
  * as ZooKeeper's Java client answers calls on a closed handle; never retried.
  */
 export class ClientClosedError extends ZooKeeperError {
+  /** "ClientClosedError". */
   override name = "ClientClosedError";
 
   /** The message stays ZooKeeper's ("KeeperErrorCode = ConnectionLoss"), as zkCli prints it. */

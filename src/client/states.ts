@@ -44,7 +44,9 @@ export interface ConnectionStateInfo {
 
 /** One announced state change, as `client.connectionStates()` yields it. */
 export interface ConnectionStateChange {
+  /** The state announced. */
   state: ConnectionState;
+  /** What came with it. */
   info: ConnectionStateInfo;
 }
 
@@ -66,7 +68,9 @@ export interface ClockTimer {
 export interface Clock {
   /** Monotonic milliseconds. */
   nowMs(): number;
+  /** Calls `fn` once after `ms` milliseconds. */
   setTimeout(fn: () => void, ms: number): ClockTimer;
+  /** Cancels a timer `setTimeout` returned (undefined: nothing). */
   clearTimeout(timer: ClockTimer | undefined): void;
 }
 

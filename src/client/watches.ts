@@ -4,6 +4,7 @@
 
 import { EventType } from "../jute/index.js";
 
+/** A watch event's type, by ZooKeeper's `Watcher.Event.EventType` names. */
 export type EventName =
   | "NodeCreated"
   | "NodeDeleted"
@@ -14,13 +15,20 @@ export type EventName =
   | "PersistentWatchRemoved"
   | "None";
 
+/** What a watch listener is called with. */
 export interface WatchEvent {
+  /** What happened. */
   readonly type: EventName;
   /** ZooKeeper's numeric EventType. */
   readonly code: number;
+  /** The node it happened to, in the client's chroot. */
   readonly path: string;
 }
 
+/**
+ * A watch's listener. One-shot watches (the `watch` option of getData, exists, getChildren)
+ * call it once; persistent ones (`addWatch`) on every event until removed.
+ */
 export type WatchListener = (event: WatchEvent) => void;
 
 const NAMES = new Map<number, EventName>(
@@ -31,13 +39,20 @@ export function watchEvent(code: number, path: string): WatchEvent {
   return { type: NAMES.get(code) ?? "None", code, path };
 }
 
+/** The kinds of watch the client keeps, as the table it re-arms them from after a reconnect. */
 export const ClientWatchKind = {
+  /** A getData watch, or an exists watch on a node that exists. */
   Data: 0,
+  /** An exists watch on a node that does not exist (fires on its creation). */
   Exist: 1,
+  /** A getChildren watch. */
   Child: 2,
+  /** A persistent watch (addWatch). */
   Persistent: 3,
+  /** A persistent recursive watch (addWatch with `recursive`). */
   PersistentRecursive: 4,
 } as const;
+/** One of `ClientWatchKind`'s values. */
 export type ClientWatchKind = (typeof ClientWatchKind)[keyof typeof ClientWatchKind];
 
 type Table = Map<string, Set<WatchListener>>;

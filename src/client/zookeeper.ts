@@ -49,13 +49,20 @@ const CONFIG_NODE = "/zookeeper/config";
 
 /** A reconfig request (ZooKeeperAdmin.reconfigure's arguments). */
 export interface ReconfigChange {
+  /** Server entries to add or change, e.g. "server.4=host:2888:3888;2181" (comma-separated or a list). */
   joining?: string | readonly string[];
+  /** Ids of the servers to remove. */
   leaving?: string | readonly (string | number | bigint)[];
+  /** The whole new configuration (a bulk reconfig; not with `joining`/`leaving`). */
   members?: string | readonly string[];
   /** The configuration version the change is made from; -1 (default) for any. */
   fromConfig?: bigint;
 }
 
+/**
+ * ZooKeeper's CreateMode. Containers are deleted by the server once their last child goes;
+ * the TTL modes need `ttlMs` and the server's `extendedTypesEnabled=true`.
+ */
 export type NodeMode =
   | "persistent"
   | "ephemeral"
@@ -75,43 +82,117 @@ const MODE_FLAGS: Record<NodeMode, number> = {
   persistentSequentialTtl: CreateMode.PersistentSequentialWithTtl,
 };
 
+/** Everyone may do everything (ZooKeeper's Ids.OPEN_ACL_UNSAFE); the default ACL of a create. */
 export const OPEN_ACL_UNSAFE: readonly ACL[] = [{ perms: Perms.All, id: { scheme: "world", id: "anyone" } }];
+/** Everyone may read (ZooKeeper's Ids.READ_ACL_UNSAFE). */
 export const READ_ACL_UNSAFE: readonly ACL[] = [{ perms: Perms.Read, id: { scheme: "world", id: "anyone" } }];
+/** All rights to the identities the creating session authenticated as (ZooKeeper's Ids.CREATOR_ALL_ACL). */
 export const CREATOR_ALL_ACL: readonly ACL[] = [{ perms: Perms.All, id: { scheme: "auth", id: "" } }];
 
+/** Options of `create` and `create2`. */
 export interface CreateOptions extends CallOptions {
+  /** Default "persistent". */
   mode?: NodeMode;
+  /** Default `OPEN_ACL_UNSAFE`. */
   acl?: readonly ACL[];
   /** TTL in ms, for the TTL modes. */
   ttlMs?: number;
 }
 
+/** Options of the calls that check a version (delete, setData, setACL). */
 export interface VersionOptions extends CallOptions {
   /** Expected version; -1 (default) matches any. */
   version?: number;
 }
 
+/** Options of the reads that can leave a one-shot watch (getData, exists, getChildren, getChildren2). */
 export interface WatchOptions extends CallOptions {
+  /** Leaves a one-shot watch that calls this listener once, on the next change. */
   watch?: WatchListener;
 }
 
+/** A node's data as calls take it: a string is sent as UTF-8; null and undefined as no data. */
 export type Data = Buffer | string | null | undefined;
 
 /** One op of a multi. */
 export type MultiOp =
-  | { op: "create"; path: string; data?: Data; mode?: NodeMode; acl?: readonly ACL[]; ttlMs?: number }
-  | { op: "delete"; path: string; version?: number }
-  | { op: "setData"; path: string; data: Data; version?: number }
-  | { op: "check"; path: string; version: number };
+  | {
+      /** Creates `path`, as `create` with these options. */
+      op: "create";
+      /** The node to create. */
+      path: string;
+      /** Its data. */
+      data?: Data;
+      /** Default "persistent". */
+      mode?: NodeMode;
+      /** Default `OPEN_ACL_UNSAFE`. */
+      acl?: readonly ACL[];
+      /** TTL in ms, for the TTL modes. */
+      ttlMs?: number;
+    }
+  | {
+      /** Deletes `path`. */
+      op: "delete";
+      /** The node to delete. */
+      path: string;
+      /** Expected version; -1 (default) matches any. */
+      version?: number;
+    }
+  | {
+      /** Sets the data of `path`. */
+      op: "setData";
+      /** The node. */
+      path: string;
+      /** Its new data. */
+      data: Data;
+      /** Expected version; -1 (default) matches any. */
+      version?: number;
+    }
+  | {
+      /** Fails the multi unless `path` is at `version`. */
+      op: "check";
+      /** The node. */
+      path: string;
+      /** The version it must have. */
+      version: number;
+    };
 
+/** One op's result in a multi, in the order of the ops. */
 export type MultiResult =
-  | { op: "create"; path: string; stat: Stat }
-  | { op: "delete" }
-  | { op: "setData"; stat: Stat }
-  | { op: "check" }
-  | { op: "error"; err: number; code: string };
+  | {
+      /** A create. */
+      op: "create";
+      /** The path created (with its sequence suffix). */
+      path: string;
+      /** Its Stat (all zeros when the server answered a plain create). */
+      stat: Stat;
+    }
+  | {
+      /** A delete. */
+      op: "delete";
+    }
+  | {
+      /** A setData. */
+      op: "setData";
+      /** The node's new Stat. */
+      stat: Stat;
+    }
+  | {
+      /** A check. */
+      op: "check";
+    }
+  | {
+      /** An op of a failed multi: `err` is 0 for the ops before the one that failed, -2 (RuntimeInconsistency) after it. */
+      op: "error";
+      /** ZooKeeper's numeric code. */
+      err: number;
+      /** The code's name ("Ok", "NoNode", ...). */
+      code: string;
+    };
 
+/** A multi that failed: nothing was applied; `errno`/`code` and `path` are the failing op's. */
 export class MultiError extends ZooKeeperError {
+  /** Every op's result (`op: "error"`), the failing one with its code. */
   readonly results: MultiResult[];
   constructor(errno: number, path: string | undefined, results: MultiResult[]) {
     super(errno, path);
@@ -152,7 +233,12 @@ export class ZooKeeperClient extends Client {
   }
 
   /** Creates a node; returns its path and Stat (ZooKeeper's create2). */
-  async create2(path: string, data?: Data, opts: CreateOptions = {}): Promise<{ path: string; stat: Stat }> {
+  async create2(path: string, data?: Data, opts: CreateOptions = {}): Promise<{
+    /** The path created (with the sequence suffix for sequential modes). */
+    path: string;
+    /** The new node's Stat. */
+    stat: Stat;
+  }> {
     const r = await this.#create(path, data, opts, true);
     if (r.stat === undefined) throw new Error("create2: the answer carried no Stat");
     return { path: r.path, stat: r.stat };
@@ -178,6 +264,7 @@ export class ZooKeeperClient extends Client {
     return { path: toClientPath(this.chroot, r.path), stat: r.stat };
   }
 
+  /** Deletes a node (NotEmpty if it has children; BadVersion unless `version` matches). */
   async delete(path: string, opts: VersionOptions = {}): Promise<void> {
     const body = { path: this.#p(path), version: opts.version ?? -1 };
     await this.request(OpCode.delete, path, (w) => encodeRecord(w, PathVersionSchema, body), undefined, opts);
@@ -208,7 +295,13 @@ export class ZooKeeperClient extends Client {
     }
   }
 
-  async getData(path: string, opts: WatchOptions = {}): Promise<{ data: Buffer | null; stat: Stat }> {
+  /** A node's data and Stat (NoNode if it does not exist). A watch fires on change or delete. */
+  async getData(path: string, opts: WatchOptions = {}): Promise<{
+    /** The node's data (null when it has none). */
+    data: Buffer | null;
+    /** The node's Stat. */
+    stat: Stat;
+  }> {
     return this.#read(opts, () => this.request(
       OpCode.getData,
       path,
@@ -218,21 +311,30 @@ export class ZooKeeperClient extends Client {
     ));
   }
 
+  /** Sets a node's data (BadVersion unless `version` matches); resolves to its new Stat. */
   async setData(path: string, data: Data, opts: VersionOptions = {}): Promise<Stat> {
     const body = { path: this.#p(path), data: toBuffer(data), version: opts.version ?? -1 };
     return this.request(OpCode.setData, path, (w) => encodeRecord(w, SetDataRequestSchema, body), (r) => readStat(r), opts);
   }
 
-  async getACL(path: string, opts: CallOptions = {}): Promise<{ acl: ACL[]; stat: Stat }> {
+  /** A node's ACL and Stat. */
+  async getACL(path: string, opts: CallOptions = {}): Promise<{
+    /** The node's ACL. */
+    acl: ACL[];
+    /** The node's Stat. */
+    stat: Stat;
+  }> {
     const sp = this.#p(path);
     return this.#read(opts, () => this.request(OpCode.getACL, path, (w) => encodeRecord(w, PathSchema, { path: sp }), (r) => decodeRecord(r, GetACLResponseSchema), opts));
   }
 
+  /** Sets a node's ACL (BadVersion unless `version` matches the ACL version); resolves to its new Stat. */
   async setACL(path: string, acl: readonly ACL[], opts: VersionOptions = {}): Promise<Stat> {
     const body = { path: this.#p(path), acl: [...acl], version: opts.version ?? -1 };
     return this.request(OpCode.setACL, path, (w) => encodeRecord(w, SetACLRequestSchema, body), (r) => readStat(r), opts);
   }
 
+  /** The names of a node's children (unordered). A watch fires when a child is added or removed, or the node deleted. */
   async getChildren(path: string, opts: WatchOptions = {}): Promise<string[]> {
     return this.#read(opts, () => this.request(
       OpCode.getChildren,
@@ -243,7 +345,13 @@ export class ZooKeeperClient extends Client {
     ));
   }
 
-  async getChildren2(path: string, opts: WatchOptions = {}): Promise<{ children: string[]; stat: Stat }> {
+  /** As getChildren, with the node's Stat. */
+  async getChildren2(path: string, opts: WatchOptions = {}): Promise<{
+    /** The children's names. */
+    children: string[];
+    /** The node's Stat. */
+    stat: Stat;
+  }> {
     return this.#read(opts, () => this.request(
       OpCode.getChildren2,
       path,
@@ -343,7 +451,22 @@ export class ZooKeeperClient extends Client {
   async multiRead(
     ops: readonly ({ op: "getData"; path: string } | { op: "getChildren"; path: string })[],
     opts: CallOptions = {},
-  ): Promise<({ data: Buffer | null; stat: Stat } | { children: string[] } | { error: ZooKeeperError })[]> {
+  ): Promise<(
+    | {
+        /** A getData's data. */
+        data: Buffer | null;
+        /** A getData's Stat. */
+        stat: Stat;
+      }
+    | {
+        /** A getChildren's names. */
+        children: string[];
+      }
+    | {
+        /** Why this read failed (the others still answer). */
+        error: ZooKeeperError;
+      }
+  )[]> {
     return this.#read(opts, () => this.request(
       OpCode.multiRead,
       undefined,
@@ -490,7 +613,12 @@ export class ZooKeeperClient extends Client {
   }
 
   /** ZooKeeper.getConfig: the ensemble's configuration at /zookeeper/config (never chrooted). */
-  async getConfig(opts: CallOptions = {}): Promise<{ data: Buffer | null; stat: Stat }> {
+  async getConfig(opts: CallOptions = {}): Promise<{
+    /** The configuration text (`server.N=...` lines and `version=`). */
+    data: Buffer | null;
+    /** The Stat of /zookeeper/config. */
+    stat: Stat;
+  }> {
     return this.#read(opts, () => this.request(
       OpCode.getData,
       CONFIG_NODE,
@@ -506,7 +634,12 @@ export class ZooKeeperClient extends Client {
    * new configuration). `fromConfig` makes it fail with BadVersion unless the
    * configuration is still that version. Resolves to the new configuration and its Stat.
    */
-  async reconfig(change: ReconfigChange, opts: CallOptions = {}): Promise<{ data: Buffer | null; stat: Stat }> {
+  async reconfig(change: ReconfigChange, opts: CallOptions = {}): Promise<{
+    /** The new configuration text. */
+    data: Buffer | null;
+    /** The Stat of /zookeeper/config. */
+    stat: Stat;
+  }> {
     const list = (v: string | readonly (string | number | bigint)[] | undefined): string =>
       v === undefined ? "" : typeof v === "string" ? v : v.map(String).join(",");
     const body = {
@@ -525,7 +658,13 @@ export class ZooKeeperClient extends Client {
     );
   }
 
-  async whoAmI(opts: CallOptions = {}): Promise<{ authScheme: string; user: string }[]> {
+  /** The identities this session is authenticated as (ZooKeeper 3.7's whoAmI). */
+  async whoAmI(opts: CallOptions = {}): Promise<{
+    /** "ip", "digest", "sasl", ... */
+    authScheme: string;
+    /** The identity within the scheme (an address, a user name). */
+    user: string;
+  }[]> {
     return this.#read(opts, () => this.request(OpCode.whoAmI, undefined, undefined, (r) => decodeRecord(r, WhoAmIResponseSchema).clientInfo, opts));
   }
 

@@ -36,15 +36,27 @@
 // with one log line and settles `failure`; it never runs on half-stopped.
 
 import { createHash } from "node:crypto";
-import { dynamicConfigText, parseDynamicConfig, type CorralConfig, type ServerSpec } from "../config/index.js";
+import { dynamicConfigText, parseDynamicConfig, type CorralConfig, type DynamicConfig, type ServerSpec } from "../config/index.js";
 import { JuteReader, JuteWriter } from "../jute/index.js";
 import { QuorumTransport, type OutboundStream, type QuorumTransportOptions } from "../net/index.js";
 import { CONFIG_NODE, encodeForward, decodeForward, type CommitLog, type Forwarded, type ReconfigPlanner } from "../pipeline/index.js";
-import { ImageDecoder, ImageEncoder, installImage, nodeDisk, readEpochs, writeEpochs, type DecodedImage, type Storage } from "../storage/index.js";
+import {
+  COMMITTED_CONFIG_FILE,
+  ImageDecoder,
+  ImageEncoder,
+  installImage,
+  nodeDisk,
+  readCommittedConfig,
+  readEpochs,
+  writeCommittedConfig,
+  writeEpochs,
+  type DecodedImage,
+  type Storage,
+} from "../storage/index.js";
 import { decodeTxnEntry, encodeTxnEntry, type TxnEntry } from "../txn/index.js";
 import { asSessionId, assert, epochOf, hex64, silentLogger, zxidOf, type Clock, type Logger } from "../util/index.js";
-import { PeerState, ZabPeer, commitsBeforePersist, type Proposal, type Ready, type ZabMsg } from "../zab/index.js";
-import { planReconfig, reconfigMembersOf } from "./reconfig.js";
+import { PeerState, ZabPeer, commitsBeforePersist, type Member, type Proposal, type Ready, type ZabMsg } from "../zab/index.js";
+import { planReconfig, reconfigMembersOf, reconfigServersOf } from "./reconfig.js";
 import { StandaloneServer, type StandaloneOptions, type Timers } from "./standalone.js";
 
 /** What the driver uses of the quorum transport (QuorumTransport; the simulator's network). */
@@ -158,6 +170,10 @@ export class QuorumServer {
   #configVersion = 0n;
   /** The /zookeeper/config data #members was parsed from (identity: unchanged if the same). */
   #configData: Buffer | null = null;
+  /** The configuration the peer put in force in the batch being done (from Ready.config). */
+  #committedSpec: DynamicConfig | undefined;
+  /** The pending configuration found at start (its servers' addresses are known from it). */
+  #startPending: DynamicConfig | undefined;
   /** Role, leader, serving and epoch as of the last Ready batch done (see the header). */
   #role: RoleView = NOT_STARTED;
   #failed = false;
@@ -259,7 +275,11 @@ export class QuorumServer {
     // static one from zoo.cfg: version 0, identical on every member.
     const tree = this.server.tree;
     this.#seedStaticConfig();
-    this.#readConfig();
+    const inTree = this.#treeConfigIfChanged();
+    assert(inTree !== undefined, "the tree holds a readable /zookeeper/config at start");
+    this.#members = inTree.servers;
+    this.#configVersion = inTree.version;
+    const pendingConfig = await this.#settleStartConfig();
     // Until ZAB says this server serves, nothing is prepared or committed here.
     this.server.pipeline.setForwarder(() => undefined);
     this.server.pipeline.setReconfigPlanner(this.#planner);
@@ -286,13 +306,14 @@ export class QuorumServer {
         lastCommitted: last,
         // The newest logged txns, so a restarted leader can still DIFF a lagging learner.
         recent: recentProposals(this.#storage?.recovered.recent ?? [], last),
+        ...(pendingConfig === undefined ? {} : { pendingConfig: { servers: pendingConfig.servers.map((s) => ({ id: s.id, role: s.role })), version: pendingConfig.version } }),
       },
     );
     const transportOptions: QuorumTransportOptions = {
       myId: this.me.id,
       listen: { host: this.me.host, port: this.me.quorumPort },
       // zoo.cfg's servers too: a joiner reaches the ensemble through them.
-      peers: quorumPeers([...c.servers, ...this.#members], this.me.id),
+      peers: quorumPeers([...c.servers, ...this.#members, ...(pendingConfig?.servers ?? [])], this.me.id),
       log: this.log,
       frameBytesMax: Math.max(c.juteMaxBufferBytes * 4, 64 * 1024 * 1024),
       onMessage: (from, msg) =>
@@ -319,6 +340,78 @@ export class QuorumServer {
     this.#schedulePump();
     this.log.info({ myid: this.me.id.toString(), client: address, quorumPort: this.me.quorumPort }, "corral ensemble member started");
     return address;
+  }
+
+  /**
+   * The configuration to start with: the committed one from dataDir's committedConfig
+   * (storage/committed-config.ts), not the tree's, whose /zookeeper/config may come from
+   * a reconfig txn replayed from the log that was never committed: that one is returned,
+   * to be the peer's pending configuration. A data directory without the file (a fresh
+   * one, or one written before the file existed) takes the tree's and records it.
+   */
+  async #settleStartConfig(): Promise<DynamicConfig | undefined> {
+    const dir = this.config.dataDir;
+    if (dir === undefined) return undefined;
+    const disk = this.#seams.disk ?? nodeDisk;
+    const text = await readCommittedConfig(disk, dir);
+    if (text === undefined) {
+      await writeCommittedConfig(disk, dir, dynamicConfigText(this.#members, this.#configVersion, this.config.clientPortAddress));
+      return undefined;
+    }
+    const parsed = parseDynamicConfig(text);
+    if (!parsed.ok) throw new Error(`${dir}/${COMMITTED_CONFIG_FILE}: ${parsed.problem}`);
+    const committed = parsed.value;
+    if (committed.version >= this.#configVersion) {
+      // The tree cannot be behind a commit this member recorded (its txn was logged first).
+      if (committed.version > this.#configVersion) {
+        this.log.warn({ committed: hex64(committed.version), tree: hex64(this.#configVersion) }, "committedConfig is newer than the tree's configuration; using committedConfig");
+        this.#members = committed.servers;
+        this.#configVersion = committed.version;
+      }
+      return undefined;
+    }
+    const pending: DynamicConfig = { servers: this.#members, version: this.#configVersion };
+    this.#startPending = pending;
+    this.#members = committed.servers;
+    this.#configVersion = committed.version;
+    this.log.info(
+      { committed: hex64(committed.version), pending: hex64(pending.version) },
+      "the log holds a reconfig with no recorded commit: it is pending until the leader's sync settles it",
+    );
+    return pending;
+  }
+
+  /** Records the configuration the peer now has in force (Ready.config) before anything else of its batch persists. */
+  async #recordCommittedConfig(r: Ready): Promise<void> {
+    const c = r.config;
+    if (c === undefined) return;
+    const spec = this.#specOfConfig(c.servers, c.version, r);
+    this.#committedSpec = spec;
+    const dir = this.config.dataDir;
+    if (dir === undefined) return;
+    await writeCommittedConfig(this.#seams.disk ?? nodeDisk, dir, dynamicConfigText(spec.servers, spec.version, this.config.clientPortAddress));
+  }
+
+  /**
+   * The full server specs (addresses too) of a configuration the peer names by ids and
+   * roles: from the reconfig txn committed in `r`, else the tree's /zookeeper/config,
+   * else the specs this member already knows.
+   */
+  #specOfConfig(members: readonly Member[], version: bigint, r: Ready): DynamicConfig {
+    const txn = r.commit.find((c) => c.zxid === version);
+    const fromTxn = txn === undefined ? undefined : reconfigServersOf(txn.data);
+    if (fromTxn !== undefined) return { servers: fromTxn, version };
+    const treeData = this.server.tree.get(CONFIG_NODE)?.data;
+    const fromTree = treeData === undefined || treeData === null ? undefined : parseDynamicConfig(treeData.toString("utf8"));
+    if (fromTree?.ok === true && fromTree.value.version === version) return fromTree.value;
+    const known = new Map<bigint, ServerSpec>();
+    for (const s of [...this.config.servers, ...this.#members, ...(this.#startPending?.servers ?? [])]) known.set(s.id, s);
+    const servers = members.map((m) => {
+      const s = known.get(m.id);
+      assert(s !== undefined, `configuration ${hex64(version)} names server ${m.id}, whose address this member does not know`);
+      return { ...s, role: m.role };
+    });
+    return { servers, version };
   }
 
   /**
@@ -648,6 +741,8 @@ export class QuorumServer {
   async #persist(r: Ready): Promise<void> {
     const p = r.persist;
     if (p.snapshot !== undefined || p.truncateTo !== undefined) this.#cancelImagesOut();
+    // The configuration committed in this batch is recorded before any txn after it is logged.
+    await this.#recordCommittedConfig(r);
     if (p.acceptedEpoch !== undefined || p.currentEpoch !== undefined) await this.#writeEpochs(p.acceptedEpoch, p.currentEpoch);
     if (p.snapshot !== undefined) await this.#installImage(p.snapshot.zxid);
     if (p.truncateTo !== undefined) await this.#truncate(p.truncateTo);
@@ -749,35 +844,43 @@ export class QuorumServer {
 
   // ---- dynamic reconfiguration -----------------------------------------------------------
 
-  /** Parses the tree's /zookeeper/config if it changed; true if it did. */
-  #readConfig(): boolean {
+  /** The tree's /zookeeper/config, parsed, if it changed since the last call. */
+  #treeConfigIfChanged(): DynamicConfig | undefined {
     const data = this.server.tree.get(CONFIG_NODE)?.data ?? null;
-    if (data === this.#configData) return false;
+    if (data === this.#configData) return undefined;
     this.#configData = data;
     const parsed = parseDynamicConfig(data?.toString("utf8") ?? "");
     if (!parsed.ok) {
       // Only reconfig writes the node, with text prep produced: this cannot happen.
       this.log.error({ problem: parsed.problem }, "unreadable /zookeeper/config; keeping the configuration in force");
-      return false;
+      return undefined;
     }
-    this.#members = parsed.value.servers;
-    this.#configVersion = parsed.value.version;
-    return true;
+    return parsed.value;
   }
 
-  /** After a batch: act on a configuration the tree now holds (a committed reconfig, SNAP, TRUNC). */
+  /** `c` is the configuration in force here from now on. */
+  #useConfig(c: DynamicConfig): void {
+    this.#members = c.servers;
+    this.#configVersion = c.version;
+    this.log.info({ version: hex64(c.version), servers: c.servers.map((s) => `${s.id}:${s.role}`).join(",") }, "configuration changed");
+    this.#transport?.addPeers(quorumPeers(c.servers, this.me.id));
+  }
+
+  /**
+   * After a batch: the configuration the peer put in force (a committed reconfig, or a
+   * pending one its sync settled), then one the tree now holds that the peer did not see
+   * committed txn by txn (a SNAP image, a TRUNC rebuild), which the peer adopts.
+   */
   #followConfig(): void {
-    if (!this.#readConfig()) return;
-    const members = this.#members;
-    this.log.info(
-      { version: hex64(this.#configVersion), servers: members.map((s) => `${s.id}:${s.role}`).join(",") },
-      "configuration changed",
-    );
-    this.#transport?.addPeers(quorumPeers(members, this.me.id));
-    // The peer activates committed reconfigs itself; one found in an installed image it adopts.
+    const committed = this.#committedSpec;
+    this.#committedSpec = undefined;
+    if (committed !== undefined && committed.version !== this.#configVersion) this.#useConfig(committed);
+    const inTree = this.#treeConfigIfChanged();
+    if (inTree === undefined || inTree.version === this.#configVersion) return;
+    this.#useConfig(inTree);
     this.peer.adoptConfig(
-      members.map((s) => ({ id: s.id, role: s.role })),
-      this.#configVersion,
+      inTree.servers.map((s) => ({ id: s.id, role: s.role })),
+      inTree.version,
     );
   }
 

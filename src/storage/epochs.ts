@@ -27,13 +27,8 @@ export interface Epochs {
 export async function readEpochs(disk: Disk, dir: string): Promise<Epochs> {
   const read = async (name: string): Promise<number> => {
     const path = join(dir, name);
-    let bytes: Buffer;
-    try {
-      bytes = await disk.readFile(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
-      throw e;
-    }
+    const bytes = await readOptionalFile(disk, dir, name);
+    if (bytes === undefined) return 0;
     const text = bytes.toString("utf8").trim();
     const n = Number(text);
     if (text === "" || !Number.isSafeInteger(n) || n < 0) throw new Error(`${path}: not an epoch: ${JSON.stringify(text)}`);
@@ -44,17 +39,31 @@ export async function readEpochs(disk: Disk, dir: string): Promise<Epochs> {
 
 /** Replaces the epoch files given (temp file, sync, rename, directory sync); durable when it resolves. */
 export async function writeEpochs(disk: Disk, dir: string, epochs: Partial<Epochs>): Promise<void> {
-  const writes: [string, number][] = [];
-  if (epochs.acceptedEpoch !== undefined) writes.push([ACCEPTED_EPOCH_FILE, epochs.acceptedEpoch]);
-  if (epochs.currentEpoch !== undefined) writes.push([CURRENT_EPOCH_FILE, epochs.currentEpoch]);
-  if (writes.length === 0) return;
-  await disk.mkdirp(dir);
-  for (const [name, value] of writes) {
+  const writes: [string, Buffer][] = [];
+  for (const [name, value] of [
+    [ACCEPTED_EPOCH_FILE, epochs.acceptedEpoch],
+    [CURRENT_EPOCH_FILE, epochs.currentEpoch],
+  ] as const) {
+    if (value === undefined) continue;
     if (!(Number.isSafeInteger(value) && value >= 0)) throw new Error(`${name}: not an epoch: ${value}`);
+    writes.push([name, Buffer.from(`${value}\n`, "utf8")]);
+  }
+  await replaceFiles(disk, dir, writes);
+}
+
+/**
+ * Replaces each named file in `dir` with its bytes: `<name>.tmp` written and synced, renamed
+ * over `<name>`, then one directory sync; durable when it resolves. A crash leaves each
+ * file old or new, never torn (a leftover `.tmp` is ignored by readers).
+ */
+export async function replaceFiles(disk: Disk, dir: string, files: readonly (readonly [string, Buffer])[]): Promise<void> {
+  if (files.length === 0) return;
+  await disk.mkdirp(dir);
+  for (const [name, bytes] of files) {
     const tmp = join(dir, `${name}.tmp`);
     const f = await disk.create(tmp);
     try {
-      await f.write(Buffer.from(`${value}\n`, "utf8"), 0);
+      await f.write(bytes, 0);
       await f.sync();
     } finally {
       await f.close();
@@ -62,4 +71,14 @@ export async function writeEpochs(disk: Disk, dir: string, epochs: Partial<Epoch
     await disk.rename(tmp, join(dir, name));
   }
   await disk.syncDir(dir);
+}
+
+/** Reads `dir/name`, or undefined when it does not exist. */
+export async function readOptionalFile(disk: Disk, dir: string, name: string): Promise<Buffer | undefined> {
+  try {
+    return await disk.readFile(join(dir, name));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
 }

@@ -34,6 +34,7 @@ export { Storage, type StorageOptions } from "./storage.js";
 export { formatLogFile, formatSnapshotFile } from "./dump.js";
 export { ImageDecoder, ImageEncoder, IMAGE_CHUNK_BYTES_DEFAULT, encodeImageChunks, installImage, type DecodedImage, type ImageSession } from "./image.js";
 export { readEpochs, writeEpochs, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, type Epochs } from "./epochs.js";
+export { readCommittedConfig, writeCommittedConfig, COMMITTED_CONFIG_FILE } from "./committed-config.js";
 export {
   importZooKeeper,
   loadZooKeeperData,

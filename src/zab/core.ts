@@ -8,7 +8,7 @@
 // does too. The log is kept in zxid order without duplicates: (logBase, lastLogged].
 
 import { assert } from "../util/index.js";
-import { Configurations, membersOf, type Membership } from "./membership.js";
+import { Configurations, membersOf, membershipOf, type Membership } from "./membership.js";
 import {
   PeerState,
   emptyReady,
@@ -74,6 +74,11 @@ export class PeerCore {
       this.noteReconfig(p);
     }
     assert(prev <= this.lastLogged, "the recent log ends at or before the last logged zxid");
+    const pending = persisted.pendingConfig;
+    if (pending !== undefined) {
+      assert(pending.version <= this.lastLogged, "a pending configuration comes from a logged txn");
+      this.configs.restorePending(membershipOf(pending.servers, pending.version));
+    }
   }
 
   /** The batch built since the last call, or undefined if there is none. */
@@ -111,6 +116,17 @@ export class PeerCore {
   committed(p: Proposal): void {
     const m = this.configs.committedTxn(p.zxid);
     if (m !== undefined) this.ready.config = { servers: membersOf(m), version: m.version };
+  }
+
+  /**
+   * The history through `zxid` is committed: a pending configuration in it takes effect
+   * (the driver hears of it through Ready). True if one did.
+   */
+  activatePendingThrough(zxid: bigint): boolean {
+    const m = this.configs.commitPendingThrough(zxid);
+    if (m === undefined) return false;
+    this.ready.config = { servers: membersOf(m), version: m.version };
+    return true;
   }
 
   /** `m` is the configuration in force now; the driver hears of it through Ready. */

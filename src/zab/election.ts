@@ -97,8 +97,15 @@ export class Election {
     const myId = core.cfg.myId;
     const fromVoter = configs.isVoter(from);
     if (state === PeerState.LOOKING) {
-      // As FastLeaderElection: only voters' votes, and only for voters, take part.
-      if (!fromVoter || !configs.isVoter(myId) || !configs.isVoter(vote.leader)) return undefined;
+      // As FastLeaderElection: only voters' votes, and only for voters, take part. A
+      // server outside our configuration still hears our vote in answer: our broadcasts
+      // never reach it, and it may be a voter of a newer configuration we missed, which
+      // needs our vote to make its quorum (driver simulator seed 7390).
+      if (!fromVoter) {
+        this.sendNotification(from);
+        return undefined;
+      }
+      if (!configs.isVoter(myId) || !configs.isVoter(vote.leader)) return undefined;
       return this.#onLookingVote(from, vote, electionEpoch);
     }
     // `from` has already decided: FOLLOWING or LEADING. A leader outside our

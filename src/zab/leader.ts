@@ -360,6 +360,9 @@ export class LeaderRole {
     core.serving = true;
     this.#counter = 0;
     this.#commitUpTo(core.lastLogged);
+    // A configuration this leader recovered from its log without a recorded commit is
+    // part of the history just committed: it is in force now (and may remove us).
+    if (!this.#stopped && core.activatePendingThrough(core.lastLogged)) this.#host.afterActivation();
     if (this.#stopped) return; // the inherited history removed us
     for (const [id, l] of this.#learners) if (l.synced) core.send(id, { type: "UPTODATE" });
     this.#host.emitState();

@@ -21,6 +21,8 @@ export class LearnerRole {
   readonly #leader: bigint;
   #lastHeardTick: number;
   #newLeaderAcked = false;
+  /** The zxid NEWLEADER named: the history the leader establishes, ours too once synced. */
+  #newLeaderZxid: bigint | undefined;
   /** This sync began with a SNAP (whose image may be ahead of its stated zxid). */
   #snapSynced = false;
   /** Between SNAP and SNAPEND: the image is streaming in, nothing else may arrive. */
@@ -135,9 +137,20 @@ export class LearnerRole {
         core.currentEpoch = msg.epoch;
         core.ready.persist.currentEpoch = msg.epoch;
         this.#newLeaderAcked = true;
+        this.#newLeaderZxid = msg.zxid;
         core.sendAfter(this.#leader, { type: "ACK", zxid: msg.zxid });
         return;
       case "UPTODATE":
+        // The leader established the history we synced to: all of it is committed, a
+        // configuration we recovered from our log without a recorded commit too.
+        if (this.#newLeaderZxid !== undefined) {
+          this.#commitLearned(this.#newLeaderZxid);
+          if ((core.state as PeerState) === PeerState.LOOKING) return; // a reconfig in it changed our role
+          if (core.activatePendingThrough(this.#newLeaderZxid)) {
+            this.#host.afterActivation();
+            if ((core.state as PeerState) === PeerState.LOOKING) return;
+          }
+        }
         core.phase = "BROADCAST";
         core.serving = true;
         this.#host.emitState();

@@ -137,6 +137,28 @@ export class Configurations {
     if (this.#pending !== undefined && this.#pending.version > zxid) this.#pending = undefined;
   }
 
+  /**
+   * At start: `m` is the configuration of a reconfig txn found in the log whose commit was
+   * never recorded (PersistedState.pendingConfig); it is pending until settled.
+   */
+  restorePending(m: Membership): void {
+    assert(m.version > this.#config.version, "a restored pending configuration is newer than the committed one");
+    assert(m.voters.size > 0, "a configuration needs at least one participant");
+    this.#pending = m;
+  }
+
+  /**
+   * The history through `zxid` is committed (a leader established it, or a learner was
+   * told UPTODATE after syncing to it): a pending configuration it contains takes effect.
+   */
+  commitPendingThrough(zxid: bigint): Membership | undefined {
+    const m = this.#pending;
+    if (m === undefined || m.version > zxid) return undefined;
+    this.#reconfigs.delete(m.version);
+    this.activate(m);
+    return m;
+  }
+
   /** The log was replaced by a snapshot (SNAP): its configuration is the driver's to read. */
   forgetLogged(): void {
     this.#reconfigs.clear();

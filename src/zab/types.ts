@@ -176,4 +176,12 @@ export interface PersistedState {
   lastCommitted: bigint;
   /** The most recent logged proposals (for DIFF), oldest first. */
   recent: Proposal[];
+  /**
+   * A configuration found in the log but not known committed: a reconfig txn this member
+   * logged (and replayed at start) whose commit it never recorded. It is the last seen
+   * (pending) configuration until the leader's sync settles it: committed with the new
+   * leader's history (its version is at most the synced zxid), cut by TRUNC, or replaced
+   * by a SNAP image's. Its version is above cfg.configVersion, at most lastZxid.
+   */
+  pendingConfig?: { servers: Member[]; version: bigint };
 }

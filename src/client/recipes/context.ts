@@ -10,6 +10,11 @@ import type { EventRouter } from "./router.js";
 import type { SessionScope, SessionTracker } from "./session.js";
 import type { AckQueue } from "./acks.js";
 
+/**
+ * How the recipes run: "engine" against Corral (each call one request, grants pushed by
+ * the server), "client" against anything else (Apache ZooKeeper: the classic client-side
+ * recipes with watches).
+ */
 export type RecipeMode = "engine" | "client";
 
 export interface RecipeContext {

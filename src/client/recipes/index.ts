@@ -57,6 +57,13 @@ export { AckOutcomeUnknownError } from "./nodes.js";
 /** The capability text of the protocol this client speaks; any other means "no engine". */
 const CAPABILITY = `${CAPABILITY_PREFIX}${RECIPE_PROTOCOL_VERSION}`;
 
+/**
+ * The client `connect()` returns: every ZooKeeper call of `ZooKeeperClient`, plus the
+ * recipes (locks, semaphores, queues, job queues, barriers, elections). Against Corral each
+ * recipe call is one request and the server pushes the grant to the one waiter it
+ * unblocks; against Apache ZooKeeper the same calls run the classic client-side recipes on
+ * the same nodes. Guarantees and failure modes of each: docs/recipes.md.
+ */
 export class CorralClient extends ZooKeeperClient {
   #mode: Promise<RecipeMode> | undefined;
   #resolvedMode: RecipeMode | undefined;
@@ -93,7 +100,10 @@ export class CorralClient extends ZooKeeperClient {
     };
   }
 
-  /** Races lost by client-side takes (the queue benchmark's herd meter). */
+  /**
+   * Races lost by client-side takes (the queue benchmark's herd meter).
+   * @internal
+   */
   lostRaces = 0;
 
   /** "engine" against Corral, "client" against Apache ZooKeeper (undefined until known). */
@@ -182,18 +192,33 @@ export class CorralClient extends ZooKeeperClient {
 
   // ---- queues, barriers, elections ----------------------------------------------------
 
+  /**
+   * The FIFO queue at `path` (created on the first offer). Items are persistent sequential
+   * children `qn-N`; `take()` hands each to exactly one consumer.
+   */
   queue(path: string): Queue {
     return queue(this.#ctx, path);
   }
 
+  /**
+   * The job queue at `path`: `take()` hands an item out for processing and `ack()` ends
+   * it; an item not acked goes back to the queue when its consumer's session ends, or
+   * after `visibilityTimeoutMs` (Corral only), so it is processed at least once.
+   */
   jobQueue(path: string, opts: JobQueueOptions = {}): JobQueue {
     return jobQueue(this.#ctx, path, opts);
   }
 
+  /** The barrier at `path`: closed while the node exists; `wait()` returns once it is gone. */
   barrier(path: string): Barrier {
     return barrier(this.#ctx, path);
   }
 
+  /**
+   * One participant of the double barrier at `path` for `count` participants: `enter()`
+   * waits until `count` are in, `leave()` until all have left. Call `leave()` on the object
+   * that entered (it names the participant's node).
+   */
   doubleBarrier(path: string, count: number): DoubleBarrier {
     return doubleBarrier(this.#ctx, path, count);
   }

@@ -36,6 +36,7 @@ export async function retrying<T>(scope: SessionScope, fn: () => Promise<T>, gav
  * write whose reply was lost.
  */
 export class AckOutcomeUnknownError extends ZooKeeperError {
+  /** "AckOutcomeUnknownError". */
   override name = "AckOutcomeUnknownError";
 
   constructor(path: string, cause: unknown) {

@@ -6,6 +6,7 @@ import type { Data } from "../zookeeper.js";
 
 export type { RecipeMode } from "./context.js";
 
+/** Options of the calls that wait (lock, take, barrier wait, double barrier). */
 export interface WaitOptions extends CallOptions {
   /**
    * Give up after this long: the call rejects with OperationTimeout and its waiting node
@@ -14,6 +15,10 @@ export interface WaitOptions extends CallOptions {
   timeoutMs?: number;
 }
 
+/**
+ * A held lock, semaphore lease or mutex. `await using lock = await client.mutex(p)` releases
+ * it when the block ends. Not re-entrant: each acquire is its own contender.
+ */
 export interface LockHandle extends AsyncDisposable {
   /** The contender node that holds the lock. */
   readonly node: string;
@@ -26,10 +31,21 @@ export interface LockHandle extends AsyncDisposable {
    * can be granted the lock; or the client is closed (reason: ClientClosedError).
    */
   readonly lost: AbortSignal;
+  /**
+   * Deletes the contender node (idempotent: every call returns the same promise). Sent
+   * again after a lost connection while the session lives; once the lock was lost there
+   * is nothing to delete and it resolves.
+   */
   release(): Promise<void>;
 }
 
+/** A FIFO queue (see `CorralClient.queue`). */
 export interface Queue {
+  /**
+   * Appends an item (creating the queue's node if needed); resolves to its name (`qn-N`).
+   * A plain sequential create: not retried, so a ConnectionLoss leaves it unknown whether
+   * the item was added.
+   */
   offer(data: Data): Promise<string>;
   /**
    * Takes the head item, waiting for one (and for the queue to exist). Against Corral:
@@ -43,13 +59,17 @@ export interface Queue {
    * back (an item the engine took for it meanwhile goes back to the head of the queue).
    */
   take(opts?: WaitOptions): Promise<Buffer>;
+  /** The head item's data without taking it, or null when the queue is empty (NoNode when it does not exist). */
   peek(): Promise<Buffer | null>;
+  /** Items in the queue (NoNode when it does not exist). */
   size(): Promise<number>;
 }
 
+/** An item taken from a job queue, to `ack()` once processed. */
 export interface Job {
   /** The in-flight node (the consumer's claim on the item). */
   readonly id: string;
+  /** The item's data. */
   readonly data: Buffer;
   /**
    * Deletes the in-flight item. Rejects with NoNode if it went back to the queue first (its
@@ -60,6 +80,7 @@ export interface Job {
   ack(): Promise<void>;
 }
 
+/** Options of `CorralClient.jobQueue`. */
 export interface JobQueueOptions {
   /**
    * Visibility timeout of every take (ms): an item not acked this long after it was taken
@@ -70,9 +91,12 @@ export interface JobQueueOptions {
   visibilityTimeoutMs?: number;
 }
 
+/** Options of one `JobQueue.take`: its wait, and a visibility timeout overriding the queue's. */
 export interface JobTakeOptions extends WaitOptions, JobQueueOptions {}
 
+/** A job queue (see `CorralClient.jobQueue`). */
 export interface JobQueue {
+  /** Appends an item; as `Queue.offer`. */
   offer(data: Data): Promise<string>;
   /**
    * Takes the head item for processing; `ack()` it when done. An item whose consumer's
@@ -86,18 +110,25 @@ export interface JobQueue {
   size(): Promise<number>;
 }
 
+/** A barrier (see `CorralClient.barrier`). */
 export interface Barrier {
+  /** Closes the barrier: creates its (persistent) node; already set is fine. */
   set(): Promise<void>;
+  /** Opens the barrier: deletes its node, waking every waiter; already removed is fine. */
   remove(): Promise<void>;
+  /** Resolves once the barrier's node does not exist (at once if it does not); OperationTimeout on `timeoutMs`. */
   wait(opts?: WaitOptions): Promise<void>;
 }
 
+/** One participant of a double barrier (see `CorralClient.doubleBarrier`). */
 export interface DoubleBarrier {
   /** Enters; on timeout or abort the participant's node is removed, so it never counts. */
   enter(opts?: WaitOptions): Promise<void>;
+  /** Removes this participant's node and resolves once every participant has left. */
   leave(opts?: WaitOptions): Promise<void>;
 }
 
+/** Options of `CorralClient.election`. */
 export interface ElectionOptions {
   /**
    * When leadership is given up: "suspended" (default, Curator's standard policy) as soon
@@ -109,6 +140,7 @@ export interface ElectionOptions {
   leadershipPolicy?: "suspended" | "lost";
 }
 
+/** One member of a leader election (see `CorralClient.election`). */
 export interface Election {
   /**
    * Joins (resolves once the member is in). The member wants to lead until leave(): it
@@ -116,11 +148,19 @@ export interface Election {
    * deleted.
    */
   join(): Promise<void>;
+  /** Stops leading (at once) and wanting to lead, and removes the member's node. */
   leave(): Promise<void>;
   /** The leading member: its id (the data given to election(), as a string) and data. */
-  leader(): Promise<{ id: string; data: Buffer } | null>;
+  leader(): Promise<{
+    /** The leader's id, as a string. */
+    id: string;
+    /** The leader's id as given. */
+    data: Buffer;
+  } | null>;
   /** The members' ids (the data given to election(), as strings), leader first. */
   members(): Promise<string[]>;
+  /** Whether this member leads now (false while SUSPENDED under the default policy). */
   isLeader(): boolean;
+  /** Calls `cb` on every change of `isLeader()`; returns the unsubscribe. */
   onLeadershipChange(cb: (isLeader: boolean) => void): () => void;
 }

@@ -15,6 +15,11 @@
 // the end, so a failure at any point leaves the target as it was. The target must be
 // empty (a `myid` file is allowed and kept): importing never merges into data.
 //
+// Not carried over: `/zookeeper/config` (restored from a snapshot or written by a reconfig
+// txn). It describes ZooKeeper's ensemble; Corral's comes from Corral's own zoo.cfg, which
+// seeds the node at start-up as it does for a fresh data directory. The reconfig txns are
+// still read, checked and counted, and their zxids kept.
+//
 // Which snapshot: the newest. One cut short (ZooKeeper was killed while writing it: it
 // ends before its seal) is skipped for the next older one, as ZooKeeper skips it; any
 // other damage stops the import. Logs: from the file holding the snapshot's zxid + 1 on,
@@ -24,7 +29,7 @@
 
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { JuteError } from "../../jute/index.js";
+import { Err, JuteError, OpCode } from "../../jute/index.js";
 import { DataTree, isEphemeralOwner } from "../../tree/index.js";
 import type { TxnEntry } from "../../txn/index.js";
 import { asSessionId, asZxid, epochOf, type Logger, type Zxid } from "../../util/index.js";
@@ -36,6 +41,9 @@ import { FuzzySnapshot } from "../snapshot.js";
 import { ZK_GZIP_CUT_SHORT, parseZkSnapshot, scanZkLog, zkSnapshotStream, type ZkSnapshot } from "./format.js";
 import { ZK_SESSIONS_FILE, formatZkSessions } from "./sessions.js";
 import { decodeZkTxn, zkOpName } from "./txn.js";
+
+/** ZooKeeper's ensemble configuration node: Corral keeps its own (see the file header). */
+const CONFIG_NODE = "/zookeeper/config";
 
 /** Files a target directory may already hold (a member's id, put there before the import). */
 const TARGET_FILES_ALLOWED = new Set(["myid"]);
@@ -141,6 +149,7 @@ export async function loadZooKeeperData(disk: Disk, src: ZkImportSource, log?: L
   for (const id of sessions.keys()) noteSession(id);
   if (snap !== undefined) {
     for (const n of snap.nodes) {
+      if (n.path === CONFIG_NODE) continue;
       if (!tree.restoreNode(n.path, n.node)) throw new StorageError(snapFile!.path, n.offset, `node ${n.path} comes before its parent`);
     }
     tree.lastProcessedZxid = z0;
@@ -220,6 +229,11 @@ function isIncomplete(buf: Buffer): boolean {
 /** Applies one ZooKeeper txn as ZooKeeper's restore does (FileTxnSnapLog.processTransaction). */
 function applyTxn(tree: DataTree, entry: TxnEntry, closedPaths: readonly string[] | undefined, sessions: Map<bigint, number>): void {
   const { hdr, txn } = entry;
+  if (hdr.opCode === OpCode.reconfig) {
+    // ZooKeeper's membership, not Corral's: the zxid is kept, the change is not.
+    tree.replay({ hdr, txn: { type: "error", err: Err.Ok } });
+    return;
+  }
   if (txn.type === "createSession") sessions.set(hdr.sessionId, txn.timeoutMs);
   if (txn.type === "closeSession") {
     sessions.delete(hdr.sessionId);

@@ -4,7 +4,7 @@
 // proposal has when.
 
 import { describe, expect, it } from "vitest";
-import { PeerState, ZabPeer, type Member, type Ready, type ZabMsg } from "../../../src/zab/index.js";
+import { PeerState, ZabPeer, type Member, type PersistedState, type Ready, type ZabMsg } from "../../../src/zab/index.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -32,10 +32,12 @@ class Net {
   readonly applied = new Map<bigint, bigint[]>();
   readonly #queue: Envelope[] = [];
   readonly held: Envelope[] = [];
+  /** Every message delivered, in order. */
+  readonly delivered: Envelope[] = [];
   /** Messages this returns true for are held back instead of delivered. */
   hold: (e: Envelope) => boolean = () => false;
 
-  add(id: number, servers: [number, Member["role"]][]): ZabPeer {
+  add(id: number, servers: [number, Member["role"]][], persisted?: Partial<PersistedState>): ZabPeer {
     const peer = new ZabPeer(
       {
         myId: BigInt(id),
@@ -46,7 +48,7 @@ class Net {
         committedLogMax: 100,
         reconfigOf,
       },
-      { acceptedEpoch: 0, currentEpoch: 0, lastZxid: 0n, lastCommitted: 0n, recent: [] },
+      { acceptedEpoch: 0, currentEpoch: 0, lastZxid: 0n, lastCommitted: 0n, recent: [], ...persisted },
     );
     this.peers.set(BigInt(id), peer);
     this.applied.set(BigInt(id), []);
@@ -78,6 +80,7 @@ class Net {
       }
       const to = this.peers.get(e.to);
       if (to === undefined) continue;
+      this.delivered.push(e);
       to.step(e.from, e.msg);
       this.#pump(e.to);
     }
@@ -298,5 +301,55 @@ describe("ZabPeer reconfiguration", () => {
       [2, "participant"],
     ]);
     net.until(() => stray.leader === 3n && stray.serving);
+  });
+
+  it("a configuration restored as pending needs a majority of both to elect, and takes effect when the leader establishes", () => {
+    // A member restarted with a reconfig (removing 2) in its log whose commit it never
+    // recorded: the driver hands it over as pendingConfig, the committed configuration
+    // being the one in committedConfig (driver simulator seeds 14636, 16956).
+    const net = new Net();
+    const reconfigZxid = 0x1_0000_0001n;
+    const restarted = net.add(3, ENSEMBLE, {
+      acceptedEpoch: 1,
+      currentEpoch: 1,
+      lastZxid: reconfigZxid,
+      lastCommitted: reconfigZxid,
+      recent: [{ zxid: reconfigZxid, data: reconfigData([[1, "participant"], [3, "participant"]]) }],
+      pendingConfig: { servers: [1n, 3n].map((id) => ({ id, role: "participant" as const })), version: reconfigZxid },
+    });
+    expect(restarted.reconfigPending).toBe(true);
+    expect(restarted.members().map((m) => m.id)).toEqual([1n, 2n, 3n]);
+    // 2 and 3 are a majority of {1,2,3} but not of {1,3}: no leader, however long (2,
+    // which sees no pending configuration, keeps trying to follow 3, in vain).
+    const two = net.add(2, ENSEMBLE, { acceptedEpoch: 1, currentEpoch: 1, lastZxid: 0x1_0000_0000n, lastCommitted: 0x1_0000_0000n });
+    net.tick(200);
+    expect(restarted.state).toBe(PeerState.LOOKING);
+    expect(two.serving).toBe(false);
+    // With 1 back, {1,3} is a majority of both: 3 leads, and its established history
+    // holds the reconfig, now in force everywhere it synced.
+    const one = net.add(1, ENSEMBLE, { acceptedEpoch: 1, currentEpoch: 1, lastZxid: 0x1_0000_0000n, lastCommitted: 0x1_0000_0000n });
+    net.until(() => restarted.serving && one.serving);
+    expect(restarted.state).toBe(PeerState.LEADING);
+    for (const p of [restarted, one]) {
+      expect(p.reconfigPending).toBe(false);
+      expect(p.configVersion).toBe(reconfigZxid);
+      expect(p.members().map((m) => m.id)).toEqual([1n, 3n]);
+    }
+  });
+
+  it("a looking server answers a looking server outside its configuration with its vote", () => {
+    // Driver simulator seed 7390: a member back from a long outage still has an old
+    // configuration without 2, so its broadcasts never reach 2, a voter of the newer one
+    // that needs its vote. FastLeaderElection answers such a server right away.
+    const net = new Net();
+    net.add(1, [
+      [1, "participant"],
+      [3, "participant"],
+      [4, "participant"],
+    ]);
+    net.add(2, ENSEMBLE);
+    net.tick(5);
+    const to2 = net.delivered.filter((e) => e.from === 1n && e.to === 2n && e.msg.type === "NOTIFICATION");
+    expect(to2.length).toBeGreaterThan(0);
   });
 });
