@@ -231,4 +231,38 @@ describe.skipIf(!haveZk)("corral import-zookeeper", () => {
     expect(next.stat.czxid > BigInt(zxidBefore)).toBe(true);
     expect(next.stat.czxid >> 32n).toBe(BigInt(zxidBefore) >> 32n);
   }, 240_000);
+
+  it.each(["snappy", "gz"])("imports ZooKeeper's %s-compressed snapshots", async (method) => {
+    root = await mkdtemp(join(tmpdir(), "corral-import-zk-"));
+    const zkData = join(root, "zk-data");
+    zk = await startApacheZooKeeper({
+      dataDir: zkData,
+      extraConfig: { snapCount: "100" },
+      jvmFlags: [`-Dzookeeper.snapshot.compression.method=${method}`],
+    });
+    const writer = await client(zk.connectString);
+    await writer.addAuth("digest", USER);
+    await writer.create("/c", "compressed", { acl: [{ perms: 31, id: { scheme: "digest", id: DIGEST_ID } }] });
+    for (let i = 0; i < 300; i += IN_FLIGHT / 4) {
+      await Promise.all(Array.from({ length: IN_FLIGHT / 4 }, (_, k) => writer.create(`/c/n${i + k}`, Buffer.alloc(100, i + k))));
+    }
+    await writer.create("/c/eph", "", { mode: "ephemeral" });
+    const snaps = (await readdir(join(zkData, "version-2"))).filter((n) => n.startsWith("snapshot."));
+    expect(snaps.length).toBeGreaterThan(1);
+    expect(snaps.every((n) => n.endsWith(`.${method}`))).toBe(true);
+    const before = await readTree(writer);
+    const zxidBefore = zxidOf(await fourLetterWord(LOOPBACK, zk.port, "srvr"));
+    await zk.kill();
+    const dataDir = join(root, "corral-data");
+    const result = await importZooKeeperNow(zkData, undefined, { ...defaultConfig(), dataDir, dataLogDir: dataDir });
+    expect(result.snapshot).toMatch(new RegExp(`\\.${method}$`));
+    expect(result.snapshotZxid > 0n).toBe(true);
+    expect("0x" + result.lastZxid.toString(16)).toBe(zxidBefore);
+    corral = await startStandaloneForTest({ dataDir });
+    const reader = await client(`${LOOPBACK}:${corral.port}`);
+    await reader.addAuth("digest", USER);
+    const after = await readTree(reader);
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [path, view] of before) expect({ path, ...after.get(path) }).toEqual({ path, ...view });
+  }, 120_000);
 });

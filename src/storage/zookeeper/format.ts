@@ -20,8 +20,8 @@
 //
 // A snapshot is fuzzy: written while txns were applied, so it may hold effects of txns
 // after the zxid in its name. Replaying the log from that zxid + 1 repairs it.
-// `snapshot.<zxid>.gz` is the same stream gzipped (offsets are then of the unzipped
-// stream); `.snappy` is not read here.
+// `snapshot.<zxid>.gz` is the same stream gzipped, `.snappy` the same stream in
+// snappy-java's format (snappy.ts); offsets past the header are then of the unpacked stream.
 //
 // Log (FileTxnLog):
 //
@@ -42,6 +42,7 @@ import { OPEN_ACL_UNSAFE, type ZNodeRecord } from "../../tree/index.js";
 import { asZxid, type Zxid } from "../../util/index.js";
 import { StorageError } from "../errors.js";
 import { adler32 } from "./adler32.js";
+import { SnappyError, unsnappyStream } from "./snappy.js";
 
 export const ZK_SNAP_MAGIC = 0x5a4b534e; // "ZKSN"
 export const ZK_LOG_MAGIC = 0x5a4b4c47; // "ZKLG"
@@ -86,13 +87,19 @@ export interface ZkSnapshot {
   readonly bytes: number;
 }
 
-/** What a gzipped snapshot that ends early (ZooKeeper stopped while writing it) is refused with. */
+/** What a compressed snapshot that ends early (ZooKeeper stopped while writing it) is refused with. */
 export const ZK_GZIP_CUT_SHORT = "the gzip stream is cut short";
+export const ZK_SNAPPY_CUT_SHORT = "the snappy stream is cut short";
 
-/** Unzips a `.gz` snapshot; other names are returned as they are; `.snappy` is refused. */
+/** Unpacks a `.gz` or `.snappy` snapshot; other names are returned as they are. */
 export function zkSnapshotStream(buf: Buffer, file: string): Buffer {
   if (file.endsWith(".snappy")) {
-    throw new StorageError(file, 0, "snappy-compressed snapshots are not supported: restart ZooKeeper once with zookeeper.snapshot.compression.method unset so it writes a plain snapshot, then import");
+    try {
+      return unsnappyStream(buf);
+    } catch (e) {
+      if (!(e instanceof SnappyError)) throw e;
+      throw new StorageError(file, e.offset, e.message, { cause: e }); // a cut names ZK_SNAPPY_CUT_SHORT
+    }
   }
   if (!file.endsWith(".gz")) return buf;
   try {

@@ -38,7 +38,7 @@ import { writeEpochs, readEpochs, type Epochs } from "../epochs.js";
 import { StorageError } from "../errors.js";
 import { VERSION_DIR, zxidGap, zxidHex } from "../files.js";
 import { FuzzySnapshot } from "../snapshot.js";
-import { ZK_GZIP_CUT_SHORT, parseZkSnapshot, scanZkLog, zkSnapshotStream, type ZkSnapshot } from "./format.js";
+import { ZK_GZIP_CUT_SHORT, ZK_SNAPPY_CUT_SHORT, parseZkSnapshot, scanZkLog, zkSnapshotStream, type ZkSnapshot } from "./format.js";
 import { ZK_SESSIONS_FILE, formatZkSessions } from "./sessions.js";
 import { decodeZkTxn, zkOpName } from "./txn.js";
 
@@ -132,7 +132,7 @@ export async function loadZooKeeperData(disk: Disk, src: ZkImportSource, log?: L
       snapFile = f;
     } catch (e) {
       // Cut short (no seal yet): ZooKeeper was stopped while writing it, and skips it.
-      const cutShort = buf === undefined ? e instanceof StorageError && e.message.includes(ZK_GZIP_CUT_SHORT) : isIncomplete(buf);
+      const cutShort = buf === undefined ? e instanceof StorageError && (e.message.includes(ZK_GZIP_CUT_SHORT) || e.message.includes(ZK_SNAPPY_CUT_SHORT)) : isIncomplete(buf);
       if (e instanceof StorageError && i > 0 && cutShort) {
         warn(`skipping ${f.name}: ${e.message} (a snapshot ZooKeeper did not finish writing)`, { file: f.path });
         continue;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DataTree } from "../../../src/tree/index.js";
 import { formatSnapshotFile, importZooKeeper, nodeDisk, readEpochs, recover, StorageError, zooKeeperPassword, ZK_SESSIONS_FILE } from "../../../src/storage/index.js";
-import { adler32, parseZkSnapshot } from "../../../src/storage/zookeeper/index.js";
+import { adler32, parseZkSnapshot, unsnappyStream } from "../../../src/storage/zookeeper/index.js";
 import { silentLogger } from "../../../src/util/index.js";
 import { body, OPEN, recordOffsets, zkEntry, zkLog, zkSnapshot } from "./zk-files.js";
 
@@ -418,5 +418,51 @@ describe("import-zookeeper", () => {
       expect(tree.get("/")!.cversion).toBe(7); // the V0 create counted one more than /c's 6
       expect(formatSnapshotFile(snap, "/x/snapshot.0").at(-1)).toBe("Last processed zxid: 0x0");
     }
+  });
+
+  it("unpacks snappy-java streams (literals, the three kinds of copy, overlapping runs) and refuses damaged ones", () => {
+    // "abcd" literal, copy1 (len 4, off 4), copy2 (len 8, off 1: a run of "d"), copy4 (len 2, off 16), literal "!"
+    const block = Buffer.from([18, 0x0c, 0x61, 0x62, 0x63, 0x64, 0x01, 0x04, 0x1e, 0x01, 0x00, 0x07, 0x10, 0x00, 0x00, 0x00, 0x00, 0x21]);
+    const expected = "abcdabcddddddddd" + "ab" + "!";
+    const stream = (blocks: Buffer[]): Buffer => {
+      const head = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1]);
+      return Buffer.concat([head, ...blocks.flatMap((b) => [Buffer.from([0, 0, 0, b.length]), b])]);
+    };
+    block[0] = expected.length;
+    expect(unsnappyStream(stream([block, block])).toString()).toBe(expected + expected);
+    expect(() => unsnappyStream(stream([block]).subarray(0, 25))).toThrow(/cut short/);
+    const badCopy = Buffer.from(block);
+    badCopy[7] = 0x30; // copy1 from 48 bytes back, before the start
+    expect(() => unsnappyStream(stream([badCopy]))).toThrow(/bad snappy block: copy of 4 bytes from 48 back at 4/);
+  });
+
+  it("skips a snappy snapshot cut short for the older one, and refuses a damaged one naming file and offset", async () => {
+    const zk = await zkDir({ snapshots: [[0n, zkSnapshot({ nodes: [{ path: "" }, { path: "/zookeeper" }] })]] });
+    const literal = (b: Buffer): Buffer => {
+      // One raw block holding `b` as literals of at most 60 bytes each.
+      const parts: Buffer[] = [Buffer.from([b.length & 0x7f | 0x80, b.length >> 7])];
+      for (let at = 0; at < b.length; at += 60) {
+        const n = Math.min(60, b.length - at);
+        parts.push(Buffer.from([(n - 1) << 2]), b.subarray(at, at + n));
+      }
+      return Buffer.concat(parts);
+    };
+    const raw = literal(snapshot());
+    const head = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1]);
+    const len = Buffer.alloc(4);
+    len.writeInt32BE(raw.length);
+    const snappy = Buffer.concat([head, len, raw]);
+    await writeFile(join(zk, "version-2", `snapshot.${hex(Z(5))}.snappy`), snappy);
+    expect((await runImport(zk)).snapshot).toMatch(/snapshot\.100000005\.snappy$/);
+    await rm(join(root!, "corral"), { recursive: true });
+    await writeFile(join(zk, "version-2", `snapshot.${hex(Z(5))}.snappy`), snappy.subarray(0, 100));
+    const fallback = await runImport(zk);
+    expect(fallback.snapshotZxid).toBe(0n);
+    expect(fallback.warnings[0]).toMatch(/skipping snapshot\.100000005\.snappy: .*snappy stream is cut short/);
+    await rm(join(root!, "corral"), { recursive: true });
+    const bad = Buffer.from(snappy);
+    bad.writeInt32BE(-5, 16);
+    await writeFile(join(zk, "version-2", `snapshot.${hex(Z(5))}.snappy`), bad);
+    await expectRefused(runImport(zk), /snapshot\.100000005\.snappy$/, 16, /bad snappy chunk length -5/);
   });
 });
