@@ -17,6 +17,7 @@ import {
   dumpLogFile,
   dumpSnapshotFile,
   gcHook,
+  importZooKeeperNow,
   purgeNow,
 } from "../server/index.js";
 import type { Logger } from "../util/index.js";
@@ -34,8 +35,12 @@ Commands:
                                    the ZooKeeper shell (zkCli's commands), or one command
   purge [CONF] [-n COUNT]          remove old snapshots and logs, keeping the newest COUNT
                                    snapshots (default autopurge.snapRetainCount, at least 3)
-  log-dump LOGFILE                 print a transaction log file as text
-  snapshot-dump [-d] SNAPFILE      print a snapshot file as text (-d: with node data)
+  log-dump LOGFILE                 print a transaction log file as text (Corral's or ZooKeeper's)
+  snapshot-dump [-d] SNAPFILE      print a snapshot file as text (-d: with node data; Corral's
+                                   or ZooKeeper's)
+  import-zookeeper ZK_DATA_DIR [CONF] [-logdir ZK_DATA_LOG_DIR]
+                                   turn a stopped ZooKeeper's data directory into CONF's empty
+                                   dataDir (default CONF: conf/zoo.cfg)
   version                          print the version
 `;
 
@@ -171,6 +176,53 @@ async function dumpCommand(kind: "log" | "snapshot", args: string[]): Promise<nu
   }
 }
 
+async function importCommand(args: string[]): Promise<number> {
+  const positional: string[] = [];
+  let logDir: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "-logdir" || a === "--logdir") {
+      logDir = args[++i];
+      if (logDir === undefined) {
+        process.stderr.write("corral import-zookeeper: -logdir needs a directory\n");
+        return 2;
+      }
+    } else positional.push(a);
+  }
+  const [zkDataDir, confPath = "conf/zoo.cfg", ...extra] = positional;
+  if (zkDataDir === undefined || extra.length > 0) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const config = await loadForTool(confPath);
+  if (config === undefined) return 2;
+  if (config.dataDir === undefined) {
+    process.stderr.write(`corral import-zookeeper: ${confPath} has no dataDir\n`);
+    return 2;
+  }
+  try {
+    const r = await importZooKeeperNow(zkDataDir, logDir, config);
+    for (const w of r.warnings) process.stderr.write(`corral import-zookeeper: warning: ${w}\n`);
+    const hex = (z: bigint): string => "0x" + BigInt.asUintN(64, z).toString(16);
+    process.stdout.write(
+      [
+        `snapshot ${r.snapshot ?? "(none)"} at zxid ${hex(r.snapshotZxid)}`,
+        `replayed ${r.txnsReplayed} txn(s) from ${r.logFiles.length} log file(s)`,
+        `imported ${r.nodes} znodes and ${r.sessions.size} live session(s); last zxid ${hex(r.lastZxid)}`,
+        ...(r.orphanEphemerals > 0 ? [`dropped ${r.orphanEphemerals} ephemeral(s) of sessions that had ended, as ZooKeeper does at start-up`] : []),
+        `wrote ${config.dataDir}`,
+      ].join("\n") + "\n",
+    );
+    return 0;
+  } catch (e) {
+    if (e instanceof StorageError || (e as NodeJS.ErrnoException).code !== undefined) {
+      process.stderr.write(`corral import-zookeeper: ${(e as Error).message}; nothing was written\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
   if (cmd === "version" || cmd === "--version") {
@@ -190,6 +242,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "purge") return purgeCommand(argv.slice(1));
   if (cmd === "log-dump") return dumpCommand("log", argv.slice(1));
   if (cmd === "snapshot-dump") return dumpCommand("snapshot", argv.slice(1));
+  if (cmd === "import-zookeeper") return importCommand(argv.slice(1));
   // Asked for: the usage on stdout, success. No command or an unknown one: a usage error.
   if (cmd === "help" || cmd === "--help" || cmd === "-h") {
     process.stdout.write(USAGE);

@@ -4,7 +4,7 @@ export { digestOf, makeAuthenticator } from "./auth.js";
 export { systemClock, cryptoPrng } from "./clock.js";
 export { VERSION_STRING, VERSION_LINE, CORRAL_VERSION } from "./version.js";
 export { startStandaloneForTest, type TestServerOptions, type TestServer } from "./testing.js";
-export { purgeNow, dumpLogFile, dumpSnapshotFile, StorageError, SNAP_RETAIN_MIN } from "./tools.js";
+export { purgeNow, dumpLogFile, dumpSnapshotFile, importZooKeeperNow, StorageError, SNAP_RETAIN_MIN } from "./tools.js";
 export { Operations, EndpointError, adminSource, type OperatedServer } from "./operations.js";
 export { RecipeViews } from "./recipe-views.js";
 export { timedDisk } from "./timed-disk.js";

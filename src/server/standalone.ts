@@ -24,7 +24,7 @@ import {
 import { Pipeline, memoryCommitLog, type CommitLog } from "../pipeline/index.js";
 import { SessionTable } from "../session/index.js";
 import { DataTree, accessCheck, type AccessCheck } from "../tree/index.js";
-import { Storage, nodeDisk, type Disk } from "../storage/index.js";
+import { Storage, loadZkSessionIds, nodeDisk, zooKeeperPassword, type Disk } from "../storage/index.js";
 import { silentLogger, type Clock, type Logger, type Prng, type SessionId } from "../util/index.js";
 import { WatchKind, WatchRegistry } from "../watch/index.js";
 import { RecipeEngine } from "../recipe-engine/index.js";
@@ -143,6 +143,8 @@ export class StandaloneServer implements FourLetterSource {
   #address: { host: string; port: number } | undefined;
   readonly #opts: StandaloneOptions;
   #secret: Buffer;
+  /** Session ids imported from Apache ZooKeeper (<dataDir>/zookeeper-sessions). */
+  #zkSessionIds: ReadonlySet<bigint> = new Set();
   #storage: Storage | undefined;
   #pipeline: Pipeline | undefined;
   #engine: RecipeEngine | undefined;
@@ -165,7 +167,9 @@ export class StandaloneServer implements FourLetterSource {
     this.#secret = opts.sessionSecret ?? randomBytes(32);
     this.sessions = new SessionTable({
       tickMs: config.tickMs,
-      passwordFor: (id) => createHmac("sha256", this.#secret).update(BigInt.asUintN(64, id).toString(16)).digest().subarray(0, 16),
+      // Sessions carried over from Apache ZooKeeper (corral import-zookeeper) keep its passwords.
+      passwordFor: (id) =>
+        this.#zkSessionIds.has(id) ? zooKeeperPassword(id) : createHmac("sha256", this.#secret).update(BigInt.asUintN(64, id).toString(16)).digest().subarray(0, 16),
     });
     if (config.dataDir === undefined) this.#wire(opts.role?.commitLog(undefined) ?? opts.commitLog ?? memoryCommitLog, undefined);
   }
@@ -212,6 +216,7 @@ export class StandaloneServer implements FourLetterSource {
     );
     this.#storage = storage;
     if (this.#opts.sessionSecret === undefined) this.#secret = storage.secret;
+    this.#zkSessionIds = await loadZkSessionIds(this.#opts.disk ?? nodeDisk, dataDir);
     // Recovered sessions get a full timeout from now, as ZooKeeper's do after a restart.
     const now = this.clock.monotonicMs();
     for (const [id, timeoutMs] of storage.recovered.sessions) this.sessions.add(id, timeoutMs, now);

@@ -1,9 +1,20 @@
-// Offline storage tools behind `corral purge`, `corral log-dump` and
-// `corral snapshot-dump` (ZooKeeper's PurgeTxnLog, LogFormatter and SnapshotFormatter).
+// Offline storage tools behind `corral purge`, `corral log-dump`, `corral snapshot-dump`
+// (ZooKeeper's PurgeTxnLog, LogFormatter and SnapshotFormatter) and
+// `corral import-zookeeper` (storage/zookeeper/import.ts).
 // They read and remove files with the real Disk; the CLI only parses arguments.
 
 import type { CorralConfig } from "../config/index.js";
-import { SNAP_RETAIN_MIN, formatLogFile, formatSnapshotFile, nodeDisk, purge, versionDir, type PurgeResult } from "../storage/index.js";
+import {
+  SNAP_RETAIN_MIN,
+  formatLogFile,
+  formatSnapshotFile,
+  importZooKeeper,
+  nodeDisk,
+  purge,
+  versionDir,
+  type PurgeResult,
+  type ZkImportResult,
+} from "../storage/index.js";
 import { silentLogger, type Logger } from "../util/index.js";
 
 export { StorageError, SNAP_RETAIN_MIN } from "../storage/index.js";
@@ -27,4 +38,13 @@ export async function dumpLogFile(path: string): Promise<string[]> {
 
 export async function dumpSnapshotFile(path: string, withData: boolean): Promise<string[]> {
   return formatSnapshotFile(await nodeDisk.readFile(path), path, withData);
+}
+
+/**
+ * Imports Apache ZooKeeper's data directory (`zkDataDir`, and `zkDataLogDir` when its logs
+ * live elsewhere) into config's empty dataDir/dataLogDir.
+ */
+export async function importZooKeeperNow(zkDataDir: string, zkDataLogDir: string | undefined, config: CorralConfig, log: Logger = silentLogger): Promise<ZkImportResult> {
+  if (config.dataDir === undefined) throw new Error("the configuration has no dataDir");
+  return importZooKeeper(nodeDisk, { dataDir: zkDataDir, dataLogDir: zkDataLogDir }, { dataDir: config.dataDir, dataLogDir: config.dataLogDir }, { log });
 }

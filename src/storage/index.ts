@@ -35,3 +35,13 @@ export { formatLogFile, formatSnapshotFile } from "./dump.js";
 export { ImageDecoder, ImageEncoder, IMAGE_CHUNK_BYTES_DEFAULT, encodeImageChunks, installImage, type DecodedImage, type ImageSession } from "./image.js";
 export { readEpochs, writeEpochs, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, type Epochs } from "./epochs.js";
 export { readCommittedConfig, writeCommittedConfig, COMMITTED_CONFIG_FILE } from "./committed-config.js";
+export {
+  importZooKeeper,
+  loadZooKeeperData,
+  loadZkSessionIds,
+  zooKeeperPassword,
+  ZK_SESSIONS_FILE,
+  type ZkImportResult,
+  type ZkImportSource,
+  type ZkImportTarget,
+} from "./zookeeper/index.js";

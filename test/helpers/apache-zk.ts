@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { terminate } from "../../bench/servers/children.js";
+import { terminate, waitForExit } from "../../bench/servers/children.js";
 import { freePort, LOOPBACK, waitForImok } from "./net.js";
 import { findZooKeeperInstall, INSTALL_HINT } from "./zookeeper-install.js";
 
@@ -30,6 +30,10 @@ export interface ApacheZooKeeperOptions {
   extraConfig?: Record<string, string>;
   /** Extra JVM flags, e.g. `-Dznode.container.checkIntervalMs=100`. */
   jvmFlags?: string[];
+  /** Use this dataDir (kept by stop()) instead of one in the temp dir. */
+  dataDir?: string;
+  /** Listen on this port (default: a free one). */
+  port?: number;
 }
 
 export interface ApacheZooKeeper {
@@ -38,8 +42,12 @@ export interface ApacheZooKeeper {
   connectString: string;
   /** The temp dir holding zoo.cfg and data/ (removed by stop()). */
   dir: string;
+  /** The server's dataDir. */
+  dataDir: string;
   /** SIGTERM, then SIGKILL after a bound; removes the temp dir. Idempotent. */
   stop(): Promise<void>;
+  /** SIGKILL (a crash), waiting for the process to end; dataDir stays. stop() still cleans up. */
+  kill(): Promise<void>;
 }
 
 const MAIN_CLASS = "org.apache.zookeeper.server.ZooKeeperServerMain";
@@ -124,11 +132,11 @@ export async function startApacheZooKeeper(opts: ApacheZooKeeperOptions = {}): P
     throw new Error(`Apache ZooKeeper server not found (java=${install.java}); ${INSTALL_HINT}`);
   }
   const dir = await mkdtemp(join(tmpdir(), "corral-apache-zk-"));
-  const dataDir = join(dir, "data");
+  const dataDir = opts.dataDir ?? join(dir, "data");
   const cfgPath = join(dir, "zoo.cfg");
   let lastFailure = "";
   for (let attempt = 1; attempt <= PORT_ATTEMPTS_MAX; attempt += 1) {
-    const port = await freePort();
+    const port = opts.port ?? (await freePort());
     await writeFile(cfgPath, zooCfg(dataDir, port, opts));
     const started = launch(install.java, install.serverClasspath, cfgPath, opts);
     const killOnExit = (): void => {
@@ -153,6 +161,12 @@ export async function startApacheZooKeeper(opts: ApacheZooKeeperOptions = {}): P
       port,
       connectString: `${LOOPBACK}:${port}`,
       dir,
+      dataDir,
+      kill: async () => {
+        if (started.child.exitCode !== null || started.child.signalCode !== null) return;
+        started.child.kill("SIGKILL");
+        await waitForExit(started.child, 10_000);
+      },
       stop: () => {
         stopped ??= (async () => {
           try {
