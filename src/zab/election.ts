@@ -4,8 +4,9 @@
 // core's ready batch. It never changes the peer's role itself: `onLookingNotification`
 // and `tick` return the vote decided on, and the peer takes the role it names.
 //
-// A round ends when a quorum (of each configuration in force: see membership.ts) agrees
-// on one vote and either every voter has voted alike or finalizeTicks passed without a
+// Only voters of the committed configuration are candidates (#candidate); a pending
+// reconfig's voters vote, but are voted for only once it commits. A round ends when a
+// quorum (of each configuration in force: see membership.ts) agrees on one vote and either every voter has voted alike or finalizeTicks passed without a
 // better vote; or, for a server that rejoins, when a quorum of servers out of election
 // names one leader that itself says it leads.
 
@@ -60,16 +61,16 @@ export class Election {
     const core = this.#core;
     assert(core.state === PeerState.LOOKING, "an election runs only while LOOKING");
     this.electionEpoch++;
-    const voter = core.configs.isVoter(core.cfg.myId);
-    this.#proposed = voter ? this.#selfVote() : NO_VOTE;
+    const candidate = this.#candidate(core.cfg.myId);
+    this.#proposed = candidate ? this.#selfVote() : NO_VOTE;
     this.#recv.clear();
     this.#outOfElection.clear();
     this.#finalizeAt = undefined;
-    if (voter) this.#recv.set(core.cfg.myId, this.#proposed);
+    if (candidate) this.#recv.set(core.cfg.myId, this.#proposed);
     this.#notifyBackoff = 1;
     this.#broadcastNotification();
     // A one-voter ensemble agrees with itself.
-    if (voter && this.#hasQuorum(this.#recv, this.#proposed)) this.#finalizeAt = core.tick;
+    if (candidate && this.#hasQuorum(this.#recv, this.#proposed)) this.#finalizeAt = core.tick;
   }
 
   /** The round ended on `vote`: remember it (it is what we report from now on) and forget the round. */
@@ -97,15 +98,16 @@ export class Election {
     const myId = core.cfg.myId;
     const fromVoter = configs.isVoter(from);
     if (state === PeerState.LOOKING) {
-      // As FastLeaderElection: only voters' votes, and only for voters, take part. A
-      // server outside our configuration still hears our vote in answer: our broadcasts
-      // never reach it, and it may be a voter of a newer configuration we missed, which
-      // needs our vote to make its quorum (driver simulator seed 7390).
+      // As FastLeaderElection: only voters' votes take part, and only votes for a
+      // candidate (#candidate). A server outside our configuration still hears our vote in
+      // answer: our broadcasts never reach it, and it may be a voter of a newer
+      // configuration we missed, which needs our vote to make its quorum (driver
+      // simulator seed 7390).
       if (!fromVoter) {
         this.sendNotification(from);
         return undefined;
       }
-      if (!configs.isVoter(myId) || !configs.isVoter(vote.leader)) return undefined;
+      if (!configs.isVoter(myId) || !this.#candidate(vote.leader)) return undefined;
       return this.#onLookingVote(from, vote, electionEpoch);
     }
     // `from` has already decided: FOLLOWING or LEADING. A leader outside our
@@ -149,6 +151,22 @@ export class Election {
     return undefined;
   }
 
+  /**
+   * Who may be voted leader: a voter of the committed configuration only, not one that
+   * only a pending reconfig adds. Every server that knows the committed configuration
+   * agrees on that set, while only those that logged the reconfig know the pending one:
+   * votes for a server only some accept split the round for good (driver simulator seeds
+   * 12018, 12048: the proposer of an uncommitted reconfig voted for the server it adds,
+   * which the others, never having seen the reconfig, ignore). It is also what keeps FLE
+   * sound: each voter of the committed configuration is a candidate and only ever moves
+   * to a better vote, so the leader is at least as up to date as a majority of it, and
+   * so holds every txn committed under it (a txn committed while a reconfig was pending
+   * had that majority too).
+   */
+  #candidate(id: bigint): boolean {
+    return this.#core.configs.committed.voters.has(id);
+  }
+
   #selfVote(): Vote {
     const core = this.#core;
     return { leader: core.cfg.myId, zxid: core.lastLogged, peerEpoch: core.currentEpoch };
@@ -159,7 +177,7 @@ export class Election {
     if (electionEpoch > this.electionEpoch) {
       this.electionEpoch = electionEpoch;
       this.#recv.clear();
-      const self = this.#selfVote();
+      const self = this.#candidate(core.cfg.myId) ? this.#selfVote() : NO_VOTE;
       this.#proposed = betterVote(vote, self) ? vote : self;
       this.#recv.set(core.cfg.myId, this.#proposed);
       this.#broadcastNotification();

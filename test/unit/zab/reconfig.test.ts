@@ -352,4 +352,30 @@ describe("ZabPeer reconfiguration", () => {
     const to2 = net.delivered.filter((e) => e.from === 1n && e.to === 2n && e.msg.type === "NOTIFICATION");
     expect(to2.length).toBeGreaterThan(0);
   });
+
+  it("a server only an uncommitted reconfig adds is no candidate, so the servers that never saw it still elect", () => {
+    // Driver simulator seeds 12018, 12048: the leader proposed adding 3, which only it and
+    // 3 logged, and lost its quorum. Back in the election it voted for 3 (its pending
+    // configuration lists 3, whose log is as long as its own), while 1, which never saw
+    // the reconfig, ignores votes for 3: no vote ever had a majority of {1,2}.
+    const OLD: [number, Member["role"]][] = [
+      [1, "participant"],
+      [2, "participant"],
+    ];
+    const net = new Net();
+    const one = net.add(1, OLD);
+    const two = net.add(2, OLD);
+    net.until(() => net.leader() === two && one.serving);
+    const three = net.add(3, OLD); // a non-voting follower until a reconfig adds it
+    net.until(() => three.serving);
+    net.hold = (e) => e.from === 1n || e.to === 1n;
+    net.propose(reconfigData([...OLD, [3, "participant"]]));
+    expect(two.reconfigPending && three.reconfigPending && !one.reconfigPending).toBe(true);
+    net.until(() => two.state === PeerState.LOOKING && one.state === PeerState.LOOKING);
+    net.held.length = 0; // what was in flight to and from 1 is lost
+    net.hold = () => false;
+    net.until(() => net.leader() !== undefined && one.serving && three.serving);
+    expect(net.leader()).toBe(two);
+    for (const p of [one, two, three]) expect(p.members().map((m) => m.id)).toEqual([1n, 2n, 3n]);
+  });
 });
