@@ -51,6 +51,8 @@ export class Election {
   #notifyBackoff = 1;
   /** The vote this server last decided on, which it reports while not LOOKING. */
   #decidedVote: Vote = NO_VOTE;
+  /** Per server outside our configuration: what we last answered it, and when (tick). */
+  readonly #answered = new Map<bigint, { what: string; tick: number }>();
 
   constructor(core: PeerCore) {
     this.#core = core;
@@ -104,7 +106,7 @@ export class Election {
       // configuration we missed, which needs our vote to make its quorum (driver
       // simulator seed 7390).
       if (!fromVoter) {
-        this.sendNotification(from);
+        this.#answerNonVoter(from, electionEpoch);
         return undefined;
       }
       if (!configs.isVoter(myId) || !this.#candidate(vote.leader)) return undefined;
@@ -165,6 +167,22 @@ export class Election {
    */
   #candidate(id: bigint): boolean {
     return this.#core.configs.committed.voters.has(id);
+  }
+
+  /**
+   * Answers a looking server outside our configuration with our vote, once per change of
+   * its round, ours or our vote, and else at most every NOTIFY_BACKOFF_TICKS_MAX ticks (a
+   * lost answer is made good): two servers outside each other's configurations would
+   * otherwise answer each other for ever (driver simulator seed 634).
+   */
+  #answerNonVoter(from: bigint, theirRound: number): void {
+    const core = this.#core;
+    const v = this.#proposed;
+    const what = `${theirRound}/${this.electionEpoch}/${v.leader}/${v.zxid}/${v.peerEpoch}`;
+    const last = this.#answered.get(from);
+    if (last !== undefined && last.what === what && core.tick - last.tick < NOTIFY_BACKOFF_TICKS_MAX) return;
+    this.#answered.set(from, { what, tick: core.tick });
+    this.sendNotification(from);
   }
 
   #selfVote(): Vote {

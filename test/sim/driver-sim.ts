@@ -76,6 +76,14 @@ type Event =
 type NewEvent = Event extends infer E ? (E extends Event ? Omit<E, "seq"> : never) : never;
 
 /** A Disk that counts operations in flight, so the simulator can tell when the disk is idle. */
+/**
+ * A livelock bound: runs average about 3 events per simulated ms; a message storm (two
+ * members answering each other for ever) runs hundreds, and would take hours to reach
+ * the end of the run instead of failing.
+ */
+const STORM_WINDOW_MS = 100;
+const STORM_STEPS_MAX = 10_000;
+
 export class CountingDisk implements Disk {
   inFlight = 0;
   readonly inner: FakeDisk;
@@ -194,6 +202,9 @@ export class DriverSim {
   #timerSeq = 0;
   now = 0;
   steps = 0;
+  /** Events run in the current window of STORM_WINDOW_MS (a message storm is a livelock). */
+  #windowStart = 0;
+  #windowSteps = 0;
   readonly #channels = new Map<string, number>();
   readonly #channelTail = new Map<string, number>();
   readonly #partitioned = new Set<string>();
@@ -575,6 +586,11 @@ export class DriverSim {
     if (e.at > this.now) this.clock.advance(e.at - this.now);
     this.now = e.at;
     this.steps++;
+    if (this.now - this.#windowStart >= STORM_WINDOW_MS) {
+      this.#windowStart = this.now;
+      this.#windowSteps = 0;
+    }
+    if (++this.#windowSteps > STORM_STEPS_MAX) throw new SimFailure(`livelock: over ${STORM_STEPS_MAX} events in ${STORM_WINDOW_MS} ms from t=${this.#windowStart} (a message storm)`);
     switch (e.kind) {
       case "deliver": {
         const to = this.nodes.get(e.to)!;

@@ -71,9 +71,11 @@ class Net {
     }
   }
 
-  /** Delivers until nothing is in flight (held messages stay held). */
+  /** Delivers until nothing is in flight (held messages stay held); a storm fails the test. */
   run(): void {
+    let n = 0;
     for (let e = this.#queue.shift(); e !== undefined; e = this.#queue.shift()) {
+      if (++n > 100_000) throw new Error("message storm: over 100,000 deliveries in one run");
       if (e.released !== true && this.hold(e)) {
         this.held.push(e);
         continue;
@@ -377,5 +379,35 @@ describe("ZabPeer reconfiguration", () => {
     net.until(() => net.leader() !== undefined && one.serving && three.serving);
     expect(net.leader()).toBe(two);
     for (const p of [one, two, three]) expect(p.members().map((m) => m.id)).toEqual([1n, 2n, 3n]);
+  });
+
+  it("a looking server answers a server outside its configuration once per change, not once per notification", () => {
+    // Driver simulator seed 634: a server that answered every notification of a server
+    // outside its configuration, at once, and a server that answers every notification of
+    // a lower round, answered each other for good (a storm that stalled the run).
+    const net = new Net();
+    const one = net.add(1, [
+      [1, "participant"],
+      [3, "participant"],
+    ]);
+    const sentTo2 = (): number => {
+      let n = 0;
+      for (let r = one.ready(); r !== undefined; r = one.ready()) {
+        n += r.sendNow.filter((o) => o.to === 2n && o.msg.type === "NOTIFICATION").length;
+        one.advance(r);
+      }
+      return n;
+    };
+    sentTo2();
+    const vote = { leader: 2n, zxid: 0n, peerEpoch: 0 };
+    let answers = 0;
+    for (let i = 0; i < 50; i++) {
+      one.step(2n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote, electionEpoch: 7 });
+      answers += sentTo2();
+    }
+    expect(answers).toBe(1);
+    // A new round of the other server is news: answered at once.
+    one.step(2n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote, electionEpoch: 8 });
+    expect(sentTo2()).toBe(1);
   });
 });
