@@ -43,6 +43,7 @@ export {
   AckOutcomeUnknownError,
   type RecipeMode,
   type WaitOptions,
+  type LockOptions,
   type LockHandle,
   type Queue,
   type JobQueue,

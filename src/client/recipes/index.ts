@@ -35,11 +35,13 @@ import { queue } from "./queue.js";
 import { EventRouter } from "./router.js";
 import { SessionTracker, type SessionScope } from "./session.js";
 import { raceAbort } from "./signals.js";
-import type { Barrier, DoubleBarrier, Election, ElectionOptions, JobQueue, JobQueueOptions, LockHandle, Queue, WaitOptions } from "./types.js";
+import { reentrantLock } from "./reentrant.js";
+import type { Barrier, DoubleBarrier, Election, ElectionOptions, JobQueue, JobQueueOptions, LockHandle, LockOptions, Queue, WaitOptions } from "./types.js";
 
 export type {
   RecipeMode,
   WaitOptions,
+  LockOptions,
   LockHandle,
   Queue,
   JobQueue,
@@ -172,18 +174,23 @@ export class CorralClient extends ZooKeeperClient {
    * or the signal's reason when the caller gives up (the node is then removed). Locks
    * taken here exclude kazoo's, Curator's and the ZooKeeper docs' locks on the same path.
    */
-  writeLock(path: string, opts: WaitOptions = {}): Promise<LockHandle> {
-    return lock(this.#ctx, path, "write", opts);
+  writeLock(path: string, opts: LockOptions = {}): Promise<LockHandle> {
+    return this.#lock(path, "write", opts);
   }
 
   /** Acquires a read lock at `path` (shared with readers, excluded by writers); as writeLock. */
-  readLock(path: string, opts: WaitOptions = {}): Promise<LockHandle> {
-    return lock(this.#ctx, path, "read", opts);
+  readLock(path: string, opts: LockOptions = {}): Promise<LockHandle> {
+    return this.#lock(path, "read", opts);
   }
 
   /** A mutual-exclusion lock: a write lock. */
-  mutex(path: string, opts: WaitOptions = {}): Promise<LockHandle> {
-    return lock(this.#ctx, path, "write", opts);
+  mutex(path: string, opts: LockOptions = {}): Promise<LockHandle> {
+    return this.#lock(path, "write", opts);
+  }
+
+  #lock(path: string, mode: "read" | "write", opts: LockOptions): Promise<LockHandle> {
+    if (opts.reentrant !== true) return lock(this.#ctx, path, mode, opts);
+    return reentrantLock(this.#ctx, `${mode}\0${path}`, opts, () => lock(this.#ctx, path, mode, opts));
   }
 
   /** A counting semaphore: at most `permits` holders at once; waits as writeLock does. */

@@ -15,9 +15,25 @@ export interface WaitOptions extends CallOptions {
   timeoutMs?: number;
 }
 
+/** Options of `writeLock`, `readLock` and `mutex`. */
+export interface LockOptions extends WaitOptions {
+  /**
+   * Re-entrant, as Curator's InterProcessMutex: if this client already holds the lock at
+   * this path in this mode, itself taken with `reentrant: true` (or is acquiring it), the
+   * call shares it — at once, or when that acquire is granted — with the same node and
+   * token; the node is deleted when every handle sharing it was released. Node has one
+   * thread, so the owner is the client: concurrent tasks that share a client and ask
+   * re-entrantly share the lock instead of excluding each other. Default false: every
+   * acquire is its own contender, and a second acquire of a lock this client holds waits
+   * behind the first.
+   */
+  reentrant?: boolean;
+}
+
 /**
  * A held lock, semaphore lease or mutex. `await using lock = await client.mutex(p)` releases
- * it when the block ends. Not re-entrant: each acquire is its own contender.
+ * it when the block ends. Not re-entrant unless acquired with `reentrant: true`
+ * (LockOptions): by default each acquire is its own contender.
  */
 export interface LockHandle extends AsyncDisposable {
   /** The contender node that holds the lock. */
