@@ -97,6 +97,14 @@ export interface CreateOptions extends CallOptions {
   acl?: readonly ACL[];
   /** TTL in ms, for the TTL modes. */
   ttlMs?: number;
+  /**
+   * Creates missing parents first, with the same ACL: as persistent nodes (`true`, Curator's
+   * `creatingParentsIfNeeded()`, kazoo's `makepath=True`) or as containers (`"container"`,
+   * Curator's `creatingParentContainersIfNeeded()`). Costs nothing when the parent exists:
+   * the create is tried first, and only a NoNode answer creates the parents (each
+   * NodeExists ignored) and tries again.
+   */
+  createParents?: boolean | "container";
 }
 
 /** Options of the calls that check a version (delete, setData, setACL). */
@@ -250,6 +258,41 @@ export class ZooKeeperClient extends Client {
    * Containers and TTL nodes have op codes of their own, answered with a Stat.
    */
   async #create(path: string, data: Data | undefined, opts: CreateOptions, withStat: boolean): Promise<{ path: string; stat: Stat | undefined }> {
+    if (opts.createParents === undefined || opts.createParents === false) return this.#createOnce(path, data, opts, withStat);
+    try {
+      return await this.#createOnce(path, data, opts, withStat);
+    } catch (e) {
+      if (!ZooKeeperError.is(e, "NoNode")) throw e;
+    }
+    const parentMode: NodeMode = opts.createParents === "container" ? "container" : "persistent";
+    await this.#ensure(path.slice(0, path.lastIndexOf("/")), { ...(opts.acl === undefined ? {} : { acl: opts.acl }), mode: parentMode, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
+    return this.#createOnce(path, data, opts, withStat);
+  }
+
+  /**
+   * Creates `path` and every missing ancestor as empty persistent nodes (kazoo's
+   * `ensure_path`), or containers with `{ mode: "container" }`; nodes that exist are left
+   * as they are. One exists() when the path is there already.
+   */
+  async ensurePath(path: string, opts: Pick<CreateOptions, "acl" | "signal"> & { mode?: "persistent" | "container" } = {}): Promise<void> {
+    if ((await this.exists(path, opts.signal === undefined ? {} : { signal: opts.signal })) !== null) return;
+    await this.#ensure(path, { ...opts, mode: opts.mode ?? "persistent" });
+  }
+
+  async #ensure(path: string, opts: CreateOptions): Promise<void> {
+    let cur = "";
+    for (const part of path.split("/")) {
+      if (part === "") continue;
+      cur += `/${part}`;
+      try {
+        await this.#createOnce(cur, null, opts, false);
+      } catch (e) {
+        if (!ZooKeeperError.is(e, "NodeExists")) throw e;
+      }
+    }
+  }
+
+  async #createOnce(path: string, data: Data | undefined, opts: CreateOptions, withStat: boolean): Promise<{ path: string; stat: Stat | undefined }> {
     const mode = opts.mode ?? "persistent";
     const flags = MODE_FLAGS[mode];
     const ttl = opts.ttlMs;

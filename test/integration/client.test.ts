@@ -137,6 +137,21 @@ function suite(kind: "corral" | "zookeeper", start: () => Promise<{ connectStrin
       expect(await other.exists(path)).toBeNull();
     });
 
+    it("creates missing parents on request (persistent or containers), and ensurePath", async () => {
+      const c = await client();
+      const root = `/parents-${kind}`;
+      await expect(c.create(`${root}/a/b`, "x")).rejects.toMatchObject({ code: "NoNode" });
+      expect(await c.create(`${root}/a/b`, "x", { createParents: true })).toBe(`${root}/a/b`);
+      expect((await c.getData(`${root}/a/b`)).data?.toString()).toBe("x");
+      expect((await c.exists(`${root}/a`))!.ephemeralOwner).toBe(0n);
+      const { path } = await c.create2(`${root}/c/d/e-`, null, { createParents: "container", mode: "ephemeralSequential" });
+      expect(path).toBe(`${root}/c/d/e-0000000000`);
+      await c.ensurePath(`${root}/f/g`);
+      await c.ensurePath(`${root}/f/g`); // again: nothing to do
+      expect(await c.getChildren(root)).toEqual(expect.arrayContaining(["a", "c", "f"]));
+      expect(await c.getChildren(`${root}/f`)).toEqual(["g"]);
+    });
+
     it("a watch listener that throws changes nothing but an error report", async () => {
       const c = await client();
       const path = `/throwing-${kind}`;
