@@ -474,8 +474,8 @@ export class StandaloneServer implements FourLetterSource {
     const dataLogDir = c.dataLogDir === undefined ? dataDir : resolve(c.dataLogDir);
     const sizes = this.dataDirs();
     return [
-      `clientPort=${this.#address?.port ?? c.clientPort}`,
-      `secureClientPort=-1`,
+      `clientPort=${!c.plainClientPortEnabled ? -1 : (this.#address?.port ?? c.clientPort)}`,
+      `secureClientPort=${this.secureAddress?.port ?? c.secureClientPort ?? -1}`,
       `dataDir=${dataDir}`,
       `dataDirSize=${sizes.dataDirBytes}`,
       `dataLogDir=${dataLogDir}`,

@@ -10,7 +10,8 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "n
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
 import { ConfigError, parseConfig, type CorralConfig } from "../../src/config/index.js";
-import { StandaloneServer } from "../../src/server/index.js";
+import { runAdminCommand } from "../../src/net/index.js";
+import { StandaloneServer, adminSource } from "../../src/server/index.js";
 import { silentLogger, type Logger } from "../../src/util/index.js";
 import { CLIENT1_DN, CLIENT2_DN, makePki, STORE_PASSWORD, type Pki } from "../helpers/tls-certs.js";
 
@@ -123,6 +124,7 @@ describe("client TLS", () => {
       // Only secureClientPort was written: no plain port is opened.
       expect(server.config.plainClientPortEnabled).toBe(false);
       expect(server.address).toEqual(server.secureAddress);
+      expect(server.configLines().slice(0, 2)).toEqual(["clientPort=-1", `secureClientPort=${securePort}`]);
       const c = await tlsClient("client1");
       await c.create("/tls-pem", Buffer.from("over tls"));
       expect((await c.getData("/tls-pem")).data?.toString()).toBe("over tls");
@@ -221,6 +223,10 @@ describe("client TLS", () => {
       expect(await noCert.whoAmI()).toEqual([{ authScheme: "ip", user: "127.0.0.1" }]);
       expect(await plain.whoAmI()).toEqual([{ authScheme: "ip", user: "127.0.0.1" }]);
       expect(server.listener.connections.size).toBe(3);
+      // The admin `cons` lists TLS clients under secure_connections, as ZooKeeper does.
+      const cons = JSON.parse(runAdminCommand("cons", adminSource(server))) as { connections: unknown[]; secure_connections: unknown[] };
+      expect([cons.connections.length, cons.secure_connections.length]).toEqual([1, 2]);
+      expect(server.configLines().slice(0, 2)).toEqual([`clientPort=${server.address.port}`, "secureClientPort=-1"]);
     });
   });
 
