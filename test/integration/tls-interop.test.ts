@@ -137,6 +137,14 @@ describe("TLS interop: zkCli, kazoo and corral cli on the secure port", () => {
     expect((await corral.getData("/kazoo-tls")).data?.toString()).toBe("changed");
   });
 
+  it("corral server start-foreground: a key store with a wrong password exits 2 naming file, line and key", async () => {
+    const cfg = join(pki.dir, "bad-tls.cfg");
+    writeFileSync(cfg, [`dataDir=${join(pki.dir, "data")}`, "clientPort=1", "secureClientPort=2", `ssl.keyStore.location=${pki.server.storeP12}`, "ssl.keyStore.password=nope", "admin.enableServer=false", ""].join("\n"));
+    const r = await run(process.execPath, [CORRAL, "server", "start-foreground", cfg], { ...process.env, CORRAL_LOG_LEVEL: "silent" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^corral: invalid configuration: ${cfg.replace(/[.]/g, "\\.")}:5: ssl\\.keyStore\\.password: cannot open the key store .*server\\.p12: wrong password`));
+  });
+
   it("corral cli -client-configuration with zookeeper.client.secure and PKCS#12 stores", async () => {
     const file = join(pki.dir, "client.properties");
     writeFileSync(file, [
