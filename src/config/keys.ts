@@ -16,7 +16,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** Fields settled in finish() from other keys when not written (undefined = not written). */
 type Derived = "clientOutboundBytesSoftMax" | "clientOutboundBytesHardMax";
 /** Settled by tls.ts's tlsSettings() in finish(). */
-type TlsDerived = "clientTls" | "plainClientPortEnabled";
+type TlsDerived = "clientTls" | "quorumTls" | "plainClientPortEnabled";
 
 /** CorralConfig while lines are being read; finish() in parse.ts turns it into one. */
 export type Draft = Mutable<Omit<CorralConfig, "servers" | "extra" | "fourLetterWordWhitelist" | Derived | TlsDerived>> & TlsDraft & {

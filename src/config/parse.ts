@@ -144,6 +144,8 @@ function baseDraft(): Draft {
     secureClientPortAddress: undefined,
     clientPortUnification: false,
     x509SuperUser: undefined,
+    sslQuorum: false,
+    quorumPortUnification: false,
     ...baseTlsDraft(),
     extra: new Map(),
   };
@@ -234,12 +236,7 @@ function unknownKeyDetail(key: string): string {
 // ---- finish ---------------------------------------------------------------------------
 
 function finish(draft: Draft, state: ParseState): CorralConfig {
-  const {
-    fourLetterWords, servers, extra,
-    sslKeyStoreLocation, sslKeyStorePassword, sslKeyStoreType, sslTrustStoreLocation, sslTrustStorePassword,
-    sslTrustStoreType, sslClientAuth, sslProtocol, sslEnabledProtocols, sslCiphersuites, sslHostnameVerification,
-    ...scalars
-  } = draft;
+  const { fourLetterWords, servers, extra, sslRaw: _sslRaw, ...scalars } = draft;
   checkQuorumShape(draft, state);
   return {
     ...scalars,
@@ -254,15 +251,15 @@ function finish(draft: Draft, state: ParseState): CorralConfig {
 }
 
 // ZooKeeper opens no plain client port when only secureClientPort is configured.
-function clientTls(draft: Draft, state: ParseState): Pick<CorralConfig, "clientTls" | "plainClientPortEnabled"> {
-  const clientTls = tlsSettings(draft, {
+function clientTls(draft: Draft, state: ParseState): Pick<CorralConfig, "clientTls" | "quorumTls" | "plainClientPortEnabled"> {
+  const { clientTls, quorumTls } = tlsSettings(draft, {
     located: (key) => state.located.get(key),
     fileWhere: (key) => ({ sourceName: state.sourceName, line: 0, key }),
     resolvePath: (path) => resolvePath(path, "", state) ?? path,
     error: (where, detail) => new ConfigError(where, detail),
   });
   const plainWritten = state.located.has("clientPort") || draft.servers.some((s) => s.clientPort !== undefined);
-  return { clientTls, plainClientPortEnabled: plainWritten || draft.secureClientPort === undefined };
+  return { clientTls, quorumTls, plainClientPortEnabled: plainWritten || draft.secureClientPort === undefined };
 }
 
 // QuorumPeerConfig: -1 (or absent) means 2 x tickTime and 20 x tickTime; then min <= max.

@@ -40,61 +40,38 @@ export type ClientTlsSettings = {
   readonly hostnameVerification: boolean;
 };
 
-/** The ssl.* values as written; tlsSettings() turns them into ClientTlsSettings. */
+/** The ssl.* values as written (canonical key -> value); tlsSettings() settles them. */
 export type TlsDraft = {
-  sslKeyStoreLocation: string | undefined;
-  sslKeyStorePassword: string | undefined;
-  sslKeyStoreType: string | undefined;
-  sslTrustStoreLocation: string | undefined;
-  sslTrustStorePassword: string | undefined;
-  sslTrustStoreType: string | undefined;
-  sslClientAuth: ClientAuth;
-  sslProtocol: string;
-  sslEnabledProtocols: readonly string[] | undefined;
-  sslCiphersuites: readonly string[] | undefined;
-  sslHostnameVerification: boolean;
+  sslRaw: Map<string, string>;
 };
 
 export const X509_PROVIDER_CLASS = "org.apache.zookeeper.server.auth.X509AuthenticationProvider";
 /** ZooKeeper 3.8's default `ssl.protocol`. */
 export const SSL_PROTOCOL_DEFAULT = "TLSv1.2";
+/** The client port's keys start with this; the quorum's with QUORUM_PREFIX. */
+export const CLIENT_PREFIX = "ssl.";
+export const QUORUM_PREFIX = "ssl.quorum.";
 
 export function baseTlsDraft(): TlsDraft {
-  return {
-    sslKeyStoreLocation: undefined,
-    sslKeyStorePassword: undefined,
-    sslKeyStoreType: undefined,
-    sslTrustStoreLocation: undefined,
-    sslTrustStorePassword: undefined,
-    sslTrustStoreType: undefined,
-    sslClientAuth: "need",
-    sslProtocol: SSL_PROTOCOL_DEFAULT,
-    sslEnabledProtocols: undefined,
-    sslCiphersuites: undefined,
-    sslHostnameVerification: true,
-  };
+  return { sslRaw: new Map() };
 }
 
 type Apply = KeySpec["apply"];
 const DONE: Parsed<void> = ok(undefined);
 
-const textKey = (set: (d: Draft, v: string) => void): Apply => (draft, raw) => {
-  const p = parseNonEmpty(raw, "a value");
+/** Checks a value as written and keeps it under `name` for tlsSettings(). */
+const raw = (name: string, check: (raw: string) => Parsed<unknown>): Apply => (draft, value) => {
+  const p = check(value);
   if (!p.ok) return p;
-  set(draft, p.value);
+  draft.sslRaw.set(name, value);
   return DONE;
 };
-// A password may be empty (a PKCS12 store written with an empty password).
-const passwordKey = (set: (d: Draft, v: string) => void): Apply => (draft, raw) => {
-  set(draft, raw);
-  return DONE;
-};
-const listKey = (set: (d: Draft, v: readonly string[]) => void): Apply => (draft, raw) => {
-  const items = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (items.length === 0) return bad("a comma-separated list", raw);
-  set(draft, items);
-  return DONE;
-};
+const nonEmpty = (v: string): Parsed<unknown> => parseNonEmpty(v, "a value");
+const anything = (): Parsed<unknown> => DONE;
+
+function listOf(raw: string): string[] {
+  return raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
 
 /** Java protocol names Node's TLS accepts as minVersion/maxVersion. */
 export const TLS_PROTOCOLS: ReadonlyMap<string, "TLSv1.2" | "TLSv1.3"> = new Map([
@@ -106,34 +83,25 @@ export const TLS_PROTOCOLS: ReadonlyMap<string, "TLSv1.2" | "TLSv1.3"> = new Map
 const protocolName = (raw: string): Parsed<string> =>
   TLS_PROTOCOLS.has(raw) ? ok(raw) : bad(`one of ${[...TLS_PROTOCOLS.keys()].join(", ")} (older protocols are not served)`, raw);
 
-const clientAuth: Apply = (draft, raw) => {
-  const v = raw.trim().toLowerCase();
-  if (v !== "none" && v !== "want" && v !== "need") return bad("none, want or need", raw);
-  draft.sslClientAuth = v;
-  return DONE;
+const clientAuthOf = (v: string): Parsed<ClientAuth> => {
+  const w = v.trim().toLowerCase();
+  return w === "none" || w === "want" || w === "need" ? ok(w) : bad("none, want or need", v);
 };
 
-const protocol: Apply = (draft, raw) => {
-  const p = protocolName(raw.trim());
-  if (!p.ok) return p;
-  draft.sslProtocol = p.value;
-  return DONE;
-};
-
-const enabledProtocols: Apply = (draft, raw, ctx) => {
-  const r = listKey((d, v) => (d.sslEnabledProtocols = v))(draft, raw, ctx);
-  if (!r.ok) return r;
-  for (const name of draft.sslEnabledProtocols ?? []) {
+const protocolsOf = (v: string): Parsed<unknown> => {
+  const items = listOf(v);
+  if (items.length === 0) return bad("a comma-separated list", v);
+  for (const name of items) {
     const p = protocolName(name);
     if (!p.ok) return p;
   }
   return DONE;
 };
 
-const ciphersuites: Apply = (draft, raw, ctx) => {
-  const r = listKey((d, v) => (d.sslCiphersuites = v))(draft, raw, ctx);
-  if (!r.ok) return r;
-  const unknown = (draft.sslCiphersuites ?? []).filter((c) => opensslCipherName(c) === undefined);
+const ciphersOf = (v: string): Parsed<unknown> => {
+  const items = listOf(v);
+  if (items.length === 0) return bad("a comma-separated list", v);
+  const unknown = items.filter((c) => opensslCipherName(c) === undefined);
   if (unknown.length > 0) return { ok: false, problem: `unknown cipher suite(s) ${unknown.join(", ")}; known: ${[...IANA_TO_OPENSSL.keys()].join(", ")}` };
   return DONE;
 };
@@ -177,26 +145,41 @@ export function opensslCipherName(iana: string): string | undefined {
   return IANA_TO_OPENSSL.get(iana);
 }
 
+/** The store, protocol and auth keys under one prefix ("ssl." or "ssl.quorum."). */
+function storeSpecs(prefix: string): KeySpec[] {
+  const k = (suffix: string, check: (raw: string) => Parsed<unknown>): KeySpec =>
+    ({ name: `${prefix}${suffix}`, sysprop: true, apply: raw(`${prefix}${suffix}`, check) });
+  return [
+    k("keyStore.location", nonEmpty),
+    // A password may be empty (a PKCS12 store written with an empty password).
+    k("keyStore.password", anything),
+    k("keyStore.type", nonEmpty),
+    k("trustStore.location", nonEmpty),
+    k("trustStore.password", anything),
+    k("trustStore.type", nonEmpty),
+    k("clientAuth", clientAuthOf),
+    k("protocol", (v) => protocolName(v.trim())),
+    k("enabledProtocols", protocolsOf),
+    k("ciphersuites", ciphersOf),
+    k("hostnameVerification", parseBool),
+  ];
+}
+
 /** The TLS keys, appended to keys.ts's table. */
 export const TLS_SPECS: readonly KeySpec[] = [
   { name: "secureClientPort", sysprop: false, apply: (d, raw) => set(parsePort(raw), (v) => (d.secureClientPort = v)) },
   { name: "secureClientPortAddress", sysprop: false, apply: (d, raw) => set(parseHost(raw), (v) => (d.secureClientPortAddress = v)) },
   { name: "client.portUnification", sysprop: true, apply: boolKey((d, v) => (d.clientPortUnification = v)) },
   { name: "serverCnxnFactory", sysprop: true, apply: ignored("Corral serves TLS and plain clients with one network layer") },
-  { name: "ssl.keyStore.location", sysprop: true, apply: textKey((d, v) => (d.sslKeyStoreLocation = v)) },
-  { name: "ssl.keyStore.password", sysprop: true, apply: passwordKey((d, v) => (d.sslKeyStorePassword = v)) },
-  { name: "ssl.keyStore.type", sysprop: true, apply: textKey((d, v) => (d.sslKeyStoreType = v)) },
-  { name: "ssl.trustStore.location", sysprop: true, apply: textKey((d, v) => (d.sslTrustStoreLocation = v)) },
-  { name: "ssl.trustStore.password", sysprop: true, apply: passwordKey((d, v) => (d.sslTrustStorePassword = v)) },
-  { name: "ssl.trustStore.type", sysprop: true, apply: textKey((d, v) => (d.sslTrustStoreType = v)) },
-  { name: "ssl.clientAuth", sysprop: true, apply: clientAuth },
-  { name: "ssl.protocol", sysprop: true, apply: protocol },
-  { name: "ssl.enabledProtocols", sysprop: true, apply: enabledProtocols },
-  { name: "ssl.ciphersuites", sysprop: true, apply: ciphersuites },
-  { name: "ssl.hostnameVerification", sysprop: true, apply: boolKey((d, v) => (d.sslHostnameVerification = v)) },
+  ...storeSpecs(CLIENT_PREFIX),
   { name: "ssl.authProvider", sysprop: true, apply: (_d, raw) => (raw.trim() === "x509" ? DONE : bad("x509 (the built-in provider)", raw)) },
   { name: "authProvider.x509", sysprop: true, apply: x509Provider },
-  { name: "X509AuthenticationProvider.superUser", sysprop: true, apply: textKey((d, v) => (d.x509SuperUser = v)) },
+  { name: "X509AuthenticationProvider.superUser", sysprop: true, apply: (d, raw) => set(parseNonEmpty(raw, "a DN"), (v) => (d.x509SuperUser = v)) },
+  // Quorum TLS (QuorumPeerConfig: sslQuorum, portUnification; X509Util's ssl.quorum.* keys).
+  { name: "sslQuorum", sysprop: true, apply: boolKey((d, v) => (d.sslQuorum = v)) },
+  { name: "portUnification", sysprop: true, apply: boolKey((d, v) => (d.quorumPortUnification = v)) },
+  { name: "sslQuorumReloadCertFiles", sysprop: true, apply: ignored("quorum certificates are always reloaded when their files change") },
+  ...storeSpecs(QUORUM_PREFIX),
 ];
 
 function set<T>(p: Parsed<T>, assign: (v: T) => void): Parsed<void> {
@@ -217,9 +200,9 @@ export type TlsContext = {
 };
 
 /** The store format: `type` when written, else from the file name as ZooKeeper guesses it. */
-function storeType(which: "keyStore" | "trustStore", location: string, type: string | undefined, ctx: TlsContext): TlsStoreType {
-  const typeKey = `ssl.${which}.type`;
-  const where = ctx.located(typeKey) ?? ctx.located(`ssl.${which}.location`) ?? ctx.fileWhere(typeKey);
+function storeType(key: string, location: string, type: string | undefined, ctx: TlsContext): TlsStoreType {
+  const typeKey = `${key}.type`;
+  const where = ctx.located(typeKey) ?? ctx.located(`${key}.location`) ?? ctx.fileWhere(typeKey);
   const written = type?.trim().toUpperCase();
   const guessed = written ?? guessType(location);
   if (guessed === "PEM" || guessed === "PKCS12") return guessed;
@@ -238,43 +221,62 @@ function guessType(location: string): string | undefined {
   return undefined;
 }
 
-function store(which: "keyStore" | "trustStore", location: string | undefined, password: string | undefined, type: string | undefined, ctx: TlsContext): TlsStore | undefined {
-  const locKey = `ssl.${which}.location`;
+function store(key: string, raws: ReadonlyMap<string, string>, ctx: TlsContext): TlsStore | undefined {
+  const locKey = `${key}.location`;
+  const location = raws.get(locKey);
   if (location === undefined) {
-    const stray = ctx.located(`ssl.${which}.type`) ?? ctx.located(`ssl.${which}.password`);
+    const stray = ctx.located(`${key}.type`) ?? ctx.located(`${key}.password`);
     if (stray !== undefined) throw ctx.error(stray, `set without ${locKey}`);
     return undefined;
   }
   const where = ctx.located(locKey) ?? ctx.fileWhere(locKey);
   return {
     location: ctx.resolvePath(location),
-    password,
-    type: storeType(which, location, type, ctx),
+    password: raws.get(`${key}.password`),
+    type: storeType(key, location, raws.get(`${key}.type`), ctx),
     where,
-    passwordWhere: ctx.located(`ssl.${which}.password`) ?? where,
+    passwordWhere: ctx.located(`${key}.password`) ?? where,
+  };
+}
+
+/** The settings under `prefix` ("ssl." or "ssl.quorum."), from the values as written. */
+export function storeSettings(prefix: string, raws: ReadonlyMap<string, string>, ctx: TlsContext, used = true): ClientTlsSettings {
+  const get = (suffix: string): string | undefined => raws.get(`${prefix}${suffix}`);
+  const auth = clientAuthOf(get("clientAuth") ?? "need");
+  const hv = parseBool(get("hostnameVerification") ?? "true");
+  const enabled = get("enabledProtocols");
+  const ciphers = get("ciphersuites");
+  return {
+    // Stores nobody uses are not checked (a zoo.cfg shared with ZooKeeper may name JKS ones).
+    keyStore: used ? store(`${prefix}keyStore`, raws, ctx) : undefined,
+    trustStore: used ? store(`${prefix}trustStore`, raws, ctx) : undefined,
+    clientAuth: auth.ok ? auth.value : "need",
+    protocol: get("protocol")?.trim() ?? SSL_PROTOCOL_DEFAULT,
+    enabledProtocols: enabled === undefined ? undefined : listOf(enabled),
+    ciphersuites: ciphers === undefined ? undefined : listOf(ciphers),
+    hostnameVerification: hv.ok ? hv.value : true,
   };
 }
 
 /**
  * Settles the TLS settings after every line is read: store types (written or guessed
- * from the file name; JKS refused), paths resolved, and the rule that a secure port
- * (or port unification) needs a key store.
+ * from the file name; JKS refused), paths resolved, and the rules that a secure client
+ * port (or port unification) and sslQuorum need a key store.
  */
-export function tlsSettings(d: TlsDraft & { secureClientPort?: number | undefined; clientPortUnification: boolean }, ctx: TlsContext): ClientTlsSettings {
-  const keyStore = store("keyStore", d.sslKeyStoreLocation, d.sslKeyStorePassword, d.sslKeyStoreType, ctx);
-  const trustStore = store("trustStore", d.sslTrustStoreLocation, d.sslTrustStorePassword, d.sslTrustStoreType, ctx);
+export function tlsSettings(
+  d: TlsDraft & { secureClientPort?: number | undefined; clientPortUnification: boolean; sslQuorum: boolean; quorumPortUnification: boolean },
+  ctx: TlsContext,
+): { clientTls: ClientTlsSettings; quorumTls: ClientTlsSettings } {
   const servesTls = d.secureClientPort !== undefined || d.clientPortUnification;
-  if (servesTls && keyStore === undefined) {
+  const clientTls = storeSettings(CLIENT_PREFIX, d.sslRaw, ctx, servesTls);
+  const quorumTls = storeSettings(QUORUM_PREFIX, d.sslRaw, ctx, d.sslQuorum || d.quorumPortUnification);
+  if (servesTls && clientTls.keyStore === undefined) {
     const key = d.secureClientPort !== undefined ? "secureClientPort" : "client.portUnification";
     throw ctx.error(ctx.located(key) ?? ctx.fileWhere(key), "serving TLS needs ssl.keyStore.location (the server's key and certificate)");
   }
-  return {
-    keyStore,
-    trustStore,
-    clientAuth: d.sslClientAuth,
-    protocol: d.sslProtocol,
-    enabledProtocols: d.sslEnabledProtocols,
-    ciphersuites: d.sslCiphersuites,
-    hostnameVerification: d.sslHostnameVerification,
-  };
+  const quorumKey = d.sslQuorum ? "sslQuorum" : d.quorumPortUnification ? "portUnification" : undefined;
+  if (quorumKey !== undefined && quorumTls.keyStore === undefined) {
+    throw ctx.error(ctx.located(quorumKey) ?? ctx.fileWhere(quorumKey), "true needs ssl.quorum.keyStore.location (this server's key and certificate)");
+  }
+  return { clientTls, quorumTls };
 }

@@ -119,6 +119,12 @@ export type CorralConfig = {
   readonly x509SuperUser?: string | undefined;
   /** The ssl.* keys, settled. */
   readonly clientTls: ClientTlsSettings;
+  /** `sslQuorum`: quorum connections use TLS (ssl.quorum.* stores). */
+  readonly sslQuorum: boolean;
+  /** `portUnification`: the quorum port also accepts the other kind (plain or TLS), for rolling upgrades. */
+  readonly quorumPortUnification: boolean;
+  /** The ssl.quorum.* keys, settled. */
+  readonly quorumTls: ClientTlsSettings;
 
   /** `corral.logLevel` (pino's levels); undefined = info, or CORRAL_LOG_LEVEL (logLevelOf). */
   readonly logLevel?: LogLevel | undefined;
