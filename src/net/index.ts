@@ -9,7 +9,7 @@ export { fourLetterWord, monitorEntries, FOUR_LETTER_WORDS, type FourLetterSourc
 export { ServerStats } from "./stats.js";
 export { freePort, freePorts } from "./ports.js";
 export { askFourLetterWord } from "./probe.js";
-export { QuorumTransport, STREAM_WINDOW_BYTES, type OutboundStream, type QuorumTransportOptions, type QuorumPeerAddress } from "./quorum-transport.js";
+export { QuorumTransport, STREAM_WINDOW_BYTES, type OutboundStream, type QuorumTransportOptions, type QuorumPeerAddress, type QuorumTls } from "./quorum-transport.js";
 export { jacksonPretty, JavaDouble, type JsonObject, type JsonValue } from "./json.js";
 export {
   startAdminServer,

@@ -6,11 +6,11 @@
 // A TLS client's verified certificate becomes its x509 identity.
 
 import { createServer, type Server, type Socket } from "node:net";
-import { Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import type { Id } from "../jute/index.js";
 import { ClientConnection, type ConnectionHost, type PeerInfo } from "./connection.js";
-import type { TlsContextSource } from "./tls.js";
+import { relay, verifyErrorOf, type TlsContextSource } from "./tls.js";
 import { javaSubjectDn } from "./x509-name.js";
 
 /** The client port's TLS: the secure port, port unification, and who a certificate is. */
@@ -252,36 +252,4 @@ function handshakeFailure(e: Error, port: string): string {
   }
   if (/PEER_DID_NOT_RETURN_A_CERTIFICATE/.test(code)) return `no client certificate on the ${port} (ssl.clientAuth=need)`;
   return `TLS handshake failed on the ${port}: ${e.message}`;
-}
-
-/**
- * The chain verdict OpenSSL kept for this socket (null = trusted). Node exposes it only
- * to its own tls.Server; a socket on the unified port cannot go through one (its first
- * bytes were already read), so both ports ask the handle. No handle to ask = refuse.
- */
-function verifyErrorOf(sock: TLSSocket): string | null {
-  const handle = (sock as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
-  if (typeof handle?.verifyError !== "function") return "cannot read the verification result";
-  const err = handle.verifyError();
-  return err === null || err === undefined ? null : (err.code ?? err.message);
-}
-
-/** A Duplex over `socket` that first yields `first` (bytes already read): TLS reads from it. */
-function relay(socket: Socket, first: Buffer): Duplex {
-  const d = new Duplex({
-    read: () => void socket.resume(),
-    write: (chunk: Buffer, _enc, cb) => void socket.write(chunk, (e) => cb(e ?? null)),
-    final: (cb) => void socket.end(() => cb()),
-    destroy: (err, cb) => {
-      socket.destroy();
-      cb(err);
-    },
-  });
-  d.push(first);
-  socket.on("data", (c: Buffer) => {
-    if (!d.push(c)) socket.pause();
-  });
-  socket.on("end", () => d.push(null));
-  socket.on("close", () => d.destroy());
-  return d;
 }

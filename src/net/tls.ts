@@ -7,7 +7,9 @@
 import { watch, type FSWatcher } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import { createSecureContext, type SecureContext, type SecureContextOptions } from "node:tls";
+import type { Socket } from "node:net";
+import { Duplex } from "node:stream";
+import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from "node:tls";
 import type { ClientTlsSettings, TlsStore } from "../config/tls.js";
 import { ConfigError } from "../config/index.js";
 import { TLS_PROTOCOLS, opensslCipherName } from "../config/tls.js";
@@ -182,4 +184,36 @@ export class TlsContextSource {
     for (const w of this.#watchers) w.close();
     this.#watchers.length = 0;
   }
+}
+
+/**
+ * The chain verdict OpenSSL kept for this socket (null = trusted). Node exposes it only
+ * to its own tls.Server; a socket on the unified port cannot go through one (its first
+ * bytes were already read), so both ports ask the handle. No handle to ask = refuse.
+ */
+export function verifyErrorOf(sock: TLSSocket): string | null {
+  const handle = (sock as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
+  if (typeof handle?.verifyError !== "function") return "cannot read the verification result";
+  const err = handle.verifyError();
+  return err === null || err === undefined ? null : (err.code ?? err.message);
+}
+
+/** A Duplex over `socket` that first yields `first` (bytes already read): TLS reads from it. */
+export function relay(socket: Socket, first: Buffer): Duplex {
+  const d = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk: Buffer, _enc, cb) => void socket.write(chunk, (e) => cb(e ?? null)),
+    final: (cb) => void socket.end(() => cb()),
+    destroy: (err, cb) => {
+      socket.destroy();
+      cb(err);
+    },
+  });
+  d.push(first);
+  socket.on("data", (c: Buffer) => {
+    if (!d.push(c)) socket.pause();
+  });
+  socket.on("end", () => d.push(null));
+  socket.on("close", () => d.destroy());
+  return d;
 }

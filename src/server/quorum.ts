@@ -38,7 +38,7 @@
 import { createHash } from "node:crypto";
 import { dynamicConfigText, parseDynamicConfig, type CorralConfig, type DynamicConfig, type ServerSpec } from "../config/index.js";
 import { JuteReader, JuteWriter } from "../jute/index.js";
-import { QuorumTransport, type OutboundStream, type QuorumTransportOptions } from "../net/index.js";
+import { QuorumTransport, TlsContextSource, type OutboundStream, type QuorumTls, type QuorumTransportOptions } from "../net/index.js";
 import { CONFIG_NODE, encodeForward, decodeForward, type CommitLog, type Forwarded, type ReconfigPlanner } from "../pipeline/index.js";
 import {
   COMMITTED_CONFIG_FILE,
@@ -269,6 +269,8 @@ export class QuorumServer {
   }
 
   async start(): Promise<{ host: string; port: number }> {
+    // Bad ssl.quorum.* stores fail the start (ConfigError naming the key) before anything opens.
+    const quorumTls = await this.#openQuorumTls();
     const address = await this.server.start();
     // /zookeeper/config holds the ensemble's configuration as ZooKeeper 3.5+ publishes
     // it. A reconfig wrote it (mzxid != 0) and recovery brought it back, or it is the
@@ -315,6 +317,7 @@ export class QuorumServer {
       // zoo.cfg's servers too: a joiner reaches the ensemble through them.
       peers: quorumPeers([...c.servers, ...this.#members, ...(pendingConfig?.servers ?? [])], this.me.id),
       log: this.log,
+      tls: quorumTls,
       frameBytesMax: Math.max(c.juteMaxBufferBytes * 4, 64 * 1024 * 1024),
       onMessage: (from, msg) =>
         this.#guarded("ZAB step", () => {
@@ -340,6 +343,14 @@ export class QuorumServer {
     this.#schedulePump();
     this.log.info({ myid: this.me.id.toString(), client: address, quorumPort: this.me.quorumPort }, "corral ensemble member started");
     return address;
+  }
+
+  /** sslQuorum / portUnification: the quorum certificates (undefined = plain TCP only). */
+  async #openQuorumTls(): Promise<QuorumTls | undefined> {
+    const c = this.config;
+    if (!c.sslQuorum && !c.quorumPortUnification) return undefined;
+    const contexts = await TlsContextSource.open(c.quorumTls, this.log);
+    return { secure: c.sslQuorum, unified: c.quorumPortUnification, contexts, hostnameVerification: c.quorumTls.hostnameVerification };
   }
 
   /**
