@@ -35,6 +35,8 @@ export interface EnsembleForTestOptions {
   extraConfig?: readonly string[];
   /** More zoo.cfg lines for one member, by server id (after extraConfig). */
   extraConfigOf?: (id: number) => readonly string[];
+  /** false: resolve once every member started, without waiting for one leader (default true). */
+  settle?: boolean;
 }
 
 export interface TestEnsemble {
@@ -159,6 +161,6 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
       running.clear();
     },
   };
-  await ens.settled();
+  if (opts.settle !== false) await ens.settled();
   return ens;
 }

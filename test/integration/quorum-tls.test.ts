@@ -111,6 +111,25 @@ describe("quorum TLS", () => {
     }
   });
 
+  it("a member whose certificate the others' trust store does not hold is refused, with the reason logged", async () => {
+    const log = recordingLog();
+    const ensemble = await startEnsembleForTest({
+      participants: 3,
+      log,
+      settle: false,
+      extraConfig: ["sslQuorum=true", ...sslLines()],
+      // Member 3 presents a certificate from a CA the others do not trust (later lines win).
+      extraConfigOf: (id) => (id === 3 ? [`ssl.quorum.keyStore.location=${pki.rogue.storePem}`] : []),
+    });
+    try {
+      expect(await log.waitFor(/refused quorum connection/)).toMatch(/peer certificate not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/);
+      // Members 1 and 2 are a quorum on their own; 3 never joins.
+      await expect.poll(() => ensemble.members.filter((m) => m.serving).map((m) => Number(m.me.id)).sort(), { timeout: 10_000 }).toEqual([1, 2]);
+    } finally {
+      await ensemble.stop();
+    }
+  });
+
   it("config: sslQuorum without a key store, a JKS quorum store", () => {
     expect(() => parseConfig("sslQuorum=true")).toThrow("zoo.cfg:1: sslQuorum: true needs ssl.quorum.keyStore.location (this server's key and certificate)");
     expect(() => parseConfig("sslQuorum=true\nssl.quorum.keyStore.location=/q.jks")).toThrow(/^zoo\.cfg:2: ssl\.quorum\.keyStore\.location: JKS stores are not supported/);
