@@ -117,7 +117,7 @@ export class ClientListener {
   }
 
   /** Holds a socket until it becomes a connection; refusing it releases its per-address slot. */
-  #hold(socket: Socket, peer: Peer, what: string): { refuse(reason: string): void; done(): void } {
+  #hold(socket: Socket, peer: Peer, what: string): { refuse(reason: string, quiet?: boolean): void; done(): void } {
     this.#pending.add(socket);
     socket.on("error", () => undefined); // "close" follows and releases the slot
     let settled = false;
@@ -131,9 +131,9 @@ export class ClientListener {
       this.#pending.delete(socket);
       return true;
     };
-    const refuse = (reason: string): void => {
+    const refuse = (reason: string, quiet = false): void => {
       if (!settle()) return;
-      this.#host.log.warn({ client: `${peer.address}:${peer.port}`, reason }, `refused client connection from ${peer.address}: ${reason}`);
+      this.#host.log[quiet ? "debug" : "warn"]({ client: `${peer.address}:${peer.port}`, reason }, `refused client connection from ${peer.address}: ${reason}`);
       socket.destroy();
       this.#release(peer.address);
     };
@@ -171,7 +171,8 @@ export class ClientListener {
       requestCert: clientAuth !== "none",
       rejectUnauthorized: clientAuth === "need",
     });
-    const failed = (e: Error): void => hold.refuse(handshakeFailure(e, port));
+    // A client that hangs up before its ClientHello (a port probe) is not worth a warning.
+    const failed = (e: Error): void => hold.refuse(handshakeFailure(e, port), isHangUp(e));
     sock.on("error", failed);
     sock.on("_tlsError", failed);
     sock.once("secure", () => {
@@ -242,6 +243,11 @@ function listenOn(server: Server, port: number, host: string | undefined): Promi
       resolve({ host: addr.address, port: addr.port });
     });
   });
+}
+
+function isHangUp(e: Error): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "ECONNRESET" || /disconnected before secure TLS connection/.test(e.message);
 }
 
 /** Why a TLS handshake failed, in words an operator can act on. */

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, type CorralClient } from "../../src/client/index.js";
+import { connect, CREATOR_ALL_ACL, type CorralClient } from "../../src/client/index.js";
 import { ConfigError, parseConfig, type CorralConfig } from "../../src/config/index.js";
 import { runAdminCommand } from "../../src/net/index.js";
 import { StandaloneServer, adminSource } from "../../src/server/index.js";
@@ -33,6 +33,7 @@ function recordingLogger(): Logger & { lines: Line[]; waitFor(re: RegExp): Promi
   };
   const log = {
     ...silentLogger,
+    debug: at("debug"),
     info: at("info"),
     warn: at("warn"),
     error: at("error"),
@@ -143,6 +144,10 @@ describe("client TLS", () => {
       expect((await two.getData("/x509-two")).data?.toString()).toBe("two's");
       await expect(two.getData("/x509-one")).rejects.toMatchObject({ code: "NoAuth" });
       await expect(one.getData("/x509-two")).rejects.toMatchObject({ code: "NoAuth" });
+      // The "auth" scheme (CREATOR_ALL_ACL) expands to the certificate's identity.
+      await one.create("/x509-creator", Buffer.from("c"), { acl: CREATOR_ALL_ACL });
+      expect((await one.getACL("/x509-creator")).acl).toEqual([{ perms: ALL, id: { scheme: "x509", id: CLIENT1_DN } }]);
+      await expect(two.getData("/x509-creator")).rejects.toMatchObject({ code: "NoAuth" });
       // addauth x509 succeeds for a client with a certificate (ZooKeeper's provider ignores the data).
       await one.addAuth("x509", Buffer.alloc(0));
       expect((await one.getData("/x509-one")).data?.toString()).toBe("one's");
