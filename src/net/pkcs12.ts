@@ -38,6 +38,18 @@ const CIPHERS: ReadonlyMap<string, { name: string; keyBytes: number }> = new Map
   ["2.16.840.1.101.3.4.1.42", { name: "aes-256-cbc", keyBytes: 32 }],
 ]);
 
+/**
+ * Key-derivation rounds accepted from a file (OpenSSL writes 2048, keytool 10000): a file
+ * asking for more would hold the server's start for minutes.
+ */
+export const PKCS12_ITERATIONS_MAX = 1_000_000;
+
+function iterationsOf(body: Buffer, what: string): number {
+  const n = intValue(body);
+  if (n < 1 || n > PKCS12_ITERATIONS_MAX) throw new Pkcs12Error(`${what}: ${n} iterations, outside 1..${PKCS12_ITERATIONS_MAX}`);
+  return n;
+}
+
 /** A PKCS#12 file Corral cannot read, or a wrong password. */
 export class Pkcs12Error extends Error {
   override readonly name = "Pkcs12Error";
@@ -122,7 +134,7 @@ function checkMac(macData: Der, data: Buffer, password: string): void {
   if (hash === undefined) throw new Pkcs12Error(`unsupported MAC digest ${algOid}`);
   const expected = expectTag(digestInfo[1], TAG.octetString, "MAC").body;
   const salt = expectTag(parts[1], TAG.octetString, "MAC salt").body;
-  const iterations = parts[2] === undefined ? 1 : intValue(expectTag(parts[2], TAG.integer, "MAC iterations").body);
+  const iterations = parts[2] === undefined ? 1 : iterationsOf(expectTag(parts[2], TAG.integer, "MAC iterations").body, "MAC");
   // The password as a NUL-terminated BMPString; an empty one may also have been used
   // as no password at all (no bytes), as some writers do.
   const bmp = Buffer.concat([Buffer.from(password, "utf16le").swap16(), Buffer.alloc(2)]);
@@ -150,7 +162,7 @@ function decryptData(content: Der | undefined, password: string): Buffer {
   if (oidText(expectTag(kdfParts[0], TAG.oid, "KDF OID").body) !== OID.pbkdf2) throw new Pkcs12Error("PBES2 without PBKDF2 is not supported");
   const params = children(expectTag(kdfParts[1], TAG.sequence, "PBKDF2 parameters").body);
   const salt = expectTag(params[0], TAG.octetString, "PBKDF2 salt").body;
-  const iterations = intValue(expectTag(params[1], TAG.integer, "PBKDF2 iterations").body);
+  const iterations = iterationsOf(expectTag(params[1], TAG.integer, "PBKDF2 iterations").body, "PBKDF2");
   let prf = "sha1";
   for (const p of params.slice(2)) {
     if (p.tag !== TAG.sequence) continue;

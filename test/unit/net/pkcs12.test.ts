@@ -3,7 +3,15 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { children, readDer } from "../../../src/net/der.js";
 import { pkcs12Certificates } from "../../../src/net/pkcs12.js";
+
+/** One DER TLV with a long-form length (valid DER for contents of 128 bytes or more). */
+function der(tag: number, parts: Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  const len = body.length < 0x80 ? Buffer.from([body.length]) : Buffer.from([0x82, body.length >> 8, body.length & 0xff]);
+  return Buffer.concat([Buffer.from([tag]), len, body]);
+}
 import { makePki, STORE_PASSWORD, type Pki } from "../../helpers/tls-certs.js";
 
 describe("pkcs12Certificates", () => {
@@ -30,5 +38,13 @@ describe("pkcs12Certificates", () => {
     const legacy = join(pki.dir, "legacy.p12");
     execFileSync("openssl", ["pkcs12", "-export", "-legacy", "-nokeys", "-in", pki.caPem, "-out", legacy, "-passout", `pass:${STORE_PASSWORD}`]);
     expect(() => pkcs12Certificates(readFileSync(legacy), STORE_PASSWORD)).toThrow(/unsupported legacy encryption 1\.2\.840\.113549\.1\.12\.1\.6/);
+  });
+
+  it("refuses a file that asks for more key-derivation rounds than PKCS12_ITERATIONS_MAX, before deriving", () => {
+    // The same trust store with its MAC's iteration count rewritten to 2^31 - 1.
+    const [version, authSafe, macData] = children(readDer(readFileSync(pki.caP12)).body);
+    const [digestInfo, salt] = children(macData!.body);
+    const many = der(0x30, [version!.whole, authSafe!.whole, der(0x30, [digestInfo!.whole, salt!.whole, Buffer.from([0x02, 0x04, 0x7f, 0xff, 0xff, 0xff])])]);
+    expect(() => pkcs12Certificates(many, STORE_PASSWORD)).toThrow("MAC: 2147483647 iterations, outside 1..1000000");
   });
 });
