@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { children, readDer } from "../../../src/net/der.js";
 import { pkcs12Certificates } from "../../../src/net/pkcs12.js";
+import { makePki, STORE_PASSWORD, type Pki } from "../../helpers/tls-certs.js";
 
 /** One DER TLV with a long-form length (valid DER for contents of 128 bytes or more). */
 function der(tag: number, parts: Buffer[]): Buffer {
@@ -12,7 +13,6 @@ function der(tag: number, parts: Buffer[]): Buffer {
   const len = body.length < 0x80 ? Buffer.from([body.length]) : Buffer.from([0x82, body.length >> 8, body.length & 0xff]);
   return Buffer.concat([Buffer.from([tag]), len, body]);
 }
-import { makePki, STORE_PASSWORD, type Pki } from "../../helpers/tls-certs.js";
 
 describe("pkcs12Certificates", () => {
   let pki: Pki;
