@@ -171,8 +171,11 @@ export class ClientListener {
       requestCert: clientAuth !== "none",
       rejectUnauthorized: clientAuth === "need",
     });
+    // Destroying the raw socket ends the TLS socket too (over the handle it wrapped, or
+    // through the relay). Destroying the TLS socket as well crashed the process in testing.
+    const refuse = (reason: string, quiet = false): void => hold.refuse(reason, quiet);
     // A client that hangs up before its ClientHello (a port probe) is not worth a warning.
-    const failed = (e: Error): void => hold.refuse(handshakeFailure(e, port), isHangUp(e));
+    const failed = (e: Error): void => refuse(handshakeFailure(e, port), isHangUp(e));
     sock.on("error", failed);
     sock.on("_tlsError", failed);
     sock.once("secure", () => {
@@ -183,12 +186,19 @@ export class ClientListener {
         // its own TLS server does: refuse an untrusted certificate here (want or need).
         const verdict = verifyErrorOf(sock);
         if (verdict !== null) {
-          hold.refuse(`client certificate not trusted (${verdict}) on the ${port}`);
+          refuse(`client certificate not trusted (${verdict}) on the ${port}`);
           return;
         }
-        authIds = tls.idsOf(javaSubjectDn(cert));
+        let dn: string;
+        try {
+          dn = javaSubjectDn(cert);
+        } catch (e) {
+          refuse(`cannot read the client certificate's subject: ${(e as Error).message}`);
+          return;
+        }
+        authIds = tls.idsOf(dn);
       } else if (clientAuth === "need") {
-        hold.refuse(`no client certificate on the ${port} (ssl.clientAuth=need)`);
+        refuse(`no client certificate on the ${port} (ssl.clientAuth=need)`);
         return;
       }
       hold.done();

@@ -413,16 +413,13 @@ export class QuorumTransport {
         return;
       }
       const sock = new TLSSocket(relay(s, first), { isServer: true, secureContext: tls.contexts.context, requestCert: true, rejectUnauthorized: true });
-      const failed = (e: Error): void => {
-        refuse(`TLS handshake failed: ${e.message}`);
-        sock.destroy();
-      };
+      // Destroying the raw socket ends the TLS one through the relay.
+      const failed = (e: Error): void => refuse(`TLS handshake failed: ${e.message}`);
       sock.on("error", failed);
       sock.once("secure", () => {
         const verdict = sock.getPeerX509Certificate() === undefined ? "no certificate" : verifyErrorOf(sock);
         if (verdict !== null) {
           refuse(`peer certificate not trusted (${verdict})`);
-          sock.destroy();
           return;
         }
         sock.off("error", failed);
