@@ -94,7 +94,7 @@ describe("client TLS", () => {
     let log: ReturnType<typeof recordingLogger>;
     let securePort: number;
     const clients: CorralClient[] = [];
-    const tlsClient = async (id: "client1" | "client2"): Promise<CorralClient> => {
+    const tlsClient = async (id: "client1" | "client2" | "server"): Promise<CorralClient> => {
       const c = await connect(`127.0.0.1:${securePort}`, {
         sessionTimeoutMs: 6000,
         tls: { ca: readFileSync(pki.caPem), cert: readFileSync(pki[id].certPem), key: readFileSync(pki[id].keyPem) },
@@ -113,6 +113,8 @@ describe("client TLS", () => {
         `ssl.trustStore.location=${pki.caPem}`,
         "ssl.trustStore.type=PEM",
         "ssl.clientAuth=need",
+        // The server's own certificate (it has clientAuth usage too) is the super user.
+        "X509AuthenticationProvider.superUser=CN=127.0.0.1",
       ]));
       securePort = server.secureAddress!.port;
     });
@@ -151,6 +153,15 @@ describe("client TLS", () => {
       // addauth x509 succeeds for a client with a certificate (ZooKeeper's provider ignores the data).
       await one.addAuth("x509", Buffer.alloc(0));
       expect((await one.getData("/x509-one")).data?.toString()).toBe("one's");
+      // X509AuthenticationProvider.superUser: that certificate reads everything.
+      const admin = await tlsClient("server");
+      expect(await admin.whoAmI()).toEqual([
+        { authScheme: "ip", user: "127.0.0.1" },
+        { authScheme: "x509", user: "CN=127.0.0.1" },
+        { authScheme: "super", user: "" },
+      ]);
+      expect((await admin.getData("/x509-one")).data?.toString()).toBe("one's");
+      expect((await admin.getData("/x509-two")).data?.toString()).toBe("two's");
     });
 
     it("refuses a plain client on the secure port and says why in the log", async () => {
