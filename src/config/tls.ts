@@ -25,8 +25,8 @@ export type TlsStore = {
 /** `ssl.clientAuth`: whether the server asks for (want) or requires (need) a client certificate. */
 export type ClientAuth = "none" | "want" | "need";
 
-/** The client port's TLS settings, settled from the ssl.* keys. */
-export type ClientTlsSettings = {
+/** One side's TLS settings (the client port's ssl.*, or the quorum's ssl.quorum.*), settled. */
+export type TlsSettings = {
   readonly keyStore: TlsStore | undefined;
   readonly trustStore: TlsStore | undefined;
   readonly clientAuth: ClientAuth;
@@ -45,6 +45,7 @@ export type TlsDraft = {
   sslRaw: Map<string, string>;
 };
 
+/** The class name `authProvider.x509` names in ZooKeeper; Corral's provider is built in. */
 export const X509_PROVIDER_CLASS = "org.apache.zookeeper.server.auth.X509AuthenticationProvider";
 /** ZooKeeper 3.8's default `ssl.protocol`. */
 export const SSL_PROTOCOL_DEFAULT = "TLSv1.2";
@@ -52,6 +53,7 @@ export const SSL_PROTOCOL_DEFAULT = "TLSv1.2";
 export const CLIENT_PREFIX = "ssl.";
 export const QUORUM_PREFIX = "ssl.quorum.";
 
+/** The draft before any ssl.* line is read. */
 export function baseTlsDraft(): TlsDraft {
   return { sslRaw: new Map() };
 }
@@ -240,7 +242,7 @@ function store(key: string, raws: ReadonlyMap<string, string>, ctx: TlsContext):
 }
 
 /** The settings under `prefix` ("ssl." or "ssl.quorum."), from the values as written. */
-export function storeSettings(prefix: string, raws: ReadonlyMap<string, string>, ctx: TlsContext, used = true): ClientTlsSettings {
+export function storeSettings(prefix: string, raws: ReadonlyMap<string, string>, ctx: TlsContext, used = true): TlsSettings {
   const get = (suffix: string): string | undefined => raws.get(`${prefix}${suffix}`);
   const auth = clientAuthOf(get("clientAuth") ?? "need");
   const hv = parseBool(get("hostnameVerification") ?? "true");
@@ -266,7 +268,7 @@ export function storeSettings(prefix: string, raws: ReadonlyMap<string, string>,
 export function tlsSettings(
   d: TlsDraft & { secureClientPort?: number | undefined; clientPortUnification: boolean; sslQuorum: boolean; quorumPortUnification: boolean },
   ctx: TlsContext,
-): { clientTls: ClientTlsSettings; quorumTls: ClientTlsSettings } {
+): { clientTls: TlsSettings; quorumTls: TlsSettings } {
   const servesTls = d.secureClientPort !== undefined || d.clientPortUnification;
   const clientTls = storeSettings(CLIENT_PREFIX, d.sslRaw, ctx, servesTls);
   const quorumTls = storeSettings(QUORUM_PREFIX, d.sslRaw, ctx, d.sslQuorum || d.quorumPortUnification);

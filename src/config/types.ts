@@ -3,7 +3,7 @@
 // Types only: no parsing, no I/O. The rest of Corral reads configuration through these
 // types and never looks at zoo.cfg spellings.
 
-import type { ClientTlsSettings } from "./tls.js";
+import type { TlsSettings } from "./tls.js";
 
 export type ServerRole = "participant" | "observer";
 
@@ -118,13 +118,13 @@ export type CorralConfig = {
   /** `X509AuthenticationProvider.superUser`: the certificate DN that is super. */
   readonly x509SuperUser?: string | undefined;
   /** The ssl.* keys, settled. */
-  readonly clientTls: ClientTlsSettings;
+  readonly clientTls: TlsSettings;
   /** `sslQuorum`: quorum connections use TLS (ssl.quorum.* stores). */
   readonly sslQuorum: boolean;
   /** `portUnification`: the quorum port also accepts the other kind (plain or TLS), for rolling upgrades. */
   readonly quorumPortUnification: boolean;
   /** The ssl.quorum.* keys, settled. */
-  readonly quorumTls: ClientTlsSettings;
+  readonly quorumTls: TlsSettings;
 
   /** `corral.logLevel` (pino's levels); undefined = info, or CORRAL_LOG_LEVEL (logLevelOf). */
   readonly logLevel?: LogLevel | undefined;

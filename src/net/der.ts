@@ -9,6 +9,7 @@ export type Der = {
   readonly whole: Buffer;
 };
 
+/** The tag bytes Corral reads. */
 export const TAG = {
   integer: 0x02,
   octetString: 0x04,
@@ -20,6 +21,7 @@ export const TAG = {
   context0Primitive: 0x80,
 } as const;
 
+/** Bytes that are not the DER Corral expects (truncated, BER, a wrong tag). */
 export class DerError extends Error {
   override readonly name = "DerError";
 }

@@ -10,14 +10,14 @@ import { basename, dirname } from "node:path";
 import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from "node:tls";
-import type { ClientTlsSettings, TlsStore } from "../config/tls.js";
+import type { TlsSettings, TlsStore } from "../config/tls.js";
 import { ConfigError } from "../config/index.js";
 import { TLS_PROTOCOLS, opensslCipherName } from "../config/tls.js";
 import type { Logger } from "../util/index.js";
 import { pkcs12Certificates } from "./pkcs12.js";
 
 /** Reads the stores and returns the options of a SecureContext; throws ConfigError naming the key. */
-export async function serverTlsOptions(settings: ClientTlsSettings): Promise<SecureContextOptions> {
+export async function serverTlsOptions(settings: TlsSettings): Promise<SecureContextOptions> {
   const opts: SecureContextOptions = { ...protocolOptions(settings) };
   if (settings.keyStore !== undefined) Object.assign(opts, await keyStoreOptions(settings.keyStore));
   if (settings.trustStore !== undefined) opts.ca = await trustStoreCertificates(settings.trustStore);
@@ -32,7 +32,7 @@ export async function serverTlsOptions(settings: ClientTlsSettings): Promise<Sec
 }
 
 /** ssl.protocol / ssl.enabledProtocols / ssl.ciphersuites as Node's TLS options. */
-function protocolOptions(settings: ClientTlsSettings): SecureContextOptions {
+function protocolOptions(settings: TlsSettings): SecureContextOptions {
   const names = settings.enabledProtocols ?? [settings.protocol];
   const versions = names.flatMap((n) => (n === "TLS" ? ["TLSv1.2", "TLSv1.3"] : [TLS_PROTOCOLS.get(n) ?? "TLSv1.2"])).sort();
   const opts: SecureContextOptions = {
@@ -103,7 +103,7 @@ export const TLS_RELOAD_SETTLE_MS = 100;
  */
 export class TlsContextSource {
   #context: SecureContext;
-  readonly #settings: ClientTlsSettings;
+  readonly #settings: TlsSettings;
   readonly #log: Logger;
   readonly #watchers: FSWatcher[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -111,14 +111,14 @@ export class TlsContextSource {
   reloads = 0;
   readonly #onReload: (() => void)[] = [];
 
-  private constructor(settings: ClientTlsSettings, opts: SecureContextOptions, log: Logger) {
+  private constructor(settings: TlsSettings, opts: SecureContextOptions, log: Logger) {
     this.#settings = settings;
     this.#log = log;
     this.#context = createSecureContext(opts);
   }
 
   /** Reads the stores (ConfigError on a bad one) and starts watching their files. */
-  static async open(settings: ClientTlsSettings, log: Logger): Promise<TlsContextSource> {
+  static async open(settings: TlsSettings, log: Logger): Promise<TlsContextSource> {
     const source = new TlsContextSource(settings, await serverTlsOptions(settings), log);
     source.#watch();
     return source;
@@ -128,7 +128,7 @@ export class TlsContextSource {
     return this.#context;
   }
 
-  get settings(): ClientTlsSettings {
+  get settings(): TlsSettings {
     return this.#settings;
   }
 
