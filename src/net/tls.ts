@@ -10,9 +10,7 @@ import { basename, dirname } from "node:path";
 import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from "node:tls";
-import type { TlsSettings, TlsStore } from "../config/tls.js";
-import { ConfigError } from "../config/index.js";
-import { TLS_PROTOCOLS, opensslCipherName } from "../config/tls.js";
+import { ConfigError, TLS_PROTOCOLS, opensslCipherName, type TlsSettings, type TlsStore } from "../config/index.js";
 import type { Logger } from "../util/index.js";
 import { pkcs12Certificates } from "./pkcs12.js";
 

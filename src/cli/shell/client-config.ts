@@ -6,9 +6,7 @@
 
 import { readFile } from "node:fs/promises";
 import type { ClientTlsOptions } from "../../client/index.js";
-import { ConfigError } from "../../config/index.js";
-import { readProperties } from "../../config/properties.js";
-import type { TlsStore, TlsStoreType } from "../../config/tls.js";
+import { ConfigError, readProperties, type TlsStore, type TlsStoreType } from "../../config/index.js";
 import { keyStoreOptions, trustStoreCertificates } from "../../net/index.js";
 
 type Where = { sourceName: string; line: number; key: string };
