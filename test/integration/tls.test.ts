@@ -246,6 +246,33 @@ describe("client TLS", () => {
     });
   });
 
+  it("refused TLS handshakes give back their maxClientCnxns slot", async () => {
+    const { server } = await startServer([
+      "secureClientPort=1",
+      "maxClientCnxns=1",
+      `ssl.keyStore.location=${pki.server.storePem}`,
+      `ssl.trustStore.location=${pki.caPem}`,
+    ]);
+    try {
+      const port = server.secureAddress!.port;
+      for (let i = 0; i < 3; i++) {
+        // No certificate under clientAuth=need (the default): refused.
+        await handshake(port, { ca: readFileSync(pki.caPem) }).then(async (s) => {
+          s.on("error", () => undefined);
+          await closed(s);
+        }, () => undefined);
+      }
+      const c = await connect(`127.0.0.1:${port}`, {
+        sessionTimeoutMs: 6000,
+        tls: { ca: readFileSync(pki.caPem), cert: readFileSync(pki.client1.certPem), key: readFileSync(pki.client1.keyPem) },
+      });
+      expect(await c.exists("/")).not.toBeNull();
+      await c.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
   describe("bad TLS config fails the start with file:line:key", () => {
     const startError = async (lines: string[]): Promise<string> => {
       const server = new StandaloneServer({ config: tlsConfig(lines), log: silentLogger });
