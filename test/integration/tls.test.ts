@@ -246,6 +246,28 @@ describe("client TLS", () => {
     });
   });
 
+  it("ssl.ciphersuites (Java names) and ssl.protocol / ssl.enabledProtocols choose what is negotiated", async () => {
+    const stores = [`ssl.keyStore.location=${pki.server.storePem}`, `ssl.trustStore.location=${pki.caPem}`, "ssl.clientAuth=none"];
+    const opts = { ca: readFileSync(pki.caPem) };
+    const a = await startServer(["secureClientPort=1", ...stores, "ssl.ciphersuites=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]);
+    const b = await startServer(["secureClientPort=1", ...stores, "ssl.protocol=TLSv1.3"]);
+    const c = await startServer(["secureClientPort=1", ...stores, "ssl.enabledProtocols=TLSv1.2,TLSv1.3"]);
+    try {
+      const sa = await handshake(a.server.secureAddress!.port, opts);
+      expect([sa.getProtocol(), sa.getCipher().standardName]).toEqual(["TLSv1.2", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]);
+      sa.destroy();
+      const sb = await handshake(b.server.secureAddress!.port, opts);
+      expect(sb.getProtocol()).toBe("TLSv1.3");
+      sb.destroy();
+      await expect(handshake(b.server.secureAddress!.port, { ...opts, maxVersion: "TLSv1.2" })).rejects.toThrow();
+      const sc = await handshake(c.server.secureAddress!.port, { ...opts, maxVersion: "TLSv1.2" });
+      expect(sc.getProtocol()).toBe("TLSv1.2");
+      sc.destroy();
+    } finally {
+      await Promise.all([a.server.stop(), b.server.stop(), c.server.stop()]);
+    }
+  });
+
   it("refused TLS handshakes give back their maxClientCnxns slot", async () => {
     const { server } = await startServer([
       "secureClientPort=1",
