@@ -36,6 +36,11 @@ export type TlsSettings = {
   readonly enabledProtocols: readonly string[] | undefined;
   /** `ssl.ciphersuites`, as written (IANA names); undefined = the TLS library's defaults. */
   readonly ciphersuites: readonly string[] | undefined;
+  /** The lowest and highest TLS version the protocol keys allow (Node's names). */
+  readonly minVersion: "TLSv1.2" | "TLSv1.3";
+  readonly maxVersion: "TLSv1.2" | "TLSv1.3";
+  /** `ciphersuites` as an OpenSSL cipher list. */
+  readonly opensslCiphers: string | undefined;
   /** Kept for the quorum; ZooKeeper does not check client host names on the client port. */
   readonly hostnameVerification: boolean;
 };
@@ -248,14 +253,22 @@ export function storeSettings(prefix: string, raws: ReadonlyMap<string, string>,
   const hv = parseBool(get("hostnameVerification") ?? "true");
   const enabled = get("enabledProtocols");
   const ciphers = get("ciphersuites");
+  const protocol = get("protocol")?.trim() ?? SSL_PROTOCOL_DEFAULT;
+  const versions = (enabled === undefined ? [protocol] : listOf(enabled))
+    .flatMap((n) => (n === "TLS" ? ["TLSv1.2", "TLSv1.3"] as const : [TLS_PROTOCOLS.get(n) ?? "TLSv1.2"]))
+    .sort();
+  const ciphersuites = ciphers === undefined ? undefined : listOf(ciphers);
   return {
     // Stores nobody uses are not checked (a zoo.cfg shared with ZooKeeper may name JKS ones).
     keyStore: used ? store(`${prefix}keyStore`, raws, ctx) : undefined,
     trustStore: used ? store(`${prefix}trustStore`, raws, ctx) : undefined,
     clientAuth: auth.ok ? auth.value : "need",
-    protocol: get("protocol")?.trim() ?? SSL_PROTOCOL_DEFAULT,
+    protocol,
     enabledProtocols: enabled === undefined ? undefined : listOf(enabled),
-    ciphersuites: ciphers === undefined ? undefined : listOf(ciphers),
+    ciphersuites,
+    minVersion: versions[0] ?? "TLSv1.2",
+    maxVersion: versions[versions.length - 1] ?? "TLSv1.2",
+    opensslCiphers: ciphersuites?.map((c) => opensslCipherName(c) ?? c).join(":"),
     hostnameVerification: hv.ok ? hv.value : true,
   };
 }

@@ -2,7 +2,17 @@
 // AdminServer and the Prometheus endpoint.
 export { ClientConnection, HANDSHAKE_TIMEOUT_MS_DEFAULT, outboundLimitsFor, type ConnectionHost, type PeerInfo } from "./connection.js";
 export { ClientListener, TLS_HANDSHAKE_RECORD, type ListenerOptions, type ListenerTls } from "./listener.js";
-export { TlsContextSource, serverTlsOptions, keyStoreOptions, trustStoreCertificates, TLS_RELOAD_SETTLE_MS } from "./tls.js";
+export {
+  TlsContextSource,
+  TlsStoreError,
+  serverTlsOptions,
+  keyStoreOptions,
+  trustStoreCertificates,
+  TLS_RELOAD_SETTLE_MS,
+  type ConfigPlace,
+  type TlsSettings,
+  type TlsStore,
+} from "./tls.js";
 export { javaSubjectDn } from "./x509-name.js";
 export { pkcs12Certificates, Pkcs12Error } from "./pkcs12.js";
 export { fourLetterWord, monitorEntries, FOUR_LETTER_WORDS, type FourLetterSource, type MonitorValue, type QuorumStats } from "./fourletter.js";

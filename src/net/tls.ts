@@ -10,11 +10,46 @@ import { basename, dirname } from "node:path";
 import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from "node:tls";
-import { ConfigError, TLS_PROTOCOLS, opensslCipherName, type TlsSettings, type TlsStore } from "../config/index.js";
+
+/** Where a setting was written (file, line, key): src/config's Where, without importing it. */
+export type ConfigPlace = { readonly sourceName: string; readonly line: number; readonly key: string };
+
+/** A key or trust store as src/config settles it (TlsStore there). */
+export type TlsStore = {
+  readonly location: string;
+  readonly password: string | undefined;
+  readonly type: "PEM" | "PKCS12";
+  readonly where: ConfigPlace;
+  readonly passwordWhere: ConfigPlace;
+};
+
+/** One side's TLS settings as src/config settles them (TlsSettings there). */
+export type TlsSettings = {
+  readonly keyStore: TlsStore | undefined;
+  readonly trustStore: TlsStore | undefined;
+  readonly clientAuth: "none" | "want" | "need";
+  readonly minVersion: "TLSv1.2" | "TLSv1.3";
+  readonly maxVersion: "TLSv1.2" | "TLSv1.3";
+  /** OpenSSL cipher list; undefined = the library's defaults. */
+  readonly opensslCiphers: string | undefined;
+};
+
+/** A store that cannot be used, with the config line to blame (the server turns it into a ConfigError). */
+export class TlsStoreError extends Error {
+  override readonly name = "TlsStoreError";
+  readonly where: ConfigPlace;
+  readonly detail: string;
+
+  constructor(where: ConfigPlace, detail: string, options?: ErrorOptions) {
+    super(detail, options);
+    this.where = where;
+    this.detail = detail;
+  }
+}
 import type { Logger } from "../util/index.js";
 import { pkcs12Certificates } from "./pkcs12.js";
 
-/** Reads the stores and returns the options of a SecureContext; throws ConfigError naming the key. */
+/** Reads the stores and returns the options of a SecureContext; throws TlsStoreError naming the key. */
 export async function serverTlsOptions(settings: TlsSettings): Promise<SecureContextOptions> {
   const opts: SecureContextOptions = { ...protocolOptions(settings) };
   if (settings.keyStore !== undefined) Object.assign(opts, await keyStoreOptions(settings.keyStore));
@@ -24,30 +59,25 @@ export async function serverTlsOptions(settings: TlsSettings): Promise<SecureCon
   } catch (e) {
     const store = settings.keyStore ?? settings.trustStore;
     const where = store === undefined ? { sourceName: "zoo.cfg", line: 0, key: "ssl.keyStore.location" } : store.passwordWhere;
-    throw new ConfigError(where, `cannot use the TLS stores: ${(e as Error).message}`, { cause: e });
+    throw new TlsStoreError(where, `cannot use the TLS stores: ${(e as Error).message}`, { cause: e });
   }
   return opts;
 }
 
 /** ssl.protocol / ssl.enabledProtocols / ssl.ciphersuites as Node's TLS options. */
 function protocolOptions(settings: TlsSettings): SecureContextOptions {
-  const names = settings.enabledProtocols ?? [settings.protocol];
-  const versions = names.flatMap((n) => (n === "TLS" ? ["TLSv1.2", "TLSv1.3"] : [TLS_PROTOCOLS.get(n) ?? "TLSv1.2"])).sort();
-  const opts: SecureContextOptions = {
-    minVersion: versions[0] as "TLSv1.2" | "TLSv1.3",
-    maxVersion: versions[versions.length - 1] as "TLSv1.2" | "TLSv1.3",
+  return {
+    minVersion: settings.minVersion,
+    maxVersion: settings.maxVersion,
+    ...(settings.opensslCiphers === undefined ? {} : { ciphers: settings.opensslCiphers }),
   };
-  if (settings.ciphersuites !== undefined) {
-    opts.ciphers = settings.ciphersuites.map((c) => opensslCipherName(c) ?? c).join(":");
-  }
-  return opts;
 }
 
 async function readStore(store: TlsStore, what: string): Promise<Buffer> {
   try {
     return await readFile(store.location);
   } catch (e) {
-    throw new ConfigError(store.where, `cannot read the ${what} ${store.location}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new TlsStoreError(store.where, `cannot read the ${what} ${store.location}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
 }
 
@@ -59,14 +89,14 @@ export async function keyStoreOptions(store: TlsStore): Promise<SecureContextOpt
     opts = { pfx: bytes, passphrase: store.password ?? "" };
   } else {
     const text = bytes.toString("utf8");
-    if (!/-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/.test(text)) throw new ConfigError(store.where, `no private key in ${store.location} (a PEM key store holds the key and its certificates)`);
-    if (!text.includes("-----BEGIN CERTIFICATE-----")) throw new ConfigError(store.where, `no certificate in ${store.location} (a PEM key store holds the key and its certificates)`);
+    if (!/-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/.test(text)) throw new TlsStoreError(store.where, `no private key in ${store.location} (a PEM key store holds the key and its certificates)`);
+    if (!text.includes("-----BEGIN CERTIFICATE-----")) throw new TlsStoreError(store.where, `no certificate in ${store.location} (a PEM key store holds the key and its certificates)`);
     opts = { key: text, cert: text, ...(store.password === undefined ? {} : { passphrase: store.password }) };
   }
   try {
     createSecureContext(opts);
   } catch (e) {
-    throw new ConfigError(store.passwordWhere, `cannot open the key store ${store.location}: ${explain(e)}`, { cause: e });
+    throw new TlsStoreError(store.passwordWhere, `cannot open the key store ${store.location}: ${explain(e)}`, { cause: e });
   }
   return opts;
 }
@@ -78,11 +108,11 @@ export async function trustStoreCertificates(store: TlsStore): Promise<string[]>
     try {
       return pkcs12Certificates(bytes, store.password ?? "");
     } catch (e) {
-      throw new ConfigError(store.passwordWhere, `cannot open the trust store ${store.location}: ${(e as Error).message}`, { cause: e });
+      throw new TlsStoreError(store.passwordWhere, `cannot open the trust store ${store.location}: ${(e as Error).message}`, { cause: e });
     }
   }
   const certs = bytes.toString("utf8").match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (certs.length === 0) throw new ConfigError(store.where, `no certificate in the trust store ${store.location}`);
+  if (certs.length === 0) throw new TlsStoreError(store.where, `no certificate in the trust store ${store.location}`);
   return certs.map((c) => `${c}\n`);
 }
 
@@ -115,7 +145,7 @@ export class TlsContextSource {
     this.#context = createSecureContext(opts);
   }
 
-  /** Reads the stores (ConfigError on a bad one) and starts watching their files. */
+  /** Reads the stores (TlsStoreError on a bad one) and starts watching their files. */
   static async open(settings: TlsSettings, log: Logger): Promise<TlsContextSource> {
     const source = new TlsContextSource(settings, await serverTlsOptions(settings), log);
     source.#watch();

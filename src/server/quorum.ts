@@ -38,7 +38,7 @@
 import { createHash } from "node:crypto";
 import { dynamicConfigText, parseDynamicConfig, type CorralConfig, type DynamicConfig, type ServerSpec } from "../config/index.js";
 import { JuteReader, JuteWriter } from "../jute/index.js";
-import { QuorumTransport, TlsContextSource, type OutboundStream, type QuorumTls, type QuorumTransportOptions } from "../net/index.js";
+import { QuorumTransport, type OutboundStream, type QuorumTls, type QuorumTransportOptions } from "../net/index.js";
 import { CONFIG_NODE, encodeForward, decodeForward, type CommitLog, type Forwarded, type ReconfigPlanner } from "../pipeline/index.js";
 import {
   COMMITTED_CONFIG_FILE,
@@ -58,6 +58,7 @@ import { asSessionId, assert, epochOf, hex64, silentLogger, zxidOf, type Clock, 
 import { PeerState, ZabPeer, commitsBeforePersist, type Member, type Proposal, type Ready, type ZabMsg } from "../zab/index.js";
 import { planReconfig, reconfigMembersOf, reconfigServersOf } from "./reconfig.js";
 import { StandaloneServer, type StandaloneOptions, type Timers } from "./standalone.js";
+import { openTlsContexts } from "./tls.js";
 
 /** What the driver uses of the quorum transport (QuorumTransport; the simulator's network). */
 export interface QuorumLink {
@@ -349,7 +350,7 @@ export class QuorumServer {
   async #openQuorumTls(): Promise<QuorumTls | undefined> {
     const c = this.config;
     if (!c.sslQuorum && !c.quorumPortUnification) return undefined;
-    const contexts = await TlsContextSource.open(c.quorumTls, this.log);
+    const contexts = await openTlsContexts(c.quorumTls, this.log);
     return { secure: c.sslQuorum, unified: c.quorumPortUnification, contexts, hostnameVerification: c.quorumTls.hostnameVerification };
   }
 

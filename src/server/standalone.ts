@@ -17,7 +17,6 @@ import {
   RequestLatency,
   ServerStats,
   fourLetterWord,
-  TlsContextSource,
   type ClientConnection,
   type FourLetterSource,
   type QuorumStats,
@@ -31,6 +30,7 @@ import { WatchKind, WatchRegistry } from "../watch/index.js";
 import { RecipeEngine } from "../recipe-engine/index.js";
 import { allBindings } from "../../recipes/index.js";
 import { makeAuthenticator, x509Ids } from "./auth.js";
+import { openTlsContexts } from "./tls.js";
 import { Operations } from "./operations.js";
 import { MemoryReclaimer } from "./reclaim.js";
 import { timedDisk } from "./timed-disk.js";
@@ -294,7 +294,7 @@ export class StandaloneServer implements FourLetterSource {
   async start(): Promise<{ host: string; port: number }> {
     // Bad TLS stores (missing file, wrong password) fail the start before anything is opened.
     const listen = this.#opts.listen !== false;
-    const tls = listen && this.servesTls ? await TlsContextSource.open(this.config.clientTls, this.log) : undefined;
+    const tls = listen && this.servesTls ? await openTlsContexts(this.config.clientTls, this.log) : undefined;
     if (this.#pipeline === undefined && this.config.dataDir !== undefined) await this.#openStorage(this.config.dataDir);
     if (!listen) {
       this.#address = { host: this.config.clientPortAddress ?? "127.0.0.1", port: 0 };

@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import type { ClientTlsOptions } from "../../client/index.js";
 import { ConfigError, readProperties, type TlsStore, type TlsStoreType } from "../../config/index.js";
-import { keyStoreOptions, trustStoreCertificates } from "../../net/index.js";
+import { readKeyStore, readTrustStore } from "../../server/index.js";
 
 type Where = { sourceName: string; line: number; key: string };
 
@@ -29,14 +29,14 @@ export async function clientTlsFromFile(path: string): Promise<ClientTlsOptions 
   const opts: ClientTlsOptions = {};
   const keyStore = storeOf(props, "keyStore", path);
   if (keyStore !== undefined) {
-    const o = await keyStoreOptions(keyStore);
+    const o = await readKeyStore(keyStore);
     if (o.pfx !== undefined) opts.pfx = o.pfx as Buffer;
     if (o.key !== undefined) opts.key = o.key as string;
     if (o.cert !== undefined) opts.cert = o.cert as string;
     if (o.passphrase !== undefined) opts.passphrase = o.passphrase;
   }
   const trustStore = storeOf(props, "trustStore", path);
-  if (trustStore !== undefined) opts.ca = await trustStoreCertificates(trustStore);
+  if (trustStore !== undefined) opts.ca = await readTrustStore(trustStore);
   const hv = props.get("zookeeper.ssl.hostnameVerification");
   if (hv !== undefined && hv.value.toLowerCase() === "false") opts.hostnameVerification = false;
   return opts;
