@@ -82,6 +82,11 @@ async function startForeground(confPath: string, announce?: (dataDir: string | u
   try {
     await server.start();
   } catch (e) {
+    if (e instanceof ConfigError) {
+      // Found only when a file the config names is read (a TLS store: missing, wrong password).
+      process.stderr.write(`corral: invalid configuration: ${e.message}\n`);
+      return 2;
+    }
     if (e instanceof EndpointError) {
       process.stderr.write(`corral: ${e.message}\n`);
       return 1;

@@ -16,7 +16,8 @@
 // pending or holds taken (`holdOpen`), and, as before, the connected socket itself.
 
 import { EventEmitter } from "node:events";
-import { connect as tcpConnect, type Socket } from "node:net";
+import { connect as tcpConnect, isIP, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import {
   AuthPacketSchema,
   Err,
@@ -107,6 +108,33 @@ export interface ClientOptions {
   retryPolicy?: RetryPolicy;
   /** The time source and timers (tests inject a fake one). Default: the system's. */
   clock?: Clock;
+  /**
+   * Connect with TLS (a server's secureClientPort, or a port with client.portUnification).
+   * Undefined: plain TCP.
+   */
+  tls?: ClientTlsOptions;
+}
+
+/**
+ * TLS for the client's connections. The server's certificate is checked against `ca`
+ * (default: Node's bundled root CAs) and, unless `hostnameVerification` is false,
+ * against the host name or IP address of the connect string (or `servername`).
+ */
+export interface ClientTlsOptions {
+  /** Trusted CA certificates (PEM). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** The client certificate chain (PEM), for ssl.clientAuth=want/need and x509 ACLs. */
+  cert?: string | Buffer;
+  /** The client certificate's private key (PEM). */
+  key?: string | Buffer;
+  /** Key and certificate as one PKCS#12 file, instead of `cert` and `key`. */
+  pfx?: Buffer;
+  /** Password of an encrypted `key` or of `pfx`. */
+  passphrase?: string;
+  /** The name sent with SNI and checked against the server's certificate; default the host. */
+  servername?: string;
+  /** false: do not check the server certificate's name (zookeeper.ssl.hostnameVerification=false). Default true. */
+  hostnameVerification?: boolean;
 }
 
 /** Options every call takes. */
@@ -192,6 +220,7 @@ export class Client extends EventEmitter {
     operationTimeoutMs: number;
     requestTimeoutMs: number;
     retryPolicy: RetryPolicy | undefined;
+    tls: ClientTlsOptions | undefined;
   };
   readonly #clock: Clock;
   /**
@@ -264,6 +293,7 @@ export class Client extends EventEmitter {
       operationTimeoutMs: opts.operationTimeoutMs ?? sessionTimeoutMs,
       requestTimeoutMs: Math.max(0, opts.requestTimeoutMs ?? 0),
       retryPolicy: opts.retryPolicy,
+      tls: opts.tls,
     };
     this.#clock = opts.clock ?? systemClock;
     this.#hosts = this.#opts.shuffleHosts ? shuffle(this.#cs.hosts) : [...this.#cs.hosts];
@@ -502,12 +532,12 @@ export class Client extends EventEmitter {
 
   #openConnection(hp: HostPort): void {
     if (this.#closing || isFinal(this.#state)) return;
-    const socket = tcpConnect({ host: hp.host, port: hp.port, noDelay: true });
+    const socket = this.#dial(hp);
     this.#socket = socket;
     this.#parser = new FrameParser(this.#opts.frameBytesMax);
     this.#pingsSentMs = [];
     let handshaken = false;
-    socket.on("connect", () => this.#sendConnect(socket));
+    socket.on(this.#opts.tls === undefined ? "connect" : "secureConnect", () => this.#sendConnect(socket));
     socket.on("data", (chunk: Buffer) => {
       if (this.#socket !== socket) return;
       this.#lastRecvMs = this.#clock.nowMs();
@@ -535,6 +565,23 @@ export class Client extends EventEmitter {
     socket.setTimeout(connectWithinMs, () => {
       if (!handshaken) socket.destroy();
     });
+  }
+
+  /** A TCP or (with `tls`) TLS connection to one host; "connect" / "secureConnect" follows. */
+  #dial(hp: HostPort): Socket {
+    const tls = this.#opts.tls;
+    if (tls === undefined) return tcpConnect({ host: hp.host, port: hp.port, noDelay: true });
+    const { hostnameVerification, servername, ...material } = tls;
+    const socket = tlsConnect({
+      host: hp.host,
+      port: hp.port,
+      ...material,
+      // SNI carries names only; an IP address is checked against the certificate's IP SANs.
+      ...(servername !== undefined ? { servername } : isIP(hp.host) === 0 ? { servername: hp.host } : {}),
+      ...(hostnameVerification === false ? { checkServerIdentity: () => undefined } : {}),
+    });
+    socket.setNoDelay(true);
+    return socket;
   }
 
   #sendConnect(socket: Socket): void {

@@ -5,6 +5,7 @@ import { CorralClient } from "./recipes/index.js";
 export {
   Client,
   type ClientOptions,
+  type ClientTlsOptions,
   type ClientState,
   type CallOptions,
   type AfterLost,

@@ -15,6 +15,8 @@ export {
   type DynamicConfig,
 } from "./dynamic.js";
 export { extraSetting } from "./extra.js";
+export { readProperties, type PropertyEntry } from "./properties.js";
+export { TLS_PROTOCOLS, opensslCipherName, type TlsSettings, type TlsStore, type TlsStoreType, type ClientAuth } from "./tls.js";
 export { logLevelOf, logDirOf, LOG_LEVEL_ENV, LOG_DIR_ENV } from "./env.js";
 export type {
   ConfigResult,

@@ -9,14 +9,17 @@ import { type IntRange, INT32_MAX, type Parsed, ok } from "./values.js";
 import { parseBool, parseDigest, parseHost, parseIntIn, parseNonEmpty, parsePort } from "./values.js";
 import { parseRole } from "./servers.js";
 import { LOG_LEVELS, type CorralConfig, type ServerSpec } from "./types.js";
+import { TLS_SPECS, type TlsDraft } from "./tls.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Fields settled in finish() from other keys when not written (undefined = not written). */
 type Derived = "clientOutboundBytesSoftMax" | "clientOutboundBytesHardMax";
+/** Settled by tls.ts's tlsSettings() in finish(). */
+type TlsDerived = "clientTls" | "quorumTls" | "plainClientPortEnabled";
 
 /** CorralConfig while lines are being read; finish() in parse.ts turns it into one. */
-export type Draft = Mutable<Omit<CorralConfig, "servers" | "extra" | "fourLetterWordWhitelist" | Derived>> & {
+export type Draft = Mutable<Omit<CorralConfig, "servers" | "extra" | "fourLetterWordWhitelist" | Derived | TlsDerived>> & TlsDraft & {
   [K in Derived]: number | undefined;
 } & {
   servers: ServerSpec[];
@@ -213,6 +216,8 @@ const SPECS: readonly KeySpec[] = [
   { name: "corral.clientOutboundBytesSoftMax", sysprop: false, apply: optionalInt("clientOutboundBytesSoftMax", positive("bytes")) },
   { name: "corral.clientOutboundBytesHardMax", sysprop: false, apply: optionalInt("clientOutboundBytesHardMax", positive("bytes")) },
   { name: "corral.clientHandshakeTimeoutMs", sysprop: false, apply: int("clientHandshakeTimeoutMs", positive("milliseconds")) },
+  // Client TLS and x509 auth (tls.ts).
+  ...TLS_SPECS,
 ];
 
 const BY_NAME: ReadonlyMap<string, KeySpec> = new Map(SPECS.map((s) => [s.name, s]));

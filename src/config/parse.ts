@@ -18,6 +18,7 @@ import { readProperties, type PropertyEntry } from "./properties.js";
 import { parseServerSpec } from "./servers.js";
 import { type Parsed, INT32_MAX, parseServerId } from "./values.js";
 import type { ConfigResult, ConfigWarning, CorralConfig, ParseOptions } from "./types.js";
+import { baseTlsDraft, tlsSettings } from "./tls.js";
 
 export const DEFAULT_SOURCE_NAME = "zoo.cfg";
 /**
@@ -140,6 +141,13 @@ function baseDraft(): Draft {
     metricsHttpHost: "0.0.0.0",
     metricsEnabled: false,
     logLevel: undefined,
+    secureClientPort: undefined,
+    secureClientPortAddress: undefined,
+    clientPortUnification: false,
+    x509SuperUser: undefined,
+    sslQuorum: false,
+    quorumPortUnification: false,
+    ...baseTlsDraft(),
     extra: new Map(),
   };
 }
@@ -229,10 +237,11 @@ function unknownKeyDetail(key: string): string {
 // ---- finish ---------------------------------------------------------------------------
 
 function finish(draft: Draft, state: ParseState): CorralConfig {
-  const { fourLetterWords, servers, extra, ...scalars } = draft;
+  const { fourLetterWords, servers, extra, sslRaw: _sslRaw, ...scalars } = draft;
   checkQuorumShape(draft, state);
   return {
     ...scalars,
+    ...clientTls(draft, state),
     ...sessionTimeouts(draft, state),
     ...clientOutboundLimits(draft, state),
     ...paths(draft, state),
@@ -240,6 +249,18 @@ function finish(draft: Draft, state: ParseState): CorralConfig {
     servers: [...servers].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
     extra,
   };
+}
+
+// ZooKeeper opens no plain client port when only secureClientPort is configured.
+function clientTls(draft: Draft, state: ParseState): Pick<CorralConfig, "clientTls" | "quorumTls" | "plainClientPortEnabled"> {
+  const { clientTls, quorumTls } = tlsSettings(draft, {
+    located: (key) => state.located.get(key),
+    fileWhere: (key) => ({ sourceName: state.sourceName, line: 0, key }),
+    resolvePath: (path) => resolvePath(path, "", state) ?? path,
+    error: (where, detail) => new ConfigError(where, detail),
+  });
+  const plainWritten = state.located.has("clientPort") || draft.servers.some((s) => s.clientPort !== undefined);
+  return { clientTls, quorumTls, plainClientPortEnabled: plainWritten || draft.secureClientPort === undefined };
 }
 
 // QuorumPeerConfig: -1 (or absent) means 2 x tickTime and 20 x tickTime; then min <= max.

@@ -3,6 +3,8 @@
 // Types only: no parsing, no I/O. The rest of Corral reads configuration through these
 // types and never looks at zoo.cfg spellings.
 
+import type { TlsSettings } from "./tls.js";
+
 export type ServerRole = "participant" | "observer";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
@@ -105,6 +107,26 @@ export type CorralConfig = {
    * also when metricsProvider.httpPort is written.
    */
   readonly metricsEnabled: boolean;
+
+  // Client TLS (src/config/tls.ts; the stores are read by src/net/tls.ts).
+  /** `secureClientPort`: the TLS client port; undefined = none. */
+  readonly secureClientPort?: number | undefined;
+  /** `secureClientPortAddress`; undefined = clientPortAddress. */
+  readonly secureClientPortAddress?: string | undefined;
+  /** false when only secureClientPort was written (no plain client port is opened). */
+  readonly plainClientPortEnabled: boolean;
+  /** `client.portUnification`: the plain client port also accepts TLS clients. */
+  readonly clientPortUnification: boolean;
+  /** `X509AuthenticationProvider.superUser`: the certificate DN that is super. */
+  readonly x509SuperUser?: string | undefined;
+  /** The ssl.* keys, settled. */
+  readonly clientTls: TlsSettings;
+  /** `sslQuorum`: quorum connections use TLS (ssl.quorum.* stores). */
+  readonly sslQuorum: boolean;
+  /** `portUnification`: the quorum port also accepts the other kind (plain or TLS), for rolling upgrades. */
+  readonly quorumPortUnification: boolean;
+  /** The ssl.quorum.* keys, settled. */
+  readonly quorumTls: TlsSettings;
 
   /** `corral.logLevel` (pino's levels); undefined = info, or CORRAL_LOG_LEVEL (logLevelOf). */
   readonly logLevel?: LogLevel | undefined;

@@ -133,6 +133,11 @@ function configuration(src: FourLetterSource): JsonObject {
   return out;
 }
 
+/** A client connected with TLS (secureClientPort, or a unified port's TLS client). */
+function isTls(c: { socket: unknown }): boolean {
+  return (c.socket as { encrypted?: boolean }).encrypted === true;
+}
+
 function bySession<V>(m: Iterable<[bigint, V]>, f: (v: V) => JsonValue): JsonObject {
   const out: Record<string, JsonValue> = {};
   for (const [sid, v] of m) out[BigInt.asIntN(64, sid).toString()] = f(v);
@@ -146,8 +151,8 @@ const COMMANDS: readonly AdminCommand[] = [
   }),
   command(["configuration", "conf", "config"], ({ server }) => configuration(server)),
   command(["connections", "cons"], ({ server }) => ({
-    connections: [...server.connections()].map((c) => connectionInfo(c, false)),
-    secure_connections: [],
+    connections: [...server.connections()].filter((c) => !isTls(c)).map((c) => connectionInfo(c, false)),
+    secure_connections: [...server.connections()].filter(isTls).map((c) => connectionInfo(c, false)),
   })),
   command(["dirs"], ({ server }) => {
     const d = server.dataDirs();
@@ -194,8 +199,8 @@ const COMMANDS: readonly AdminCommand[] = [
   command(["stats", "stat"], ({ server }) => ({
     ...serverStats(server),
     node_count: server.nodeCount(),
-    connections: [...server.connections()].map((c) => connectionInfo(c, true)),
-    secure_connections: [],
+    connections: [...server.connections()].filter((c) => !isTls(c)).map((c) => connectionInfo(c, true)),
+    secure_connections: [...server.connections()].filter(isTls).map((c) => connectionInfo(c, true)),
   })),
   command(["stat_reset", "srst"], ({ server }) => {
     server.stats.reset();

@@ -98,6 +98,17 @@ export interface ConnectionHost {
   connectionClosed(c: ClientConnection): void;
 }
 
+/**
+ * Who is at the other end when the socket cannot say (a TLS socket over a stream, on a
+ * unified port), and the identities the transport proved (a TLS client certificate).
+ */
+export type PeerInfo = {
+  readonly address?: string | undefined;
+  readonly port?: number | undefined;
+  /** Added to the connection's ids; `addauth x509` answers with these. */
+  readonly authIds?: readonly Id[] | undefined;
+};
+
 const PASSWORD_BYTES = 16;
 const State = { Handshake: 0, Connecting: 1, Ready: 2, Closed: 3 } as const;
 type State = (typeof State)[keyof typeof State];
@@ -148,12 +159,12 @@ export class ClientConnection implements Conn {
     return this.sessionId;
   }
 
-  constructor(socket: Socket, host: ConnectionHost) {
+  constructor(socket: Socket, host: ConnectionHost, peer: PeerInfo = {}) {
     this.socket = socket;
     this.#host = host;
-    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? "");
-    this.remotePort = socket.remotePort ?? 0;
-    this.authIds = [{ scheme: "ip", id: this.remoteAddress }];
+    this.remoteAddress = normalizeAddress(peer.address ?? socket.remoteAddress ?? "");
+    this.remotePort = peer.port ?? socket.remotePort ?? 0;
+    this.authIds = [{ scheme: "ip", id: this.remoteAddress }, ...(peer.authIds ?? [])];
     this.#parser = new FrameParser(host.frameBytesMax);
     const limits = outboundLimitsFor(host.frameBytesMax);
     this.#softBytes = host.outboundBytesSoftMax ?? limits.softBytes;
@@ -344,7 +355,11 @@ export class ClientConnection implements Conn {
 
   #onAuth(xid: number, r: JuteReader): void {
     const packet = decodeRecord(r, AuthPacketSchema);
-    const ids = this.#host.authenticate(packet.scheme, packet.auth ?? Buffer.alloc(0), this.remoteAddress);
+    // x509 is proved by the TLS handshake, not by the packet (as ZooKeeper's provider does).
+    const x509 = this.authIds.filter((a) => a.scheme === "x509");
+    const ids = packet.scheme === "x509"
+      ? (x509.length > 0 ? x509 : undefined)
+      : this.#host.authenticate(packet.scheme, packet.auth ?? Buffer.alloc(0), this.remoteAddress);
     if (ids === undefined) {
       this.reply(Xid.auth, 0n, Err.AuthFailed);
       this.#flush();

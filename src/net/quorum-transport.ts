@@ -31,7 +31,16 @@
 // stream's own frames never pile up past the window, so a learner that reads does not
 // trip it however big the image. A connection that goes mid-stream aborts the stream.
 
+//
+// TLS (sslQuorum, portUnification; see QuorumTls): with sslQuorum every dial is TLS and
+// both ends present certificates from the ssl.quorum.* stores; an accepted connection is
+// TLS when its first byte starts a TLS handshake (0x16). A plain connection is refused
+// under sslQuorum unless portUnification lets both kinds in (rolling upgrade to TLS:
+// first portUnification everywhere, then sslQuorum, then portUnification off).
+
 import { createServer, connect as tcpConnect, type Server, type Socket } from "node:net";
+import { connect as tlsConnect, TLSSocket } from "node:tls";
+import { relay, verifyErrorOf, type TlsContextSource } from "./tls.js";
 import { FrameParser, JuteReader, JuteWriter } from "../jute/index.js";
 import { assert, type Logger } from "../util/index.js";
 import { decodeZabMsg, encodeZabMsg, type ZabMsg } from "../zab/index.js";
@@ -54,7 +63,24 @@ export interface QuorumTransportOptions {
   outboundBytesHardMax?: number;
   onMessage(from: bigint, msg: ZabMsg): void;
   onDown(peer: bigint): void;
+  /** Quorum TLS; undefined = plain TCP only. */
+  tls?: QuorumTls | undefined;
 }
+
+/** How the quorum port uses TLS: sslQuorum, portUnification, and the ssl.quorum.* certificates. */
+export interface QuorumTls {
+  /** sslQuorum: dial with TLS; accept only TLS unless `unified`. */
+  readonly secure: boolean;
+  /** portUnification: accept TLS and plain connections both. */
+  readonly unified: boolean;
+  /** This server's key, certificate and trusted CAs (both directions); reloaded when the files change. */
+  readonly contexts: TlsContextSource;
+  /** ssl.quorum.hostnameVerification: a dialled peer's certificate must name its host or IP. */
+  readonly hostnameVerification: boolean;
+}
+
+/** The first byte of a TLS record carrying a handshake. */
+const TLS_HANDSHAKE = 0x16;
 
 const HELLO_MAGIC = 0x434f5251; // "CORQ"
 const REDIAL_MS_MIN = 20;
@@ -101,6 +127,8 @@ export class QuorumTransport {
   readonly #slow = new Set<bigint>();
   /** Peers with a stream under way (see stream()). */
   readonly #streams = new Map<bigint, StreamState>();
+  /** The last TLS error said per peer, so a failing redial is logged once. */
+  readonly #tlsErrors = new Map<bigint, string>();
 
   constructor(opts: QuorumTransportOptions) {
     this.#opts = opts;
@@ -316,8 +344,19 @@ export class QuorumTransport {
 
   #dial(p: QuorumPeerAddress): void {
     if (this.#closed || this.#sockets.has(p.id)) return;
-    const s = tcpConnect({ host: p.host, port: p.port, noDelay: true });
-    s.once("connect", () => {
+    const tls = this.#opts.tls;
+    const secure = tls?.secure === true;
+    const s = !secure
+      ? tcpConnect({ host: p.host, port: p.port, noDelay: true })
+      : tlsConnect({
+        host: p.host,
+        port: p.port,
+        secureContext: tls.contexts.context,
+        ...(tls.hostnameVerification ? {} : { checkServerIdentity: () => undefined }),
+      });
+    s.setNoDelay(true);
+    s.once(secure ? "secureConnect" : "connect", () => {
+      this.#tlsErrors.delete(p.id);
       const hello = Buffer.alloc(12);
       hello.writeInt32BE(HELLO_MAGIC, 0);
       hello.writeBigInt64BE(this.#opts.myId, 4);
@@ -325,7 +364,14 @@ export class QuorumTransport {
       this.#redialMs.set(p.id, REDIAL_MS_MIN);
       this.#attach(p.id, s, Buffer.alloc(0));
     });
-    s.once("error", () => {});
+    s.on("error", (e: NodeJS.ErrnoException) => {
+      if (!secure || e.code === "ECONNREFUSED" || e.code === "ECONNRESET") return;
+      // A TLS failure (untrusted or misnamed certificate) would repeat on every redial: say it once.
+      const said = this.#tlsErrors.get(p.id);
+      if (said === e.message) return;
+      this.#tlsErrors.set(p.id, e.message);
+      this.#opts.log.warn({ peer: p.id.toString(), err: e.message }, `TLS connection to quorum peer ${p.id} failed: ${e.message}`);
+    });
     s.once("close", () => {
       if (this.#sockets.get(p.id) === s) return; // handled by #attach's close
       this.#scheduleRedial(p);
@@ -344,6 +390,45 @@ export class QuorumTransport {
   }
 
   #accept(s: Socket): void {
+    const tls = this.#opts.tls;
+    if (tls === undefined || (!tls.secure && !tls.unified)) {
+      this.#readHello(s);
+      return;
+    }
+    s.on("error", () => {});
+    s.once("data", (first: Buffer) => {
+      s.pause();
+      const refuse = (reason: string): void => {
+        this.#opts.log.warn({ client: `${s.remoteAddress}:${s.remotePort}`, reason }, `refused quorum connection from ${s.remoteAddress}: ${reason}`);
+        s.destroy();
+      };
+      if (first[0] !== TLS_HANDSHAKE) {
+        if (tls.secure && !tls.unified) {
+          refuse("not a TLS handshake (sslQuorum=true, portUnification=false)");
+          return;
+        }
+        s.unshift(first);
+        this.#readHello(s);
+        s.resume();
+        return;
+      }
+      const sock = new TLSSocket(relay(s, first), { isServer: true, secureContext: tls.contexts.context, requestCert: true, rejectUnauthorized: true });
+      // Destroying the raw socket ends the TLS one through the relay.
+      const failed = (e: Error): void => refuse(`TLS handshake failed: ${e.message}`);
+      sock.on("error", failed);
+      sock.once("secure", () => {
+        const verdict = sock.getPeerX509Certificate() === undefined ? "no certificate" : verifyErrorOf(sock);
+        if (verdict !== null) {
+          refuse(`peer certificate not trusted (${verdict})`);
+          return;
+        }
+        sock.off("error", failed);
+        this.#readHello(sock);
+      });
+    });
+  }
+
+  #readHello(s: Socket): void {
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       head = Buffer.concat([head, chunk]);
@@ -406,6 +491,7 @@ export class QuorumTransport {
     for (const id of [...this.#streams.keys()]) this.#dropStreams(id);
     for (const s of this.#sockets.values()) s.destroy();
     this.#sockets.clear();
+    this.#opts.tls?.contexts.close();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 }

@@ -28,3 +28,13 @@ export function makeAuthenticator(
     return undefined;
   };
 }
+
+/**
+ * The identities of a TLS client whose certificate verified: `x509:<subject DN>` (the DN
+ * as Java prints it), and super when the DN is X509AuthenticationProvider.superUser.
+ */
+export function x509Ids(subjectDn: string, superUser: string | undefined): Id[] {
+  const ids: Id[] = [{ scheme: "x509", id: subjectDn }];
+  if (superUser !== undefined && subjectDn === superUser) ids.push(SUPER_ID);
+  return ids;
+}

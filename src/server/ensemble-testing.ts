@@ -31,6 +31,12 @@ export interface EnsembleForTestOptions {
   clockOf?: (id: bigint) => Clock;
   /** Each durable member's disk, by server id (default the real file system). */
   diskOf?: (id: bigint) => Disk;
+  /** More zoo.cfg lines for every member (e.g. sslQuorum and its stores). */
+  extraConfig?: readonly string[];
+  /** More zoo.cfg lines for one member, by server id (after extraConfig). */
+  extraConfigOf?: (id: number) => readonly string[];
+  /** false: resolve once every member started, without waiting for one leader (default true). */
+  settle?: boolean;
 }
 
 export interface TestEnsemble {
@@ -81,6 +87,7 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
     `localSessionsUpgradingEnabled=${opts.localSessionsUpgradingEnabled === true}`,
     `reconfigEnabled=${opts.reconfigEnabled === true}`,
     ...(opts.superDigest === undefined ? [] : [`DigestAuthenticationProvider.superDigest=${opts.superDigest}`]),
+    ...(opts.extraConfig ?? []),
   ].join("\n");
   const makeMember = async (id: number, lines: readonly string[]): Promise<QuorumServer> => {
     const dataDir = opts.dataDirRoot === undefined ? undefined : join(opts.dataDirRoot, String(id));
@@ -88,7 +95,7 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
       await mkdir(dataDir, { recursive: true });
       await writeFile(join(dataDir, "myid"), `${id}\n`);
     }
-    const { config } = parseConfig([base, ...lines].join("\n"), { sourceName: `ensemble-${id}.cfg` });
+    const { config } = parseConfig([base, ...(opts.extraConfigOf?.(id) ?? []), ...lines].join("\n"), { sourceName: `ensemble-${id}.cfg` });
     const c: CorralConfig = { ...config, myid: BigInt(id), dataDir, dataLogDir: dataDir };
     return new QuorumServer({ config: c, log: opts.log ?? silentLogger, ...seamsFor(BigInt(id)) });
   };
@@ -154,6 +161,6 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
       running.clear();
     },
   };
-  await ens.settled();
+  if (opts.settle !== false) await ens.settled();
   return ens;
 }

@@ -1,6 +1,7 @@
 // Composition root: config -> storage -> recovery -> standalone or quorum peer -> net.
 export { StandaloneServer, type StandaloneOptions } from "./standalone.js";
 export { digestOf, makeAuthenticator } from "./auth.js";
+export { openTlsContexts, readKeyStore, readTrustStore } from "./tls.js";
 export { systemClock, cryptoPrng } from "./clock.js";
 export { VERSION_STRING, VERSION_LINE, CORRAL_VERSION } from "./version.js";
 export { startStandaloneForTest, type TestServerOptions, type TestServer } from "./testing.js";

@@ -38,7 +38,7 @@
 import { createHash } from "node:crypto";
 import { dynamicConfigText, parseDynamicConfig, type CorralConfig, type DynamicConfig, type ServerSpec } from "../config/index.js";
 import { JuteReader, JuteWriter } from "../jute/index.js";
-import { QuorumTransport, type OutboundStream, type QuorumTransportOptions } from "../net/index.js";
+import { QuorumTransport, type OutboundStream, type QuorumTls, type QuorumTransportOptions } from "../net/index.js";
 import { CONFIG_NODE, encodeForward, decodeForward, type CommitLog, type Forwarded, type ReconfigPlanner } from "../pipeline/index.js";
 import {
   COMMITTED_CONFIG_FILE,
@@ -58,6 +58,7 @@ import { asSessionId, assert, epochOf, hex64, silentLogger, zxidOf, type Clock, 
 import { PeerState, ZabPeer, commitsBeforePersist, type Member, type Proposal, type Ready, type ZabMsg } from "../zab/index.js";
 import { planReconfig, reconfigMembersOf, reconfigServersOf } from "./reconfig.js";
 import { StandaloneServer, type StandaloneOptions, type Timers } from "./standalone.js";
+import { openTlsContexts } from "./tls.js";
 
 /** What the driver uses of the quorum transport (QuorumTransport; the simulator's network). */
 export interface QuorumLink {
@@ -269,6 +270,8 @@ export class QuorumServer {
   }
 
   async start(): Promise<{ host: string; port: number }> {
+    // Bad ssl.quorum.* stores fail the start (ConfigError naming the key) before anything opens.
+    const quorumTls = await this.#openQuorumTls();
     const address = await this.server.start();
     // /zookeeper/config holds the ensemble's configuration as ZooKeeper 3.5+ publishes
     // it. A reconfig wrote it (mzxid != 0) and recovery brought it back, or it is the
@@ -315,6 +318,7 @@ export class QuorumServer {
       // zoo.cfg's servers too: a joiner reaches the ensemble through them.
       peers: quorumPeers([...c.servers, ...this.#members, ...(pendingConfig?.servers ?? [])], this.me.id),
       log: this.log,
+      tls: quorumTls,
       frameBytesMax: Math.max(c.juteMaxBufferBytes * 4, 64 * 1024 * 1024),
       onMessage: (from, msg) =>
         this.#guarded("ZAB step", () => {
@@ -340,6 +344,14 @@ export class QuorumServer {
     this.#schedulePump();
     this.log.info({ myid: this.me.id.toString(), client: address, quorumPort: this.me.quorumPort }, "corral ensemble member started");
     return address;
+  }
+
+  /** sslQuorum / portUnification: the quorum certificates (undefined = plain TCP only). */
+  async #openQuorumTls(): Promise<QuorumTls | undefined> {
+    const c = this.config;
+    if (!c.sslQuorum && !c.quorumPortUnification) return undefined;
+    const contexts = await openTlsContexts(c.quorumTls, this.log);
+    return { secure: c.sslQuorum, unified: c.quorumPortUnification, contexts, hostnameVerification: c.quorumTls.hostnameVerification };
   }
 
   /**

@@ -29,7 +29,8 @@ import { silentLogger, type Clock, type Logger, type Prng, type SessionId } from
 import { WatchKind, WatchRegistry } from "../watch/index.js";
 import { RecipeEngine } from "../recipe-engine/index.js";
 import { allBindings } from "../../recipes/index.js";
-import { makeAuthenticator } from "./auth.js";
+import { makeAuthenticator, x509Ids } from "./auth.js";
+import { openTlsContexts } from "./tls.js";
 import { Operations } from "./operations.js";
 import { MemoryReclaimer } from "./reclaim.js";
 import { timedDisk } from "./timed-disk.js";
@@ -265,8 +266,26 @@ export class StandaloneServer implements FourLetterSource {
         port: config.clientPort,
         maxClientCnxns: config.maxClientCnxns,
         acceptWhen: this.#opts.role === undefined ? undefined : () => this.#opts.role!.serving(),
+        plain: config.plainClientPortEnabled,
+        handshakeTimeoutMs: config.clientHandshakeTimeoutMs,
+        tls: !this.servesTls ? undefined : {
+          port: config.secureClientPort,
+          host: config.secureClientPortAddress ?? config.clientPortAddress,
+          unified: config.clientPortUnification,
+          idsOf: (dn) => x509Ids(dn, config.x509SuperUser),
+        },
       },
     );
+  }
+
+  /** Whether clients may connect with TLS (secureClientPort or client.portUnification). */
+  get servesTls(): boolean {
+    return this.config.secureClientPort !== undefined || this.config.clientPortUnification;
+  }
+
+  /** secureClientPort's address once started; undefined when there is none. */
+  get secureAddress(): { host: string; port: number } | undefined {
+    return this.#listener?.secureAddress;
   }
 
   get whitelist(): ReadonlySet<string> | "*" {
@@ -279,8 +298,16 @@ export class StandaloneServer implements FourLetterSource {
   }
 
   async start(): Promise<{ host: string; port: number }> {
+    // Bad TLS stores (missing file, wrong password) fail the start before anything is opened.
+    const listen = this.#opts.listen !== false;
+    const tls = listen && this.servesTls ? await openTlsContexts(this.config.clientTls, this.log) : undefined;
     if (this.#pipeline === undefined && this.config.dataDir !== undefined) await this.#openStorage(this.config.dataDir);
-    this.#address = this.#opts.listen === false ? { host: this.config.clientPortAddress ?? "127.0.0.1", port: 0 } : await this.listener.listen();
+    if (!listen) {
+      this.#address = { host: this.config.clientPortAddress ?? "127.0.0.1", port: 0 };
+    } else {
+      this.#address = await this.listener.listen(tls);
+      if (this.secureAddress !== undefined) this.log.info({ ...this.secureAddress }, "serving TLS clients on secureClientPort");
+    }
     const timers = this.#opts.timers ?? unrefTimers;
     const tick = timers.every(this.config.tickMs, () => this.#guarded("session expiry tick", () => this.#tick()));
     const reap = timers.every(this.config.containerCheckIntervalMs, () => this.#guarded("container reaper", () => this.#reap()));
@@ -453,8 +480,8 @@ export class StandaloneServer implements FourLetterSource {
     const dataLogDir = c.dataLogDir === undefined ? dataDir : resolve(c.dataLogDir);
     const sizes = this.dataDirs();
     return [
-      `clientPort=${this.#address?.port ?? c.clientPort}`,
-      `secureClientPort=-1`,
+      `clientPort=${!c.plainClientPortEnabled ? -1 : (this.#address?.port ?? c.clientPort)}`,
+      `secureClientPort=${this.secureAddress?.port ?? c.secureClientPort ?? -1}`,
       `dataDir=${dataDir}`,
       `dataDirSize=${sizes.dataDirBytes}`,
       `dataLogDir=${dataLogDir}`,

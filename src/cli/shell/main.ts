@@ -7,6 +7,7 @@
 // (zkCli leaves it to expire).
 
 import { createInterface, type Interface } from "node:readline";
+import { clientTlsFromFile } from "./client-config.js";
 import { ZK_COMMANDS } from "./commands.js";
 import { JOB_RECIPE_COMMANDS, JOB_RECIPE_VERBS } from "./job-recipes.js";
 import { RECIPE_COMMANDS, RECIPE_VERBS as CLASSIC_RECIPE_VERBS } from "./recipes.js";
@@ -135,7 +136,15 @@ export async function runShell(argv: readonly string[]): Promise<number> {
     io.err(`corral cli: -timeout must be a positive number of milliseconds, got ${options.get("timeout")}\n`);
     return 2;
   }
-  const sh = new Shell({ sessionTimeoutMs: timeoutMs, readOnly: options.has("readonly"), io, commands: [...ZK_COMMANDS, ...RECIPE_COMMANDS, ...JOB_RECIPE_COMMANDS] });
+  const configFile = options.get("client-configuration");
+  let tls;
+  try {
+    tls = configFile === undefined ? undefined : await clientTlsFromFile(configFile);
+  } catch (e) {
+    io.err(`corral cli: -client-configuration: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const sh = new Shell({ sessionTimeoutMs: timeoutMs, readOnly: options.has("readonly"), io, commands: [...ZK_COMMANDS, ...RECIPE_COMMANDS, ...JOB_RECIPE_COMMANDS], tls });
   const server = options.get("server")!;
   io.out(`Connecting to ${server}\n`);
   try {

@@ -9,7 +9,7 @@
 // prints events as zkCli does ("\nWATCHER::\n\nWatchedEvent state:... type:... path:...").
 // Commands run one at a time, in input order.
 
-import { CorralClient, parseConnectString, type ClientState, type WatchEvent, type WatchListener } from "../../client/index.js";
+import { CorralClient, parseConnectString, type ClientState, type ClientTlsOptions, type WatchEvent, type WatchListener } from "../../client/index.js";
 import { isListening } from "../four-letter.js";
 import { watcherMessage } from "./format.js";
 import { splitLine } from "./options.js";
@@ -51,6 +51,8 @@ export interface ShellOptions {
   readOnly: boolean;
   io: ShellIo;
   commands: readonly ShellCommand[];
+  /** TLS for every session (from -client-configuration); undefined = plain TCP. */
+  tls?: ClientTlsOptions | undefined;
 }
 
 const PROBE_MS = 2_000;
@@ -131,6 +133,7 @@ export class Shell {
       sessionTimeoutMs: this.opts.sessionTimeoutMs,
       connectTimeoutMs: this.opts.sessionTimeoutMs,
       canBeReadOnly: this.opts.readOnly,
+      ...(this.opts.tls === undefined ? {} : { tls: this.opts.tls }),
       // zkCli's handle is dead once its session is lost (Expired), not renewed.
       afterLost: "close",
     });

@@ -508,9 +508,9 @@ describe("unknown keys", () => {
   });
 
   it("are found with or without the zookeeper. prefix", () => {
-    const config = cfg(lines("ssl.quorum.keyStore.location=/ks", "zookeeper.authProvider.1=org.example.Auth"));
-    expect(extraSetting(config, "ssl.quorum.keyStore.location")).toBe("/ks");
-    expect(extraSetting(config, "zookeeper.ssl.quorum.keyStore.location")).toBe("/ks");
+    const config = cfg(lines("ssl.quorum.context.supplier.class=org.example.Ctx", "zookeeper.authProvider.1=org.example.Auth"));
+    expect(extraSetting(config, "ssl.quorum.context.supplier.class")).toBe("org.example.Ctx");
+    expect(extraSetting(config, "zookeeper.ssl.quorum.context.supplier.class")).toBe("org.example.Ctx");
     expect(extraSetting(config, "authProvider.1")).toBe("org.example.Auth");
     expect(extraSetting(config, "zookeeper.authProvider.1")).toBe("org.example.Auth");
     expect(extraSetting(config, "nothing")).toBeUndefined();
