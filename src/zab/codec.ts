@@ -32,6 +32,7 @@ export function encodeZabMsg(w: JuteWriter, m: ZabMsg): void {
       w.int(STATES.indexOf(m.state));
       writeVote(w, m.vote);
       w.int(m.electionEpoch);
+      w.long(m.configVersion);
       return;
     case "FOLLOWERINFO":
       w.int(m.acceptedEpoch);
@@ -81,7 +82,7 @@ export function decodeZabMsg(r: JuteReader): ZabMsg {
     case "NOTIFICATION": {
       const state = STATES[r.int()];
       if (state === undefined) throw new JuteError("bad peer state");
-      return { type, state, vote: readVote(r), electionEpoch: r.int() };
+      return { type, state, vote: readVote(r), electionEpoch: r.int(), configVersion: r.long() };
     }
     case "FOLLOWERINFO":
       return { type, acceptedEpoch: r.int(), role: r.bool() ? "observer" : "participant" };

@@ -89,11 +89,11 @@ export class Election {
     // sees a quorum agree on one vote and follows its leader.
     const core = this.#core;
     const vote = core.state === PeerState.LOOKING ? this.#proposed : this.#decidedVote;
-    core.send(to, { type: "NOTIFICATION", state: core.state, vote, electionEpoch: this.electionEpoch });
+    core.send(to, { type: "NOTIFICATION", state: core.state, vote, electionEpoch: this.electionEpoch, configVersion: core.configs.committed.version });
   }
 
   /** LOOKING: a notification from `from`; the vote decided on, if this ends the round. */
-  onLookingNotification(from: bigint, state: PeerState, vote: Vote, electionEpoch: number): Vote | undefined {
+  onLookingNotification(from: bigint, state: PeerState, vote: Vote, electionEpoch: number, configVersion: bigint): Vote | undefined {
     const core = this.#core;
     assert(core.state === PeerState.LOOKING, "votes are counted only while LOOKING");
     const configs = core.configs;
@@ -109,8 +109,16 @@ export class Election {
         this.#answerNonVoter(from, electionEpoch);
         return undefined;
       }
-      if (!configs.isVoter(myId) || !this.#candidate(vote.leader)) return undefined;
-      return this.#onLookingVote(from, vote, electionEpoch);
+      if (!configs.isVoter(myId)) return undefined;
+      // A voter whose committed configuration is newer than ours knows better who may
+      // lead: its candidate is ours too (we missed that reconfig; the sync will bring it).
+      // Else a member that missed a reconfig never agrees with those that did (driver
+      // simulator seed 10709: 4 made a participant, 2 not told, 2 ignoring votes for 4).
+      // A vote for someone we cannot elect still tells us the sender's round: it counts as
+      // no vote, so a later round still moves us (seed 11090: a member that ignored such
+      // notifications stayed in round 1 while the others, in round 12, ignored its votes).
+      const electable = this.#candidate(vote.leader) || configVersion > configs.committed.version;
+      return this.#onLookingVote(from, electable ? vote : NO_VOTE, electionEpoch);
     }
     // `from` has already decided: FOLLOWING or LEADING. A leader outside our
     // configuration (one a reconfig we missed added) is still heard: who agrees on it

@@ -192,7 +192,7 @@ export class ZabPeer {
     // syncs with it before the reconfig that adds it, and a removed server stays on as a
     // non-voting follower. Only voters' votes and acks are ever counted.
     const role = this.#role;
-    if (msg.type === "NOTIFICATION") this.#onNotification(from, msg.state, msg.vote, msg.electionEpoch);
+    if (msg.type === "NOTIFICATION") this.#onNotification(from, msg.state, msg.vote, msg.electionEpoch, msg.configVersion);
     else if (role instanceof LeaderRole) role.step(from, msg);
     else if (role instanceof LearnerRole) {
       // From anyone but our leader: a leader of an earlier session, or a server that
@@ -234,7 +234,7 @@ export class ZabPeer {
 
   // ---- role changes --------------------------------------------------------------------
 
-  #onNotification(from: bigint, state: PeerState, vote: Vote, electionEpoch: number): void {
+  #onNotification(from: bigint, state: PeerState, vote: Vote, electionEpoch: number, configVersion: bigint): void {
     const core = this.#core;
     if (core.state !== PeerState.LOOKING) {
       // Our own leader is looking again: it gave up leading, so do we.
@@ -246,7 +246,7 @@ export class ZabPeer {
       if (state === PeerState.LOOKING) this.#election.sendNotification(from);
       return;
     }
-    const decided = this.#election.onLookingNotification(from, state, vote, electionEpoch);
+    const decided = this.#election.onLookingNotification(from, state, vote, electionEpoch, configVersion);
     if (decided !== undefined) this.#decide(decided);
   }
 

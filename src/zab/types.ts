@@ -32,7 +32,8 @@ export interface Proposal {
 }
 
 export type ZabMsg =
-  | { type: "NOTIFICATION"; state: PeerState; vote: Vote; electionEpoch: number }
+  /** configVersion: the version of the sender's committed configuration. */
+  | { type: "NOTIFICATION"; state: PeerState; vote: Vote; electionEpoch: number; configVersion: bigint }
   | { type: "FOLLOWERINFO"; acceptedEpoch: number; role: Role }
   | { type: "LEADERINFO"; newEpoch: number }
   | { type: "ACKEPOCH"; currentEpoch: number; lastZxid: bigint }

@@ -402,12 +402,51 @@ describe("ZabPeer reconfiguration", () => {
     const vote = { leader: 2n, zxid: 0n, peerEpoch: 0 };
     let answers = 0;
     for (let i = 0; i < 50; i++) {
-      one.step(2n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote, electionEpoch: 7 });
+      one.step(2n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote, electionEpoch: 7, configVersion: 0n });
       answers += sentTo2();
     }
     expect(answers).toBe(1);
     // A new round of the other server is news: answered at once.
-    one.step(2n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote, electionEpoch: 8 });
+    one.step(2n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote, electionEpoch: 8, configVersion: 0n });
     expect(sentTo2()).toBe(1);
+  });
+
+  it("a vote from a voter with a newer committed configuration is taken even for a server ours does not list", () => {
+    // Driver simulator seed 10709: 4 became a participant while 2 was away; 3 and 4 vote
+    // for 4, and 2, which still has 4 as an observer, ignored those votes for good.
+    const net = new Net();
+    const two = net.add(2, [
+      [1, "participant"],
+      [2, "participant"],
+      [3, "participant"],
+      [4, "observer"],
+    ]);
+    const votesOf2 = (): bigint[] => {
+      const leaders: bigint[] = [];
+      for (let r = two.ready(); r !== undefined; r = two.ready()) {
+        for (const o of r.sendNow) if (o.msg.type === "NOTIFICATION") leaders.push(o.msg.vote.leader);
+        two.advance(r);
+      }
+      return leaders;
+    };
+    votesOf2();
+    const for4 = { leader: 4n, zxid: 0x4_0000_0017n, peerEpoch: 4 };
+    two.step(3n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote: for4, electionEpoch: two.electionEpoch, configVersion: 0n });
+    expect(votesOf2()).not.toContain(4n); // same configuration: 4 is no candidate
+    two.step(3n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote: for4, electionEpoch: two.electionEpoch, configVersion: 0x4_0000_0017n });
+    expect(votesOf2()).toContain(4n);
+  });
+
+  it("a vote for a server we cannot elect still moves us to the sender's round", () => {
+    // Driver simulator seed 11090: 5, in round 1, ignored round-12 votes for 4 (removed in
+    // its newer configuration), while the others ignored its round-1 votes: no round met.
+    const net = new Net();
+    const five = net.add(5, [
+      [1, "participant"],
+      [5, "participant"],
+    ]);
+    const round = five.electionEpoch;
+    five.step(1n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote: { leader: 4n, zxid: 0x6_0000_0041n, peerEpoch: 6 }, electionEpoch: round + 11, configVersion: 0n });
+    expect(five.electionEpoch).toBe(round + 11);
   });
 });
