@@ -19,7 +19,7 @@ export function timedDisk(disk: Disk, observeMs: (ms: number) => void): Disk {
   return {
     mkdirp: (dir) => disk.mkdirp(dir),
     list: (dir) => disk.list(dir),
-    create: async (path) => timed(await disk.create(path)),
+    create: async (path, mode) => timed(await disk.create(path, mode)),
     openForWrite: async (path) => timed(await disk.openForWrite(path)),
     readFile: (path) => disk.readFile(path),
     sizeOf: (path) => disk.sizeOf(path),

@@ -26,8 +26,12 @@ export interface Disk {
   mkdirp(dir: string): Promise<void>;
   /** Names (not paths) of the entries of `dir`; [] when it does not exist. */
   list(dir: string): Promise<string[]>;
-  /** Creates an empty file at `path` (truncating one that exists) and opens it for writing. */
-  create(path: string): Promise<DiskFile>;
+  /**
+   * Creates an empty file at `path` (truncating one that exists) and opens it for writing.
+   * `mode` (default 0o666, less the umask) applies to a file that did not exist: 0o600
+   * for secrets.
+   */
+  create(path: string, mode?: number): Promise<DiskFile>;
   /** Opens an existing file for writing, keeping its contents. */
   openForWrite(path: string): Promise<DiskFile>;
   readFile(path: string): Promise<Buffer>;

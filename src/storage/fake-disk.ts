@@ -158,7 +158,8 @@ export class FakeDisk implements Disk {
     return this.#op(() => [...(this.#dirs.get(posix.normalize(dir))?.live.keys() ?? [])].sort());
   }
 
-  create(path: string): Promise<DiskFile> {
+  /** `mode` is not modelled: a FakeDisk has no permissions. */
+  create(path: string, _mode?: number): Promise<DiskFile> {
     return this.#op(() => {
       const { dir, name } = this.#locate(path);
       const inode: Inode = { durable: Buffer.alloc(0), current: Buffer.alloc(0), pending: [] };

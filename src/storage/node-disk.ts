@@ -14,8 +14,8 @@ function settle(resolve: () => void, reject: (e: Error) => void): (e: NodeJS.Err
   return (e) => (e === null ? resolve() : reject(e));
 }
 
-function openDescriptor(path: string, flags: string): Promise<number> {
-  return new Promise((resolve, reject) => openFd(path, flags, 0o666, (e, fd) => (e === null ? resolve(fd) : reject(e))));
+function openDescriptor(path: string, flags: string, mode = 0o666): Promise<number> {
+  return new Promise((resolve, reject) => openFd(path, flags, mode, (e, fd) => (e === null ? resolve(fd) : reject(e))));
 }
 
 class NodeFile implements DiskFile {
@@ -63,8 +63,8 @@ export const nodeDisk: Disk = {
       throw e;
     }
   },
-  async create(path) {
-    return new NodeFile(path, await openDescriptor(path, "w"));
+  async create(path, mode) {
+    return new NodeFile(path, await openDescriptor(path, "w", mode));
   },
   async openForWrite(path) {
     return new NodeFile(path, await openDescriptor(path, "r+"));

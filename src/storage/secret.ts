@@ -8,6 +8,8 @@ import { StorageError } from "./errors.js";
 import { SECRET_FILE, TMP_SUFFIX } from "./files.js";
 
 export const SECRET_BYTES = 32;
+/** The secret's file mode: owner read/write only. */
+export const SECRET_FILE_MODE = 0o600;
 
 export async function loadOrCreateSecret(disk: Disk, dataDir: string, randomBytes: (n: number) => Buffer): Promise<Buffer> {
   const path = join(dataDir, SECRET_FILE);
@@ -21,7 +23,8 @@ export async function loadOrCreateSecret(disk: Disk, dataDir: string, randomByte
   }
   const secret = randomBytes(SECRET_BYTES);
   const tmp = path + TMP_SUFFIX;
-  const f = await disk.create(tmp);
+  // Session passwords derive from it: readable by the server's user only.
+  const f = await disk.create(tmp, SECRET_FILE_MODE);
   await f.write(Buffer.from(secret.toString("hex") + "\n", "latin1"), 0);
   await f.sync();
   await f.close();

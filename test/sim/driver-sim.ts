@@ -100,8 +100,8 @@ export class CountingDisk implements Disk {
   list(dir: string): Promise<string[]> {
     return this.#count(this.inner.list(dir));
   }
-  async create(path: string): ReturnType<Disk["create"]> {
-    return this.#wrap(await this.#count(this.inner.create(path)));
+  async create(path: string, mode?: number): ReturnType<Disk["create"]> {
+    return this.#wrap(await this.#count(this.inner.create(path, mode)));
   }
   async openForWrite(path: string): ReturnType<Disk["openForWrite"]> {
     return this.#wrap(await this.#count(this.inner.openForWrite(path)));

@@ -36,6 +36,7 @@ import { asSessionId, asZxid, epochOf, type Logger, type Zxid } from "../../util
 import type { Disk } from "../disk.js";
 import { writeEpochs, readEpochs, type Epochs } from "../epochs.js";
 import { StorageError } from "../errors.js";
+import { SECRET_FILE_MODE } from "../secret.js";
 import { VERSION_DIR, zxidGap, zxidHex } from "../files.js";
 import { FuzzySnapshot } from "../snapshot.js";
 import { ZK_GZIP_CUT_SHORT, ZK_SNAPPY_CUT_SHORT, parseZkSnapshot, scanZkLog, zkSnapshotStream, type ZkSnapshot } from "./format.js";
@@ -338,7 +339,8 @@ async function writeImage(disk: Disk, z: LoadedZk, dir: string, dataDir: string,
   }
   await writeEpochs(disk, dir, z.epochs);
   if (z.sessions.size > 0) {
-    const f = await disk.create(join(dir, ZK_SESSIONS_FILE));
+    // ZooKeeper's session passwords derive from the ids alone: as secret as corral-secret.
+    const f = await disk.create(join(dir, ZK_SESSIONS_FILE), SECRET_FILE_MODE);
     await f.write(Buffer.from(formatZkSessions(z.sessions.keys()), "utf8"), 0);
     await f.sync();
     await f.close();
