@@ -23,6 +23,15 @@ export class LearnerRole {
   #newLeaderAcked = false;
   /** The zxid NEWLEADER named: the history the leader establishes, ours too once synced. */
   #newLeaderZxid: bigint | undefined;
+  /**
+   * The newest commit heard before UPTODATE. Until the leader has established its epoch,
+   * what it calls committed may be txns it replayed from its own log at a restart and
+   * never saw committed: applying them here, then losing them to a TRUNC from the next
+   * leader, would show txns no quorum ever accepted (ZOOKEEPER-3911's kind; driver
+   * simulator seed 15090). So commits wait for UPTODATE, which says the history is
+   * committed; then everything up to the newer of NEWLEADER's zxid and this is applied.
+   */
+  #commitHeard = 0n;
   /** This sync began with a SNAP (whose image may be ahead of its stated zxid). */
   #snapSynced = false;
   /** Between SNAP and SNAPEND: the image is streaming in, nothing else may arrive. */
@@ -127,11 +136,11 @@ export class LearnerRole {
         this.#onProposal(msg.zxid, msg.data);
         return;
       case "COMMIT":
-        this.#commitLearned(msg.zxid);
+        this.#onCommit(msg.zxid);
         return;
       case "INFORM":
         if (msg.zxid > core.lastLogged) this.#onProposal(msg.zxid, msg.data);
-        this.#commitLearned(msg.zxid);
+        this.#onCommit(msg.zxid);
         return;
       case "NEWLEADER":
         core.currentEpoch = msg.epoch;
@@ -140,21 +149,25 @@ export class LearnerRole {
         this.#newLeaderZxid = msg.zxid;
         core.sendAfter(this.#leader, { type: "ACK", zxid: msg.zxid });
         return;
-      case "UPTODATE":
+      case "UPTODATE": {
         // The leader established the history we synced to: all of it is committed, a
         // configuration we recovered from our log without a recorded commit too.
-        if (this.#newLeaderZxid !== undefined) {
-          this.#commitLearned(this.#newLeaderZxid);
-          if ((core.state as PeerState) === PeerState.LOOKING) return; // a reconfig in it changed our role
-          if (core.activatePendingThrough(this.#newLeaderZxid)) {
-            this.#host.afterActivation();
-            if ((core.state as PeerState) === PeerState.LOOKING) return;
-          }
+        const synced = this.#newLeaderZxid;
+        if (synced === undefined) {
+          this.#host.goLooking(); // UPTODATE before NEWLEADER: not this session's
+          return;
+        }
+        this.#commitLearned(synced > this.#commitHeard ? synced : this.#commitHeard);
+        if ((core.state as PeerState) === PeerState.LOOKING) return; // a reconfig in it changed our role
+        if (core.activatePendingThrough(synced)) {
+          this.#host.afterActivation();
+          if ((core.state as PeerState) === PeerState.LOOKING) return;
         }
         core.phase = "BROADCAST";
         core.serving = true;
         this.#host.emitState();
         return;
+      }
       case "PING":
         core.ready.delivered.push({ from: this.#leader, msg });
         return;
@@ -204,6 +217,12 @@ export class LearnerRole {
     }
     core.appendLocal({ zxid, data });
     if (this.#newLeaderAcked && core.state === PeerState.FOLLOWING) this.#ackLogged(zxid);
+  }
+
+  /** A COMMIT (or INFORM): applied now in broadcast, else held until UPTODATE (#commitHeard). */
+  #onCommit(zxid: bigint): void {
+    if (this.#core.phase === "BROADCAST") this.#commitLearned(zxid);
+    else if (zxid > this.#commitHeard) this.#commitHeard = zxid;
   }
 
   #commitLearned(zxid: bigint): void {
