@@ -6,8 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
-import { TestingServer } from "../../src/testing/index.js";
-import { FaultProxy } from "../helpers/fault-proxy.js";
+import { FaultProxy, TestingServer } from "../../src/testing/index.js";
 import { ExampleProcess } from "./run-example.js";
 
 const COUNTER_SETS = 20;
