@@ -1,25 +1,24 @@
-// examples/config-watch/config-watch.mjs as users run it, against a real standalone server:
-// it loads the config tree, then prints every change below it (one persistent recursive
-// watch), each one, in the order the server applied them, and nothing outside the tree;
-// changes made while its connection was down (which fire no event) are printed once it is
-// back; SIGTERM stops it with exit 0.
+// examples/config-watch/config-watch.mjs as users run it, against a real server
+// (corral/testing's TestingServer): it loads the config tree, then prints every change
+// below it (one persistent recursive watch), each one, in the order the server applied
+// them, and nothing outside the tree; changes made while its connection was down (which
+// fire no event) are printed once it is back; SIGTERM stops it with exit 0.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
-import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
-import { FaultProxy } from "../helpers/fault-proxy.js";
+import { FaultProxy, TestingServer } from "../../src/testing/index.js";
 import { ExampleProcess } from "./run-example.js";
 
 const COUNTER_SETS = 20;
 
 describe("examples/config-watch", () => {
-  let srv: TestServer;
+  let srv: TestingServer;
   let client: CorralClient;
   let watcher: ExampleProcess | undefined;
   let proxy: FaultProxy | undefined;
 
   beforeAll(async () => {
-    srv = await startStandaloneForTest();
+    srv = await TestingServer.start();
     client = await connect(srv.connectString);
   });
 

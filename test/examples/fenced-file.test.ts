@@ -1,27 +1,29 @@
-// examples/fenced-file/fenced-file.mjs as users run it, against a real standalone server
-// with short sessions: a writer whose write is on its way when it is paused (SIGSTOP, as a
-// GC pause or a stalled VM) loses its session and its lock; a second writer takes the lock
-// with a higher token and writes; the first one, resumed, has its write refused by the
-// token check (exit 2), and a reader under the read lock sees the second writer's value.
+// examples/fenced-file/fenced-file.mjs as users run it, against a real server with short
+// sessions (corral/testing's TestingServer): a writer whose write is on its way when it is
+// paused (SIGSTOP, as a GC pause or a stalled VM) loses its session and its lock; a second
+// writer takes the lock with a higher token and writes; the first one, resumed, has its
+// write refused by the token check (exit 2), and a reader under the read lock sees the
+// second writer's value.
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
+import { TestingServer } from "../../src/testing/index.js";
 import { ExampleProcess } from "./run-example.js";
+import { shortSessions } from "./scenarios.js";
 
 const SCRIPT = "fenced-file/fenced-file.mjs";
 /** Sessions of at most 20 ticks (3 s): a paused writer's session expires quickly. */
 const TICK_MS = 150;
 
 describe.skipIf(process.platform === "win32")("examples/fenced-file", () => {
-  let srv: TestServer;
+  let srv: TestingServer;
   let dir: string;
   const procs: ExampleProcess[] = [];
 
   beforeAll(async () => {
-    srv = await startStandaloneForTest({ tickMs: TICK_MS });
+    srv = await TestingServer.start(shortSessions(TICK_MS));
     dir = mkdtempSync(join(tmpdir(), "corral-fenced-"));
   });
 

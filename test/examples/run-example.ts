@@ -2,10 +2,12 @@
 // as a child process, and follows what it prints: each stdout line is kept, and a test
 // waits on a line (or a predicate over all lines) or on the exit, never on a sleep. The
 // examples import the package by its name ("corral"), which resolves through package.json's
-// "exports" to the build in dist/ (npm test builds it first).
+// "exports" to the build in dist/ (npm test builds it first); or, run from an app directory
+// that installed the packed package (test/integration/package.test.ts), to the installed one.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -21,6 +23,15 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
+/** Where an example runs from. */
+export interface ExampleSite {
+  /**
+   * The directory that holds examples/ and is the example's working directory, so that
+   * "corral" resolves from there (default: this repository, resolving to dist/).
+   */
+  root?: string;
+}
+
 export class ExampleProcess {
   readonly proc: ChildProcess;
   readonly lines: string[] = [];
@@ -30,11 +41,12 @@ export class ExampleProcess {
   readonly #checks = new Set<() => void>();
   readonly #label: string;
 
-  constructor(file: string, args: string[], env: Record<string, string> = {}) {
-    if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: the examples import the built package; run npx tsc -p tsconfig.build.json first`);
+  constructor(file: string, args: string[], env: Record<string, string> = {}, site: ExampleSite = {}) {
+    const root = site.root ?? ROOT;
+    if (site.root === undefined && !existsSync(BUILT)) throw new Error(`${BUILT} is missing: the examples import the built package; run npx tsc -p tsconfig.build.json first`);
     this.#label = `${file} ${args.join(" ")}`;
-    this.proc = spawn(process.execPath, [`${ROOT}examples/${file}`, ...args], {
-      cwd: ROOT,
+    this.proc = spawn(process.execPath, [join(root, "examples", file), ...args], {
+      cwd: root,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -3,22 +3,30 @@
 // the project's own production dependency entries, so npm takes every tarball from the
 // cache by its integrity; --prefer-offline if one is missing), then in that app import both exports, run a TestingServer and a
 // 3-member TestingCluster from the installed package, type-check both exports, and find the
-// packaged default config from a directory that has none. Checked on the way: the tarball
-// holds only what users run (no bench, no tests, no source maps), and installing it prints
-// no warning and runs no build (no lifecycle script).
+// packaged default config from a directory that has none; and the shipped examples, copied
+// out of the installed package into the app (so their `import ... from "corral"` is the
+// installed tarball), run as test/examples runs them (the same runs, test/examples/
+// scenarios.ts) against a TestingServer from the installed package's corral/testing.
+// Checked on the way: the tarball holds only what users run (no bench, no tests, no source
+// maps), and installing it prints no warning and runs no build (no lifecycle script).
 //
 // Needs dist/ built (npm test builds first).
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { connect as connectTcp } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serviceDiscoveryRun, shortSessions, workerPoolRun } from "../examples/scenarios.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+/** The examples' short sessions (a killed instance's session expires within 3 s), as in test/examples. */
+const EXAMPLE_TICK_MS = 150;
 
 interface Ran {
   code: number | null;
@@ -161,12 +169,15 @@ describe("the npm package", () => {
     if (tmp !== "") await rm(tmp, { recursive: true, force: true });
   });
 
-  it("holds only what users run: the built client, server, CLI and testing export, configs and docs; no bench, tests or source maps", () => {
+  it("holds only what users run: the built client, server, CLI and testing export, configs, docs and the examples the README links; no bench, tests or source maps", () => {
     expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "bin/corral.js", "conf/zoo.cfg", "dist/src/client/index.js", "dist/src/client/index.d.ts", "dist/src/testing/index.js", "dist/src/testing/index.d.ts", "dist/src/testing/child-main.js", "dist/src/cli/main.js"]));
+    // The README's Examples section links examples/: every example ships, with its README.
+    const examples = ["examples/README.md", "examples/worker-pool/worker.mjs", "examples/config-watch/config-watch.mjs", "examples/fenced-file/fenced-file.mjs", "examples/service-discovery/discovery.mjs"];
+    expect(files).toEqual(expect.arrayContaining(examples));
     expect(files.filter((f) => /(^|\/)(bench|test)(\/|$)/.test(f))).toEqual([]);
     expect(files.filter((f) => f.endsWith(".map"))).toEqual([]);
     expect(files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
-    expect(files.filter((f) => !/^(bin|conf|docs|dist\/(src|recipes))\/|^(package\.json|README\.md)$/.test(f))).toEqual([]);
+    expect(files.filter((f) => !/^(bin|conf|docs|examples|dist\/(src|recipes))\/|^(package\.json|README\.md)$/.test(f))).toEqual([]);
   });
 
   it("installs offline with no warning and runs no build", async () => {
@@ -193,6 +204,30 @@ describe("the npm package", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toEqual({ read: "hello", members: [1, 2, 3], newLeader: true });
   }, 60_000);
+
+  it("runs the shipped worker-pool and service-discovery examples in the app, on the installed package, against a TestingServer from it", async () => {
+    // corral/testing as the app resolves it (through the installed package's "exports").
+    const installedTesting = createRequire(join(app, "package.json")).resolve("corral/testing");
+    expect(installedTesting).toBe(join(app, "node_modules", "corral", "dist", "src", "testing", "index.js"));
+    const { TestingServer } = (await import(pathToFileURL(installedTesting).href)) as typeof import("../../src/testing/index.js");
+    // The examples as the package ships them, copied into the app as the README suggests:
+    // there, "corral" resolves to app/node_modules/corral, nothing of this repository.
+    await cp(join(app, "node_modules", "corral", "examples"), join(app, "examples"), { recursive: true });
+    const site = { root: app };
+
+    const pool = await TestingServer.start();
+    try {
+      await workerPoolRun(pool.connectString, site);
+    } finally {
+      await pool.stop();
+    }
+    const discovery = await TestingServer.start(shortSessions(EXAMPLE_TICK_MS));
+    try {
+      await serviceDiscoveryRun(discovery.connectString, site);
+    } finally {
+      await discovery.stop();
+    }
+  }, 90_000);
 
   it("types both exports for TypeScript (nodenext)", async () => {
     await writeFile(join(app, "types.ts"), APP_TYPES);
