@@ -162,11 +162,11 @@ describe("the npm package", () => {
   });
 
   it("holds only what users run: the built client, server, CLI and testing export, configs and docs; no bench, tests or source maps", () => {
-    expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "bin/corral.js", "conf/zoo.cfg", "dist/src/client/index.js", "dist/src/client/index.d.ts", "dist/src/testing/index.js", "dist/src/testing/index.d.ts", "dist/src/testing/child-main.js", "dist/src/cli/main.js"]));
+    expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "bin/corral.js", "conf/zoo.cfg", "dist/src/client/index.js", "dist/src/client/index.d.ts", "dist/src/testing/index.js", "dist/src/testing/index.d.ts", "dist/src/testing/child-main.js", "dist/src/cli/main.js", "console/index.html", "console/console.css", "console/console.js"]));
     expect(files.filter((f) => /(^|\/)(bench|test)(\/|$)/.test(f))).toEqual([]);
     expect(files.filter((f) => f.endsWith(".map"))).toEqual([]);
     expect(files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
-    expect(files.filter((f) => !/^(bin|conf|docs|dist\/(src|recipes))\/|^(package\.json|README\.md)$/.test(f))).toEqual([]);
+    expect(files.filter((f) => !/^(bin|conf|console|docs|dist\/(src|recipes))\/|^(package\.json|README\.md)$/.test(f))).toEqual([]);
   });
 
   it("installs offline with no warning and runs no build", async () => {
