@@ -12,7 +12,7 @@ const VIEW_COMMANDS = {
   locks: ["locks"],
   queues: ["queues"],
   elections: ["elections"],
-  ensemble: ["srvr", "leader", "voting_view", "cons"],
+  ensemble: ["srvr", "conf", "leader", "voting_view", "cons"],
   charts: [],
 };
 
@@ -148,12 +148,15 @@ function renderEnsemble(data) {
     out.push(el("p", { class: "empty" }, `Standalone: no ensemble (this server is ${stats.server_state ?? "?"}, zxid ${hex(self)}).`));
   } else {
     const leaderId = data.leader.leader_id;
-    out.push(table(["id", "role", "quorum address", "client address", "zxid", "lag"], members.map(([id, m]) =>
-      el("tr", { class: "member" }, el("td", { class: "num" }, id), el("td", {}, String(leaderId) === id ? "leader" : "follower"),
+    const selfId = String(data.conf.server_id ?? "");
+    out.push(table(["id", "role", "quorum address", "client address", "zxid", "lag"], members.map(([id, m]) => {
+      const isSelf = id === selfId;
+      const role = isSelf ? stats.server_state ?? "" : String(leaderId) === id ? "leader" : "follower";
+      return el("tr", { class: "member" }, el("td", { class: "num" }, id, isSelf ? " (this server)" : ""), el("td", {}, role),
         el("td", { class: "mono" }, m.server_addresses.join(", ")), el("td", { class: "mono" }, m.client_address),
-        el("td", { class: "mono" }, "—"), el("td", {}, "—")),
-    ), ""));
-    out.push(el("p", { class: "empty" }, "Members' zxids are known to each member; open its own console for them."));
+        el("td", { class: "mono" }, isSelf ? hex(self) : "—"), el("td", {}, "—"));
+    }), ""));
+    out.push(el("p", { class: "empty" }, "Each member knows its own zxid: open a member's console for its zxid."));
   }
   const cons = data.cons.connections.concat(data.cons.secure_connections ?? []);
   out.push(el("h2", {}, "Connections"), table(["client", "session", "outstanding", "received", "sent", "avg latency (ms)"], cons.map((c) =>

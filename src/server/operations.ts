@@ -68,7 +68,7 @@ export class Operations {
         ops.admin = await listening("AdminServer", c.adminServerAddress, c.adminServerPort, "admin.serverPort or admin.enableServer=false", () =>
           startAdminServer(adminSource(server, ops.views), c.adminServerAddress, c.adminServerPort),
         );
-        server.log.info({ host: ops.admin.host, port: ops.admin.port }, "AdminServer started: /commands");
+        server.log.info({ host: ops.admin.host, port: ops.admin.port }, "AdminServer started: /commands, web console at /console/");
       }
       if (c.metricsEnabled) {
         const source = {

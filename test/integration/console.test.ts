@@ -11,7 +11,9 @@ import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
 import { Perms } from "../../src/jute/index.js";
-import { startStandaloneForTest, type TestServer } from "../../src/server/index.js";
+import { startAdminServer } from "../../src/net/index.js";
+import { adminSource } from "../../src/server/operations.js";
+import { startEnsembleForTest, startStandaloneForTest, type TestServer } from "../../src/server/index.js";
 import { inCi } from "../helpers/zookeeper-install.js";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
@@ -243,5 +245,32 @@ describe.skipIf(CHROMIUM === undefined && !inCi())("the console in headless Chro
     const charts = await dumpDom(`${t.adminUrl}/console/#charts`);
     for (const key of ["requests", "latency", "fsync", "sessions", "watches"]) expect(charts).toContain(`data-chart="${key}"`);
     expect(charts.match(/<polyline points="[\d., ]+"/g)?.length).toBe(5);
+  }, CHROMIUM_TIMEOUT_MS);
+});
+
+describe.skipIf(CHROMIUM === undefined && !inCi())("the console on an ensemble member", () => {
+  it("#ensemble lists the voting members with the leader, and this member's own role and zxid", async () => {
+    const ens = await startEnsembleForTest({ participants: 3 });
+    try {
+      const leader = ens.leader()!;
+      const follower = ens.followers()[0]!;
+      const http = await startAdminServer(adminSource(follower.server), "127.0.0.1", 0);
+      try {
+        const dom = await dumpDom(`http://127.0.0.1:${http.port}/console/#ensemble`);
+        const rows = [...dom.matchAll(/<tr class="member">(.*?)<\/tr>/g)].map((m) => text(m[1]!));
+        expect(rows.length).toBe(3);
+        expect(rows.filter((r) => r.startsWith(`${follower.me.id} (this server) follower `))).toHaveLength(1);
+        const zxid = `0x${follower.server.lastZxid().toString(16)}`;
+        for (const row of rows) {
+          const id = row.split(" ")[0]!;
+          if (id === String(follower.me.id)) expect(row).toMatch(new RegExp(`^${id} \\(this server\\) follower .* ${zxid} —$`));
+          else expect(row).toMatch(new RegExp(`^${id} ${id === String(leader.me.id) ? "leader" : "follower"} .* — —$`));
+        }
+      } finally {
+        await http.close();
+      }
+    } finally {
+      await ens.stop();
+    }
   }, CHROMIUM_TIMEOUT_MS);
 });
