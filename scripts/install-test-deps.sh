@@ -3,7 +3,9 @@
 #   - Apache ZooKeeper (Debian package `zookeeper`): the reference server
 #     (test/helpers/apache-zk.ts) and zkCli.sh (test/integration/zkcli.test.ts);
 #     it pulls in a Java runtime;
-#   - kazoo (Debian package `python3-kazoo`): the Python client.
+#   - kazoo (Debian package `python3-kazoo`): the Python client;
+#   - Chromium (Debian package `chromium`): headless, for the web console's test
+#     (test/integration/console.test.ts).
 #
 # Idempotent: does nothing when zkCli.sh and both packages are already there.
 # Non-interactive: safe as root in CI with no stdin (uses sudo -n otherwise).
@@ -13,7 +15,7 @@ set -euo pipefail
 exec </dev/null
 
 ZKCLI=/usr/share/zookeeper/bin/zkCli.sh
-PACKAGES=(zookeeper python3-kazoo)
+PACKAGES=(zookeeper python3-kazoo chromium)
 
 log() { printf 'install-test-deps: %s\n' "$*"; }
 

@@ -8,8 +8,13 @@
 //
 // The values come from the same FourLetterSource as the four-letter words, so the two
 // never disagree. Corral adds `locks`, `queues` and `elections` (the recipe engine's view
-// of its waiters), which the composition root supplies.
+// of its waiters), which the composition root supplies, and `znode` (one node's data,
+// Stat, ACL and children, read-only, for the web console).
+//
+// `/console/` serves the web console (console/ at the repository root: static HTML, CSS
+// and one ES module), which polls these commands.
 
+import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { JavaDouble, jacksonPretty, type JsonObject, type JsonValue } from "./json.js";
 import { ZK_OP_NAMES, monitorEntries, type FourLetterSource } from "./fourletter.js";
@@ -24,7 +29,21 @@ export interface AdminSource {
   recipeView(name: RecipeViewName): JsonObject;
   /** The ensemble as this server sees it; undefined when it runs standalone. */
   quorum?(): QuorumView | undefined;
+  /**
+   * The fields of Corral's `znode` command: one node as `credentials` (HTTP basic auth's
+   * "user:password", if sent) may read it. Absent: the command answers an error.
+   */
+  znode?(path: string, credentials: string | undefined): JsonObject;
 }
+
+/** What a command may read from its HTTP request. */
+export interface AdminRequest {
+  readonly query: URLSearchParams;
+  /** "user:password" from an `Authorization: Basic` header, when one was sent. */
+  readonly credentials: string | undefined;
+}
+
+const NO_REQUEST: AdminRequest = { query: new URLSearchParams(), credentials: undefined };
 
 export interface QuorumView {
   isLeader: boolean;
@@ -36,10 +55,10 @@ export interface QuorumView {
 
 interface AdminCommand {
   readonly names: readonly string[];
-  run(src: AdminSource): JsonObject;
+  run(src: AdminSource, req: AdminRequest): JsonObject;
 }
 
-const command = (names: string[], run: (src: AdminSource) => JsonObject): AdminCommand => ({ names, run });
+const command = (names: string[], run: (src: AdminSource, req: AdminRequest) => JsonObject): AdminCommand => ({ names, run });
 
 /** ServerCnxn.getConnectionInfo(brief); the full form adds Corral's unsent output and read pause. */
 function connectionInfo(c: ClientConnection, brief: boolean): JsonObject {
@@ -232,6 +251,10 @@ const COMMANDS: readonly AdminCommand[] = [
   command(["locks"], (src) => src.recipeView("locks")),
   command(["queues"], (src) => src.recipeView("queues")),
   command(["elections"], (src) => src.recipeView("elections")),
+  command(["znode"], (src, req) => {
+    if (src.znode === undefined) return { error: "znode is not available on this server" };
+    return src.znode(req.query.get("path") ?? "/", req.credentials);
+  }),
 ];
 
 const BY_NAME = new Map<string, AdminCommand>(COMMANDS.flatMap((c) => c.names.map((n) => [n, c] as const)));
@@ -240,12 +263,12 @@ const BY_NAME = new Map<string, AdminCommand>(COMMANDS.flatMap((c) => c.names.ma
 export const ADMIN_COMMANDS: readonly string[] = COMMANDS.map((c) => c.names[0]!).sort();
 
 /** The JSON answer to `name`, exactly as served. */
-export function runAdminCommand(name: string, src: AdminSource): string {
+export function runAdminCommand(name: string, src: AdminSource, req: AdminRequest = NO_REQUEST): string {
   const cmd = BY_NAME.get(name);
   if (cmd === undefined) return jacksonPretty({ command: name, error: `Unknown command: ${name}` });
   let fields: JsonObject;
   try {
-    fields = cmd.run(src);
+    fields = cmd.run(src, req);
   } catch (e) {
     return jacksonPretty({ command: cmd.names[0]!, error: (e as Error).message });
   }
@@ -258,8 +281,41 @@ function listing(): string {
   return ADMIN_COMMANDS.map((n) => `<a href="/commands/${n}">${n}</a>\n<br/>\n`).join("");
 }
 
+/** The console's files: fixed names only, so no request path reaches the file system. */
+const CONSOLE_FILES: Readonly<Record<string, string>> = {
+  "index.html": "text/html; charset=utf-8",
+  "console.css": "text/css; charset=utf-8",
+  "console.js": "text/javascript; charset=utf-8",
+};
+
+/** console/ at the package root: two levels above src/net, three above dist/src/net. */
+const CONSOLE_DIRS = [new URL("../../console/", import.meta.url), new URL("../../../console/", import.meta.url)];
+
+const consoleCache = new Map<string, string>();
+
+function consoleFile(name: string): string | undefined {
+  const cached = consoleCache.get(name);
+  if (cached !== undefined) return cached;
+  for (const dir of CONSOLE_DIRS) {
+    try {
+      const text = readFileSync(new URL(name, dir), "utf8");
+      consoleCache.set(name, text);
+      return text;
+    } catch {
+      // not in this layout; try the next
+    }
+  }
+  return undefined;
+}
+
+function basicCredentials(req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization;
+  if (h === undefined || !/^basic /i.test(h)) return undefined;
+  return Buffer.from(h.slice(6).trim(), "base64").toString("utf8");
+}
+
 function handle(src: AdminSource, req: IncomingMessage, res: ServerResponse): void {
-  const path = (req.url ?? "/").split("?")[0]!;
+  const [path = "/", queryText = ""] = (req.url ?? "/").split("?", 2);
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.writeHead(405, { Allow: "GET, HEAD" }).end();
     return;
@@ -272,8 +328,22 @@ function handle(src: AdminSource, req: IncomingMessage, res: ServerResponse): vo
     return;
   }
   if (path.startsWith("/commands/")) {
-    send("application/json", runAdminCommand(decodeURIComponent(path.slice("/commands/".length)), src));
+    const areq: AdminRequest = { query: new URLSearchParams(queryText), credentials: basicCredentials(req) };
+    send("application/json", runAdminCommand(decodeURIComponent(path.slice("/commands/".length)), src, areq));
     return;
+  }
+  if (path === "/console") {
+    res.writeHead(301, { Location: "/console/" }).end();
+    return;
+  }
+  if (path.startsWith("/console/")) {
+    const name = path === "/console/" ? "index.html" : path.slice("/console/".length);
+    const type = CONSOLE_FILES[name];
+    const body = type === undefined ? undefined : consoleFile(name);
+    if (type !== undefined && body !== undefined) {
+      send(type, body);
+      return;
+    }
   }
   res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" }).end("Not found; commands are at /commands\n");
 }

@@ -26,6 +26,7 @@ export {
   runAdminCommand,
   ADMIN_COMMANDS,
   type AdminSource,
+  type AdminRequest,
   type QuorumView,
   type RecipeViewName,
 } from "./admin.js";

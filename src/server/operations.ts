@@ -17,9 +17,10 @@ import {
 } from "../net/index.js";
 import type { Pipeline } from "../pipeline/index.js";
 import type { RecipeEngine } from "../recipe-engine/index.js";
-import type { DataTree } from "../tree/index.js";
+import { accessCheck, type DataTree } from "../tree/index.js";
 import { hex64, type Logger } from "../util/index.js";
 import { RecipeViews } from "./recipe-views.js";
+import { znodeView } from "./znode-view.js";
 
 /** A configured endpoint that could not start (port in use, bad address). */
 export class EndpointError extends Error {
@@ -67,7 +68,7 @@ export class Operations {
         ops.admin = await listening("AdminServer", c.adminServerAddress, c.adminServerPort, "admin.serverPort or admin.enableServer=false", () =>
           startAdminServer(adminSource(server, ops.views), c.adminServerAddress, c.adminServerPort),
         );
-        server.log.info({ host: ops.admin.host, port: ops.admin.port }, "AdminServer started: /commands");
+        server.log.info({ host: ops.admin.host, port: ops.admin.port }, "AdminServer started: /commands, web console at /console/");
       }
       if (c.metricsEnabled) {
         const source = {
@@ -101,7 +102,13 @@ export class Operations {
 
 /** What the AdminServer's commands read from a server. */
 export function adminSource(server: OperatedServer, views: RecipeViews = new RecipeViews(server.engine, server.tree)): AdminSource {
-  return { server, recipeView: (name) => views.json(name), quorum: () => quorumView(server) };
+  const allows = accessCheck(server.config.skipAcl);
+  return {
+    server,
+    recipeView: (name) => views.json(name),
+    quorum: () => quorumView(server),
+    znode: (path, credentials) => znodeView(server.tree, allows, server.config.superDigest, path, credentials),
+  };
 }
 
 /** ZooKeeper's LeaderCommand and VotingViewCommand fields; undefined on a standalone server. */

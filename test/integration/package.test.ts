@@ -169,15 +169,15 @@ describe("the npm package", () => {
     if (tmp !== "") await rm(tmp, { recursive: true, force: true });
   });
 
-  it("holds only what users run: the built client, server, CLI and testing export, configs, docs and the examples the README links; no bench, tests or source maps", () => {
-    expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "bin/corral.js", "conf/zoo.cfg", "dist/src/client/index.js", "dist/src/client/index.d.ts", "dist/src/testing/index.js", "dist/src/testing/index.d.ts", "dist/src/testing/child-main.js", "dist/src/cli/main.js"]));
+  it("holds only what users run: the built client, server, CLI and testing export, configs, docs, the web console and the examples the README links; no bench, tests or source maps", () => {
+    expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "bin/corral.js", "conf/zoo.cfg", "dist/src/client/index.js", "dist/src/client/index.d.ts", "dist/src/testing/index.js", "dist/src/testing/index.d.ts", "dist/src/testing/child-main.js", "dist/src/cli/main.js", "console/index.html", "console/console.css", "console/console.js"]));
     // The README's Examples section links examples/: every example ships, with its README.
     const examples = ["examples/README.md", "examples/worker-pool/worker.mjs", "examples/config-watch/config-watch.mjs", "examples/fenced-file/fenced-file.mjs", "examples/service-discovery/discovery.mjs"];
     expect(files).toEqual(expect.arrayContaining(examples));
     expect(files.filter((f) => /(^|\/)(bench|test)(\/|$)/.test(f))).toEqual([]);
     expect(files.filter((f) => f.endsWith(".map"))).toEqual([]);
     expect(files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
-    expect(files.filter((f) => !/^(bin|conf|docs|examples|dist\/(src|recipes))\/|^(package\.json|README\.md)$/.test(f))).toEqual([]);
+    expect(files.filter((f) => !/^(bin|conf|console|docs|examples|dist\/(src|recipes))\/|^(package\.json|README\.md)$/.test(f))).toEqual([]);
   });
 
   it("installs offline with no warning and runs no build", async () => {
