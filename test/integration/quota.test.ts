@@ -10,7 +10,6 @@
  *   sync under writes end with the stats of the members that applied every txn.
  * - Soft limits are a logged warning; quota gauges and refusals are on /metrics.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +22,7 @@ import { startApacheZooKeeper, type ApacheZooKeeper } from "../helpers/apache-zk
 import { zkCliSession } from "../helpers/zkcli.js";
 import { findZooKeeperInstall, inCi, INSTALL_HINT } from "../helpers/zookeeper-install.js";
 import { recordingLogger } from "../unit/storage/helpers.js";
+import { runProcess } from "../helpers/run-process.js";
 
 const CORRAL = fileURLToPath(new URL("../../bin/corral.js", import.meta.url));
 const RUN_TIMEOUT_MS = 30_000;
@@ -112,28 +112,17 @@ interface Run {
 }
 
 /** `corral cli -server S` with the commands on stdin, then quit; its banner and connection events removed. */
-function corralCli(server: string, commands: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CORRAL, "cli", "-server", server], { env: { ...process.env, TZ: "UTC" }, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`corral cli: no exit within ${RUN_TIMEOUT_MS} ms\n${stdout}\n${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      const out = stdout
-        .replace(/^Connecting to \S+\nWelcome to ZooKeeper!\nJLine support is disabled\n/, "")
-        .replace(/\n?\nWATCHER::\n\nWatchedEvent state:(SyncConnected|Closed) type:None path:null\n/g, "");
-      const lines = (t: string): string[] => (t === "" ? [] : t.replace(/\n$/, "").split("\n"));
-      resolve({ code, stdout: lines(out), stderr: lines(stderr) });
-    });
-    child.stdin.end([...commands, "quit", ""].join("\n"));
+async function corralCli(server: string, commands: readonly string[]): Promise<Run> {
+  const r = await runProcess(process.execPath, [CORRAL, "cli", "-server", server], {
+    env: { ...process.env, TZ: "UTC" },
+    input: [...commands, "quit", ""].join("\n"),
+    timeoutMs: RUN_TIMEOUT_MS,
   });
+  const out = r.stdout
+    .replace(/^Connecting to \S+\nWelcome to ZooKeeper!\nJLine support is disabled\n/, "")
+    .replace(/\n?\nWATCHER::\n\nWatchedEvent state:(SyncConnected|Closed) type:None path:null\n/g, "");
+  const lines = (t: string): string[] => (t === "" ? [] : t.replace(/\n$/, "").split("\n"));
+  return { code: r.code, stdout: lines(out), stderr: lines(r.stderr) };
 }
 
 async function corral(opts: Parameters<typeof startStandaloneForTest>[0] = {}): Promise<TestServer> {

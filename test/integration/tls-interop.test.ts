@@ -18,6 +18,7 @@ import { StandaloneServer } from "../../src/server/index.js";
 import { CLIENT1_DN, CLIENT2_DN, makePki, STORE_PASSWORD, type Pki } from "../helpers/tls-certs.js";
 import { cleanStderr, cleanStdout, zkCliEnv } from "../helpers/zkcli.js";
 import { findZooKeeperInstall } from "../helpers/zookeeper-install.js";
+import { runProcess, type ProcessRun } from "../helpers/run-process.js";
 
 const CORRAL = fileURLToPath(new URL("../../bin/corral.js", import.meta.url));
 const NETTY_JARS = ["/usr/share/java/netty-codec.jar", "/usr/share/java/netty-resolver.jar"];
@@ -28,27 +29,10 @@ const PYTHON = "/usr/bin/python3";
 const hasKazoo = existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import kazoo"]).status === 0;
 const RUN_MS = 30_000;
 
-type Run = { code: number | null; stdout: string; stderr: string };
+type Run = ProcessRun;
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${cmd} ${args.join(" ")}: no exit within ${RUN_MS} ms\n${stdout}\n${stderr}`));
-    }, RUN_MS);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(input ?? "");
-  });
+  return runProcess(cmd, args, { env, timeoutMs: RUN_MS, ...(input === undefined ? {} : { input }) });
 }
 
 const KAZOO = `
