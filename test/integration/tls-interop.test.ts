@@ -7,7 +7,7 @@
  * zkEnv.sh leaves them off the classpath, so the test appends them (a later -cp in
  * CLIENT_JVMFLAGS wins; zookeeper.jar's manifest brings the rest).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
