@@ -319,6 +319,12 @@ export class LeaderRole {
       out.push({ type: "SNAP", zxid: core.lastCommitted });
       from = core.lastCommitted;
     }
+    // The learner may hold txns up to `from` it logged but never saw committed (it left the
+    // broadcast between a PROPOSAL and its COMMIT, e.g. a reconfig made it an observer):
+    // one COMMIT covers them, as commits are cumulative (driver simulator seeds 8309, 9633:
+    // an observer stayed behind until the next write). The learner applies it at UPTODATE.
+    const heldCommitted = from < core.lastCommitted ? from : core.lastCommitted;
+    if (out[0]!.type !== "SNAP" && heldCommitted > 0n) out.push({ type: "COMMIT", zxid: heldCommitted });
     for (const p of core.log) {
       if (p.zxid <= from) continue;
       out.push({ type: "PROPOSAL", zxid: p.zxid, data: p.data });
