@@ -6,9 +6,10 @@
 //
 // Only voters of the committed configuration are candidates (#candidate); a pending
 // reconfig's voters vote, but are voted for only once it commits. A round ends when a
-// quorum (of each configuration in force: see membership.ts) agrees on one vote and either every voter has voted alike or finalizeTicks passed without a
-// better vote; or, for a server that rejoins, when a quorum of servers out of election
-// names one leader that itself says it leads.
+// quorum (of each configuration in force: see membership.ts) agrees on one vote and
+// either every voter has voted alike or finalizeTicks passed without a better vote; or,
+// for a server that rejoins, when a quorum of servers out of election names one leader
+// that itself says it leads.
 
 import { assert } from "../util/index.js";
 import type { PeerCore } from "./core.js";
@@ -240,6 +241,9 @@ export class Election {
   }
 
   #hasQuorum(votes: Map<bigint, Vote>, vote: Vote): boolean {
+    // No vote (a non-candidate's, or one standing in for a vote we cannot elect) is never
+    // a decision, however many agree on it.
+    if (vote.leader === NO_VOTE.leader) return false;
     const agreeing: bigint[] = [];
     for (const [id, v] of votes) if (sameVote(v, vote)) agreeing.push(id);
     return this.#core.configs.isQuorum(agreeing);

@@ -449,4 +449,32 @@ describe("ZabPeer reconfiguration", () => {
     five.step(1n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote: { leader: 4n, zxid: 0x6_0000_0041n, peerEpoch: 6 }, electionEpoch: round + 11, configVersion: 0n });
     expect(five.electionEpoch).toBe(round + 11);
   });
+
+  it("agreeing on no vote is no decision", () => {
+    // A voter only a pending reconfig adds is no candidate and proposes no vote; votes for
+    // servers it cannot elect count as no vote. However many of them agree, nothing is
+    // decided (it would follow server -1).
+    const net = new Net();
+    const three = net.add(3, [
+      [1, "participant"],
+      [2, "participant"],
+    ], {
+      acceptedEpoch: 1,
+      currentEpoch: 1,
+      lastZxid: 0x1_0000_0001n,
+      lastCommitted: 0x1_0000_0001n,
+      recent: [{ zxid: 0x1_0000_0001n, data: reconfigData([[1, "participant"], [2, "participant"], [3, "participant"]]) }],
+      pendingConfig: { servers: [1n, 2n, 3n].map((id) => ({ id, role: "participant" as const })), version: 0x1_0000_0001n },
+    });
+    const elsewhere = { leader: 9n, zxid: 0x1_0000_0001n, peerEpoch: 1 };
+    const round = three.electionEpoch + 1;
+    for (const from of [1n, 2n]) {
+      three.step(from, { type: "NOTIFICATION", state: PeerState.LOOKING, vote: elsewhere, electionEpoch: round, configVersion: 0n });
+      expect(three.state).toBe(PeerState.LOOKING);
+    }
+    for (let i = 0; i < 5; i++) {
+      net.tick();
+      expect(three.state).toBe(PeerState.LOOKING);
+    }
+  });
 });
