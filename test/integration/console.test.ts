@@ -15,6 +15,7 @@ import { startAdminServer } from "../../src/net/index.js";
 import { adminSource } from "../../src/server/operations.js";
 import { startEnsembleForTest, startStandaloneForTest, type TestServer } from "../../src/server/index.js";
 import { inCi } from "../helpers/zookeeper-install.js";
+import { childrenWhen } from "../helpers/standalone-fixture.js";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
 const CHROMIUM_HINT = "chromium not installed: run scripts/install-test-deps.sh (Debian package `chromium`) to run the web console test";
@@ -64,17 +65,6 @@ async function admin(t: TestServer, name: string, auth?: string, query = ""): Pr
   return (await r.json()) as Record<string, unknown>;
 }
 
-/** Resolves with `path`'s children once it has `n` (a child watch per round, no polling). */
-async function childrenWhen(c: CorralClient, path: string, n: number): Promise<string[]> {
-  for (let round = 0; round < 1000; round++) {
-    let fire: () => void = () => {};
-    const fired = new Promise<void>((resolve) => (fire = resolve));
-    const kids = await c.getChildren(path, { watch: () => fire() });
-    if (kids.length === n) return kids.sort();
-    await fired;
-  }
-  throw new Error(`never ${n} children under ${path}`);
-}
 
 describe("the console's files and the znode command", () => {
   let t: TestServer;

@@ -3,30 +3,14 @@
 // The server that owns time-driven txns decides it (standalone, or the leader: a new
 // leader takes over the deadlines of items taken under the old one).
 
-import { afterEach, describe, expect, it } from "vitest";
-import { connect, type CorralClient } from "../../src/client/index.js";
-import { startEnsembleForTest, startStandaloneForTest, type TestEnsemble, type TestServer } from "../../src/server/index.js";
+import { describe, expect, it } from "vitest";
+import { startEnsembleForTest, type TestEnsemble } from "../../src/server/index.js";
+import { standaloneFixture } from "../helpers/standalone-fixture.js";
 
 const TICK_MS = 50;
 const VISIBILITY_MS = 300;
 
-let stops: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const stop of stops.reverse()) await stop().catch(() => undefined);
-  stops = [];
-});
-
-async function client(connectString: string): Promise<CorralClient> {
-  const c = await connect(connectString, { sessionTimeoutMs: 4000 });
-  stops.push(() => c.close());
-  return c;
-}
-
-async function standalone(): Promise<TestServer> {
-  const srv = await startStandaloneForTest({ tickMs: TICK_MS });
-  stops.push(() => srv.stop());
-  return srv;
-}
+const { client, standalone, onCleanup } = standaloneFixture(TICK_MS);
 
 describe("job queue visibility timeout", () => {
   it("an item not acked in time goes back to the head, and its late ack is refused", async () => {
@@ -79,7 +63,7 @@ describe("job queue visibility timeout", () => {
 
   it("a new leader requeues an item taken under the old one once its timeout passes", async () => {
     const ens: TestEnsemble = await startEnsembleForTest({ participants: 3, tickMs: TICK_MS });
-    stops.push(() => ens.stop());
+    onCleanup(() => ens.stop());
     const followers = ens.followers();
     const consumer = await client(ens.connectStringOf(followers[0]!));
     const other = await client(ens.connectStringOf(followers[1]!));

@@ -4,43 +4,17 @@
 // client-side fallback does against Apache ZooKeeper (nack works; the rest refuses with
 // Unimplemented).
 
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
-import { startEnsembleForTest, startStandaloneForTest, type TestEnsemble, type TestServer } from "../../src/server/index.js";
+import { startEnsembleForTest, type TestEnsemble, type TestServer } from "../../src/server/index.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 import { describeBoth, outcome, reach, unique } from "./recipe-client-support.js";
+import { standaloneFixture, childrenWhen } from "../helpers/standalone-fixture.js";
 
 const TICK_MS = 50;
 
-let stops: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const stop of stops.reverse()) await stop().catch(() => undefined);
-  stops = [];
-});
+const { client, standalone, onCleanup } = standaloneFixture(TICK_MS);
 
-async function client(connectString: string): Promise<CorralClient> {
-  const c = await connect(connectString, { sessionTimeoutMs: 4000 });
-  stops.push(() => c.close());
-  return c;
-}
-
-async function standalone(): Promise<TestServer> {
-  const srv = await startStandaloneForTest({ tickMs: TICK_MS });
-  stops.push(() => srv.stop());
-  return srv;
-}
-
-/** Resolves with `path`'s children once it has `n` (a child watch per round, no polling). */
-async function childrenWhen(c: CorralClient, path: string, n: number): Promise<string[]> {
-  for (let round = 0; round < 1000; round++) {
-    let fire: () => void = () => {};
-    const fired = new Promise<void>((resolve) => (fire = resolve));
-    const kids = await c.getChildren(path, { watch: () => fire() });
-    if (kids.length === n) return kids.sort();
-    await fired;
-  }
-  throw new Error(`never ${n} children under ${path}`);
-}
 
 describe("job queue: nack, extend, dead letters, delayed offers (standalone)", () => {
   it("nack hands the item back at once, ahead of later items, and counts the delivery", async () => {
@@ -142,7 +116,7 @@ describe("job queue calls whose reply is lost", () => {
   /** A consumer behind a proxy that delays every frame, so a reply can be cut off in flight. */
   async function behindProxy(srv: TestServer): Promise<{ c: CorralClient; proxy: FaultProxy }> {
     const proxy = await FaultProxy.start({ host: srv.host, port: srv.port });
-    stops.push(() => proxy.close());
+    onCleanup(() => proxy.close());
     const c = await client(`${proxy.host}:${proxy.port}`);
     return { c, proxy };
   }
@@ -197,7 +171,7 @@ describe("job queue calls whose reply is lost", () => {
 describe("job queue pieces on a 3-member ensemble", () => {
   it("nack, extend, dead letters and delayed offers work from followers; the leader makes the timed moves", async () => {
     const ens: TestEnsemble = await startEnsembleForTest({ participants: 3, tickMs: TICK_MS });
-    stops.push(() => ens.stop());
+    onCleanup(() => ens.stop());
     await ens.settled();
     const [f1, f2] = ens.followers();
     const a = await client(ens.connectStringOf(f1!));

@@ -5,7 +5,7 @@
  * twice, and clear errors for a port in use, a bad config and a server that dies while
  * starting.
  */
-import { spawn } from "node:child_process";
+import { runProcess, type ProcessRun } from "../helpers/run-process.js";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
@@ -18,29 +18,10 @@ import { fourLetterWord, freePort, LOOPBACK } from "../helpers/net.js";
 const CORRAL = fileURLToPath(new URL("../../bin/corral.js", import.meta.url));
 const RUN_TIMEOUT_MS = 45_000;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ProcessRun;
 
 function corral(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CORRAL, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`corral ${args.join(" ")}: no exit within ${RUN_TIMEOUT_MS} ms\n${stdout}\n${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProcess(process.execPath, [CORRAL, ...args], { env: { ...process.env, ...env }, timeoutMs: RUN_TIMEOUT_MS });
 }
 
 function alive(pid: number): boolean {

@@ -9,6 +9,7 @@
  * confirmations ("Created /x") and errors on stderr.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { runProcess } from "../helpers/run-process.js";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
@@ -48,25 +49,9 @@ function lines(text: string): string[] {
 }
 
 /** `corral cli -server <server> args...`, with `input` on stdin. */
-function cli(args: string[], input = "", server = t.connectString): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CORRAL, "cli", "-server", server, ...args], { env: ENV, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`corral cli ${args.join(" ")}: no exit within ${RUN_TIMEOUT_MS} ms\n${stdout}\n${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: lines(stdout), stderr: lines(stderr), rawStdout: stdout });
-    });
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(input);
-  });
+async function cli(args: string[], input = "", server = t.connectString): Promise<Run> {
+  const r = await runProcess(process.execPath, [CORRAL, "cli", "-server", server, ...args], { env: ENV, input, timeoutMs: RUN_TIMEOUT_MS });
+  return { code: r.code, stdout: lines(r.stdout), stderr: lines(r.stderr), rawStdout: r.stdout };
 }
 
 /** Several commands in one shell session, piped, then `quit` (or end of input). */

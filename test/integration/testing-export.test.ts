@@ -8,23 +8,14 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { connect, type Client, type ConnectionState, type ConnectionStateInfo } from "../../src/client/index.js";
+import { connect } from "../../src/client/index.js";
 import { ConnectionFaults, TestingCluster, TestingServer, expireSession, killAllServerProcesses } from "../../src/testing/index.js";
+import { next } from "../helpers/connection-states.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 afterAll(() => killAllServerProcesses());
 
-function next(c: Client, state: ConnectionState): Promise<ConnectionStateInfo> {
-  return new Promise((resolve) => {
-    const l = (s: ConnectionState, info: ConnectionStateInfo): void => {
-      if (s !== state) return;
-      c.off("connectionState", l);
-      resolve(info);
-    };
-    c.on("connectionState", l);
-  });
-}
 
 /** Whether OS process `pid` exists (our children are reaped once their exit is seen). */
 function processExists(pid: number): boolean {
