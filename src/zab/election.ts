@@ -146,8 +146,13 @@ export class Election {
       return leaderSays.vote;
     }
     // A leader our configuration does not list is never notified by our broadcasts: ask
-    // it, so that it answers with its state (driver simulator seed 10077).
-    if (leaderSays === undefined) this.sendNotification(vote.leader);
+    // it, so that it answers with its state (driver simulator seed 10077). Ask again while
+    // what it last told us is not that it leads: that may be old news from before it won
+    // (seeds 8598, 16337: an observer that missed reconfigs had heard the new leader
+    // FOLLOWING in an earlier round and, never asking again, stayed LOOKING for good).
+    // Each ask answers a notification from a server out of election, and those only
+    // answer ours, which back off: no storm.
+    this.sendNotification(vote.leader);
     return undefined;
   }
 

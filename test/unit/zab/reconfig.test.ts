@@ -305,6 +305,43 @@ describe("ZabPeer reconfiguration", () => {
     net.until(() => stray.leader === 3n && stray.serving);
   });
 
+  it("a server asks the leader the rest follow again when what the leader last told it is old news", () => {
+    // Driver simulator seeds 8598, 16337: an observer that missed reconfigs had heard 2
+    // FOLLOWING 1 in an earlier round; now 1 and 3 (its voters) follow 2, which its
+    // broadcasts never reach. Asking only leaders it had never heard from, it never asked 2
+    // again and stayed LOOKING.
+    const net = new Net();
+    const four = net.add(4, [
+      [1, "participant"],
+      [3, "participant"],
+      [4, "observer"],
+    ]);
+    const asked2 = (): number => {
+      let n = 0;
+      for (let r = four.ready(); r !== undefined; r = four.ready()) {
+        n += r.sendNow.filter((o) => o.to === 2n && o.msg.type === "NOTIFICATION").length;
+        four.advance(r);
+      }
+      return n;
+    };
+    asked2();
+    const following = (leader: bigint, electionEpoch: number) => ({
+      type: "NOTIFICATION" as const,
+      state: PeerState.FOLLOWING,
+      vote: { leader, zxid: 0x8_0000_0001n, peerEpoch: 8 },
+      electionEpoch,
+      configVersion: 0x8_0000_0001n,
+    });
+    four.step(2n, following(1n, 6));
+    asked2();
+    four.step(1n, following(2n, 9));
+    four.step(3n, following(2n, 9));
+    expect(asked2()).toBeGreaterThan(0);
+    four.step(2n, { type: "NOTIFICATION", state: PeerState.LEADING, vote: { leader: 2n, zxid: 0x8_0000_0001n, peerEpoch: 8 }, electionEpoch: 9, configVersion: 0x8_0000_0001n });
+    expect(four.state).toBe(PeerState.OBSERVING);
+    expect(four.leader).toBe(2n);
+  });
+
   it("a configuration restored as pending needs a majority of both to elect, and takes effect when the leader establishes", () => {
     // A member restarted with a reconfig (removing 2) in its log whose commit it never
     // recorded: the driver hands it over as pendingConfig, the committed configuration
