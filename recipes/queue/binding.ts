@@ -19,6 +19,14 @@
 // delayed offers ("qd-<ms>-<seq>") items once due, one txn each (rules.ts has the names);
 // every replica tracks those nodes from the tree, so a new leader picks them up.
 //
+// In an ensemble the leader keeps every wait, in one FIFO per queue: a follower or
+// observer whose client must wait tells the leader (engine.toOwner, in order with the
+// session's forwarded writes) and keeps only a note of it; the leader makes the take for
+// the waiter's session when an item comes, and the member holding the waiter's
+// connection pushes the item when it applies that take (the in-flight node names the
+// request). Were each member to serve its own clients' waits, the members would race for
+// the same items and those connected to the leader would win every race.
+//
 // Admin views and metrics read an index of every queue in the tree (a node with `qn-`
 // children), fed by Created/Deleted effects and rebuilt from the tree: a backlog nobody
 // has taken from since the server started shows too.
@@ -38,6 +46,7 @@ import {
   RecipeEventKind,
   decodeRecord,
   encodeRecord,
+  type Id,
   type JuteReader,
   type JuteWriter,
 } from "../../src/jute/index.js";
@@ -70,7 +79,25 @@ interface Taker {
   job: boolean;
   /** Job takes: the visibility timeout of the item handed out (0: until the session dies). */
   visibilityMs: number;
+  /**
+   * Leader: a wait a learner filed for a session connected there (LEARNER_WAIT); the
+   * take is made with the identities the session proved there.
+   */
+  remote?: { authIds: readonly Id[] };
 }
+
+/** Learner: a wait the leader keeps for a session connected here. */
+interface WaitAtOwner {
+  path: string;
+  sessionId: bigint;
+  requestId: string;
+}
+
+/** What a learner's queue binding tells the leader's (onLearnerMessage). */
+const LEARNER_WAIT = 1;
+const LEARNER_CANCEL = 2;
+
+const waitKey = (sessionId: bigint, requestId: string): string => `${sessionId}:${requestId}`;
 
 interface QueueState {
   items: SortedNames;
@@ -121,6 +148,14 @@ export class QueueBinding implements RecipeBinding {
   readonly #promoting = new Set<string>();
   /** The engine, for planSessionEnd (set at registration, by rebuild). */
   #engine: EngineApi | undefined;
+  /** Learner: waits the leader keeps for sessions connected here, by waitKey. */
+  readonly #atOwner = new Map<string, WaitAtOwner>();
+  /**
+   * Learner: waits given up (cancelWait) whose cancel may have crossed a take the leader
+   * had already made for them: such an item goes back to the head when it arrives. Each
+   * key goes once a write sent after the cancel is applied here (nothing can come later).
+   */
+  readonly #cancelledAtOwner = new Set<string>();
 
   decode(opCode: number, r: JuteReader, engine: EngineApi): ExtensionCall {
     if (opCode === CorralOp.jobNack) return this.#decodeNack(r);
@@ -257,12 +292,49 @@ export class QueueBinding implements RecipeBinding {
     // does not exist yet is waited for; its ACL is checked when an item comes.
     const acl = engine.tree.get(path)?.acl;
     if (acl !== undefined && !(engine.allows(acl, Perms.Delete, conn.authIds) && engine.allows(acl, Perms.Create, conn.authIds))) return { err: Err.NoAuth };
+    if (engine.waitsAtOwner(w.sessionId)) {
+      const key = waitKey(w.sessionId, w.requestId);
+      this.#atOwner.set(key, { path, sessionId: w.sessionId, requestId: w.requestId });
+      this.#cancelledAtOwner.delete(key);
+      engine.toOwner(this, w.sessionId, (out) => {
+        out.int(LEARNER_WAIT);
+        out.ustring(path);
+        out.ustring(w.requestId);
+        out.bool(w.job);
+        out.long(BigInt(w.visibilityMs));
+      });
+      return notFound;
+    }
+    this.#addWaiter(engine, path, w);
+    return notFound;
+  }
+
+  #addWaiter(engine: EngineApi, path: string, w: Taker): void {
     const q = this.#state(engine, path);
     // A re-send replaces the wait it repeats.
     q.waiters = q.waiters.filter((o) => o.sessionId !== w.sessionId || o.requestId !== w.requestId);
     q.waiters.push(w);
     this.#serveWaiters(engine, path);
-    return notFound;
+  }
+
+  /** Leader: a learner files or withdraws a wait of one of its sessions. */
+  onLearnerMessage(sessionId: bigint, authIds: readonly Id[], r: JuteReader, engine: EngineApi): void {
+    const op = r.int();
+    const path = r.ustring();
+    const requestId = r.ustring();
+    if (invalidPathReason(path) !== undefined || !isRequestId(requestId)) return;
+    if (op === LEARNER_CANCEL) {
+      const q = this.#queues.get(path);
+      if (q !== undefined) q.waiters = q.waiters.filter((w) => w.sessionId !== sessionId || w.requestId !== requestId);
+      return;
+    }
+    if (op !== LEARNER_WAIT) return;
+    const job = r.bool();
+    const visibilityMs = r.long();
+    if (visibilityMs < 0n || visibilityMs > BigInt(VISIBILITY_MS_MAX) || (visibilityMs > 0n && !job)) return;
+    // A session already gone (or closing) waits for nothing: its closeSession drops waits.
+    if (!engine.sessionOpen(sessionId)) return;
+    this.#addWaiter(engine, path, { sessionId, requestId, job, visibilityMs: Number(visibilityMs), remote: { authIds } });
   }
 
   #state(engine: EngineApi, path: string): QueueState {
@@ -302,8 +374,9 @@ export class QueueBinding implements RecipeBinding {
     while (q.waiters.length > 0) {
       const w = q.waiters[0]!;
       // A waiter with no connection here is dropped: its client re-sends the take (same
-      // request id) when it reconnects, wherever it reconnects.
-      if (!engine.sessionLive(w.sessionId)) {
+      // request id) when it reconnects, wherever it reconnects. A learner's waiter stays
+      // while its session lives: its member pushes the item, or a re-send finds it.
+      if (w.remote === undefined ? !engine.sessionLive(w.sessionId) : !engine.sessionOpen(w.sessionId)) {
         q.waiters.shift();
         continue;
       }
@@ -331,12 +404,27 @@ export class QueueBinding implements RecipeBinding {
         // Anything else (the queue's ACL changed under the waiter) would fail again each
         // time: the waiter is dropped (its client times out), and the next one served.
         this.#serveWaiters(engine, path);
-      });
+      }, w.remote?.authIds);
     }
   }
 
   /** cancelWait on a queue: drops that wait; an item already taken for it goes back. */
   cancelWait(engine: EngineApi, sessionId: bigint, path: string, requestId: string): boolean {
+    const key = waitKey(sessionId, requestId);
+    if (this.#atOwner.get(key)?.path === path) {
+      // The leader may have made the take already (it is on its way here): the item goes
+      // back when it arrives. The check is sent after the cancel, so once it is applied
+      // here any such take has been too.
+      this.#atOwner.delete(key);
+      this.#cancelledAtOwner.add(key);
+      engine.toOwner(this, sessionId, (out) => {
+        out.int(LEARNER_CANCEL);
+        out.ustring(path);
+        out.ustring(requestId);
+      });
+      engine.submit(sessionId, { kind: "check", path: "/", version: -1 }, () => this.#cancelledAtOwner.delete(key));
+      return true;
+    }
     const q = this.#queues.get(path);
     const before = q?.waiters.length ?? 0;
     if (q !== undefined) q.waiters = q.waiters.filter((w) => w.sessionId !== sessionId || w.requestId !== requestId);
@@ -388,11 +476,34 @@ export class QueueBinding implements RecipeBinding {
     const inflight = parseInflight(change.name);
     if (inflight === undefined) return;
     this.#count(change.dir, "inFlight", delta);
+    if (change.kind === "created" && (this.#atOwner.size > 0 || this.#cancelledAtOwner.size > 0)) this.#takenAtOwner(engine, change, path);
     if (change.kind === "created") {
       if (inflight.visibilityMs > 0 && change.node !== undefined) this.#deadlines.set(path, change.node.ctimeMs + inflight.visibilityMs);
     } else {
       this.#deadlines.delete(path);
     }
+  }
+
+  /**
+   * Learner: an in-flight node was created; if the leader made it for a wait it keeps for
+   * a session connected here, that session gets the item now (or, the wait given up, the
+   * item goes back to the head).
+   */
+  #takenAtOwner(engine: EngineApi, change: ChildChange, path: string): void {
+    const owner = change.node?.ephemeralOwner;
+    const requestId = requestIdOf(change.name);
+    if (owner === undefined || requestId === undefined) return;
+    const key = waitKey(owner, requestId);
+    if (this.#cancelledAtOwner.has(key)) {
+      this.#requeue(engine, path, false);
+      return;
+    }
+    const w = this.#atOwner.get(key);
+    if (w?.path !== change.dir) return;
+    this.#atOwner.delete(key);
+    // Not delivered (no connection here now): the node is the session's; a re-send of the
+    // take finds it, the session's end puts it back.
+    engine.push(owner, { kind: RecipeEventKind.QueueItem, path: change.dir, node: path, token: 0n, data: change.node?.data ?? null, requestId });
   }
 
   #count(dir: string, field: keyof QueueCounts, delta: number): void {
@@ -512,6 +623,7 @@ export class QueueBinding implements RecipeBinding {
   }
 
   onSessionClosed(sessionId: bigint): void {
+    for (const [key, w] of this.#atOwner) if (w.sessionId === sessionId) this.#atOwner.delete(key);
     for (const q of this.#queues.values()) {
       if (q.waiters.some((w) => w.sessionId === sessionId)) q.waiters = q.waiters.filter((w) => w.sessionId !== sessionId);
     }
@@ -520,7 +632,12 @@ export class QueueBinding implements RecipeBinding {
   rebuild(engine: EngineApi): Iterable<bigint> {
     this.#engine = engine;
     const sessions = new Set<bigint>();
-    for (const q of this.#queues.values()) for (const w of q.waiters) sessions.add(w.sessionId);
+    for (const q of this.#queues.values()) for (const w of q.waiters) if (w.remote === undefined) sessions.add(w.sessionId);
+    // Waits the leader kept for sessions here: the leader may have changed (its waits are
+    // gone with it), so these clients re-send too.
+    for (const w of this.#atOwner.values()) sessions.add(w.sessionId);
+    this.#atOwner.clear();
+    this.#cancelledAtOwner.clear();
     this.#queues.clear();
     this.#counts.clear();
     this.#redelivered.clear();
@@ -546,12 +663,15 @@ export class QueueBinding implements RecipeBinding {
   paths(): string[] {
     const out = new Set(this.#counts.keys());
     for (const [path, q] of this.#queues) if (q.waiters.length > 0) out.add(path);
+    for (const w of this.#atOwner.values()) out.add(w.path);
     return [...out];
   }
 
   /** Depth, waiting consumers and in-flight items of a queue (admin `queues`, metrics, tests). */
   stats(path: string): { depth: number; waiters: number; inFlight: number } {
     const c = this.#counts.get(path);
-    return { depth: c?.depth ?? 0, waiters: this.#queues.get(path)?.waiters.length ?? 0, inFlight: c?.inFlight ?? 0 };
+    let waiters = this.#queues.get(path)?.waiters.length ?? 0;
+    for (const w of this.#atOwner.values()) if (w.path === path) waiters++;
+    return { depth: c?.depth ?? 0, waiters, inFlight: c?.inFlight ?? 0 };
   }
 }

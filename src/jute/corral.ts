@@ -19,6 +19,12 @@ export const CorralOp = {
   jobNack: 1010,
   /** A job consumer pushes its in-flight item's visibility timeout out (Job.extend). */
   jobExtend: 1011,
+  /**
+   * Never a client's: a learner's recipe engine tells the leader's about one of its
+   * sessions (a queue wait the leader keeps), forwarded in order with that session's
+   * writes (src/pipeline/forward.ts).
+   */
+  engineMessage: 1100,
 } as const;
 
 /** xid of a pushed recipe event (ZooKeeper uses -1, -2, -4 and -8). */

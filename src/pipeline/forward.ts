@@ -4,9 +4,11 @@
 // protocol's own encoding.
 //
 //   forward = long sessionId, int cxid, int opCode, vector<Id> authIds, body
-//   body    = the op's request record (createSession: int timeoutMs)
+//   body    = the op's request record (createSession: int timeoutMs;
+//             CorralOp.engineMessage: buffer, for the leader's recipe engine)
 
 import {
+  CorralOp,
   IdSchema,
   JuteReader,
   JuteWriter,
@@ -24,13 +26,14 @@ import {
 import { assertNever } from "../util/index.js";
 import { decodeRequest, isWrite, type MultiOp, type WriteReq } from "./requests.js";
 
-export type ForwardedBody = { kind: "createSession"; timeoutMs: number } | WriteReq;
+/** engine: a learner's recipe engine to the leader's, about the forwarding session. */
+export type ForwardedBody = { kind: "createSession"; timeoutMs: number } | { kind: "engine"; data: Buffer } | WriteReq;
 
 export interface Forwarded {
   sessionId: bigint;
   cxid: number;
   opCode: number;
-  authIds: Id[];
+  authIds: readonly Id[];
   req: ForwardedBody;
 }
 
@@ -107,6 +110,9 @@ function writeBody(w: JuteWriter, req: ForwardedBody): void {
     case "reconfig":
       encodeRecord(w, ReconfigRequestSchema, req);
       return;
+    case "engine":
+      w.buffer(req.data);
+      return;
     default:
       assertNever(req, "forwarded request");
   }
@@ -132,6 +138,7 @@ export function decodeForward(buf: Uint8Array): Forwarded {
   const authIds: Id[] = [];
   for (let i = 0; i < n; i++) authIds.push(decodeRecord(r, IdSchema));
   if (opCode === OpCode.createSession) return { sessionId, cxid, opCode, authIds, req: { kind: "createSession", timeoutMs: r.int() } };
+  if (opCode === CorralOp.engineMessage) return { sessionId, cxid, opCode, authIds, req: { kind: "engine", data: r.buffer() ?? Buffer.alloc(0) } };
   const req = decodeRequest(opCode, r);
   if (!isWrite(req)) throw new Error(`forwarded request with op code ${opCode} is not a write`);
   return { sessionId, cxid, opCode, authIds, req };

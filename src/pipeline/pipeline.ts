@@ -10,7 +10,7 @@
 // order), session-modes.ts (local and read-only sessions), learner-link.ts (a learner
 // forwarding writes to its leader and completing them when its txns are applied).
 
-import { Err, OpCode, PathSchema, encodeRecord, type Id } from "../jute/index.js";
+import { CorralOp, Err, OpCode, PathSchema, encodeRecord, type Id } from "../jute/index.js";
 import { SessionIdGenerator, type SessionTable } from "../session/index.js";
 import { checkAcl, type AccessCheck, type ApplyResult, type DataTree, type Effect } from "../tree/index.js";
 import type { TxnEntry } from "../txn/index.js";
@@ -71,6 +71,7 @@ export class Pipeline {
   readonly #sessionIds: SessionIdGenerator;
   #extension: RequestExtension | undefined;
   #reconfigPlanner: ReconfigPlanner | undefined;
+  #engineMessages: ((sid: SessionId, authIds: readonly Id[], data: Buffer) => void) | undefined;
 
   constructor(opts: PipelineOptions) {
     this.#opts = opts;
@@ -211,6 +212,10 @@ export class Pipeline {
   /** Leader: a write a learner forwarded on behalf of one of its sessions. */
   submitForwarded(f: Forwarded): void {
     const sid = asSessionId(f.sessionId);
+    if (f.req.kind === "engine") {
+      this.#engineMessages?.(sid, f.authIds, f.req.data);
+      return;
+    }
     if (f.req.kind === "createSession") {
       this.#issue(sid, 0, OpCode.createSession, { type: "createSession", timeoutMs: f.req.timeoutMs }, () => {});
       return;
@@ -317,12 +322,35 @@ export class Pipeline {
    * Prepares and commits a write on a session's behalf outside its request queue (the
    * recipe engine waking a waiter); `done` runs once it is applied.
    */
-  submitInternal(sid: SessionId, opCode: number, req: WriteReq, done: (result: ApplyResult) => void): void {
+  submitInternal(sid: SessionId, opCode: number, req: WriteReq, done: (result: ApplyResult) => void, authIds?: readonly Id[]): void {
     if (this.#learner.active) {
-      this.#learner.forwardInternal(sid, opCode, req, this.#queues.get(sid)?.conn.authIds ?? [], done);
+      this.#learner.forwardInternal(sid, opCode, req, authIds ?? this.#queues.get(sid)?.conn.authIds ?? [], done);
       return;
     }
-    this.#prepAndCommit(sid, 0, opCode, req, done);
+    this.#prepAndCommit(sid, 0, opCode, req, done, authIds);
+  }
+
+  /**
+   * Learner: sends `data` to the leader's recipe engine about session `sid` (with the
+   * identities it proved here), in order with that session's forwarded writes; false on a
+   * server that prepares its own writes.
+   */
+  sendToLeaderEngine(sid: SessionId, data: Buffer): boolean {
+    if (!this.#learner.active) return false;
+    const authIds = this.#queues.get(sid)?.conn.authIds ?? [];
+    this.#learner.forward({ sessionId: sid, cxid: 0, opCode: CorralOp.engineMessage, authIds, req: { kind: "engine", data } });
+    return true;
+  }
+
+  /** Leader: where learners' engine messages go (the recipe engine). */
+  setEngineMessageHandler(fn: ((sid: SessionId, authIds: readonly Id[], data: Buffer) => void) | undefined): void {
+    this.#engineMessages = fn;
+  }
+
+  /** Whether `sid` is a session of the ensemble this server knows, and not closing. */
+  sessionOpen(sid: SessionId): boolean {
+    const s = this.sessions.get(sid);
+    return s !== undefined && !s.closing;
   }
 
   /** Whether `path` will exist once every prepared txn is applied. */

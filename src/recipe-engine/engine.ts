@@ -22,7 +22,9 @@ import {
   encodeRecord,
   type ACL,
   type Id,
-  type JuteReader,
+  JuteError,
+  JuteReader,
+  JuteWriter,
   type RecipeEvent,
 } from "../jute/index.js";
 import type { Conn, ExtensionCall, Pipeline, PlanContext, WriteReq } from "../pipeline/index.js";
@@ -54,8 +56,24 @@ export interface EngineApi {
   sessionLive(sessionId: bigint): boolean;
   /** Sends an event to the session's current connection; false if it has none. */
   push(sessionId: bigint, event: RecipeEvent): boolean;
-  /** Prepares and commits a write for a session outside its request queue. */
-  submit(sessionId: bigint, req: WriteReq, done: (result: ApplyResult) => void): void;
+  /**
+   * Prepares and commits a write for a session outside its request queue, checked with
+   * `authIds` (default: those of the session's connection here, if any).
+   */
+  submit(sessionId: bigint, req: WriteReq, done: (result: ApplyResult) => void, authIds?: readonly Id[]): void;
+  /**
+   * Whether this session's waits are kept by the leader: on a follower or observer, for
+   * a global session. Each member serving its own clients' waits would let the members
+   * race for the same items, and those nearest the leader would win every race.
+   */
+  waitsAtOwner(sessionId: bigint): boolean;
+  /**
+   * Learner: tells the leader's `binding` about `sessionId` (its onLearnerMessage gets
+   * what `body` writes), in order with that session's forwarded writes.
+   */
+  toOwner(binding: RecipeBinding, sessionId: bigint, body: (w: JuteWriter) => void): void;
+  /** Whether the session is one of the ensemble's, not closing (the leader's view is exact). */
+  sessionOpen(sessionId: bigint): boolean;
   /** Routes Created/Deleted effects of `dir`'s children to `binding`. */
   trackDir(dir: string, binding: RecipeBinding): void;
   untrackDir(dir: string, binding: RecipeBinding): void;
@@ -116,6 +134,12 @@ export interface RecipeBinding {
   rebuild?(engine: EngineApi): Iterable<bigint>;
   /** cancelWait: drops the session's wait `requestId` on `path`, if this binding has it. */
   cancelWait?(engine: EngineApi, sessionId: bigint, path: string, requestId: string): boolean;
+  /**
+   * Leader: what a learner's binding of the same name sent with toOwner about one of its
+   * sessions (`authIds`: what that session proved there). Malformed input throws
+   * (JuteError): the message is dropped.
+   */
+  onLearnerMessage?(sessionId: bigint, authIds: readonly Id[], r: JuteReader, engine: EngineApi): void;
 }
 
 export class RecipeEngine implements EngineApi {
@@ -131,6 +155,8 @@ export class RecipeEngine implements EngineApi {
   eventsPushed = 0;
   /** Events pushed by RecipeEventKind (metrics). */
   readonly eventsPushedByKind = new Map<number, number>();
+  /** Learners' engine messages dropped: malformed, or for a binding that takes none. */
+  learnerMessagesDropped = 0;
 
   constructor(pipeline: Pipeline, opts: { ownsExpiry: () => boolean }) {
     this.#pipeline = pipeline;
@@ -140,6 +166,7 @@ export class RecipeEngine implements EngineApi {
     pipeline.setExtension({ decode: (opCode, r) => this.#decode(opCode, r) });
     pipeline.subscribe((entry, _result, effects) => this.#onApply(entry, effects));
     pipeline.setSessionEndPlanner((sessionId, paths) => this.#planSessionEnd(sessionId, paths));
+    pipeline.setEngineMessageHandler((sid, authIds, data) => this.#onLearnerMessage(sid, authIds, data));
   }
 
   get tree(): DataTree {
@@ -229,9 +256,41 @@ export class RecipeEngine implements EngineApi {
     return true;
   }
 
-  submit(sessionId: bigint, req: WriteReq, done: (result: ApplyResult) => void): void {
-    const opCode = req.kind === "multi" ? OpCode.multi : req.kind === "delete" ? OpCode.delete : OpCode.create2;
-    this.#pipeline.submitInternal(sessionId as SessionId, opCode, req, done);
+  submit(sessionId: bigint, req: WriteReq, done: (result: ApplyResult) => void, authIds?: readonly Id[]): void {
+    const opCode = req.kind === "multi" ? OpCode.multi : req.kind === "delete" ? OpCode.delete : req.kind === "check" ? OpCode.check : OpCode.create2;
+    this.#pipeline.submitInternal(sessionId as SessionId, opCode, req, done, authIds);
+  }
+
+  waitsAtOwner(sessionId: bigint): boolean {
+    return this.#pipeline.forwarding && !this.#pipeline.isLocalSession(sessionId as SessionId);
+  }
+
+  toOwner(binding: RecipeBinding, sessionId: bigint, body: (w: JuteWriter) => void): void {
+    const w = new JuteWriter(64);
+    w.ustring(binding.name);
+    body(w);
+    this.#pipeline.sendToLeaderEngine(sessionId as SessionId, w.toBuffer());
+  }
+
+  sessionOpen(sessionId: bigint): boolean {
+    return this.#pipeline.sessionOpen(sessionId as SessionId);
+  }
+
+  /** Learners' engine messages, for the binding they name; malformed ones are dropped (counted). */
+  #onLearnerMessage(sessionId: bigint, authIds: readonly Id[], data: Buffer): void {
+    try {
+      const r = new JuteReader(data);
+      const name = r.ustring();
+      const binding = this.#bindings.find((b) => b.name === name);
+      if (binding?.onLearnerMessage === undefined) {
+        this.learnerMessagesDropped++;
+        return;
+      }
+      binding.onLearnerMessage(sessionId, authIds, r, this);
+    } catch (e) {
+      if (!(e instanceof JuteError)) throw e;
+      this.learnerMessagesDropped++;
+    }
   }
 
   trackDir(dir: string, binding: RecipeBinding): void {
