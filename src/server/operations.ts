@@ -77,8 +77,6 @@ export class Operations {
           fsync: server.fsyncLatency,
           recipes: () => ops.views.gauges(),
           recipeEvents: () => [...server.engine.eventsPushedByKind].map(([k, n]): [string, number] => [EVENT_KINDS[k] ?? `kind${k}`, n]),
-          quotas: () => quotaGauges(server),
-          quotaExceeded: () => server.pipeline.quotaExceededByNamespace(),
         };
         ops.metrics = await listening("metrics endpoint", c.metricsHttpHost, c.metricsHttpPort, "metricsProvider.httpPort", () =>
           startMetricsEndpoint(source, c.metricsHttpHost, c.metricsHttpPort),
@@ -152,9 +150,10 @@ function logSessionCloses(server: OperatedServer): void {
   });
 }
 
-function quotaGauges(server: OperatedServer): QuotaGauge[] {
+/** Each quota of `tree` as mntr and /metrics report it (the server's quotaGauges). */
+export function quotaGaugesOf(tree: DataTree): QuotaGauge[] {
   const out: QuotaGauge[] = [];
-  for (const { root, limits, usage } of server.tree.quotas()) {
+  for (const { root, limits, usage } of tree.quotas()) {
     out.push({
       namespace: root.split("/")[1] ?? "",
       countLimit: limits.countHardLimit > -1 ? limits.countHardLimit : limits.count,

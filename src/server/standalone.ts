@@ -20,6 +20,7 @@ import {
   type ClientConnection,
   type FourLetterSource,
   type QuorumStats,
+  type QuotaGauge,
 } from "../net/index.js";
 import { Pipeline, memoryCommitLog, type CommitLog } from "../pipeline/index.js";
 import { SessionTable } from "../session/index.js";
@@ -31,7 +32,7 @@ import { RecipeEngine } from "../recipe-engine/index.js";
 import { allBindings } from "../../recipes/index.js";
 import { makeAuthenticator, x509Ids } from "./auth.js";
 import { openTlsContexts } from "./tls.js";
-import { Operations } from "./operations.js";
+import { Operations, quotaGaugesOf } from "./operations.js";
 import { MemoryReclaimer } from "./reclaim.js";
 import { timedDisk } from "./timed-disk.js";
 import { cryptoPrng, systemClock } from "./clock.js";
@@ -431,6 +432,14 @@ export class StandaloneServer implements FourLetterSource {
 
   ephemeralCount(): number {
     return this.tree.ephemeralCount();
+  }
+
+  quotaGauges(): QuotaGauge[] {
+    return quotaGaugesOf(this.tree);
+  }
+
+  quotaExceeded(): Iterable<[string, number]> {
+    return this.pipeline.quotaExceededByNamespace();
   }
 
   sessionList(): Iterable<{ id: bigint; timeoutMs: number; expiresAtMs: number }> {
