@@ -106,12 +106,32 @@ function renderLocks(data) {
   );
 }
 
+function isoTime(ms) {
+  return new Date(Number(ms)).toISOString();
+}
+
+function inFlightCard(q, shownMax) {
+  const items = q.in_flight_items ?? [];
+  const shown = items.length < q.in_flight ? `first ${items.length} of ${q.in_flight} (the server lists at most ${shownMax})` : `${q.in_flight}`;
+  return el("section", { class: "card inflight", "data-inflight": q.path },
+    el("h2", {}, q.path, " ", el("small", {}, `in flight: ${shown}`)),
+    table(["item", "seq", "earlier deliveries", "session", "taken at", "lease deadline"], items.map((i) =>
+      el("tr", { class: "inflight-item" }, el("td", { class: "mono" }, i.item), el("td", { class: "num" }, i.sequence ?? ""),
+        el("td", { class: "num" }, i.deliveries), el("td", { class: "mono" }, i.session_id), el("td", { class: "mono" }, isoTime(i.taken_at)),
+        el("td", { class: "mono" }, i.lease_deadline === null ? "until its session ends" : isoTime(i.lease_deadline))),
+    ), "none"),
+  );
+}
+
 function renderQueues(data) {
   const queues = data.queues.queues;
-  return [table(["queue", "depth", "in flight", "waiting consumers"], queues.map((q) =>
+  const out = [table(["queue", "depth", "in flight", "waiting consumers"], queues.map((q) =>
     el("tr", { class: "queue", "data-path": q.path }, el("td", { class: "mono" }, q.path), el("td", { class: "num depth" }, q.depth),
       el("td", { class: "num inflight" }, q.in_flight), el("td", { class: "num" }, q.waiters)),
   ), "No queues.")];
+  const taken = queues.filter((q) => q.in_flight > 0);
+  if (taken.length > 0) out.push(el("h2", {}, "Items in flight"), ...taken.map((q) => inFlightCard(q, data.queues.in_flight_shown_max)));
+  return out;
 }
 
 function renderElections(data) {

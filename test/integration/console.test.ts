@@ -191,16 +191,28 @@ describe.skipIf(CHROMIUM === undefined && !inCi())("the console in headless Chro
     void waiting.catch(() => undefined);
   }, CHROMIUM_TIMEOUT_MS);
 
-  it("#queues shows depth and in-flight items", async () => {
+  it("#queues shows depth, and each in-flight item with its holder, take time and lease deadline", async () => {
     const [p, w] = clients as [CorralClient, CorralClient];
     const q = p.jobQueue("/console-jobs");
     for (const item of ["a", "b", "c"]) await q.offer(item);
     await w.jobQueue("/console-jobs", { visibilityTimeoutMs: 600_000 }).take();
-    const queues = (await admin(t, "queues"))["queues"] as { path: string; depth: number; in_flight: number }[];
+    await w.jobQueue("/console-jobs").take();
+    type Item = { item: string; sequence: number; deliveries: number; session_id: string; taken_at: number; lease_deadline: number | null };
+    const queues = (await admin(t, "queues"))["queues"] as { path: string; depth: number; in_flight: number; in_flight_items: Item[] }[];
     const json = queues.find((x) => x.path === "/console-jobs")!;
-    expect([json.depth, json.in_flight]).toEqual([2, 1]);
-    const row = textOf(await dumpDom(`${t.adminUrl}/console/#queues`), "data-path", "/console-jobs");
+    expect([json.depth, json.in_flight, json.in_flight_items.length]).toEqual([1, 2, 2]);
+    const dom = await dumpDom(`${t.adminUrl}/console/#queues`);
+    const row = textOf(dom, "data-path", "/console-jobs");
     expect(row).toBe(`/console-jobs ${json.depth} ${json.in_flight} 0`);
+    // Each in-flight item: item, sequence, earlier deliveries, holder, taken at, lease deadline.
+    const card = textOf(dom, "data-inflight", "/console-jobs");
+    expect(card.startsWith("/console-jobs in flight: 2 ")).toBe(true);
+    const [leased, held] = json.in_flight_items as [Item, Item];
+    const iso = (ms: number): string => new Date(ms).toISOString();
+    expect(card).toContain(`${leased.item} ${leased.sequence} 0 ${leased.session_id} ${iso(leased.taken_at)} ${iso(leased.lease_deadline!)}`);
+    expect(leased.lease_deadline).toBe(leased.taken_at + 600_000);
+    expect(card).toContain(`${held.item} ${held.sequence} 0 ${held.session_id} ${iso(held.taken_at)} until its session ends`);
+    expect(card.indexOf(leased.item)).toBeLessThan(card.indexOf(held.item));
   }, CHROMIUM_TIMEOUT_MS);
 
   it("#elections shows the leader and the members in order", async () => {
