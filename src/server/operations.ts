@@ -21,6 +21,8 @@ import { accessCheck, type DataTree } from "../tree/index.js";
 import { hex64, type Logger } from "../util/index.js";
 import { RecipeViews } from "./recipe-views.js";
 import { znodeView } from "./znode-view.js";
+import { learnersView } from "./learners-view.js";
+import type { ZabProgress } from "./standalone.js";
 
 /** A configured endpoint that could not start (port in use, bad address). */
 export class EndpointError extends Error {
@@ -38,6 +40,8 @@ export interface OperatedServer extends FourLetterSource {
   readonly fsyncLatency: DurationHistogram;
   /** An ensemble member's current leader, when known. */
   readonly leaderId: bigint | undefined;
+  /** An ensemble member's ZAB progress (admin `learners`); undefined standalone. */
+  zabProgress?(): ZabProgress | undefined;
 }
 
 const EVENT_KINDS: Readonly<Record<number, string>> = {
@@ -105,6 +109,7 @@ export function adminSource(server: OperatedServer, views: RecipeViews = new Rec
     server,
     recipeView: (name) => views.json(name),
     quorum: () => quorumView(server),
+    learners: () => learnersView(server, server.zabProgress?.()),
     znode: (path, credentials) => znodeView(server.tree, allows, server.config.superDigest, path, credentials),
   };
 }
