@@ -43,7 +43,10 @@ export interface LearnerProgress {
   role: Role;
   /** discovery: FOLLOWERINFO heard, epoch not acked yet; syncing: DIFF/TRUNC/SNAP sent, NEWLEADER not acked yet. */
   phase: "discovery" | "syncing" | "synced";
-  /** The highest zxid it acked; undefined before its NEWLEADER ack. */
+  /**
+   * The highest zxid it acked; undefined before its NEWLEADER ack, and for an observer
+   * (it acks NEWLEADER only, which says nothing of its progress since).
+   */
   lastAckedZxid: bigint | undefined;
   /**
    * Proposals logged here that it has not acked; undefined while it is not synced, and
@@ -141,7 +144,7 @@ export class LeaderRole {
       id,
       role: l.role,
       phase: l.synced ? "synced" : l.syncing ? "syncing" : "discovery",
-      lastAckedZxid: l.synced ? l.lastAckedZxid : undefined,
+      lastAckedZxid: l.synced && l.role === "participant" ? l.lastAckedZxid : undefined,
       lagTxns: l.synced && l.role === "participant" ? lagTxns(core.lastLogged, l.lastAckedZxid) : undefined,
       ticksSinceHeard: core.tick - l.lastHeardTick,
     }));
