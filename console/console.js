@@ -12,7 +12,7 @@ const VIEW_COMMANDS = {
   locks: ["locks"],
   queues: ["queues"],
   elections: ["elections"],
-  ensemble: ["srvr", "conf", "leader", "voting_view", "cons"],
+  ensemble: ["srvr", "conf", "leader", "voting_view", "learners", "cons"],
   charts: [],
 };
 
@@ -106,12 +106,32 @@ function renderLocks(data) {
   );
 }
 
+function isoTime(ms) {
+  return new Date(Number(ms)).toISOString();
+}
+
+function inFlightCard(q, shownMax) {
+  const items = q.in_flight_items ?? [];
+  const shown = items.length < q.in_flight ? `first ${items.length} of ${q.in_flight} (the server lists at most ${shownMax})` : `${q.in_flight}`;
+  return el("section", { class: "card inflight", "data-inflight": q.path },
+    el("h2", {}, q.path, " ", el("small", {}, `in flight: ${shown}`)),
+    table(["item", "seq", "earlier deliveries", "session", "taken at", "lease deadline"], items.map((i) =>
+      el("tr", { class: "inflight-item" }, el("td", { class: "mono" }, i.item), el("td", { class: "num" }, i.sequence ?? ""),
+        el("td", { class: "num" }, i.deliveries), el("td", { class: "mono" }, i.session_id), el("td", { class: "mono" }, isoTime(i.taken_at)),
+        el("td", { class: "mono" }, i.lease_deadline === null ? "until its session ends" : isoTime(i.lease_deadline))),
+    ), "none"),
+  );
+}
+
 function renderQueues(data) {
   const queues = data.queues.queues;
-  return [table(["queue", "depth", "in flight", "waiting consumers"], queues.map((q) =>
+  const out = [table(["queue", "depth", "in flight", "waiting consumers"], queues.map((q) =>
     el("tr", { class: "queue", "data-path": q.path }, el("td", { class: "mono" }, q.path), el("td", { class: "num depth" }, q.depth),
       el("td", { class: "num inflight" }, q.in_flight), el("td", { class: "num" }, q.waiters)),
   ), "No queues.")];
+  const taken = queues.filter((q) => q.in_flight > 0);
+  if (taken.length > 0) out.push(el("h2", {}, "Items in flight"), ...taken.map((q) => inFlightCard(q, data.queues.in_flight_shown_max)));
+  return out;
 }
 
 function renderElections(data) {
@@ -142,21 +162,35 @@ function renderEnsemble(data) {
       el("td", { class: "mono zxid" }, hex(self)), el("td", { class: "num" }, srvr.node_count ?? ""),
       el("td", { class: "num" }, stats.num_alive_client_connections ?? ""), el("td", { class: "num" }, Math.floor((stats.uptime ?? 0) / 1000))),
   ], "")];
-  const members = Object.entries(data.voting_view.current_config ?? {});
+  // Voting members from voting_view, observers and learners from `learners`: the leader
+  // knows every member's zxid and lag, a follower or observer only its own.
+  const learners = data.learners.error === null ? data.learners : undefined;
+  const progress = new Map((learners?.members ?? []).map((m) => [String(m.id), m]));
+  const voting = data.voting_view.current_config ?? {};
+  const ids = [...new Set([...Object.keys(voting), ...progress.keys()])].sort((a, b) => Number(a) - Number(b));
   out.push(el("h2", {}, "Members"));
-  if (members.length === 0) {
+  if (ids.length === 0) {
     out.push(el("p", { class: "empty" }, `Standalone: no ensemble (this server is ${stats.server_state ?? "?"}, zxid ${hex(self)}).`));
   } else {
     const leaderId = data.leader.leader_id;
     const selfId = String(data.conf.server_id ?? "");
-    out.push(table(["id", "role", "quorum address", "client address", "zxid", "lag"], members.map(([id, m]) => {
+    out.push(table(["id", "role", "quorum address", "client address", "zxid", "lag (txns)", "sync"], ids.map((id) => {
       const isSelf = id === selfId;
-      const role = isSelf ? stats.server_state ?? "" : String(leaderId) === id ? "leader" : "follower";
-      return el("tr", { class: "member" }, el("td", { class: "num" }, id, isSelf ? " (this server)" : ""), el("td", {}, role),
-        el("td", { class: "mono" }, m.server_addresses.join(", ")), el("td", { class: "mono" }, m.client_address),
-        el("td", { class: "mono" }, isSelf ? hex(self) : "—"), el("td", {}, "—"));
+      const m = voting[id];
+      const p = progress.get(id);
+      const role = p?.role ?? (isSelf ? stats.server_state ?? "" : String(leaderId) === id ? "leader" : "follower");
+      const zxid = p === undefined ? (isSelf ? hex(self) : "—") : p.zxid ?? "—";
+      return el("tr", { class: "member", "data-member": id }, el("td", { class: "num" }, id, isSelf ? " (this server)" : ""), el("td", {}, role),
+        el("td", { class: "mono" }, m?.server_addresses.join(", ") ?? p?.quorum_address ?? ""), el("td", { class: "mono" }, m?.client_address ?? p?.client_address ?? ""),
+        el("td", { class: "mono zxid" }, zxid), el("td", { class: "num lag" }, p?.lag ?? "—"), el("td", { class: "sync" }, p?.phase ?? "—"));
     }), ""));
-    out.push(el("p", { class: "empty" }, "Each member knows its own zxid: open a member's console for its zxid."));
+    if (learners === undefined) {
+      out.push(el("p", { class: "empty" }, "Each member knows its own zxid: open a member's console for its zxid."));
+    } else if (learners.state === "leader") {
+      out.push(el("p", { class: "empty learners-note" }, `Leader's last proposal ${learners.leader_last_zxid}. zxid: the last one each learner acknowledged; lag: proposals it has not acknowledged yet (observers acknowledge none).`));
+    } else {
+      out.push(el("p", { class: "empty learners-note" }, `Last zxid heard from the leader: ${learners.leader_last_zxid}; ${learners.note ?? ""}.`));
+    }
   }
   const cons = data.cons.connections.concat(data.cons.secure_connections ?? []);
   out.push(el("h2", {}, "Connections"), table(["client", "session", "outstanding", "received", "sent", "avg latency (ms)"], cons.map((c) =>

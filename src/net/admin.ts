@@ -8,8 +8,9 @@
 //
 // The values come from the same FourLetterSource as the four-letter words, so the two
 // never disagree. Corral adds `locks`, `queues` and `elections` (the recipe engine's view
-// of its waiters), which the composition root supplies, and `znode` (one node's data,
-// Stat, ACL and children, read-only, for the web console).
+// of its waiters), which the composition root supplies, `learners` (each ensemble
+// member's zxid and lag, as the leader sees them) and `znode` (one node's data, Stat, ACL
+// and children, read-only, for the web console).
 //
 // `/console/` serves the web console (console/ at the repository root: static HTML, CSS
 // and one ES module), which polls these commands.
@@ -29,6 +30,8 @@ export interface AdminSource {
   recipeView(name: RecipeViewName): JsonObject;
   /** The ensemble as this server sees it; undefined when it runs standalone. */
   quorum?(): QuorumView | undefined;
+  /** The fields of Corral's `learners` command: each member's zxid and lag as this server knows them. */
+  learners?(): JsonObject;
   /**
    * The fields of Corral's `znode` command: one node as `credentials` (HTTP basic auth's
    * "user:password", if sent) may read it. Absent: the command answers an error.
@@ -248,6 +251,7 @@ const COMMANDS: readonly AdminCommand[] = [
     const w = server.watchSummary();
     return { num_connections: w.connections, num_paths: w.paths, num_total_watches: w.watches };
   }),
+  command(["learners"], (src) => src.learners?.() ?? { error: "learners is not available on this server" }),
   command(["locks"], (src) => src.recipeView("locks")),
   command(["queues"], (src) => src.recipeView("queues")),
   command(["elections"], (src) => src.recipeView("elections")),

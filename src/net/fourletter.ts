@@ -10,6 +10,7 @@ import { hex64, javaDate, javaDouble } from "../util/index.js";
 export { javaDate, javaDouble };
 import type { ClientConnection } from "./connection.js";
 import type { ServerStats } from "./stats.js";
+import { QUOTA_EXCEEDED_METRIC, QUOTA_METRIC_NAMES, quotaSums, type QuotaGauge, type QuotaMetricName } from "./quota-metrics.js";
 
 export const FOUR_LETTER_WORDS: ReadonlySet<string> = new Set([
   "conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "ruok", "stmk", "srvr",
@@ -57,6 +58,10 @@ export interface FourLetterSource {
   environmentLines(): string[];
   dataDirs(): { dataDirBytes: number; dataLogDirBytes: number };
   resetConnectionStats(): void;
+  /** Each quota's limits and usage (ZooKeeper 3.7+ quotas), for mntr and /metrics. */
+  quotaGauges?(): Iterable<QuotaGauge>;
+  /** Creates and setData refused for a hard quota limit, by namespace. */
+  quotaExceeded?(): Iterable<[string, number]>;
 }
 
 /** Words that need a serving server, as ZooKeeper's commands check isZKServerRunning. */
@@ -206,10 +211,12 @@ function connectionInfo(c: ClientConnection, brief: boolean): string {
 // mntr. ZooKeeper prints version and state, then its metrics provider's gauges and
 // counters, then its summaries (avg/min/max/cnt/sum, some also p50/p95/p99/p999). The
 // order is that of the provider's hash maps, fixed for a fixed key set, so it is copied
-// here from ZooKeeper 3.8.0 standalone. Keys that only appear once data exists
-// (`zk_<namespace>_{read,write}_per_namespace` summaries, quota gauges) are not printed:
-// Corral keeps no such metrics. Metrics Corral has no equivalent for print 0 (and -1
-// for the response sizes, ZooKeeper's "no sample yet").
+// here from ZooKeeper 3.8.0 standalone. Keys that only appear once data exists: the
+// `zk_<namespace>_{read,write}_per_namespace` summaries are not printed (Corral keeps
+// no such metrics); the quota gauge sets are, as `zk_<namespace>_<metric>` lines (a
+// gauge set prints `<key>_<name>`) after the plain gauges, and the refusal counter set
+// after the counters (see monitorEntries). Metrics Corral has no equivalent for print 0
+// (and -1 for the response sizes, ZooKeeper's "no sample yet").
 
 const MNTR_SCALARS = [
   "ephemerals_count", "num_alive_connections", "avg_latency", "outstanding_requests", "znode_count",
@@ -279,6 +286,23 @@ export interface QuorumStats {
   pendingSyncs: number;
 }
 
+/** The last plain gauge of MNTR_SCALARS (the rest are counters); gauge sets print after it. */
+const MNTR_LAST_GAUGE: (typeof MNTR_SCALARS)[number] = "non_mtls_local_conn_count";
+
+/**
+ * The quota gauge sets, one line per namespace with a quota: the sets in the order of
+ * ZooKeeper's gauge-set hash map (String.hashCode bins of a 16-bin table, ties in
+ * registration order), each set's namespaces sorted (ZooKeeper's are in its own hash
+ * order; tools read them by name).
+ */
+const QUOTA_GAUGE_ORDER: readonly QuotaMetricName[] = ["bytesLimit", "countUsage", "countLimit", "bytesUsage"];
+
+function quotaGaugeEntries(src: FourLetterSource): [string, MonitorValue][] {
+  const quotas = [...(src.quotaGauges?.() ?? [])];
+  if (quotas.length === 0) return [];
+  return QUOTA_GAUGE_ORDER.flatMap((field) => [...quotaSums(quotas, field)].map(([ns, v]): [string, MonitorValue] => [`${ns}_${QUOTA_METRIC_NAMES[field]}`, v]));
+}
+
 /** A mntr value as ZooKeeper types it: a Java int/long, a Java double, or text. */
 export type MonitorValue = number | { readonly double: number } | string;
 
@@ -311,7 +335,14 @@ export function monitorEntries(src: FourLetterSource): [string, MonitorValue][] 
     ["version", src.versionLine.replace(/^Zookeeper version: /, "")],
     ["server_state", src.mode],
   ];
-  for (const k of MNTR_SCALARS) out.push([k, known[k] ?? 0]);
+  for (const k of MNTR_SCALARS) {
+    out.push([k, known[k] ?? 0]);
+    if (k === MNTR_LAST_GAUGE) out.push(...quotaGaugeEntries(src));
+  }
+  // The refusal counter set prints once a namespace has a refusal, after the counters.
+  for (const [ns, n] of [...(src.quotaExceeded?.() ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    out.push([`${ns}_${QUOTA_EXCEEDED_METRIC}`, n]);
+  }
   // A leader adds its learners (LeaderZooKeeperServer.dumpMonitorValues).
   const q = src.quorumStats?.();
   if (q !== undefined) {

@@ -16,6 +16,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValueWithName } from "prom-client";
 import { CorralOp, OpCode } from "../jute/index.js";
 import type { FourLetterSource } from "./fourletter.js";
+import { QUOTA_EXCEEDED_METRIC, QUOTA_METRIC_NAMES, quotaSums, type QuotaGauge, type QuotaMetricName } from "./quota-metrics.js";
+
+export type { QuotaGauge };
 
 /** Upper bounds in seconds: 50 µs .. 10 s (a reply is ~10-100 µs; an fsync ~0.1-20 ms). */
 export const LATENCY_BOUNDS_S: readonly number[] = [
@@ -82,20 +85,6 @@ export interface MetricsSource {
   recipes(): RecipeGauges;
   /** Recipe events delivered to waiters (grants, queue items, leadership, barriers) by kind. */
   recipeEvents(): Iterable<[string, number]>;
-  /** Each quota's limits and usage (ZooKeeper 3.7+ quotas); none when absent. */
-  quotas?(): Iterable<QuotaGauge>;
-  /** Requests refused for a hard quota limit, by namespace. */
-  quotaExceeded?(): Iterable<[string, number]>;
-}
-
-/** One quota as the metrics see it: its namespace (the root's first path component). */
-export interface QuotaGauge {
-  namespace: string;
-  /** The hard limit where one is set, else the soft one; -1: none. */
-  countLimit: number;
-  bytesLimit: number;
-  countUsage: number;
-  bytesUsage: number;
 }
 
 /** ZooKeeper's op names, and Corral's recipe ops as corral.<name>. */
@@ -213,45 +202,39 @@ export function buildRegistry(src: MetricsSource): Registry {
 }
 
 /**
- * ZooKeeper 3.7's quota metrics, with its names and its `key` label (the namespace: the
- * quota root's first path component), summed over the quotas of a namespace. Limits
- * are the hard limit where one is set, else the soft one; -1 when no quota of the
- * namespace has one (ZooKeeper's mntr shows a quota without a byte limit as -1).
+ * ZooKeeper's quota metrics, with its names and its `key` label (the namespace), summed
+ * over the quotas of a namespace as quota-metrics.ts says; mntr prints the same sums.
  */
 function quotaMetrics(registry: Registry, src: MetricsSource): void {
   let quotas: QuotaGauge[] | undefined;
-  const perNamespace = (pick: (q: QuotaGauge) => number, limit: boolean) => function (this: Gauge<string>): void {
-    if (quotas === undefined) {
-      quotas = [...(src.quotas?.() ?? [])];
-      queueMicrotask(() => (quotas = undefined));
-    }
-    this.reset();
-    const sums = new Map<string, number>();
-    for (const q of quotas) {
-      const v = pick(q);
-      const sum = sums.get(q.namespace);
-      // A limit of -1 (none) counts only while no quota of the namespace has one, as
-      // ZooKeeper shows a lone quota's -1.
-      if (limit && v < 0) sums.set(q.namespace, sum ?? -1);
-      else sums.set(q.namespace, (sum === undefined || (limit && sum < 0) ? 0 : sum) + v);
-    }
-    for (const [key, v] of sums) this.set({ key }, v);
+  const gauge = (field: QuotaMetricName, help: string): void => {
+    new Gauge({
+      name: QUOTA_METRIC_NAMES[field],
+      help,
+      labelNames: ["key"],
+      registers: [registry],
+      collect() {
+        if (quotas === undefined) {
+          quotas = [...(src.server.quotaGauges?.() ?? [])];
+          queueMicrotask(() => (quotas = undefined));
+        }
+        this.reset();
+        for (const [key, v] of quotaSums(quotas, field)) this.set({ key }, v);
+      },
+    });
   };
-  const gauge = (name: string, help: string, pick: (q: QuotaGauge) => number, limit: boolean): void => {
-    new Gauge({ name, help, labelNames: ["key"], registers: [registry], collect: perNamespace(pick, limit) });
-  };
-  gauge("quota_count_limit_per_namespace", "Znode count limit of the quotas in a namespace", (q) => q.countLimit, true);
-  gauge("quota_bytes_limit_per_namespace", "Data bytes limit of the quotas in a namespace", (q) => q.bytesLimit, true);
-  gauge("quota_count_usage_per_namespace", "Znodes under the quotas of a namespace", (q) => q.countUsage, false);
-  gauge("quota_bytes_usage_per_namespace", "Data bytes under the quotas of a namespace", (q) => q.bytesUsage, false);
+  gauge("countLimit", "Znode count limit of the quotas in a namespace");
+  gauge("bytesLimit", "Data bytes limit of the quotas in a namespace");
+  gauge("countUsage", "Znodes under the quotas of a namespace");
+  gauge("bytesUsage", "Data bytes under the quotas of a namespace");
   new Counter({
-    name: "quota_exceeded_error_per_namespace",
+    name: QUOTA_EXCEEDED_METRIC,
     help: "Creates and setData refused for a quota's hard limit (enforceQuota), by namespace",
     labelNames: ["key"],
     registers: [registry],
     collect() {
       this.reset();
-      for (const [key, n] of src.quotaExceeded?.() ?? []) this.inc({ key }, n);
+      for (const [key, n] of src.server.quotaExceeded?.() ?? []) this.inc({ key }, n);
     },
   });
 }

@@ -21,6 +21,8 @@ import { accessCheck, type DataTree } from "../tree/index.js";
 import { hex64, type Logger } from "../util/index.js";
 import { RecipeViews } from "./recipe-views.js";
 import { znodeView } from "./znode-view.js";
+import { learnersView } from "./learners-view.js";
+import type { ZabProgress } from "./standalone.js";
 
 /** A configured endpoint that could not start (port in use, bad address). */
 export class EndpointError extends Error {
@@ -38,6 +40,8 @@ export interface OperatedServer extends FourLetterSource {
   readonly fsyncLatency: DurationHistogram;
   /** An ensemble member's current leader, when known. */
   readonly leaderId: bigint | undefined;
+  /** An ensemble member's ZAB progress (admin `learners`); undefined standalone. */
+  zabProgress?(): ZabProgress | undefined;
 }
 
 const EVENT_KINDS: Readonly<Record<number, string>> = {
@@ -77,8 +81,6 @@ export class Operations {
           fsync: server.fsyncLatency,
           recipes: () => ops.views.gauges(),
           recipeEvents: () => [...server.engine.eventsPushedByKind].map(([k, n]): [string, number] => [EVENT_KINDS[k] ?? `kind${k}`, n]),
-          quotas: () => quotaGauges(server),
-          quotaExceeded: () => server.pipeline.quotaExceededByNamespace(),
         };
         ops.metrics = await listening("metrics endpoint", c.metricsHttpHost, c.metricsHttpPort, "metricsProvider.httpPort", () =>
           startMetricsEndpoint(source, c.metricsHttpHost, c.metricsHttpPort),
@@ -107,6 +109,7 @@ export function adminSource(server: OperatedServer, views: RecipeViews = new Rec
     server,
     recipeView: (name) => views.json(name),
     quorum: () => quorumView(server),
+    learners: () => learnersView(server, server.zabProgress?.()),
     znode: (path, credentials) => znodeView(server.tree, allows, server.config.superDigest, path, credentials),
   };
 }
@@ -152,9 +155,10 @@ function logSessionCloses(server: OperatedServer): void {
   });
 }
 
-function quotaGauges(server: OperatedServer): QuotaGauge[] {
+/** Each quota of `tree` as mntr and /metrics report it (the server's quotaGauges). */
+export function quotaGaugesOf(tree: DataTree): QuotaGauge[] {
   const out: QuotaGauge[] = [];
-  for (const { root, limits, usage } of server.tree.quotas()) {
+  for (const { root, limits, usage } of tree.quotas()) {
     out.push({
       namespace: root.split("/")[1] ?? "",
       countLimit: limits.countHardLimit > -1 ? limits.countHardLimit : limits.count,

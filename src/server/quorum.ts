@@ -217,6 +217,11 @@ export class QuorumServer {
         ownsExpiry: () => this.#role.state === PeerState.LEADING && this.#role.serving,
         serving: () => this.#role.serving,
         leaderId: () => this.#role.leader,
+        zabProgress: () => {
+          const peer = this.#peer;
+          if (peer === undefined) return undefined;
+          return { leading: this.#role.state === PeerState.LEADING, lastLogged: peer.lastLogged, learners: peer.learnerProgress(), tickMs: this.zabTickMs };
+        },
         quorumStats: () => {
           const peer = this.#peer;
           // Whether this member leads is the driver's view; the learner counts are the peer's.

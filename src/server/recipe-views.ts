@@ -2,15 +2,20 @@
 // and the recipe gauges of /metrics: who holds, who waits in which order, how deep each
 // queue is, who leads. Read-only: built from the bindings' waiter indexes and the tree
 // at the moment of the request. Locks and elections: what the engine tracks (used
-// through the engine); queues: every queue in the tree, from the queue binding's index.
+// through the engine); queues: every queue in the tree, from the queue binding's index,
+// with its first in-flight items read from the tree (an in-flight node is an ephemeral
+// named after its item: its owner is the session holding it, its ctime when it was taken
+// or last extended, its name the visibility timeout that makes its lease deadline).
 
 import { hex64 } from "../util/index.js";
 import type { JsonObject, JsonValue, RecipeGauges, RecipeViewName } from "../net/index.js";
 import type { RecipeEngine } from "../recipe-engine/index.js";
 import type { DataTree } from "../tree/index.js";
-import { joinPath } from "../tree/index.js";
+import { basenameOf, joinPath, parentOf } from "../tree/index.js";
+import { sequenceOf } from "../../recipes/common/sequence.js";
 import { ElectionBinding } from "../../recipes/election/binding.js";
 import { QueueBinding } from "../../recipes/queue/binding.js";
+import { deliveriesOf, parseInflight } from "../../recipes/queue/rules.js";
 import { ReadWriteLockBinding } from "../../recipes/read-write-lock/binding.js";
 import { blockerOf, modeOf } from "../../recipes/read-write-lock/rules.js";
 import { SemaphoreBinding } from "../../recipes/semaphore/binding.js";
@@ -30,11 +35,30 @@ interface LockView {
   waiters: Contender[];
 }
 
+/** In-flight items listed per queue in `queues` (the total is `in_flight`). */
+export const IN_FLIGHT_SHOWN_MAX = 20;
+
+/** One item taken and not yet acked: its in-flight node. */
+interface InFlightItem {
+  node: string;
+  item: string;
+  sequence: number | undefined;
+  /** Deliveries before this one (the item went back that often). */
+  deliveries: number;
+  sessionId: bigint;
+  /** The in-flight node's ctime: the take, or the last extend (wall clock ms). */
+  takenAtMs: number;
+  /** The job's visibility timeout; 0: held until the session ends. */
+  visibilityMs: number;
+}
+
 interface QueueView {
   path: string;
   depth: number;
   waiters: number;
   inFlight: number;
+  /** The first IN_FLIGHT_SHOWN_MAX in-flight items, by item sequence. */
+  inFlightItems: InFlightItem[];
 }
 
 interface ElectionView {
@@ -85,12 +109,42 @@ export class RecipeViews {
 
   queues(): QueueView[] {
     const out: QueueView[] = [];
+    const inFlight = this.#inFlightByQueue();
     for (const b of this.#bindingsOf(QueueBinding)) {
       // Every queue in the tree (the binding's index, fed by the tree), not only the
       // ones taken from through this server: a backlog with every consumer down shows.
-      for (const path of b.paths()) out.push({ path, ...b.stats(path) });
+      for (const path of b.paths()) out.push({ path, ...b.stats(path), inFlightItems: firstInFlight(inFlight.get(path) ?? []) });
     }
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /**
+   * In-flight nodes by queue. They are ephemerals (owned by the taker's session), so one
+   * walk of the ephemerals finds them all, however deep the queues are.
+   */
+  #inFlightByQueue(): Map<string, InFlightItem[]> {
+    const out = new Map<string, InFlightItem[]>();
+    for (const [sessionId, paths] of this.#tree.ephemeralSessions()) {
+      for (const node of paths) {
+        const parsed = parseInflight(basenameOf(node));
+        const z = parsed === undefined ? undefined : this.#tree.get(node);
+        if (parsed === undefined || z === undefined) continue;
+        const queue = parentOf(node);
+        const item: InFlightItem = {
+          node,
+          item: parsed.item,
+          sequence: sequenceOf(parsed.item),
+          deliveries: deliveriesOf(parsed.item),
+          sessionId,
+          takenAtMs: z.ctimeMs,
+          visibilityMs: parsed.visibilityMs,
+        };
+        const list = out.get(queue);
+        if (list === undefined) out.set(queue, [item]);
+        else list.push(item);
+      }
+    }
+    return out;
   }
 
   elections(): ElectionView[] {
@@ -118,7 +172,18 @@ export class RecipeViews {
           ),
         };
       case "queues":
-        return { queues: this.queues().map((q): JsonValue => ({ path: q.path, depth: q.depth, waiters: q.waiters, in_flight: q.inFlight })) };
+        return {
+          queues: this.queues().map(
+            (q): JsonValue => ({
+              path: q.path,
+              depth: q.depth,
+              waiters: q.waiters,
+              in_flight: q.inFlight,
+              in_flight_items: q.inFlightItems.map(inFlightJson),
+            }),
+          ),
+          in_flight_shown_max: IN_FLIGHT_SHOWN_MAX,
+        };
       case "elections":
         return {
           elections: this.elections().map(
@@ -145,4 +210,24 @@ export class RecipeViews {
     for (const e of this.elections()) g.electionMembers += e.members.length;
     return g;
   }
+}
+
+/** The first IN_FLIGHT_SHOWN_MAX items, lowest sequence (the oldest offer) first. */
+function firstInFlight(items: InFlightItem[]): InFlightItem[] {
+  const key = (i: InFlightItem): number => i.sequence ?? Number.MAX_SAFE_INTEGER;
+  return items.sort((a, b) => key(a) - key(b) || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0)).slice(0, IN_FLIGHT_SHOWN_MAX);
+}
+
+/** An in-flight item as `queues` answers it: a deadline of null is "until the session ends". */
+function inFlightJson(i: InFlightItem): JsonValue {
+  return {
+    node: i.node,
+    item: i.item,
+    sequence: i.sequence ?? null,
+    deliveries: i.deliveries,
+    session_id: hex64(i.sessionId),
+    taken_at: i.takenAtMs,
+    visibility_timeout_ms: i.visibilityMs > 0 ? i.visibilityMs : null,
+    lease_deadline: i.visibilityMs > 0 ? i.takenAtMs + i.visibilityMs : null,
+  };
 }

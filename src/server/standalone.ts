@@ -20,6 +20,7 @@ import {
   type ClientConnection,
   type FourLetterSource,
   type QuorumStats,
+  type QuotaGauge,
 } from "../net/index.js";
 import { Pipeline, memoryCommitLog, type CommitLog } from "../pipeline/index.js";
 import { SessionTable } from "../session/index.js";
@@ -31,11 +32,12 @@ import { RecipeEngine } from "../recipe-engine/index.js";
 import { allBindings } from "../../recipes/index.js";
 import { makeAuthenticator, x509Ids } from "./auth.js";
 import { openTlsContexts } from "./tls.js";
-import { Operations } from "./operations.js";
+import { Operations, quotaGaugesOf } from "./operations.js";
 import { MemoryReclaimer } from "./reclaim.js";
 import { timedDisk } from "./timed-disk.js";
 import { cryptoPrng, systemClock } from "./clock.js";
 import { VERSION_LINE, VERSION_STRING } from "./version.js";
+import type { LearnerProgress } from "../zab/leader.js";
 
 /**
  * How an ensemble member changes the standalone server (src/server/quorum.ts): its commit
@@ -53,6 +55,20 @@ export interface RoleHooks {
   quorumStats(): QuorumStats | undefined;
   /** The current leader's server id, if one is known (AdminServer `leader`). */
   leaderId?(): bigint | undefined;
+  /** ZAB's view of the ensemble's progress (AdminServer `learners`); undefined before start. */
+  zabProgress?(): ZabProgress | undefined;
+}
+
+/** What a member knows of the ensemble's progress (read from its ZAB peer). */
+export interface ZabProgress {
+  /** This member leads (as of the last Ready batch done). */
+  leading: boolean;
+  /** Leader: its last proposal; learner: the last proposal (or commit) it heard from its leader. */
+  lastLogged: bigint;
+  /** Leader: each connected learner; learner: none. */
+  learners: LearnerProgress[];
+  /** A ZAB tick, to turn ticks into ms. */
+  tickMs: number;
 }
 
 /**
@@ -125,6 +141,11 @@ export class StandaloneServer implements FourLetterSource {
 
   get mode(): "standalone" | "leader" | "follower" | "observer" | "read-only" {
     return this.#opts.role?.mode() ?? "standalone";
+  }
+
+  /** An ensemble member's ZAB progress (undefined standalone). */
+  zabProgress(): ZabProgress | undefined {
+    return this.#opts.role?.zabProgress?.();
   }
 
   /** An ensemble member's current leader (undefined standalone, or during an election). */
@@ -431,6 +452,14 @@ export class StandaloneServer implements FourLetterSource {
 
   ephemeralCount(): number {
     return this.tree.ephemeralCount();
+  }
+
+  quotaGauges(): QuotaGauge[] {
+    return quotaGaugesOf(this.tree);
+  }
+
+  quotaExceeded(): Iterable<[string, number]> {
+    return this.pipeline.quotaExceededByNamespace();
   }
 
   sessionList(): Iterable<{ id: bigint; timeoutMs: number; expiresAtMs: number }> {

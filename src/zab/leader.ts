@@ -13,7 +13,7 @@
 // Per-learner state is plain data (STYLE.md). A leader steps down when a quorum is not
 // connected within initLimit, or stops hearing a synced quorum within syncLimit.
 
-import { assert, assertNever, zxidOf } from "../util/index.js";
+import { asZxid, assert, assertNever, counterOf, epochOf, zxidOf } from "../util/index.js";
 import type { PeerCore, RoleHost } from "./core.js";
 import { membershipOf, type Membership } from "./membership.js";
 import { PeerState, type Ready, type Role, type ZabMsg } from "./types.js";
@@ -29,6 +29,31 @@ interface LearnerInfo {
   /** NEWLEADER acked. */
   synced: boolean;
   lastHeardTick: number;
+  /**
+   * The highest zxid it acked (NEWLEADER's, then a follower's proposals), or 0 before
+   * NEWLEADER's ack. Recorded for the operators' view (learnerProgress) only: nothing
+   * in the protocol reads it.
+   */
+  lastAckedZxid: bigint;
+}
+
+/** One learner as this leader sees it, for the operators' view (admin `learners`). */
+export interface LearnerProgress {
+  id: bigint;
+  role: Role;
+  /** discovery: FOLLOWERINFO heard, epoch not acked yet; syncing: DIFF/TRUNC/SNAP sent, NEWLEADER not acked yet. */
+  phase: "discovery" | "syncing" | "synced";
+  /**
+   * The highest zxid it acked; undefined before its NEWLEADER ack, and for an observer
+   * (it acks NEWLEADER only, which says nothing of its progress since).
+   */
+  lastAckedZxid: bigint | undefined;
+  /**
+   * Proposals logged here that it has not acked; undefined while it is not synced, and
+   * for an observer (observers are sent commits and acknowledge none).
+   */
+  lagTxns: number | undefined;
+  ticksSinceHeard: number;
 }
 
 interface Outstanding {
@@ -110,6 +135,19 @@ export class LeaderRole {
 
   pendingSyncs(): number {
     return [...this.#learners.values()].filter((l) => l.syncing && !l.synced).length;
+  }
+
+  /** Every connected learner's phase, last ack and lag (read-only). */
+  learnerProgress(): LearnerProgress[] {
+    const core = this.#core;
+    return [...this.#learners].map(([id, l]) => ({
+      id,
+      role: l.role,
+      phase: l.synced ? "synced" : l.syncing ? "syncing" : "discovery",
+      lastAckedZxid: l.synced && l.role === "participant" ? l.lastAckedZxid : undefined,
+      lagTxns: l.synced && l.role === "participant" ? lagTxns(core.lastLogged, l.lastAckedZxid) : undefined,
+      ticksSinceHeard: core.tick - l.lastHeardTick,
+    }));
   }
 
   outstandingProposals(): number {
@@ -244,6 +282,7 @@ export class LeaderRole {
       syncing: false,
       synced: false,
       lastHeardTick: core.tick,
+      lastAckedZxid: 0n,
     });
     if (this.#epochDecided) core.send(from, { type: "LEADERINFO", newEpoch: this.#epoch });
     else {
@@ -337,6 +376,7 @@ export class LeaderRole {
   }
 
   #onAck(from: bigint, l: LearnerInfo, zxid: bigint): void {
+    if (zxid > l.lastAckedZxid) l.lastAckedZxid = zxid;
     if (zxid === zxidOf(this.#epoch, 0)) {
       if (l.synced) return; // a duplicate
       l.synced = true;
@@ -443,4 +483,16 @@ export class LeaderRole {
     const oldest = this.#outstanding.keys().next();
     assert(oldest.done === true || (oldest.value > core.lastCommitted && oldest.value <= core.lastLogged), "an outstanding proposal is logged and uncommitted");
   }
+}
+
+/**
+ * Proposals after `acked` up to `last`. A synced learner acked NEWLEADER (counter 0 of this
+ * epoch) or a later proposal, and every proposal since is of this epoch, numbered without
+ * gaps: the counters' difference. Nothing logged after its ack: 0. (Epochs that differ
+ * cannot happen; this view answers undefined then rather than assert on an admin request.)
+ */
+function lagTxns(last: bigint, acked: bigint): number | undefined {
+  if (acked >= last) return 0;
+  if (epochOf(asZxid(last)) !== epochOf(asZxid(acked))) return undefined;
+  return counterOf(asZxid(last)) - counterOf(asZxid(acked));
 }

@@ -39,7 +39,7 @@
 import { assert } from "../util/index.js";
 import { PeerCore, type RoleHost } from "./core.js";
 import { Election } from "./election.js";
-import { LeaderRole } from "./leader.js";
+import { LeaderRole, type LearnerProgress } from "./leader.js";
 import { LearnerRole } from "./learner.js";
 import { membersOf, membershipOf } from "./membership.js";
 import { PeerState, type Member, type PeerConfig, type PersistedState, type Ready, type Role, type Vote, type ZabMsg, type ZabPhase } from "./types.js";
@@ -158,6 +158,11 @@ export class ZabPeer {
 
   pendingSyncs(): number {
     return this.#role instanceof LeaderRole ? this.#role.pendingSyncs() : 0;
+  }
+
+  /** Leader: each connected learner's phase, last ack and lag (admin `learners`); else none. */
+  learnerProgress(): LearnerProgress[] {
+    return this.#role instanceof LeaderRole ? this.#role.learnerProgress() : [];
   }
 
   outstandingProposals(): number {

@@ -235,7 +235,7 @@ describe("AdminServer", () => {
     await a.queue("/admin-q").offer("two");
     expect((await take).toString()).toBe("one");
     await eventually(async () => ((await command("queues"))["queues"] as { depth: number }[])[0]?.depth === 1, "queue depth 1");
-    expect((await command("queues"))["queues"]).toEqual([{ path: "/admin-q", depth: 1, waiters: 0, in_flight: 0 }]);
+    expect((await command("queues"))["queues"]).toEqual([{ path: "/admin-q", depth: 1, waiters: 0, in_flight: 0, in_flight_items: [] }]);
 
     const e1 = a.election("/admin-e", "a");
     const e2 = b.election("/admin-e", "b");

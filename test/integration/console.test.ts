@@ -191,16 +191,28 @@ describe.skipIf(CHROMIUM === undefined && !inCi())("the console in headless Chro
     void waiting.catch(() => undefined);
   }, CHROMIUM_TIMEOUT_MS);
 
-  it("#queues shows depth and in-flight items", async () => {
+  it("#queues shows depth, and each in-flight item with its holder, take time and lease deadline", async () => {
     const [p, w] = clients as [CorralClient, CorralClient];
     const q = p.jobQueue("/console-jobs");
     for (const item of ["a", "b", "c"]) await q.offer(item);
     await w.jobQueue("/console-jobs", { visibilityTimeoutMs: 600_000 }).take();
-    const queues = (await admin(t, "queues"))["queues"] as { path: string; depth: number; in_flight: number }[];
+    await w.jobQueue("/console-jobs").take();
+    type Item = { item: string; sequence: number; deliveries: number; session_id: string; taken_at: number; lease_deadline: number | null };
+    const queues = (await admin(t, "queues"))["queues"] as { path: string; depth: number; in_flight: number; in_flight_items: Item[] }[];
     const json = queues.find((x) => x.path === "/console-jobs")!;
-    expect([json.depth, json.in_flight]).toEqual([2, 1]);
-    const row = textOf(await dumpDom(`${t.adminUrl}/console/#queues`), "data-path", "/console-jobs");
+    expect([json.depth, json.in_flight, json.in_flight_items.length]).toEqual([1, 2, 2]);
+    const dom = await dumpDom(`${t.adminUrl}/console/#queues`);
+    const row = textOf(dom, "data-path", "/console-jobs");
     expect(row).toBe(`/console-jobs ${json.depth} ${json.in_flight} 0`);
+    // Each in-flight item: item, sequence, earlier deliveries, holder, taken at, lease deadline.
+    const card = textOf(dom, "data-inflight", "/console-jobs");
+    expect(card.startsWith("/console-jobs in flight: 2 ")).toBe(true);
+    const [leased, held] = json.in_flight_items as [Item, Item];
+    const iso = (ms: number): string => new Date(ms).toISOString();
+    expect(card).toContain(`${leased.item} ${leased.sequence} 0 ${leased.session_id} ${iso(leased.taken_at)} ${iso(leased.lease_deadline!)}`);
+    expect(leased.lease_deadline).toBe(leased.taken_at + 600_000);
+    expect(card).toContain(`${held.item} ${held.sequence} 0 ${held.session_id} ${iso(held.taken_at)} until its session ends`);
+    expect(card.indexOf(leased.item)).toBeLessThan(card.indexOf(held.item));
   }, CHROMIUM_TIMEOUT_MS);
 
   it("#elections shows the leader and the members in order", async () => {
@@ -241,7 +253,10 @@ describe.skipIf(CHROMIUM === undefined && !inCi())("the console in headless Chro
 });
 
 describe.skipIf(CHROMIUM === undefined && !inCi())("the console on an ensemble member", () => {
-  it("#ensemble lists the voting members with the leader, and this member's own role and zxid", async () => {
+  /** The member rows of #ensemble: the id cell's text first. */
+  const memberRows = (dom: string): string[] => [...dom.matchAll(/<tr class="member"[^>]*>(.*?)<\/tr>/g)].map((m) => text(m[1]!));
+
+  it("#ensemble on a follower: the voting members with the leader, its own zxid and lag, and a pointer to the leader's console", async () => {
     const ens = await startEnsembleForTest({ participants: 3 });
     try {
       const leader = ens.leader()!;
@@ -249,16 +264,58 @@ describe.skipIf(CHROMIUM === undefined && !inCi())("the console on an ensemble m
       const http = await startAdminServer(adminSource(follower.server), "127.0.0.1", 0);
       try {
         const dom = await dumpDom(`http://127.0.0.1:${http.port}/console/#ensemble`);
-        const rows = [...dom.matchAll(/<tr class="member">(.*?)<\/tr>/g)].map((m) => text(m[1]!));
+        const rows = memberRows(dom);
         expect(rows.length).toBe(3);
         expect(rows.filter((r) => r.startsWith(`${follower.me.id} (this server) follower `))).toHaveLength(1);
         const zxid = `0x${follower.server.lastZxid().toString(16)}`;
         for (const row of rows) {
           const id = row.split(" ")[0]!;
-          if (id === String(follower.me.id)) expect(row).toMatch(new RegExp(`^${id} \\(this server\\) follower .* ${zxid} —$`));
-          else expect(row).toMatch(new RegExp(`^${id} ${id === String(leader.me.id) ? "leader" : "follower"} .* — —$`));
+          if (id === String(follower.me.id)) expect(row).toMatch(new RegExp(`^${id} \\(this server\\) follower .* ${zxid} 0 synced$`));
+          else expect(row).toMatch(new RegExp(`^${id} ${id === String(leader.me.id) ? "leader" : "follower"} .* — — —$`));
         }
+        expect(text(dom)).toContain(`open the leader's (server ${leader.me.id}) console for the other members`);
       } finally {
+        await http.close();
+      }
+    } finally {
+      await ens.stop();
+    }
+  }, CHROMIUM_TIMEOUT_MS);
+
+  it("#ensemble on the leader: each member's zxid, lag and sync phase, as `learners` has them", async () => {
+    const ens = await startEnsembleForTest({ participants: 3, observers: 1 });
+    try {
+      const leader = ens.leader()!;
+      const stopped = ens.followers()[0]!;
+      const c = await connect(ens.connectStringOf(leader), { sessionTimeoutMs: 4000 });
+      const http = await startAdminServer(adminSource(leader.server), "127.0.0.1", 0);
+      try {
+        await ens.stopMember(stopped);
+        for (let i = 0; i < 3; i++) await c.create(`/console-ens-${i}`, null);
+        type Member = { id: number; role: string; zxid: string | null; lag: number | null; phase: string };
+        const url = `http://127.0.0.1:${http.port}/commands/learners`;
+        // Quiet now: once the running follower acked the last proposal, nothing moves.
+        let learners: { leader_last_zxid: string; members: Member[] } | undefined;
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          learners = (await (await fetch(url)).json()) as typeof learners;
+          const ok = learners!.members.every((m) => m.id === Number(stopped.me.id) ? m.phase === "not connected" : m.role === "observer" || m.role === "leader" || m.zxid === learners!.leader_last_zxid);
+          if (ok) break;
+          expect(Date.now()).toBeLessThan(deadline);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const dom = await dumpDom(`http://127.0.0.1:${http.port}/console/#ensemble`);
+        const rows = memberRows(dom);
+        expect(rows.length).toBe(4);
+        for (const m of learners!.members) {
+          const row = rows.find((r) => r.startsWith(`${m.id} `))!;
+          const self = m.id === Number(leader.me.id) ? " (this server)" : "";
+          expect(row, `member ${m.id}`).toMatch(new RegExp(`^${m.id}${self.replace(/[()]/g, "\\$&")} ${m.role} .* ${m.zxid ?? "—"} ${m.lag ?? "—"} ${m.phase}$`));
+        }
+        expect(rows.find((r) => r.startsWith(`${stopped.me.id} `))).toMatch(/ — — not connected$/);
+        expect(text(dom)).toContain(`Leader's last proposal ${learners!.leader_last_zxid}.`);
+      } finally {
+        await c.close();
         await http.close();
       }
     } finally {

@@ -40,15 +40,15 @@ describe("every queue in the tree shows in admin and metrics", () => {
       for (let i = 0; i < 3; i++) await c.create("/jobs/qn-", String(i), 2);
       await c.create("/jobs/sub/qn-", "x", 2);
       expect(await queuesOf(t)).toEqual([
-        { path: "/jobs", depth: 3, waiters: 0, in_flight: 0 },
-        { path: "/jobs/sub", depth: 1, waiters: 0, in_flight: 0 },
+        { path: "/jobs", depth: 3, waiters: 0, in_flight: 0, in_flight_items: [] },
+        { path: "/jobs/sub", depth: 1, waiters: 0, in_flight: 0, in_flight_items: [] },
       ]);
       expect(await depthOf(t)).toBe(4);
       await c.call(OpCode.delete, undefined, (w) => {
         w.ustring("/jobs/sub/qn-0000000000");
         w.int(-1);
       });
-      expect(await queuesOf(t)).toEqual([{ path: "/jobs", depth: 3, waiters: 0, in_flight: 0 }]);
+      expect(await queuesOf(t)).toEqual([{ path: "/jobs", depth: 3, waiters: 0, in_flight: 0, in_flight_items: [] }]);
       await c.close();
     } finally {
       await t.stop();
@@ -56,7 +56,7 @@ describe("every queue in the tree shows in admin and metrics", () => {
     // Every consumer down, the server restarted: the backlog is still there to see.
     t = await startStandaloneForTest(opts);
     try {
-      expect(await queuesOf(t)).toEqual([{ path: "/jobs", depth: 3, waiters: 0, in_flight: 0 }]);
+      expect(await queuesOf(t)).toEqual([{ path: "/jobs", depth: 3, waiters: 0, in_flight: 0, in_flight_items: [] }]);
       expect(await depthOf(t)).toBe(3);
       // A rebuild (SNAP, TRUNC, new leader) keeps the index: it is read from the tree.
       t.server.rebuildRecipes("test");

@@ -188,3 +188,31 @@ describe("a learner that starts over on a live connection", () => {
     expect(c.of("ACK", (s) => s.from === followerId).length).toBeGreaterThan(0);
   });
 });
+
+describe("the leader's view of its learners (admin `learners`)", () => {
+  it("each learner's last ack and lag follow its persisted proposals; an observer has no lag figure", () => {
+    const c = new Cluster(3, 1);
+    const leader = c.elect();
+    const leaderId = [...c.peers].find(([, p]) => p === leader)![0];
+    const followers = [...c.peers.keys()].filter((id) => id !== leaderId && id !== 4n);
+    const progress = (id: bigint) => leader.learnerProgress().find((l) => l.id === id)!;
+    expect(leader.learnerProgress().map((l) => [l.id, l.role, l.phase]).sort()).toEqual(
+      [...followers.map((id) => [id, "participant", "synced"]), [4n, "observer", "synced"]].sort(),
+    );
+    const first = proposeMany(leader, 3);
+    c.settle();
+    for (const f of followers) expect([progress(f).lastAckedZxid, progress(f).lagTxns]).toEqual([first[2], 0]);
+    expect([progress(4n).lastAckedZxid, progress(4n).lagTxns]).toEqual([undefined, undefined]);
+    // One follower holds what it gets: its ack stays put and its lag grows by each proposal.
+    const [slow, fast] = followers as [bigint, bigint];
+    c.hold.add(slow);
+    const more = proposeMany(leader, 4);
+    c.settle();
+    expect([progress(slow).lastAckedZxid, progress(slow).lagTxns]).toEqual([first[2], 4]);
+    expect([progress(fast).lastAckedZxid, progress(fast).lagTxns]).toEqual([more[3], 0]);
+    c.release(slow);
+    expect([progress(slow).lastAckedZxid, progress(slow).lagTxns]).toEqual([more[3], 0]);
+    // A learner only: nothing to report.
+    expect(c.peers.get(fast)!.learnerProgress()).toEqual([]);
+  });
+});
