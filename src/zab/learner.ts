@@ -148,6 +148,15 @@ export class LearnerRole {
         this.#newLeaderAcked = true;
         this.#newLeaderZxid = msg.zxid;
         core.sendAfter(this.#leader, { type: "ACK", zxid: msg.zxid });
+        // Proposals of this epoch the sync carried and no COMMIT covered were outstanding
+        // at the leader: ack them too, once logged, as ZooKeeper's learner logs and acks them after its sync.
+        // Else a proposal outstanding while every follower resynced is acked by none, and
+        // nothing commits until a later proposal's (cumulative) ACK covers it: with no later
+        // write, never (ZAB simulator seed 1541).
+        const known = core.lastCommitted > this.#commitHeard ? core.lastCommitted : this.#commitHeard;
+        if (core.state === PeerState.FOLLOWING && core.lastLogged > known && core.lastLogged > msg.zxid && epochOf(asZxid(core.lastLogged)) === msg.epoch) {
+          core.sendAfter(this.#leader, { type: "ACK", zxid: core.lastLogged });
+        }
         return;
       case "UPTODATE": {
         // The leader established the history we synced to: all of it is committed, a

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { SimFailure, ZabSim, type SimOptions } from "./zab-sim.js";
 
 /** Seeds that once failed: re-run on every CI run. */
-const REGRESSIONS: number[] = [1, 2, 8, 30, 553, 644, 8333, 9520];
+const REGRESSIONS: number[] = [1, 2, 8, 30, 553, 644, 8333, 9520, 1541];
 
 const SEEDS = Number(process.env["SIM_SEEDS"] ?? 1000);
 const FIRST = Number(process.env["SIM_FIRST_SEED"] ?? 1);

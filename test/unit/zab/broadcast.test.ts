@@ -189,6 +189,33 @@ describe("a learner that starts over on a live connection", () => {
   });
 });
 
+describe("a proposal outstanding while its followers resync", () => {
+  it("commits once the followers rejoin, without waiting for a later proposal (ZAB simulator seed 1541)", () => {
+    const c = new Cluster(3, 0);
+    const leader = c.elect();
+    const leaderId = [...c.peers].find(([, p]) => p === leader)![0];
+    const followers = [...c.peers].filter(([, p]) => p !== leader);
+    // Both followers leave the broadcast (each refuses a proposal with a hole): the leader
+    // does not know yet, and proposes P, which they drop while LOOKING.
+    const last = leader.lastLogged;
+    for (const [, f] of followers) {
+      f.step(leaderId, { type: "PROPOSAL", zxid: last + 2n, data: new Uint8Array([9]) });
+      expect(f.state).toBe(PeerState.LOOKING);
+    }
+    const p = leader.propose(() => new Uint8Array([1]))!;
+    c.settle();
+    // They rejoin the same leader; its DIFF carries P, still outstanding. Nothing else is
+    // proposed: P commits only if the followers ack what their sync carried.
+    for (let i = 0; i < 40 && !followers.every(([, f]) => f.serving); i++) {
+      for (const [, f] of followers) f.tick();
+      c.settle();
+    }
+    expect(followers.every(([, f]) => f.serving && f.leader === leaderId)).toBe(true);
+    expect(leader.lastCommitted).toBe(p);
+    for (const [, f] of followers) expect(f.lastCommitted).toBe(p);
+  });
+});
+
 describe("the leader's view of its learners (admin `learners`)", () => {
   it("each learner's last ack and lag follow its persisted proposals; an observer has no lag figure", () => {
     const c = new Cluster(3, 1);
