@@ -458,10 +458,10 @@ export class QuorumTransport {
         // As the dialling side checks the host it dialled, the accepting side checks the
         // address the peer connects from (ZooKeeper's quorum trust manager does both).
         // The TLS socket buffers what arrives meanwhile: #readHello reads it after.
-        void peerNameProblem(cert, s.remoteAddress ?? "").then((problem) => {
+        void peerNameProblem(cert, s.remoteAddress ?? "").catch((e: unknown) => `peer certificate cannot be checked: ${(e as Error).message}`).then((problem) => {
           if (this.#closed) s.destroy();
           if (s.destroyed) return;
-          if (problem !== null) refuse(`peer ${problem}`);
+          if (problem !== null) refuse(problem);
           else admit();
         });
       });

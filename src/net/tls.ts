@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import type { X509Certificate } from "node:crypto";
 import { lookupService } from "node:dns/promises";
-import { isIPv4, type Socket } from "node:net";
+import { isIP, isIPv4, type Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from "node:tls";
 
@@ -280,9 +280,10 @@ async function reverseName(address: string): Promise<string | undefined> {
  */
 export async function peerNameProblem(cert: X509Certificate, remoteAddress: string): Promise<string | null> {
   const ip = plainAddress(remoteAddress);
+  if (isIP(ip) === 0) return "no peer address to check the peer certificate against";
   if (cert.checkIP(ip) !== undefined) return null;
   const name = await reverseName(ip);
   if (name !== undefined && name !== ip && cert.checkHost(name) !== undefined) return null;
   const via = name === undefined || name === ip ? "" : ` nor its host name ${name}`;
-  return `certificate does not name the peer's address ${ip}${via} (ssl.quorum.hostnameVerification=true)`;
+  return `peer certificate does not name the peer's address ${ip}${via} (ssl.quorum.hostnameVerification=true)`;
 }

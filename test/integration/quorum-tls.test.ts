@@ -4,10 +4,13 @@
  * a quorum port is refused with a logged reason; and one with portUnification=true also
  * lets plain members in (the middle step of a rolling upgrade to TLS).
  */
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../src/client/index.js";
 import { parseConfig } from "../../src/config/index.js";
+import { peerNameProblem } from "../../src/net/tls.js";
 import { startEnsembleForTest, type TestEnsemble } from "../../src/server/ensemble-testing.js";
 import { silentLogger, type Logger } from "../../src/util/index.js";
 import { issueFromCa, makePki, type Identity, type Pki } from "../helpers/tls-certs.js";
@@ -158,6 +161,19 @@ describe("quorum TLS", () => {
       } finally {
         await ensemble.stop();
       }
+    });
+
+    it("the address check: an IP SAN (IPv4-mapped addresses too), else the reverse-resolved name against the DNS SANs", async () => {
+      const cert = (pem: string): X509Certificate => new X509Certificate(readFileSync(pem));
+      const byName = issueFromCa(pki, "localhost-only", "DNS:localhost");
+      expect(await peerNameProblem(cert(pki.server.certPem), "127.0.0.1")).toBeNull();
+      expect(await peerNameProblem(cert(pki.server.certPem), "::ffff:127.0.0.1")).toBeNull();
+      // 127.0.0.1 reverse-resolves to localhost (/etc/hosts), which the certificate names.
+      expect(await peerNameProblem(cert(byName.certPem), "127.0.0.1")).toBeNull();
+      expect(await peerNameProblem(cert(elsewhere.certPem), "::ffff:127.0.0.1")).toBe(
+        "peer certificate does not name the peer's address 127.0.0.1 nor its host name localhost (ssl.quorum.hostnameVerification=true)",
+      );
+      expect(await peerNameProblem(cert(pki.server.certPem), "")).toBe("no peer address to check the peer certificate against");
     });
 
     it("with ssl.quorum.hostnameVerification=false the same member joins", async () => {
