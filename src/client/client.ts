@@ -200,10 +200,14 @@ export interface Client {
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   /** The next connection state change only. */
   once(event: "connectionState", listener: ConnectionStateListener): this;
+  /** The next failed connection attempt only. */
+  once(event: "connectError", listener: (err: ConnectAttemptError) => void): this;
   /** The next event of that name only (see `on`). */
   once(event: string | symbol, listener: (...args: any[]) => void): this;
   /** Removes a "connectionState" listener. */
   off(event: "connectionState", listener: ConnectionStateListener): this;
+  /** Removes a "connectError" listener. */
+  off(event: "connectError", listener: (err: ConnectAttemptError) => void): this;
   /** Removes a listener of another event. */
   off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
