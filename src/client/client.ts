@@ -11,6 +11,11 @@
 // before the server could expire it. After LOST it opens a new session (closing the old
 // one first, best effort, when the loss was only presumed), unless `afterLost: "close"`.
 //
+// A connection attempt that ends before the server answers the connect request (a TLS
+// handshake refused either way, a refused or silent port) is recorded as a
+// ConnectAttemptError with Node's code: `lastConnectError`, the "connectError" event, and
+// the cause of start()'s rejection when it gives up; the client keeps trying meanwhile.
+//
 // Every timer runs on the injected Clock and is unref'd; the one thing that keeps the
 // process alive is a ref'd keep-alive timer held while the client is open and has calls
 // pending or holds taken (`holdOpen`), and, as before, the connected socket itself.
@@ -38,7 +43,7 @@ import {
   writeRequestHeader,
 } from "../jute/index.js";
 import { parseConnectString, toClientPath, type ConnectString, type HostPort } from "./connect-string.js";
-import { ClientClosedError, SessionLostError, ZooKeeperError } from "./errors.js";
+import { ClientClosedError, ConnectAttemptError, SessionLostError, ZooKeeperError } from "./errors.js";
 import { isRetryable, retryLoop, type RetryPolicy } from "./retry.js";
 import {
   clampLostAfterFraction,
@@ -189,14 +194,20 @@ export type ConnectionStateListener = (state: ConnectionState, info: ConnectionS
 export interface Client {
   /** Every connection state change (see `ConnectionState`). */
   on(event: "connectionState", listener: ConnectionStateListener): this;
+  /** A connection attempt failed before the server answered the connect request (the client keeps trying). */
+  on(event: "connectError", listener: (err: ConnectAttemptError) => void): this;
   /** The other events: "state" (ClientState), "expired" (reason), "reconnected", "recipeEvent". */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   /** The next connection state change only. */
   once(event: "connectionState", listener: ConnectionStateListener): this;
+  /** The next failed connection attempt only. */
+  once(event: "connectError", listener: (err: ConnectAttemptError) => void): this;
   /** The next event of that name only (see `on`). */
   once(event: string | symbol, listener: (...args: any[]) => void): this;
   /** Removes a "connectionState" listener. */
   off(event: "connectionState", listener: ConnectionStateListener): this;
+  /** Removes a "connectError" listener. */
+  off(event: "connectError", listener: (err: ConnectAttemptError) => void): this;
   /** Removes a listener of another event. */
   off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
@@ -266,6 +277,8 @@ export class Client extends EventEmitter {
   /** LOSTs so far: a retry loop begun in one session never retries into the next. */
   #lostCount = 0;
   #lastLostReason: Error | undefined;
+  /** The newest failed connection attempt while not connected (see lastConnectError). */
+  #lastConnectError: ConnectAttemptError | undefined;
   /** The session LOST, until a new one is open: announced as previousSessionId. */
   #previousSessionId: bigint | undefined;
   /** A session presumed lost that the next connect closes first (best effort). */
@@ -331,6 +344,15 @@ export class Client extends EventEmitter {
   /** The chroot of the connect string ("" for none). */
   get chroot(): string {
     return this.#cs.chroot;
+  }
+
+  /**
+   * Why the newest connection attempt failed (a TLS handshake error with Node's code, a
+   * refused connection, no answer in time), while the client is not connected; undefined
+   * once a server answers. The client keeps trying meanwhile. See also "connectError".
+   */
+  get lastConnectError(): ConnectAttemptError | undefined {
+    return this.#lastConnectError;
   }
 
   /** The zxid of the newest state this client has seen. */
@@ -464,7 +486,10 @@ export class Client extends EventEmitter {
     await new Promise<void>((resolve, reject) => {
       const timer = this.#clock.setTimeout(() => {
         cleanup();
-        const err = new ZooKeeperError(Err.OperationTimeout, undefined, { cause: new Error(`no server answered within ${timeoutMs} ms`) });
+        const why = this.#notConnectedWhy(`no server answered within ${timeoutMs} ms`);
+        const err = new ZooKeeperError(Err.OperationTimeout, undefined, { cause: why });
+        // Said in the message too: "KeeperErrorCode = OperationTimeout" alone hides a TLS failure.
+        err.message = `${err.message}: ${why.message}`;
         this.#shutdown("CLOSED", err);
         reject(err);
       }, timeoutMs);
@@ -537,6 +562,8 @@ export class Client extends EventEmitter {
     this.#parser = new FrameParser(this.#opts.frameBytesMax);
     this.#pingsSentMs = [];
     let handshaken = false;
+    /** The first error of this attempt before the connect response: the reason it failed. */
+    let attemptError: NodeJS.ErrnoException | undefined;
     socket.on(this.#opts.tls === undefined ? "connect" : "secureConnect", () => this.#sendConnect(socket));
     socket.on("data", (chunk: Buffer) => {
       if (this.#socket !== socket) return;
@@ -554,17 +581,43 @@ export class Client extends EventEmitter {
         socket.destroy(e as Error);
       }
     });
-    socket.on("error", () => {});
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      if (!handshaken) attemptError ??= e;
+    });
     socket.on("close", () => {
       if (this.#socket !== socket) return;
       this.#socket = undefined;
-      if (!handshaken) this.#failedAttempts++;
+      if (!handshaken) {
+        this.#failedAttempts++;
+        this.#attemptFailed(hp, attemptError);
+      }
       this.#onDisconnect();
     });
     const connectWithinMs = Math.max(1000, Math.floor(this.#opts.sessionTimeoutMs / this.#hosts.length));
     socket.setTimeout(connectWithinMs, () => {
-      if (!handshaken) socket.destroy();
+      if (!handshaken) socket.destroy(Object.assign(new Error(`no answer to the connect request within ${connectWithinMs} ms`), { code: "ETIMEDOUT" }));
     });
+  }
+
+  /** Records and announces why an attempt ended before the connect response (see ConnectAttemptError). */
+  #attemptFailed(hp: HostPort, e: NodeJS.ErrnoException | undefined): void {
+    if (this.#closing || isFinal(this.#state)) return;
+    const err = new ConnectAttemptError(
+      hp.host,
+      hp.port,
+      this.#opts.tls !== undefined,
+      e?.code,
+      e === undefined ? "the server closed the connection before answering the connect request" : attemptDetail(e, this.#opts.tls !== undefined),
+      e === undefined ? undefined : { cause: e },
+    );
+    this.#lastConnectError = err;
+    this.emit("connectError", err);
+  }
+
+  /** `what` (why the client gives up waiting), with the newest failed attempt as its cause when there is one. */
+  #notConnectedWhy(what: string): Error {
+    const last = this.#lastConnectError;
+    return last === undefined ? new Error(what) : new Error(`${what}; last attempt ${last.message}`, { cause: last });
   }
 
   /** A TCP or (with `tls`) TLS connection to one host; "connect" / "secureConnect" follows. */
@@ -605,6 +658,7 @@ export class Client extends EventEmitter {
 
   #onConnectResponse(socket: Socket, frame: Buffer): void {
     socket.setTimeout(0);
+    this.#lastConnectError = undefined;
     const resp = readConnectResponse(new JuteReader(frame));
     if (resp.timeOut <= 0) {
       // The server says the session expired (or was closed): LOST, for real.
@@ -947,7 +1001,7 @@ export class Client extends EventEmitter {
       for (const o of this.#queued) {
         const f = o.inflight;
         if (f !== undefined && !f.settled && now - f.madeMs >= limitMs) {
-          settle(f, new ZooKeeperError(Err.ConnectionLoss, f.path, { cause: new Error(`no connection within ${limitMs} ms (operationTimeoutMs)`) }));
+          settle(f, new ZooKeeperError(Err.ConnectionLoss, f.path, { cause: this.#notConnectedWhy(`no connection within ${limitMs} ms (operationTimeoutMs)`) }));
         }
       }
       this.#armOpTimer();
@@ -1197,6 +1251,30 @@ function closeSessionAt(
       }
     });
   });
+}
+
+/**
+ * A failed attempt's error as a user reads it: OpenSSL's "...:error:0A000410:SSL
+ * routines:ssl3_read_bytes:sslv3 alert handshake failure:../ssl/record.c:1601:SSL alert
+ * number 40" becomes "sslv3 alert handshake failure (SSL alert number 40)", and the usual
+ * causes of a refused handshake are named.
+ */
+function attemptDetail(e: NodeJS.ErrnoException, tls: boolean): string {
+  const openssl = /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):[^:]*:\d+:(.*)$/s.exec(e.message.trim());
+  const text = openssl === null ? e.message.trim() : `${openssl[1]}${openssl[2]!.trim() === "" ? "" : ` (${openssl[2]!.trim()})`}`;
+  if (!tls) return text;
+  switch (e.code) {
+    case "ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE":
+    case "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED":
+    case "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE":
+    case "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA":
+      return `${text}: the server refused the handshake; does it require a client certificate (ssl.clientAuth=need) from a CA it trusts?`;
+    case "ERR_SSL_WRONG_VERSION_NUMBER":
+    case "ECONNRESET":
+      return `${text}: is the port a TLS port (secureClientPort, or client.portUnification)?`;
+    default:
+      return text;
+  }
 }
 
 function shuffle<T>(items: readonly T[]): T[] {

@@ -77,3 +77,37 @@ export class ClientClosedError extends ZooKeeperError {
     super(Err.ConnectionLoss, path, { cause: new Error("the client was closed") });
   }
 }
+
+/**
+ * Why one connection attempt ended before the server answered the connect request: a TLS
+ * handshake that failed (an untrusted or misnamed server certificate, a client certificate
+ * the server demands and did not get, a plain server on a TLS connect), a refused or reset
+ * TCP connection, or no answer in time. The client keeps trying (the next host, or the
+ * same one after a backoff, as ZooKeeper's client does); this says why it is not connected:
+ * `client.lastConnectError`, the "connectError" event, and the `cause` of `connect()`'s
+ * rejection when it gives up.
+ */
+export class ConnectAttemptError extends Error {
+  /** "ConnectAttemptError". */
+  override name = "ConnectAttemptError";
+  /** The host and port of the attempt, as in the connect string. */
+  readonly host: string;
+  readonly port: number;
+  /** Whether the attempt was over TLS. */
+  readonly tls: boolean;
+  /**
+   * Node's error code: "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+   * "ERR_TLS_CERT_ALTNAME_INVALID", "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+   * "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", ...; undefined when the server closed the
+   * connection without one.
+   */
+  readonly code: string | undefined;
+
+  constructor(host: string, port: number, tls: boolean, code: string | undefined, detail: string, options?: { cause?: unknown }) {
+    super(`${host}:${port}${tls ? " (TLS)" : ""}: ${code === undefined ? "" : `${code}: `}${detail}`, options);
+    this.host = host;
+    this.port = port;
+    this.tls = tls;
+    this.code = code;
+  }
+}

@@ -38,7 +38,7 @@ export {
   type ACL,
   type Stat,
 } from "./zookeeper.js";
-export { ZooKeeperError, SessionLostError, ClientClosedError } from "./errors.js";
+export { ZooKeeperError, SessionLostError, ClientClosedError, ConnectAttemptError } from "./errors.js";
 export {
   CorralClient,
   AckOutcomeUnknownError,

@@ -36,11 +36,15 @@
 // both ends present certificates from the ssl.quorum.* stores; an accepted connection is
 // TLS when its first byte starts a TLS handshake (0x16). A plain connection is refused
 // under sslQuorum unless portUnification lets both kinds in (rolling upgrade to TLS:
-// first portUnification everywhere, then sslQuorum, then portUnification off).
+// first portUnification everywhere, then sslQuorum, then portUnification off). With
+// ssl.quorum.hostnameVerification (the default) a peer's certificate must name it both
+// ways: the dialled host or IP, and on an accepted connection the address it comes from
+// (an IP SAN, or the name that address reverse-resolves to); a certificate that does not
+// is refused with one log line naming the address.
 
 import { createServer, connect as tcpConnect, type Server, type Socket } from "node:net";
 import { connect as tlsConnect, TLSSocket } from "node:tls";
-import { relay, verifyErrorOf, type TlsContextSource } from "./tls.js";
+import { peerNameProblem, relay, verifyErrorOf, type TlsContextSource } from "./tls.js";
 import { FrameParser, JuteReader, JuteWriter } from "../jute/index.js";
 import { assert, type Logger } from "../util/index.js";
 import { decodeZabMsg, encodeZabMsg, type ZabMsg } from "../zab/index.js";
@@ -75,7 +79,10 @@ export interface QuorumTls {
   readonly unified: boolean;
   /** This server's key, certificate and trusted CAs (both directions); reloaded when the files change. */
   readonly contexts: TlsContextSource;
-  /** ssl.quorum.hostnameVerification: a dialled peer's certificate must name its host or IP. */
+  /**
+   * ssl.quorum.hostnameVerification: a dialled peer's certificate must name the host or IP
+   * dialled, and an accepted peer's the address it connects from (see peerNameProblem).
+   */
   readonly hostnameVerification: boolean;
 }
 
@@ -84,6 +91,10 @@ const TLS_HANDSHAKE = 0x16;
 
 const HELLO_MAGIC = 0x434f5251; // "CORQ"
 const REDIAL_MS_MIN = 20;
+/** Refusals remembered (see #refusals); past it the memory starts over. */
+const REFUSALS_REMEMBERED_MAX = 256;
+/** The same refusal is said at warn level at most this often. */
+const REFUSAL_REPEAT_MS = 60_000;
 const REDIAL_MS_MAX = 1000;
 const OUT_BUFFER_KEEP_BYTES = 4 << 20;
 /** A stream's next frame is produced only while the socket holds fewer unsent bytes than this. */
@@ -129,6 +140,8 @@ export class QuorumTransport {
   readonly #streams = new Map<bigint, StreamState>();
   /** The last TLS error said per peer, so a failing redial is logged once. */
   readonly #tlsErrors = new Map<bigint, string>();
+  /** When each refusal (remote address and reason) was last said at warn level: a redialling peer's refusals are not repeated. */
+  readonly #refusals = new Map<string, number>();
 
   constructor(opts: QuorumTransportOptions) {
     this.#opts = opts;
@@ -399,7 +412,18 @@ export class QuorumTransport {
     s.once("data", (first: Buffer) => {
       s.pause();
       const refuse = (reason: string): void => {
-        this.#opts.log.warn({ client: `${s.remoteAddress}:${s.remotePort}`, reason }, `refused quorum connection from ${s.remoteAddress}: ${reason}`);
+        // A refused member redials every second: the same reason from the same address
+        // is said again only once a minute (at debug level in between).
+        const address = s.remoteAddress ?? "";
+        const key = `${address} ${reason}`;
+        const nowMs = performance.now();
+        const saidMs = this.#refusals.get(key);
+        const again = saidMs !== undefined && nowMs - saidMs < REFUSAL_REPEAT_MS;
+        if (!again) {
+          if (this.#refusals.size >= REFUSALS_REMEMBERED_MAX) this.#refusals.clear();
+          this.#refusals.set(key, nowMs);
+        }
+        this.#opts.log[again ? "debug" : "warn"]({ client: `${address}:${s.remotePort}`, reason }, `refused quorum connection from ${address}: ${reason}`);
         s.destroy();
       };
       if (first[0] !== TLS_HANDSHAKE) {
@@ -417,13 +441,29 @@ export class QuorumTransport {
       const failed = (e: Error): void => refuse(`TLS handshake failed: ${e.message}`);
       sock.on("error", failed);
       sock.once("secure", () => {
-        const verdict = sock.getPeerX509Certificate() === undefined ? "no certificate" : verifyErrorOf(sock);
-        if (verdict !== null) {
+        const cert = sock.getPeerX509Certificate();
+        const verdict = cert === undefined ? "no certificate" : verifyErrorOf(sock);
+        if (verdict !== null || cert === undefined) {
           refuse(`peer certificate not trusted (${verdict})`);
           return;
         }
-        sock.off("error", failed);
-        this.#readHello(sock);
+        const admit = (): void => {
+          sock.off("error", failed);
+          this.#readHello(sock);
+        };
+        if (!tls.hostnameVerification) {
+          admit();
+          return;
+        }
+        // As the dialling side checks the host it dialled, the accepting side checks the
+        // address the peer connects from (ZooKeeper's quorum trust manager does both).
+        // The TLS socket buffers what arrives meanwhile: #readHello reads it after.
+        void peerNameProblem(cert, s.remoteAddress ?? "").catch((e: unknown) => `peer certificate cannot be checked: ${(e as Error).message}`).then((problem) => {
+          if (this.#closed) s.destroy();
+          if (s.destroyed) return;
+          if (problem !== null) refuse(problem);
+          else admit();
+        });
       });
     });
   }

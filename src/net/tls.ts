@@ -7,7 +7,9 @@
 import { watch, type FSWatcher } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import type { Socket } from "node:net";
+import type { X509Certificate } from "node:crypto";
+import { lookupService } from "node:dns/promises";
+import { isIP, isIPv4, type Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from "node:tls";
 
@@ -244,4 +246,44 @@ export function relay(socket: Socket, first: Buffer): Duplex {
   socket.on("end", () => d.push(null));
   socket.on("close", () => d.destroy());
   return d;
+}
+
+/** How long the reverse lookup of a peer's address may take before its certificate is judged on the address alone. */
+export const REVERSE_LOOKUP_MS_MAX = 2_000;
+
+/** The address as the certificate would name it: an IPv4 address mapped into IPv6 is written as IPv4. */
+export function plainAddress(address: string): string {
+  const mapped = /^::ffff:(.+)$/i.exec(address)?.[1];
+  return mapped !== undefined && isIPv4(mapped) ? mapped : address;
+}
+
+/** The host name the address reverse-resolves to (the system resolver: /etc/hosts, then DNS), or undefined. */
+async function reverseName(address: string): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), REVERSE_LOOKUP_MS_MAX);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([lookupService(address, 0).then((r) => r.hostname, () => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Whether a connecting peer's certificate names the address it connects from, as
+ * ZooKeeper's quorum trust manager checks it under ssl.quorum.hostnameVerification: an IP
+ * subjectAltName equal to the address, or else the host name the address reverse-resolves
+ * to, matched against the DNS subjectAltNames (the subject's CN when there are none).
+ * Returns null when it does, or the reason it does not.
+ */
+export async function peerNameProblem(cert: X509Certificate, remoteAddress: string): Promise<string | null> {
+  const ip = plainAddress(remoteAddress);
+  if (isIP(ip) === 0) return "no peer address to check the peer certificate against";
+  if (cert.checkIP(ip) !== undefined) return null;
+  const name = await reverseName(ip);
+  if (name !== undefined && name !== ip && cert.checkHost(name) !== undefined) return null;
+  const via = name === undefined || name === ip ? "" : ` nor its host name ${name}`;
+  return `peer certificate does not name the peer's address ${ip}${via} (ssl.quorum.hostnameVerification=true)`;
 }

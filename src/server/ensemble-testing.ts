@@ -37,11 +37,31 @@ export interface EnsembleForTestOptions {
   extraConfigOf?: (id: number) => readonly string[];
   /** false: resolve once every member started, without waiting for one leader (default true). */
   settle?: boolean;
+  /**
+   * TLS on every port: sslQuorum=true with these stores as ssl.quorum.*, and a
+   * secureClientPort per member with them as ssl.* (ssl.clientAuth=need, ZooKeeper's
+   * default). connectString and connectStringOf then name the secure ports; clientPorts
+   * stay the plain ones (the server lines' client ports: four-letter words, admin).
+   */
+  tls?: EnsembleTls;
+}
+
+/** PEM stores for an ensemble with TLS everywhere (see EnsembleForTestOptions.tls). */
+export interface EnsembleTls {
+  /** Key and certificate (one PEM file) each member presents, to members and to clients. */
+  keyStore: string;
+  /** CA certificates (PEM) members and client certificates are checked against. */
+  trustStore: string;
 }
 
 export interface TestEnsemble {
   members: QuorumServer[];
+  /** Each member's plain client port, in members' order. */
   clientPorts: number[];
+  /** Each member's secureClientPort with `tls`, in members' order; empty without. */
+  securePorts: number[];
+  /** A member's plain client port (four-letter words answer there, with or without `tls`). */
+  clientPortOf(member: QuorumServer): number;
   /** host:port of every member, for a connect string. */
   connectString: string;
   connectStringOf(member: QuorumServer): string;
@@ -69,6 +89,8 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
   const ids = Array.from({ length: n + m }, (_, i) => i + 1);
   const quorumPorts = await Promise.all(ids.map(() => freePort()));
   const clientPorts = await Promise.all(ids.map(() => freePort()));
+  const tls = opts.tls;
+  const securePorts = tls === undefined ? [] : await Promise.all(ids.map(() => freePort()));
   const specOf = (quorumPort: number, clientPort: number, observer: boolean): string =>
     `127.0.0.1:${quorumPort}:${quorumPort}${observer ? ":observer" : ""};127.0.0.1:${clientPort}`;
   const serverLines = ids.map((id, i) => `server.${id}=${specOf(quorumPorts[i]!, clientPorts[i]!, id > n)}`);
@@ -87,15 +109,25 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
     `localSessionsUpgradingEnabled=${opts.localSessionsUpgradingEnabled === true}`,
     `reconfigEnabled=${opts.reconfigEnabled === true}`,
     ...(opts.superDigest === undefined ? [] : [`DigestAuthenticationProvider.superDigest=${opts.superDigest}`]),
+    ...(tls === undefined ? [] : [
+      "sslQuorum=true",
+      `ssl.quorum.keyStore.location=${tls.keyStore}`,
+      `ssl.quorum.trustStore.location=${tls.trustStore}`,
+      `ssl.keyStore.location=${tls.keyStore}`,
+      `ssl.trustStore.location=${tls.trustStore}`,
+      "ssl.clientAuth=need",
+    ]),
     ...(opts.extraConfig ?? []),
   ].join("\n");
+  /** Member id -> its secureClientPort line (with `tls`). */
+  const secureLine = (id: number): string[] => (tls === undefined ? [] : [`secureClientPort=${securePorts[id - 1]!}`]);
   const makeMember = async (id: number, lines: readonly string[]): Promise<QuorumServer> => {
     const dataDir = opts.dataDirRoot === undefined ? undefined : join(opts.dataDirRoot, String(id));
     if (dataDir !== undefined) {
       await mkdir(dataDir, { recursive: true });
       await writeFile(join(dataDir, "myid"), `${id}\n`);
     }
-    const { config } = parseConfig([base, ...(opts.extraConfigOf?.(id) ?? []), ...lines].join("\n"), { sourceName: `ensemble-${id}.cfg` });
+    const { config } = parseConfig([base, ...secureLine(id), ...(opts.extraConfigOf?.(id) ?? []), ...lines].join("\n"), { sourceName: `ensemble-${id}.cfg` });
     const c: CorralConfig = { ...config, myid: BigInt(id), dataDir, dataLogDir: dataDir };
     return new QuorumServer({ config: c, log: opts.log ?? silentLogger, ...seamsFor(BigInt(id)) });
   };
@@ -107,11 +139,15 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
   for (const id of ids) members.push(await makeMember(id, serverLines));
   await Promise.all(members.map((s) => s.start()));
   const running = new Set(members);
-  const portOf = (s: QuorumServer): number => clientPorts[members.indexOf(s)]!;
+  const clientPortOf = (s: QuorumServer): number => clientPorts[members.indexOf(s)]!;
+  /** The port clients use: the secure one with `tls`. */
+  const portOf = (s: QuorumServer): number => (tls === undefined ? clientPorts : securePorts)[members.indexOf(s)]!;
   const ens: TestEnsemble = {
     members,
     clientPorts,
-    connectString: clientPorts.map((p) => `127.0.0.1:${p}`).join(","),
+    securePorts,
+    clientPortOf,
+    connectString: (tls === undefined ? clientPorts : securePorts).map((p) => `127.0.0.1:${p}`).join(","),
     connectStringOf: (s) => `127.0.0.1:${portOf(s)}`,
     leader: () => [...running].find((s) => s.serving && s.mode === "leader"),
     followers: () => [...running].filter((s) => s.serving && s.mode === "follower"),
@@ -143,6 +179,7 @@ export async function startEnsembleForTest(opts: EnsembleForTestOptions = {}): P
       const id = members.length + 1;
       const quorumPort = await freePort();
       const clientPort = await freePort();
+      if (tls !== undefined) securePorts[id - 1] = await freePort();
       const spec = specOf(quorumPort, clientPort, role === "observer");
       const member = await makeMember(id, [...serverLines, `server.${id}=${spec}`]);
       members.push(member);

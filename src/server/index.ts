@@ -12,4 +12,4 @@ export { timedDisk } from "./timed-disk.js";
 export { QuorumServer, type QuorumServerOptions } from "./quorum.js";
 export { MemoryReclaimer, gcHook, RECLAIM_MIN_FREED_NODES } from "./reclaim.js";
 export { askFourLetterWord, freePort } from "../net/index.js";
-export { startEnsembleForTest, type EnsembleForTestOptions, type TestEnsemble } from "./ensemble-testing.js";
+export { startEnsembleForTest, type EnsembleForTestOptions, type EnsembleTls, type TestEnsemble } from "./ensemble-testing.js";

@@ -64,6 +64,14 @@ const CLIENT_EXT = "extendedKeyUsage=clientAuth\n";
 export const CLIENT1_DN = "CN=client1,OU=test,O=corral";
 export const CLIENT2_DN = "CN=client2\\, the second,OU=test,O=corral";
 
+/**
+ * One more identity from the PKI's CA (client and server usage), its subjectAltName as
+ * written for openssl (e.g. "DNS:elsewhere.example"); made on demand, as RSA keys take time.
+ */
+export function issueFromCa(pki: Pki, name: string, subjectAltName: string): Identity {
+  return issue(pki.dir, name, `/CN=${name}`, "ca", `subjectAltName=${subjectAltName}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+}
+
 export function makePki(): Pki {
   const dir = mkdtempSync(join(tmpdir(), "corral-tls-"));
   makeCa(dir, "ca", "corral-test-ca");

@@ -1,26 +1,25 @@
 // A 3 + 1 ensemble in one process, over real sockets (issue 6): one leader, writes from
 // any member, reads everywhere after sync, failover when the leader dies, sessions and
 // watches that move between servers, leader-owned expiry, recipes across members, and a
-// minority that stops accepting writes.
+// minority that stops accepting writes. Every test runs twice: plain, and with TLS
+// everywhere (issue 17: sslQuorum=true between members, clients on secureClientPort with
+// ssl.clientAuth=need); four-letter words go to the plain client port in both.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { connect, ZooKeeperClient, type CorralClient } from "../../src/client/index.js";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { connect, ZooKeeperClient, type ClientOptions, type CorralClient } from "../../src/client/index.js";
 import { asSessionId } from "../../src/util/index.js";
 import { OpCode, ReconfigRequestSchema, encodeRecord } from "../../src/jute/index.js";
-import { startEnsembleForTest, type TestEnsemble } from "../../src/server/index.js";
+import { startEnsembleForTest, type EnsembleForTestOptions, type TestEnsemble } from "../../src/server/index.js";
+import { ENSEMBLE_TRANSPORTS, removeTransportCerts } from "../helpers/ensemble-transports.js";
 import { fourLetterWord } from "../helpers/net.js";
+import { CLIENT1_DN } from "../helpers/tls-certs.js";
 
 let ens: TestEnsemble | undefined;
 const clients: CorralClient[] = [];
-
-async function client(connectString: string, sessionTimeoutMs = 4000): Promise<CorralClient> {
-  const c = await connect(connectString, { sessionTimeoutMs, shuffleHosts: false });
-  clients.push(c);
-  return c;
-}
+afterAll(removeTransportCerts);
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
@@ -28,21 +27,34 @@ afterEach(async () => {
   ens = undefined;
 });
 
-describe("an ensemble of three participants and an observer", () => {
+describe.each(ENSEMBLE_TRANSPORTS)("an ensemble of three participants and an observer, $name", (transport) => {
+  const start = (opts: EnsembleForTestOptions): Promise<TestEnsemble> => startEnsembleForTest({ ...opts, ...transport.ensemble() });
+  const connectTo = (cs: string, opts: ClientOptions = {}): Promise<CorralClient> => connect(cs, { ...opts, ...transport.client() });
+  const client = async (connectString: string, sessionTimeoutMs = 4000): Promise<CorralClient> => {
+    const c = await connectTo(connectString, { sessionTimeoutMs, shuffleHosts: false });
+    clients.push(c);
+    return c;
+  };
+
   it("elects one leader; srvr reports each member's mode", async () => {
-    ens = await startEnsembleForTest({ participants: 3, observers: 1 });
+    ens = await start({ participants: 3, observers: 1 });
     expect(ens.followers()).toHaveLength(2);
     expect(ens.observers()).toHaveLength(1);
     const modes = await Promise.all(
-      ens.members.map(async (m) => /Mode: (\w+)/.exec(await fourLetterWord("127.0.0.1", Number(ens!.connectStringOf(m).split(":")[1]), "srvr"))?.[1]),
+      ens.members.map(async (m) => /Mode: (\w+)/.exec(await fourLetterWord("127.0.0.1", ens!.clientPortOf(m), "srvr"))?.[1]),
     );
     expect(modes.sort()).toEqual(["follower", "follower", "leader", "observer"]);
-    const leaderPort = Number(ens.connectStringOf(ens.leader()!).split(":")[1]);
+    const leaderPort = ens.clientPortOf(ens.leader()!);
     const mntr = await fourLetterWord("127.0.0.1", leaderPort, "mntr");
     expect(mntr).toMatch(/^zk_server_state\tleader$/m);
     expect(mntr).toMatch(/^zk_synced_followers\t2$/m);
     expect(mntr).toMatch(/^zk_synced_observers\t1$/m);
     expect(mntr).toMatch(/^zk_pending_syncs\t0$/m);
+    // The transport under test is the one in use: members run sslQuorum, and a client's
+    // certificate reaches the server as its x509 identity.
+    expect(ens.members.map((m) => m.config.sslQuorum)).toEqual([transport.tls, transport.tls, transport.tls, transport.tls]);
+    const me = await (await client(ens.connectString)).whoAmI();
+    expect(me.some((id) => id.authScheme === "x509" && id.user === CLIENT1_DN)).toBe(transport.tls);
     // /zookeeper/config publishes the membership as ZooKeeper 3.5+ does.
     const c = await client(ens.connectString);
     const config = (await c.getData("/zookeeper/config")).data!.toString().split("\n");
@@ -59,7 +71,7 @@ describe("an ensemble of three participants and an observer", () => {
   });
 
   it("a write through any member is read on every member after sync", async () => {
-    ens = await startEnsembleForTest({ participants: 3, observers: 1 });
+    ens = await start({ participants: 3, observers: 1 });
     const cs = await Promise.all(ens.members.map((m) => client(ens!.connectStringOf(m))));
     for (let i = 0; i < cs.length; i++) await cs[i]!.create(`/from-${i}`, `v${i}`);
     for (const c of cs) {
@@ -72,7 +84,7 @@ describe("an ensemble of three participants and an observer", () => {
   });
 
   it("when the leader dies, a new one is elected, writes resume and nothing acknowledged is lost", async () => {
-    ens = await startEnsembleForTest({ participants: 3, observers: 1 });
+    ens = await start({ participants: 3, observers: 1 });
     const c = await client(ens.connectString);
     for (let i = 0; i < 50; i++) await c.create(`/acked-${i}`, `${i}`);
     const old = ens.leader()!;
@@ -98,7 +110,7 @@ describe("an ensemble of three participants and an observer", () => {
   });
 
   it("a session moves to another member with its ephemerals and watches", async () => {
-    ens = await startEnsembleForTest({ participants: 3 });
+    ens = await start({ participants: 3 });
     const [a, b] = ens.followers();
     const c = await client(`${ens.connectStringOf(a!)},${ens.connectStringOf(b!)}`);
     await c.create("/moving", null, { mode: "ephemeral" });
@@ -119,7 +131,7 @@ describe("an ensemble of three participants and an observer", () => {
   });
 
   it("the leader expires a session connected to a follower, and its ephemerals go everywhere", async () => {
-    ens = await startEnsembleForTest({ participants: 3, tickMs: 50 });
+    ens = await start({ participants: 3, tickMs: 50 });
     const f = ens.followers()[0]!;
     const c = await client(ens.connectStringOf(f), 100);
     await c.create("/short-lived", null, { mode: "ephemeral" });
@@ -135,7 +147,7 @@ describe("an ensemble of three participants and an observer", () => {
   });
 
   it("a lock taken through one member blocks the same lock through another", async () => {
-    ens = await startEnsembleForTest({ participants: 3, observers: 1 });
+    ens = await start({ participants: 3, observers: 1 });
     const a = await client(ens.connectStringOf(ens.followers()[0]!));
     const b = await client(ens.connectStringOf(ens.observers()[0]!));
     const held = await a.writeLock("/locks/x");
@@ -148,7 +160,7 @@ describe("an ensemble of three participants and an observer", () => {
   });
 
   it("recipes from several members at once share new parents and queues without failing each other", async () => {
-    ens = await startEnsembleForTest({ participants: 3, observers: 1 });
+    ens = await start({ participants: 3, observers: 1 });
     const cs = await Promise.all(ens.members.map((m) => client(ens!.connectStringOf(m))));
     // Every member creates the same new lock parents at the same moment.
     for (let i = 0; i < 10; i++) {
@@ -183,7 +195,7 @@ describe("an ensemble of three participants and an observer", () => {
   });
 
   it("a partitioned minority stops accepting writes, the majority keeps going, and after healing they converge", async () => {
-    ens = await startEnsembleForTest({ participants: 3 });
+    ens = await start({ participants: 3 });
     const leader = ens.leader()!;
     const [f1, f2] = ens.followers() as [typeof leader, typeof leader];
     const minority = await client(ens.connectStringOf(f2));
@@ -195,7 +207,7 @@ describe("an ensemble of three participants and an observer", () => {
     for (let i = 0; i < 500 && f2.serving; i++) await new Promise((r) => setTimeout(r, 10));
     expect(f2.serving).toBe(false);
     // Four-letter words still answer, as ZooKeeper's do while it is not serving.
-    const port = Number(ens.connectStringOf(f2).split(":")[1]);
+    const port = ens.clientPortOf(f2);
     expect(await fourLetterWord("127.0.0.1", port, "ruok")).toBe("imok");
     expect(await fourLetterWord("127.0.0.1", port, "srvr")).toBe("This ZooKeeper instance is not currently serving requests\n");
     await expect(minority.create("/minority-write", null, { signal: AbortSignal.timeout(300) })).rejects.toBeDefined();
@@ -209,7 +221,7 @@ describe("an ensemble of three participants and an observer", () => {
     expect(names).not.toContain("minority-write");
   });
   it("read-only mode: a partitioned member serves reads to read-only clients and refuses their writes", async () => {
-    ens = await startEnsembleForTest({ participants: 3, readOnlyModeEnabled: true });
+    ens = await start({ participants: 3, readOnlyModeEnabled: true });
     const leader = ens.leader()!;
     const [f1, f2] = ens.followers() as [typeof leader, typeof leader];
     const writer = await client(ens.connectStringOf(leader));
@@ -219,16 +231,16 @@ describe("an ensemble of three participants and an observer", () => {
     leader.partitionForTest([f2.me.id]);
     f1.partitionForTest([f2.me.id]);
     for (let i = 0; i < 500 && f2.serving; i++) await new Promise((r) => setTimeout(r, 10));
-    const port = Number(ens.connectStringOf(f2).split(":")[1]);
+    const port = ens.clientPortOf(f2);
     expect(await fourLetterWord("127.0.0.1", port, "isro")).toBe("ro");
-    const ro = await connect(ens.connectStringOf(f2), { canBeReadOnly: true, connectTimeoutMs: 5000 });
+    const ro = await connectTo(ens.connectStringOf(f2), { canBeReadOnly: true, connectTimeoutMs: 5000 });
     clients.push(ro);
     expect(ro.state).toBe("CONNECTED_READ_ONLY");
     const roSession = ro.sessionId;
     expect((await ro.getData("/seen-before")).data?.toString()).toBe("v");
     await expect(ro.create("/ro-write")).rejects.toMatchObject({ code: "NotReadOnly" });
     // A client that did not ask for read-only is not let in.
-    await expect(connect(ens.connectStringOf(f2), { connectTimeoutMs: 300 })).rejects.toBeDefined();
+    await expect(connectTo(ens.connectStringOf(f2), { connectTimeoutMs: 300 })).rejects.toBeDefined();
     // Healed: the member rejoins, drops its read-only clients, and they come back read-write.
     const rw = new Promise((r) => ro.on("state", (st: string) => st === "CONNECTED" && r(st)));
     for (const m of [f2, leader, f1]) m.healForTest();
@@ -241,7 +253,7 @@ describe("an ensemble of three participants and an observer", () => {
     expect(await writer.exists("/after-heal")).not.toBeNull();
   });
   it("local sessions stay on their server; an ephemeral needs an upgrade (localSessionsEnabled)", async () => {
-    ens = await startEnsembleForTest({ participants: 3, localSessionsEnabled: true });
+    ens = await start({ participants: 3, localSessionsEnabled: true });
     const f = ens.followers()[0]!;
     const local = await client(ens.connectStringOf(f));
     await local.create("/by-local", "x");
@@ -250,12 +262,12 @@ describe("an ensemble of three participants and an observer", () => {
     await expect(local.create("/eph", null, { mode: "ephemeral" })).rejects.toMatchObject({ code: "EphemeralOnLocalSession" });
     // A local session cannot move to another server.
     const other = ens.members.find((m) => m !== f)!;
-    const moved = new ZooKeeperClient(ens.connectStringOf(other));
+    const moved = new ZooKeeperClient(ens.connectStringOf(other), transport.client());
     await expect(moved.start({ sessionId: local.sessionId, password: local.sessionPassword })).rejects.toMatchObject({ code: "SessionExpired" });
   });
 
   it("with localSessionsUpgradingEnabled, creating an ephemeral makes the session global", async () => {
-    ens = await startEnsembleForTest({ participants: 3, localSessionsEnabled: true, localSessionsUpgradingEnabled: true });
+    ens = await start({ participants: 3, localSessionsEnabled: true, localSessionsUpgradingEnabled: true });
     const f = ens.followers()[0]!;
     const c = await client(ens.connectStringOf(f));
     await c.create("/upgraded", null, { mode: "ephemeral" });
@@ -270,7 +282,7 @@ describe("an ensemble of three participants and an observer", () => {
   it("a restarted leader brings a lagging follower up to date with a DIFF from its log, not a snapshot", async () => {
     const root = await mkdtemp(join(tmpdir(), "corral-diff-"));
     try {
-      ens = await startEnsembleForTest({ participants: 3, dataDirRoot: root });
+      ens = await start({ participants: 3, dataDirRoot: root });
       const writer = await client(ens.connectStringOf(ens.leader()!));
       for (let i = 0; i < 5; i++) await writer.create(`/before-${i}`, "b");
       const lagging = ens.followers()[0]!;

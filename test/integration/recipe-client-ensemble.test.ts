@@ -3,11 +3,12 @@
 // its waits with the same requestIds; the engine there answers from the node the first
 // send made. A lock waiter still gets its grant, exactly one node per contender; an
 // election member keeps its place; the leader's own member going away does not make two
-// members lead at once.
+// members lead at once. Both tests run plain and over TLS everywhere (issue 17).
 
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
 import { startEnsembleForTest, type QuorumServer, type TestEnsemble } from "../../src/server/index.js";
+import { ENSEMBLE_TRANSPORTS, removeTransportCerts } from "../helpers/ensemble-transports.js";
 import { outcome, reach, until, untilChildren } from "./recipe-client-support.js";
 
 let stops: (() => Promise<void>)[] = [];
@@ -15,23 +16,24 @@ afterEach(async () => {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
   stops = [];
 });
+afterAll(removeTransportCerts);
 
-async function ensemble(): Promise<TestEnsemble> {
-  const ens = await startEnsembleForTest({ participants: 3, tickMs: 200 });
-  stops.push(() => ens.stop());
-  await ens.settled();
-  return ens;
-}
+describe.each(ENSEMBLE_TRANSPORTS)("recipes when the client's member goes away, $name", (transport) => {
+  const ensemble = async (): Promise<TestEnsemble> => {
+    const ens = await startEnsembleForTest({ participants: 3, tickMs: 200, ...transport.ensemble() });
+    stops.push(() => ens.stop());
+    await ens.settled();
+    return ens;
+  };
 
-/** A client on `first`, falling back to `then` when `first` goes away. */
-async function client(ens: TestEnsemble, first: QuorumServer, then: QuorumServer): Promise<CorralClient> {
-  const hostOf = (m: QuorumServer): string => ens.connectStringOf(m);
-  const c = await connect(`${hostOf(first)},${hostOf(then)}`, { sessionTimeoutMs: 4000, shuffleHosts: false });
-  stops.push(() => c.close());
-  return c;
-}
+  /** A client on `first`, falling back to `then` when `first` goes away. */
+  const client = async (ens: TestEnsemble, first: QuorumServer, then: QuorumServer): Promise<CorralClient> => {
+    const hostOf = (m: QuorumServer): string => ens.connectStringOf(m);
+    const c = await connect(`${hostOf(first)},${hostOf(then)}`, { sessionTimeoutMs: 4000, shuffleHosts: false, ...transport.client() });
+    stops.push(() => c.close());
+    return c;
+  };
 
-describe("recipes when the client's member goes away", () => {
   it("a lock waiter moves to another member on the same session and is granted there, with one node", async () => {
     const ens = await ensemble();
     const [f1, f2] = ens.followers();

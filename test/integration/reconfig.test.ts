@@ -11,9 +11,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
 import { startEnsembleForTest, startStandaloneForTest, type QuorumServer, type TestEnsemble } from "../../src/server/index.js";
+import { ENSEMBLE_TRANSPORTS, PLAIN, removeTransportCerts, type EnsembleTransport } from "../helpers/ensemble-transports.js";
 import { zkCliSession } from "../helpers/zkcli.js";
 import { findZooKeeperInstall, inCi, INSTALL_HINT } from "../helpers/zookeeper-install.js";
 
@@ -23,6 +24,9 @@ const SUPER_DIGEST = `super:${createHash("sha1").update(`super:${SUPER_PASSWORD}
 let ens: TestEnsemble | undefined;
 let dataDirRoot: string | undefined;
 const clients: CorralClient[] = [];
+/** How members and clients talk in the tests running now (set per describe.each block). */
+let transport: EnsembleTransport = PLAIN;
+afterAll(removeTransportCerts);
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
@@ -39,12 +43,13 @@ async function start(opts: { durable?: boolean; participants?: number } = {}): P
     reconfigEnabled: true,
     superDigest: SUPER_DIGEST,
     ...(dataDirRoot === undefined ? {} : { dataDirRoot }),
+    ...transport.ensemble(),
   });
   return ens;
 }
 
 async function client(connectString: string, superUser = false): Promise<CorralClient> {
-  const c = await connect(connectString, { sessionTimeoutMs: 4000, shuffleHosts: false });
+  const c = await connect(connectString, { sessionTimeoutMs: 4000, shuffleHosts: false, ...transport.client() });
   clients.push(c);
   if (superUser) await c.addAuth("digest", `super:${SUPER_PASSWORD}`);
   return c;
@@ -89,7 +94,15 @@ async function writeEventually(c: CorralClient, path: string): Promise<void> {
   }
 }
 
-describe("dynamic reconfiguration", () => {
+// What replicates runs over both transports; the refusals and restarts below, plain only.
+describe.each(ENSEMBLE_TRANSPORTS)("dynamic reconfiguration, $name", (t) => {
+  beforeAll(() => {
+    transport = t;
+  });
+  afterAll(() => {
+    transport = PLAIN;
+  });
+
   it("adds a participant that synced first; writes replicate to it and its ack counts toward quorum", async () => {
     const e = await start();
     const [f1, f2] = e.followers() as [QuorumServer, QuorumServer];
@@ -190,6 +203,9 @@ describe("dynamic reconfiguration", () => {
     await expectConfigEverywhere(e, e.members, r.data!);
   });
 
+});
+
+describe("dynamic reconfiguration", () => {
   it("refuses a non-super user, bad arguments, a stale version and an unsynced quorum, as ZooKeeper does", async () => {
     const e = await start();
     const leader = e.leader()!;
