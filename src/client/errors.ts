@@ -90,8 +90,9 @@ export class ClientClosedError extends ZooKeeperError {
 export class ConnectAttemptError extends Error {
   /** "ConnectAttemptError". */
   override name = "ConnectAttemptError";
-  /** The host and port of the attempt, as in the connect string. */
+  /** The host of the attempt, as in the connect string. */
   readonly host: string;
+  /** The port of the attempt. */
   readonly port: number;
   /** Whether the attempt was over TLS. */
   readonly tls: boolean;
