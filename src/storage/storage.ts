@@ -267,6 +267,11 @@ export class Storage {
     return this.#log.stats;
   }
 
+  /** Every txn appended to the log so far is durable (tests and simulations). */
+  get logIdle(): boolean {
+    return this.#log.idle;
+  }
+
   get snapshotInProgress(): boolean {
     return this.#snapshot !== undefined;
   }

@@ -656,7 +656,11 @@ export class DriverSim {
       // TRUNC rebuilds the tree from disk (reset, then recovery's reads): a member with
       // disk ops in flight may be mid-rebuild, so it is walked once its disk is idle.
       const tree = qs.server.tree;
-      if (tree.lastProcessedZxid !== n.seenZxid && n.disk.inFlight === 0) this.#walk(n, tree, qs.serving);
+      // The log may hold appends it has not written yet (a batch is taken once the event
+      // loop's turn is over): a txn applied ahead of its own append being durable (a
+      // follower applies commits without waiting for its fsync) is the member's only once
+      // durable, so it is walked once the log is idle too.
+      if (tree.lastProcessedZxid !== n.seenZxid && n.disk.inFlight === 0 && qs.server.storage?.logIdle !== false) this.#walk(n, tree, qs.serving);
     }
   }
 
