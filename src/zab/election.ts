@@ -110,7 +110,17 @@ export class Election {
         this.#answerNonVoter(from, electionEpoch);
         return undefined;
       }
-      if (!configs.isVoter(myId)) return undefined;
+      if (!configs.isVoter(myId)) {
+        // A voter whose committed configuration is newer than ours may count us among its
+        // voters (a reconfig we missed made us one), and its quorum may need our vote: we
+        // take up its vote when it is better than ours (it always is: a non-voter proposes
+        // none). Safe either way: voting for a server is never unsafe for the voter, and
+        // servers that do not count us as a voter ignore our vote (driver simulator seed
+        // 448: a member that missed "add 2" voted for no one, and the others' pending
+        // "remove 1" needed 2's vote: no leader, for good).
+        if (configVersion <= configs.committed.version) return undefined;
+        return this.#onLookingVote(from, vote, electionEpoch);
+      }
       // A voter whose committed configuration is newer than ours knows better who may
       // lead: its candidate is ours too (we missed that reconfig; the sync will bring it).
       // Else a member that missed a reconfig never agrees with those that did (driver

@@ -474,6 +474,35 @@ describe("ZabPeer reconfiguration", () => {
     expect(votesOf2()).toContain(4n);
   });
 
+  it("a server outside its own configuration takes up the vote of a voter whose configuration is newer", () => {
+    // Driver simulator seed 448: 2 missed the reconfig that made it a voter; 1 and 3, with
+    // a pending "remove 1" that needs 2's vote, waited for ever on 2, which voted for no one.
+    const net = new Net();
+    const two = net.add(2, [
+      [1, "participant"],
+      [3, "participant"],
+    ]);
+    const votesOf2 = (): bigint[] => {
+      const out: bigint[] = [];
+      for (let r = two.ready(); r !== undefined; r = two.ready()) {
+        for (const o of r.sendNow) if (o.msg.type === "NOTIFICATION") out.push(o.msg.vote.leader);
+        two.advance(r);
+      }
+      return out;
+    };
+    votesOf2();
+    const vote = { leader: 3n, zxid: 0x4_0000_0054n, peerEpoch: 4 };
+    // From a voter of the same configuration version: nothing to take up.
+    two.step(1n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote, electionEpoch: 6, configVersion: 0n });
+    expect(votesOf2().filter((l) => l === 3n)).toEqual([]);
+    // From one whose committed configuration is newer: 2 votes for 3 too, and tells them.
+    two.step(1n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote, electionEpoch: 6, configVersion: 0x4_0000_0013n });
+    const after = votesOf2();
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((l) => l === 3n)).toBe(true);
+    expect(two.electionEpoch).toBe(6);
+  });
+
   it("a vote for a server we cannot elect still moves us to the sender's round", () => {
     // Driver simulator seed 11090: 5, in round 1, ignored round-12 votes for 4 (removed in
     // its newer configuration), while the others ignored its round-1 votes: no round met.
