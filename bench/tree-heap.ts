@@ -1,0 +1,207 @@
+// What a znode costs in memory, and how long a snapshot of the tree takes to write and to
+// read back: the 1,000,000-znode case of issue 15, measured on a DataTree alone (no
+// server, no sockets), so each change to the node's shape can be weighed in isolation.
+//
+//   node --expose-gc dist/bench/tree-heap.js [--nodes N] [--data BYTES] [--heap-snapshot]
+//
+// The tree is built as the server builds it: create txns are encoded and decoded (the path
+// and data objects are the ones a replica's decoder makes) and applied in zxid order, under
+// /app/g<k>/ in groups of 1,000, one node in 50 ephemeral (200 sessions) and one group of
+// sequential nodes. "Beyond data" subtracts the data bytes themselves (N x BYTES) from the
+// growth of heap + array buffers; the path strings count as overhead, as ZooKeeper's do.
+// --heap-snapshot (use a smaller N: the file is ~50x the heap) writes a V8 heap snapshot
+// and prints the self size of each constructor/type, per znode.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readFileSync, unlinkSync } from "node:fs";
+import { getHeapStatistics, writeHeapSnapshot } from "node:v8";
+import { OpCode } from "../src/jute/index.js";
+import { ImageDecoder, encodeImageChunks, installImage, nodeDisk, FuzzySnapshot, parseSnapshot, restoreSnapshot, versionDir } from "../src/storage/index.js";
+import { DataTree, OPEN_ACL_UNSAFE, type Effect } from "../src/tree/index.js";
+import { decodeTxnEntry, encodeTxnEntry, type TxnEntry } from "../src/txn/index.js";
+import { asSessionId, asZxid } from "../src/util/index.js";
+
+const GROUP = 1000;
+const EPHEMERAL_EVERY = 50;
+const SESSIONS = 200;
+
+interface Args {
+  nodes: number;
+  dataBytes: number;
+  heapSnapshot: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { nodes: 1_000_000, dataBytes: 100, heapSnapshot: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--nodes") args.nodes = Number(argv[++i]);
+    else if (a === "--data") args.dataBytes = Number(argv[++i]);
+    else if (a === "--heap-snapshot") args.heapSnapshot = true;
+    else throw new Error(`unknown argument ${String(a)}`);
+  }
+  if (!Number.isInteger(args.nodes) || args.nodes < 1) throw new Error("--nodes must be a positive integer");
+  return args;
+}
+
+function gc(): void {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g === undefined) throw new Error("run with node --expose-gc");
+  for (let i = 0; i < 3; i++) g();
+}
+
+/** Heap used plus array-buffer bytes (Buffer data lives outside the V8 heap). */
+function memory(): { heap: number; buffers: number; total: number } {
+  gc();
+  const heap = getHeapStatistics().used_heap_size;
+  const buffers = process.memoryUsage().arrayBuffers;
+  return { heap, buffers, total: heap + buffers };
+}
+
+let zxid = 0n;
+const TIME0 = 1_765_000_000_000;
+
+function entry(sessionId: bigint, txn: TxnEntry["txn"], opCode: number): TxnEntry {
+  zxid++;
+  const e: TxnEntry = { hdr: { sessionId: asSessionId(sessionId), cxid: Number(zxid & 0xffffn), zxid: asZxid(zxid), timeMs: TIME0 + Number(zxid), opCode }, txn };
+  // Through the codec, as a replica gets it: the data Buffer and path strings it makes.
+  return decodeTxnEntry(encodeTxnEntry(e));
+}
+
+function createTxn(path: string, data: Buffer, owner: bigint, parentCVersion = -1): TxnEntry["txn"] {
+  return { type: "create", path, data, acl: OPEN_ACL_UNSAFE, ephemeralOwner: owner, parentCVersion };
+}
+
+/** Builds the tree of `n` nodes below /app (plus the groups), returns it and its data bytes. */
+function build(tree: DataTree, n: number, dataBytes: number): number {
+  const effects: Effect[] = [];
+  const data = Buffer.alloc(dataBytes, 0x61);
+  let dataTotal = 0;
+  const apply = (sessionId: bigint, txn: TxnEntry["txn"], op: number): void => {
+    effects.length = 0;
+    const r = tree.apply(entry(sessionId, txn, op), effects);
+    if (r.err !== 0) throw new Error(`apply failed: ${r.err}`);
+  };
+  apply(0n, createTxn("/app", Buffer.alloc(0), 0n), OpCode.create);
+  for (let s = 1; s <= SESSIONS; s++) apply(BigInt(s), { type: "createSession", timeoutMs: 30_000 }, OpCode.createSession);
+  const groups = Math.ceil(n / GROUP);
+  for (let g = 0; g < groups; g++) {
+    const group = `/app/g${g}`;
+    apply(0n, createTxn(group, Buffer.alloc(0), 0n), OpCode.create);
+    const sequential = g === 1;
+    for (let i = g * GROUP; i < Math.min(n, (g + 1) * GROUP); i++) {
+      const ephemeral = i % EPHEMERAL_EVERY === 0;
+      const session = ephemeral ? BigInt(1 + (i % SESSIONS)) : 0n;
+      const j = i - g * GROUP;
+      const path = sequential ? `${group}/item-${String(j).padStart(10, "0")}` : `${group}/node-${i}`;
+      apply(session, createTxn(path, data, session, sequential ? j + 1 : -1), sequential ? OpCode.create2 : OpCode.create);
+      dataTotal += dataBytes;
+    }
+  }
+  return dataTotal;
+}
+
+async function timeSnapshot(tree: DataTree): Promise<{ writeMs: number; readMs: number; bytes: number; nodes: number }> {
+  const dir = await mkdtemp(join(tmpdir(), "corral-tree-heap-"));
+  try {
+    const vdir = versionDir(dir);
+    await nodeDisk.mkdirp(vdir);
+    const t0 = performance.now();
+    const snap = new FuzzySnapshot({ disk: nodeDisk, dir: vdir, tree, sessions: [], highestSessionId: 0n, timeMs: TIME0, yieldTurn: async () => {} });
+    const res = await snap.run();
+    const writeMs = performance.now() - t0;
+    if (res === undefined) throw new Error("snapshot aborted");
+    gc();
+    const t1 = performance.now();
+    const buf = await nodeDisk.readFile(res.path);
+    const parsed = parseSnapshot(buf, res.path);
+    const back = new DataTree();
+    restoreSnapshot(parsed, res.path, back);
+    back.nodeCount; // settle
+    const readMs = performance.now() - t1;
+    if (back.nodeCount !== tree.nodeCount) throw new Error(`recovered ${back.nodeCount} nodes of ${tree.nodeCount}`);
+    return { writeMs, readMs, bytes: res.bytes, nodes: back.nodeCount };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function timeImage(tree: DataTree): { encodeMs: number; decodeMs: number } {
+  const t0 = performance.now();
+  const { chunks, lastZxid } = encodeImageChunks(tree, []);
+  const encodeMs = performance.now() - t0;
+  const t1 = performance.now();
+  const dec = new ImageDecoder(tree.lastProcessedZxid);
+  for (const c of chunks) dec.push(c);
+  const live = new DataTree();
+  installImage(live, dec.finish(lastZxid));
+  const decodeMs = performance.now() - t1;
+  if (live.nodeCount !== tree.nodeCount) throw new Error("image lost nodes");
+  return { encodeMs, decodeMs };
+}
+
+/** Self sizes in a V8 heap snapshot, by node type and name, largest first. */
+function heapBreakdown(file: string): [string, number, number][] {
+  const snap = JSON.parse(readFileSync(file, "utf8")) as {
+    snapshot: { meta: { node_fields: string[]; node_types: (string[] | string)[] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snap.snapshot.meta.node_fields;
+  const types = snap.snapshot.meta.node_types[0] as string[];
+  const width = fields.length;
+  const typeAt = fields.indexOf("type");
+  const nameAt = fields.indexOf("name");
+  const sizeAt = fields.indexOf("self_size");
+  const agg = new Map<string, [number, number]>();
+  for (let i = 0; i < snap.nodes.length; i += width) {
+    const type = types[snap.nodes[i + typeAt]!]!;
+    let name = snap.strings[snap.nodes[i + nameAt]!]!;
+    if (type === "string" || type === "concatenated string" || type === "sliced string") name = "";
+    else if (type === "number") name = "heap number";
+    else if (name.length > 40) name = name.slice(0, 40) + "...";
+    const key = `${type}:${name}`;
+    const a = agg.get(key) ?? [0, 0];
+    a[0] += snap.nodes[i + sizeAt]!;
+    a[1]++;
+    agg.set(key, a);
+  }
+  return [...agg].map(([k, [size, count]]) => [k, size, count] as [string, number, number]).sort((a, b) => b[1] - a[1]);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const before = memory();
+  const tree = new DataTree();
+  const t0 = performance.now();
+  const dataTotal = build(tree, args.nodes, args.dataBytes);
+  const buildMs = performance.now() - t0;
+  const after = memory();
+  const nodes = tree.nodeCount;
+  const grown = after.total - before.total;
+  const beyond = (grown - dataTotal) / nodes;
+  const out = (s: string): void => void process.stdout.write(s + "\n");
+  out(`tree-heap: ${nodes} znodes, ${args.dataBytes}-byte data, built in ${buildMs.toFixed(0)} ms (${((nodes / buildMs) * 1000).toFixed(0)} creates/s)`);
+  out(`  heap +${((after.heap - before.heap) / 2 ** 20).toFixed(1)} MiB, array buffers +${((after.buffers - before.buffers) / 2 ** 20).toFixed(1)} MiB, data ${(dataTotal / 2 ** 20).toFixed(1)} MiB`);
+  out(`  per znode: ${(grown / nodes).toFixed(1)} bytes in all, ${beyond.toFixed(1)} bytes beyond its data (heap ${((after.heap - before.heap) / nodes).toFixed(1)}, buffers ${((after.buffers - before.buffers) / nodes).toFixed(1)})`);
+  out(`  rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+  if (args.heapSnapshot) {
+    const file = writeHeapSnapshot(join(tmpdir(), `corral-tree-heap-${process.pid}.heapsnapshot`));
+    try {
+      out(`  heap snapshot by type:name (bytes per znode, objects per znode), top 20:`);
+      for (const [k, size, count] of heapBreakdown(file).slice(0, 20)) {
+        out(`    ${(size / nodes).toFixed(1).padStart(7)} B  ${(count / nodes).toFixed(2).padStart(5)}  ${k}`);
+      }
+    } finally {
+      unlinkSync(file);
+    }
+  }
+  const snap = await timeSnapshot(tree);
+  out(`  snapshot: write ${snap.writeMs.toFixed(0)} ms, read back ${snap.readMs.toFixed(0)} ms, ${(snap.bytes / 2 ** 20).toFixed(1)} MiB`);
+  const img = timeImage(tree);
+  out(`  SNAP image: encode ${img.encodeMs.toFixed(0)} ms, decode + install ${img.decodeMs.toFixed(0)} ms`);
+}
+
+await main();
