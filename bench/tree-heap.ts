@@ -2,7 +2,7 @@
 // read back: the 1,000,000-znode case of issue 15, measured on a DataTree alone (no
 // server, no sockets), so each change to the node's shape can be weighed in isolation.
 //
-//   node --expose-gc dist/bench/tree-heap.js [--nodes N] [--data BYTES] [--heap-snapshot]
+//   node --expose-gc dist/bench/tree-heap.js [--nodes N] [--data BYTES] [--repeat K] [--heap-snapshot]
 //
 // The tree is built as the server builds it: create txns are encoded and decoded (the path
 // and data objects are the ones a replica's decoder makes) and applied in zxid order, under
@@ -10,7 +10,9 @@
 // sequential nodes. "Beyond data" subtracts the data bytes themselves (N x BYTES) from the
 // growth of heap + array buffers; the path strings count as overhead, as ZooKeeper's do.
 // --heap-snapshot (use a smaller N: the file is ~50x the heap) writes a V8 heap snapshot
-// and prints the self size of each constructor/type, per znode.
+// and prints the self size of each constructor/type, per znode. Snapshot and image times
+// are the fastest of K runs (default 3): the machine is shared, and the minimum is the
+// least disturbed.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -31,18 +33,21 @@ interface Args {
   nodes: number;
   dataBytes: number;
   heapSnapshot: boolean;
+  repeat: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { nodes: 1_000_000, dataBytes: 100, heapSnapshot: false };
+  const args: Args = { nodes: 1_000_000, dataBytes: 100, heapSnapshot: false, repeat: 3 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--nodes") args.nodes = Number(argv[++i]);
     else if (a === "--data") args.dataBytes = Number(argv[++i]);
     else if (a === "--heap-snapshot") args.heapSnapshot = true;
+    else if (a === "--repeat") args.repeat = Number(argv[++i]);
     else throw new Error(`unknown argument ${String(a)}`);
   }
   if (!Number.isInteger(args.nodes) || args.nodes < 1) throw new Error("--nodes must be a positive integer");
+  if (!Number.isInteger(args.repeat) || args.repeat < 1 || args.repeat > 20) throw new Error("--repeat must be 1..20");
   return args;
 }
 
@@ -198,10 +203,22 @@ async function main(): Promise<void> {
       unlinkSync(file);
     }
   }
-  const snap = await timeSnapshot(tree);
-  out(`  snapshot: write ${snap.writeMs.toFixed(0)} ms, read back ${snap.readMs.toFixed(0)} ms, ${(snap.bytes / 2 ** 20).toFixed(1)} MiB`);
-  const img = timeImage(tree);
-  out(`  SNAP image: encode ${img.encodeMs.toFixed(0)} ms, decode + install ${img.decodeMs.toFixed(0)} ms`);
+  const runs = { write: [] as number[], read: [] as number[], encode: [] as number[], decode: [] as number[] };
+  let snapBytes = 0;
+  for (let i = 0; i < args.repeat; i++) {
+    const snap = await timeSnapshot(tree);
+    gc();
+    const img = timeImage(tree);
+    gc();
+    snapBytes = snap.bytes;
+    runs.write.push(snap.writeMs);
+    runs.read.push(snap.readMs);
+    runs.encode.push(img.encodeMs);
+    runs.decode.push(img.decodeMs);
+  }
+  const fmt = (xs: number[]): string => `${Math.min(...xs).toFixed(0)} ms (runs ${xs.map((x) => x.toFixed(0)).join("/")})`;
+  out(`  snapshot (${(snapBytes / 2 ** 20).toFixed(1)} MiB): write ${fmt(runs.write)}, read back + restore ${fmt(runs.read)}`);
+  out(`  SNAP image: encode ${fmt(runs.encode)}, decode + install ${fmt(runs.decode)}`);
 }
 
 await main();
