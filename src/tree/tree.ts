@@ -39,36 +39,61 @@ const EMPTY_DATA = Buffer.alloc(0);
  * a Buffer per node cost a ~96-byte object of its own plus a share of an 8 KiB pool slab
  * that other short-lived buffers had cut into, so a million nodes of 100 bytes kept
  * ~700 MiB of slabs alive. `data` makes a Buffer on each read; hot paths use dataLength
- * and dataLatin1 instead. A class, so every node has one shape.
+ * and dataLatin1 instead. What only concerns children (their names, cversion, pzxid) is
+ * in a ZDir made when the node first needs one: most nodes are leaves whose cversion is 0
+ * and pzxid their czxid. A class, so every node has one shape.
  */
 export class ZNode {
   #data: string | null;
   acl: readonly ACL[];
-  czxid: bigint;
+  readonly czxid: bigint;
   mzxid: bigint;
-  pzxid: bigint;
   ctimeMs: number;
   mtimeMs: number;
   version: number;
-  cversion: number;
   aversion: number;
   ephemeralOwner: bigint;
-  /** Child names; null for a leaf that never had children (saves a Set per leaf). */
-  children: Set<string> | null = null;
+  // No private methods: V8 would give every instance a brand field for them.
+  #dir: ZDir | null = null;
 
   constructor(dataLatin1: string | null, acl: readonly ACL[], czxid: bigint, mzxid: bigint, pzxid: bigint, ctimeMs: number, mtimeMs: number, version: number, cversion: number, aversion: number, ephemeralOwner: bigint) {
     this.#data = dataLatin1;
     this.acl = acl;
     this.czxid = czxid;
     this.mzxid = mzxid;
-    this.pzxid = pzxid;
     this.ctimeMs = ctimeMs;
     this.mtimeMs = mtimeMs;
     this.version = version;
-    this.cversion = cversion;
     this.aversion = aversion;
+    if (cversion !== 0 || pzxid !== czxid) this.#dir = new ZDir(cversion, pzxid);
     // Decoded txns and snapshots bring a BigInt 0n apiece: the literal is one shared object.
     this.ephemeralOwner = ephemeralOwner === 0n ? 0n : ephemeralOwner;
+  }
+
+  /** Child names; null for a node that never had children. */
+  get children(): Set<string> | null {
+    return this.#dir === null ? null : this.#dir.children;
+  }
+
+  set children(v: Set<string> | null) {
+    if (v !== null || this.#dir !== null) (this.#dir ??= new ZDir(0, this.czxid)).children = v;
+  }
+
+  /** Child creations under this node (statOf derives ZooKeeper's cversion from it). */
+  get cversion(): number {
+    return this.#dir === null ? 0 : this.#dir.cversion;
+  }
+
+  set cversion(v: number) {
+    if (v !== 0 || this.#dir !== null) (this.#dir ??= new ZDir(0, this.czxid)).cversion = v;
+  }
+
+  get pzxid(): bigint {
+    return this.#dir === null ? this.czxid : this.#dir.pzxid;
+  }
+
+  set pzxid(v: bigint) {
+    if (v !== this.czxid || this.#dir !== null) (this.#dir ??= new ZDir(0, this.czxid)).pzxid = v;
   }
 
   /** The data as a new Buffer (null: none); each call copies. */
@@ -98,6 +123,18 @@ export class ZNode {
   toRecord(): ZNodeRecord {
     const { acl, czxid, mzxid, pzxid, ctimeMs, mtimeMs, version, cversion, aversion, ephemeralOwner } = this;
     return { data: this.data, acl, czxid, mzxid, pzxid, ctimeMs, mtimeMs, version, cversion, aversion, ephemeralOwner };
+  }
+}
+
+/** A node's children and what changes with them: only on nodes that ever had a child (or a record saying so). */
+class ZDir {
+  children: Set<string> | null = null;
+  cversion: number;
+  pzxid: bigint;
+
+  constructor(cversion: number, pzxid: bigint) {
+    this.cversion = cversion;
+    this.pzxid = pzxid;
   }
 }
 
