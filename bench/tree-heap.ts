@@ -108,43 +108,57 @@ function build(tree: DataTree, n: number, dataBytes: number): number {
   return dataTotal;
 }
 
-async function timeSnapshot(tree: DataTree): Promise<{ writeMs: number; readMs: number; bytes: number; nodes: number }> {
+/** CPU ms of this process (all its threads) since `from`: less disturbed by other processes than wall time. */
+function cpuMs(from?: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1000;
+}
+
+async function timeSnapshot(tree: DataTree): Promise<{ writeMs: number; readMs: number; writeCpu: number; readCpu: number; bytes: number; nodes: number }> {
   const dir = await mkdtemp(join(tmpdir(), "corral-tree-heap-"));
   try {
     const vdir = versionDir(dir);
     await nodeDisk.mkdirp(vdir);
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const snap = new FuzzySnapshot({ disk: nodeDisk, dir: vdir, tree, sessions: [], highestSessionId: 0n, timeMs: TIME0, yieldTurn: async () => {} });
     const res = await snap.run();
     const writeMs = performance.now() - t0;
+    const writeCpu = cpuMs(c0);
     if (res === undefined) throw new Error("snapshot aborted");
     gc();
     const t1 = performance.now();
+    const c1 = process.cpuUsage();
     const buf = await nodeDisk.readFile(res.path);
     const parsed = parseSnapshot(buf, res.path);
     const back = new DataTree();
     restoreSnapshot(parsed, res.path, back);
     back.nodeCount; // settle
     const readMs = performance.now() - t1;
+    const readCpu = cpuMs(c1);
     if (back.nodeCount !== tree.nodeCount) throw new Error(`recovered ${back.nodeCount} nodes of ${tree.nodeCount}`);
-    return { writeMs, readMs, bytes: res.bytes, nodes: back.nodeCount };
+    return { writeMs, readMs, writeCpu, readCpu, bytes: res.bytes, nodes: back.nodeCount };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-function timeImage(tree: DataTree): { encodeMs: number; decodeMs: number } {
+function timeImage(tree: DataTree): { encodeMs: number; decodeMs: number; encodeCpu: number; decodeCpu: number } {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const { chunks, lastZxid } = encodeImageChunks(tree, []);
   const encodeMs = performance.now() - t0;
+  const encodeCpu = cpuMs(c0);
   const t1 = performance.now();
+  const c1 = process.cpuUsage();
   const dec = new ImageDecoder(tree.lastProcessedZxid);
   for (const c of chunks) dec.push(c);
   const live = new DataTree();
   installImage(live, dec.finish(lastZxid));
   const decodeMs = performance.now() - t1;
+  const decodeCpu = cpuMs(c1);
   if (live.nodeCount !== tree.nodeCount) throw new Error("image lost nodes");
-  return { encodeMs, decodeMs };
+  return { encodeMs, decodeMs, encodeCpu, decodeCpu };
 }
 
 /** Self sizes in a V8 heap snapshot, by node type and name, largest first. */
@@ -204,6 +218,7 @@ async function main(): Promise<void> {
     }
   }
   const runs = { write: [] as number[], read: [] as number[], encode: [] as number[], decode: [] as number[] };
+  const cpu = { write: [] as number[], read: [] as number[], encode: [] as number[], decode: [] as number[] };
   let snapBytes = 0;
   for (let i = 0; i < args.repeat; i++) {
     const snap = await timeSnapshot(tree);
@@ -215,10 +230,14 @@ async function main(): Promise<void> {
     runs.read.push(snap.readMs);
     runs.encode.push(img.encodeMs);
     runs.decode.push(img.decodeMs);
+    cpu.write.push(snap.writeCpu);
+    cpu.read.push(snap.readCpu);
+    cpu.encode.push(img.encodeCpu);
+    cpu.decode.push(img.decodeCpu);
   }
-  const fmt = (xs: number[]): string => `${Math.min(...xs).toFixed(0)} ms (runs ${xs.map((x) => x.toFixed(0)).join("/")})`;
-  out(`  snapshot (${(snapBytes / 2 ** 20).toFixed(1)} MiB): write ${fmt(runs.write)}, read back + restore ${fmt(runs.read)}`);
-  out(`  SNAP image: encode ${fmt(runs.encode)}, decode + install ${fmt(runs.decode)}`);
+  const fmt = (k: keyof typeof runs): string => `${Math.min(...runs[k]).toFixed(0)} ms wall, ${Math.min(...cpu[k]).toFixed(0)} ms cpu (wall runs ${runs[k].map((x) => x.toFixed(0)).join("/")})`;
+  out(`  snapshot (${(snapBytes / 2 ** 20).toFixed(1)} MiB): write ${fmt("write")}; read back + restore ${fmt("read")}`);
+  out(`  SNAP image: encode ${fmt("encode")}; decode + install ${fmt("decode")}`);
 }
 
 await main();
