@@ -2,11 +2,11 @@
 // read back: the 1,000,000-znode case of issue 15, measured on a DataTree alone (no
 // server, no sockets), so each change to the node's shape can be weighed in isolation.
 //
-//   node --expose-gc dist/bench/tree-heap.js [--nodes N] [--data BYTES] [--repeat K] [--heap-snapshot]
+//   node --expose-gc dist/bench/tree-heap.js [--nodes N] [--data BYTES] [--group G] [--repeat K] [--heap-snapshot]
 //
 // The tree is built as the server builds it: create txns are encoded and decoded (the path
 // and data objects are the ones a replica's decoder makes) and applied in zxid order, under
-// /app/g<k>/ in groups of 1,000, one node in 50 ephemeral (200 sessions) and one group of
+// /app/g<k>/ in groups of G (default 1,000), one node in 50 ephemeral (200 sessions) and one group of
 // sequential nodes. "Beyond data" subtracts the data bytes themselves (N x BYTES) from the
 // growth of heap + array buffers; the path strings count as overhead, as ZooKeeper's do.
 // --heap-snapshot (use a smaller N: the file is ~50x the heap) writes a V8 heap snapshot
@@ -25,7 +25,6 @@ import { DataTree, OPEN_ACL_UNSAFE, type Effect } from "../src/tree/index.js";
 import { decodeTxnEntry, encodeTxnEntry, type TxnEntry } from "../src/txn/index.js";
 import { asSessionId, asZxid } from "../src/util/index.js";
 
-const GROUP = 1000;
 const EPHEMERAL_EVERY = 50;
 const SESSIONS = 200;
 
@@ -34,19 +33,22 @@ interface Args {
   dataBytes: number;
   heapSnapshot: boolean;
   repeat: number;
+  group: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { nodes: 1_000_000, dataBytes: 100, heapSnapshot: false, repeat: 3 };
+  const args: Args = { nodes: 1_000_000, dataBytes: 100, heapSnapshot: false, repeat: 3, group: 1000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--nodes") args.nodes = Number(argv[++i]);
     else if (a === "--data") args.dataBytes = Number(argv[++i]);
     else if (a === "--heap-snapshot") args.heapSnapshot = true;
     else if (a === "--repeat") args.repeat = Number(argv[++i]);
+    else if (a === "--group") args.group = Number(argv[++i]);
     else throw new Error(`unknown argument ${String(a)}`);
   }
   if (!Number.isInteger(args.nodes) || args.nodes < 1) throw new Error("--nodes must be a positive integer");
+  if (!Number.isInteger(args.group) || args.group < 1) throw new Error("--group must be a positive integer");
   if (!Number.isInteger(args.repeat) || args.repeat < 1 || args.repeat > 20) throw new Error("--repeat must be 1..20");
   return args;
 }
@@ -80,7 +82,7 @@ function createTxn(path: string, data: Buffer, owner: bigint, parentCVersion = -
 }
 
 /** Builds the tree of `n` nodes below /app (plus the groups), returns it and its data bytes. */
-function build(tree: DataTree, n: number, dataBytes: number): number {
+function build(tree: DataTree, n: number, dataBytes: number, group: number): number {
   const effects: Effect[] = [];
   const data = Buffer.alloc(dataBytes, 0x61);
   let dataTotal = 0;
@@ -91,16 +93,16 @@ function build(tree: DataTree, n: number, dataBytes: number): number {
   };
   apply(0n, createTxn("/app", Buffer.alloc(0), 0n), OpCode.create);
   for (let s = 1; s <= SESSIONS; s++) apply(BigInt(s), { type: "createSession", timeoutMs: 30_000 }, OpCode.createSession);
-  const groups = Math.ceil(n / GROUP);
+  const groups = Math.ceil(n / group);
   for (let g = 0; g < groups; g++) {
-    const group = `/app/g${g}`;
-    apply(0n, createTxn(group, Buffer.alloc(0), 0n), OpCode.create);
+    const dir = `/app/g${g}`;
+    apply(0n, createTxn(dir, Buffer.alloc(0), 0n), OpCode.create);
     const sequential = g === 1;
-    for (let i = g * GROUP; i < Math.min(n, (g + 1) * GROUP); i++) {
+    for (let i = g * group; i < Math.min(n, (g + 1) * group); i++) {
       const ephemeral = i % EPHEMERAL_EVERY === 0;
       const session = ephemeral ? BigInt(1 + (i % SESSIONS)) : 0n;
-      const j = i - g * GROUP;
-      const path = sequential ? `${group}/item-${String(j).padStart(10, "0")}` : `${group}/node-${i}`;
+      const j = i - g * group;
+      const path = sequential ? `${dir}/item-${String(j).padStart(10, "0")}` : `${dir}/node-${i}`;
       apply(session, createTxn(path, data, session, sequential ? j + 1 : -1), sequential ? OpCode.create2 : OpCode.create);
       dataTotal += dataBytes;
     }
@@ -217,14 +219,14 @@ async function main(): Promise<void> {
   const before = memory();
   const tree = new DataTree();
   const t0 = performance.now();
-  const dataTotal = build(tree, args.nodes, args.dataBytes);
+  const dataTotal = build(tree, args.nodes, args.dataBytes, args.group);
   const buildMs = performance.now() - t0;
   const after = memory();
   const nodes = tree.nodeCount;
   const grown = after.total - before.total;
   const beyond = (grown - dataTotal) / nodes;
   const out = (s: string): void => void process.stdout.write(s + "\n");
-  out(`tree-heap: ${nodes} znodes, ${args.dataBytes}-byte data, built in ${buildMs.toFixed(0)} ms (${((nodes / buildMs) * 1000).toFixed(0)} creates/s)`);
+  out(`tree-heap: ${nodes} znodes (groups of ${args.group}), ${args.dataBytes}-byte data, built in ${buildMs.toFixed(0)} ms (${((nodes / buildMs) * 1000).toFixed(0)} creates/s)`);
   out(`  heap +${((after.heap - before.heap) / 2 ** 20).toFixed(1)} MiB, array buffers +${((after.buffers - before.buffers) / 2 ** 20).toFixed(1)} MiB, data ${(dataTotal / 2 ** 20).toFixed(1)} MiB`);
   out(`  per znode: ${(grown / nodes).toFixed(1)} bytes in all, ${beyond.toFixed(1)} bytes beyond its data (heap ${((after.heap - before.heap) / nodes).toFixed(1)}, buffers ${((after.buffers - before.buffers) / nodes).toFixed(1)})`);
   out(`  rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
