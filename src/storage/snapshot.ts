@@ -381,7 +381,6 @@ export function restoreSnapshot(snap: ParsedSnapshot, file: string, tree: DataTr
   tree.lastProcessedZxid = snap.zxid;
 }
 
-const EMPTY = Buffer.alloc(0);
 const TWO_32 = 4294967296;
 
 /**
