@@ -60,6 +60,16 @@ export class JuteReader {
     return Buffer.from(this.buf.subarray(at, at + len));
   }
 
+  /** A buffer field as a latin1 string, one char per byte (null for -1): a ZNode's form of data. */
+  bufferLatin1(): string | null {
+    const len = this.int();
+    if (len === -1) return null;
+    if (len < -1) throw new JuteError(`negative buffer length ${len}`);
+    if (len === 0) return "";
+    const at = this.#need(len);
+    return this.buf.toString("latin1", at, at + len);
+  }
+
   /** A ustring field; null (-1) reads as "" since no record we accept gives null meaning. */
   ustring(): string {
     const len = this.int();
@@ -172,6 +182,17 @@ export class JuteWriter {
     this.int(v.length);
     const at = this.#reserve(v.length);
     this.#buf.set(v, at);
+  }
+
+  /** A buffer field whose bytes are `v`'s chars (each < 256), as bufferLatin1 reads it. */
+  bufferLatin1(v: string | null): void {
+    if (v === null) {
+      this.int(-1);
+      return;
+    }
+    this.int(v.length);
+    const at = this.#reserve(v.length);
+    this.#buf.write(v, at, v.length, "latin1");
   }
 
   ustring(v: string | null): void {

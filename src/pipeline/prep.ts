@@ -414,7 +414,7 @@ export class Prep {
       const from = this.#tree.get(m.from);
       const parentCVersion = (parent.cversion + 1) | 0;
       this.#record(parentPath, zxid, pendingNode(parent.version, parentCVersion, parent.aversion, parent.ephemeralOwner, parent.childCount + 1, parent.acl, parent.dataBytes));
-      this.#record(m.to, zxid, pendingNode(0, 0, 0, 0n, 0, from?.acl ?? this.#lookup(m.from)!.acl, from?.data?.length ?? this.#lookup(m.from)!.dataBytes));
+      this.#record(m.to, zxid, pendingNode(0, 0, 0, 0n, 0, from?.acl ?? this.#lookup(m.from)!.acl, from?.dataLength ?? this.#lookup(m.from)!.dataBytes));
       moves.push({ from: m.from, to: m.to, parentCVersion });
     }
     return moves;
@@ -488,7 +488,7 @@ export class Prep {
     if (cr !== undefined) return cr.node;
     const n = this.#tree.get(path);
     if (n === undefined) return null;
-    return pendingNode(n.version, n.cversion, n.aversion, n.ephemeralOwner, childCount(n), n.acl, n.data === null ? 0 : n.data.length);
+    return pendingNode(n.version, n.cversion, n.aversion, n.ephemeralOwner, childCount(n), n.acl, n.dataLength);
   }
 
   #record(path: string, zxid: bigint, node: PendingNode | null): void {

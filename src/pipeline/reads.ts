@@ -9,7 +9,6 @@ import {
   GetACLResponseSchema,
   GetChildren2ResponseSchema,
   GetChildrenResponseSchema,
-  GetDataResponseSchema,
   ErrorResponseSchema,
   EventType,
   MultiHeaderSchema,
@@ -21,6 +20,7 @@ import {
   GetEphemeralsResponseSchema,
   GetAllChildrenNumberResponseSchema,
   encodeRecord,
+  writeStat,
   type JuteWriter,
   type RecordType,
 } from "../jute/index.js";
@@ -104,8 +104,16 @@ export class Reads {
     const tree = this.#tree;
     if (req.kind === "getData") {
       if (req.watch) this.#watches.add(conn, WatchKind.Data, req.path);
-      const value = { data: node.data, stat: tree.statOf(node) };
-      return { err: Err.Ok, body: (w) => encodeRecord(w, GetDataResponseSchema, value) };
+      // GetDataResponse (data, Stat), the data written from the node's own form: no copy.
+      const data = node.dataLatin1;
+      const stat = tree.statOf(node);
+      return {
+        err: Err.Ok,
+        body: (w) => {
+          w.bufferLatin1(data);
+          writeStat(w, stat);
+        },
+      };
     }
     if (req.watch) this.#watches.add(conn, WatchKind.Child, req.path);
     const children = node.children === null ? [] : [...node.children];

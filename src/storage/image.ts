@@ -25,7 +25,7 @@
 // chunk is at most chunkBytes plus one record.
 
 import { JuteReader, JuteWriter, readAcls, type ACL } from "../jute/index.js";
-import { DataTree, EffectKind, type Effect, type ZNodeRecord } from "../tree/index.js";
+import { DataTree, EffectKind, type Effect, type ZNode } from "../tree/index.js";
 import { decodeTxnEntry, encodeTxnEntry, type TxnEntry } from "../txn/index.js";
 import { asZxid, assert, hex64, type Zxid } from "../util/index.js";
 import { readNodeStat, writeNodeRecord, type NodeRecordTags } from "./snapshot.js";
@@ -52,7 +52,7 @@ export class ImageEncoder {
   readonly #chunkBytes: number;
   readonly #sessions: ImageSession[];
   #sessionAt = 0;
-  readonly #walk: IterableIterator<[string, ZNodeRecord]>;
+  readonly #walk: IterableIterator<[string, ZNode]>;
   readonly #aclIndex = new Map<readonly ACL[], number>();
   /** Txns applied since Z0 while the walk runs: encoded entry and, for a close, what it deleted. */
   readonly #tail: { zxid: bigint; data: Buffer; closed: string[] | undefined }[] = [];
@@ -207,11 +207,11 @@ export class ImageDecoder {
         case Rec.node: {
           if (this.#replaying) throw new Error("image: node record after the txns");
           const path = r.ustring();
-          const data = r.buffer();
+          const data = r.bufferLatin1();
           const aclAt = r.int();
           const acl = this.#acls[aclAt];
           if (acl === undefined) throw new Error(`image: node ${path} uses undefined ACL ${aclAt}`);
-          if (!this.#tree.restoreNode(path, readNodeStat(r, data, acl))) throw new Error(`image: ${path} comes before its parent`);
+          if (!this.#tree.restoreStat(path, data, acl, readNodeStat(r))) throw new Error(`image: ${path} comes before its parent`);
           this.#nodeRecords++;
           break;
         }

@@ -35,7 +35,7 @@
 
 import { join } from "node:path";
 import { JuteError, JuteReader, JuteWriter, writeAcls, type ACL } from "../jute/index.js";
-import { EffectKind, type DataTree, type Effect, type ZNodeRecord } from "../tree/index.js";
+import { EffectKind, type DataTree, type Effect, type ZNode, type ZNodeRecord, type ZNodeStat } from "../tree/index.js";
 import type { TxnEntry } from "../txn/index.js";
 import { asZxid, assert, type Zxid } from "../util/index.js";
 import type { Disk, DiskFile } from "./disk.js";
@@ -239,7 +239,7 @@ const SNAPSHOT_TAGS: NodeRecordTags = { acl: TAG_ACL, node: TAG_NODE };
  * tags): an ACL record first when the node's ACL list is new to `aclIndex`, then the node
  * with the index of its ACL list.
  */
-export function writeNodeRecord(w: JuteWriter, path: string, n: ZNodeRecord, aclIndex: Map<readonly ACL[], number>, tags: NodeRecordTags = SNAPSHOT_TAGS): void {
+export function writeNodeRecord(w: JuteWriter, path: string, n: ZNode, aclIndex: Map<readonly ACL[], number>, tags: NodeRecordTags = SNAPSHOT_TAGS): void {
   let acl = aclIndex.get(n.acl);
   if (acl === undefined) {
     acl = aclIndex.size;
@@ -250,13 +250,13 @@ export function writeNodeRecord(w: JuteWriter, path: string, n: ZNodeRecord, acl
   }
   w.raw(tags.node);
   w.ustring(path);
-  w.buffer(n.data);
+  w.bufferLatin1(n.dataLatin1);
   w.int(acl);
   writeNodeStat(w, n);
 }
 
 /** A node record's stat fields, in the order both snapshot formats use. */
-export function writeNodeStat(w: JuteWriter, n: Omit<ZNodeRecord, "data" | "acl">): void {
+export function writeNodeStat(w: JuteWriter, n: ZNodeStat): void {
   w.long(n.czxid);
   w.long(n.mzxid);
   w.long(n.pzxid);
@@ -268,11 +268,9 @@ export function writeNodeStat(w: JuteWriter, n: Omit<ZNodeRecord, "data" | "acl"
   w.long(n.ephemeralOwner);
 }
 
-/** Reads what writeNodeStat wrote, completing a record with its data and ACL. */
-export function readNodeStat(r: JuteReader, data: Buffer | null, acl: readonly ACL[]): ZNodeRecord {
+/** Reads what writeNodeStat wrote. */
+export function readNodeStat(r: JuteReader): ZNodeStat {
   return {
-    data,
-    acl,
     czxid: r.long(),
     mzxid: r.long(),
     pzxid: r.long(),
@@ -383,7 +381,6 @@ export function restoreSnapshot(snap: ParsedSnapshot, file: string, tree: DataTr
   tree.lastProcessedZxid = snap.zxid;
 }
 
-const EMPTY = Buffer.alloc(0);
 const TWO_32 = 4294967296;
 
 /**
@@ -424,12 +421,13 @@ function restoreBlock(b: Buffer, acls: ACL[][], tree: DataTree): number {
     const path = str();
     const dataLen = b.readInt32BE(o);
     o += 4;
-    let data: Buffer | null = null;
+    // Straight into a ZNode's form of data (a latin1 string): no Buffer per node.
+    let data: string | null = null;
     if (dataLen > 0) {
       if (o + dataLen > end) throw new RangeError(`data of ${dataLen} bytes at ${o - 4}`);
-      data = Buffer.from(b.subarray(o, o + dataLen));
+      data = b.toString("latin1", o, o + dataLen);
       o += dataLen;
-    } else if (dataLen === 0) data = EMPTY;
+    } else if (dataLen === 0) data = "";
     const aclAt = b.readInt32BE(o);
     const acl = acls[aclAt];
     if (acl === undefined) throw new RangeError(`node ${path} uses undefined ACL ${aclAt}`);
@@ -447,7 +445,7 @@ function restoreBlock(b: Buffer, acls: ACL[][], tree: DataTree): number {
     const ephemeralOwner = ownerHi === 0 && ownerLo === 0 ? 0n : b.readBigInt64BE(o + 56);
     o += 64;
     if (o > end) throw new RangeError(`node record for ${path} runs past the block`);
-    const ok = tree.restoreNode(path, { data, acl, czxid, mzxid, pzxid, ctimeMs, mtimeMs, version, cversion, aversion, ephemeralOwner });
+    const ok = tree.restoreStat(path, data, acl, { czxid, mzxid, pzxid, ctimeMs, mtimeMs, version, cversion, aversion, ephemeralOwner });
     if (!ok) throw new RangeError(`node ${path} comes before its parent`);
     records++;
   }
@@ -471,7 +469,7 @@ export function* nodeRecordsOf(payload: Buffer): Generator<{ tag: "acl"; index: 
     const path = r.ustring();
     const data = r.buffer();
     const aclIndex = r.int();
-    const node = readNodeStat(r, data, []);
+    const node = { data, acl: [], ...readNodeStat(r) };
     yield { tag: "node", path, node, aclIndex };
   }
 }

@@ -1,6 +1,6 @@
 // The data tree face: znodes, paths, ACL rules, deterministic apply.
-export { DataTree, EffectKind, QUOTA_WARNINGS_MAX, childCount, isContainerOwner, isEphemeralOwner, ttlOfOwner } from "./tree.js";
-export type { ZNode, ZNodeRecord, Effect, OpResult, ApplyResult, QuotaWarning } from "./tree.js";
+export { DataTree, EffectKind, QUOTA_WARNINGS_MAX, ZNode, latin1Of, childCount, isContainerOwner, isEphemeralOwner, ttlOfOwner } from "./tree.js";
+export type { ZNodeRecord, ZNodeStat, Effect, OpResult, ApplyResult, QuotaWarning } from "./tree.js";
 export {
   QUOTA_LIMITS_NODE,
   QUOTA_PREFIX,

@@ -31,20 +31,118 @@ import {
   type QuotaUsage,
 } from "./quota.js";
 
-export interface ZNode {
-  data: Buffer | null;
+/** The empty data every node with zero-length data hands out (never written to). */
+const EMPTY_DATA = Buffer.alloc(0);
+
+/**
+ * A znode. Its data is kept as a latin1 string, one char per byte (byte-exact both ways):
+ * a Buffer per node cost a ~96-byte object of its own plus a share of an 8 KiB pool slab
+ * that other short-lived buffers had cut into, so a million nodes of 100 bytes kept
+ * ~700 MiB of slabs alive. `data` makes a Buffer on each read; hot paths use dataLength
+ * and dataLatin1 instead. What only concerns children (their names, cversion, pzxid) is
+ * in a ZDir made when the node first needs one: most nodes are leaves whose cversion is 0
+ * and pzxid their czxid. A class, so every node has one shape.
+ */
+export class ZNode {
+  #data: string | null;
   acl: readonly ACL[];
-  czxid: bigint;
+  readonly czxid: bigint;
   mzxid: bigint;
-  pzxid: bigint;
   ctimeMs: number;
   mtimeMs: number;
   version: number;
-  cversion: number;
   aversion: number;
   ephemeralOwner: bigint;
-  /** Child names; null for a leaf that never had children (saves a Set per leaf). */
-  children: Set<string> | null;
+  // No private methods: V8 would give every instance a brand field for them.
+  #dir: ZDir | null = null;
+
+  constructor(dataLatin1: string | null, acl: readonly ACL[], czxid: bigint, mzxid: bigint, pzxid: bigint, ctimeMs: number, mtimeMs: number, version: number, cversion: number, aversion: number, ephemeralOwner: bigint) {
+    this.#data = dataLatin1;
+    this.acl = acl;
+    this.czxid = czxid;
+    this.mzxid = mzxid;
+    this.ctimeMs = ctimeMs;
+    this.mtimeMs = mtimeMs;
+    this.version = version;
+    this.aversion = aversion;
+    if (cversion !== 0 || pzxid !== czxid) this.#dir = new ZDir(cversion, pzxid);
+    // Decoded txns and snapshots bring a BigInt 0n apiece: the literal is one shared object.
+    this.ephemeralOwner = ephemeralOwner === 0n ? 0n : ephemeralOwner;
+  }
+
+  /** Child names; null for a node that never had children. */
+  get children(): Set<string> | null {
+    return this.#dir === null ? null : this.#dir.children;
+  }
+
+  set children(v: Set<string> | null) {
+    if (v !== null || this.#dir !== null) (this.#dir ??= new ZDir(0, this.czxid)).children = v;
+  }
+
+  /** Child creations under this node (statOf derives ZooKeeper's cversion from it). */
+  get cversion(): number {
+    return this.#dir === null ? 0 : this.#dir.cversion;
+  }
+
+  set cversion(v: number) {
+    if (v !== 0 || this.#dir !== null) (this.#dir ??= new ZDir(0, this.czxid)).cversion = v;
+  }
+
+  get pzxid(): bigint {
+    return this.#dir === null ? this.czxid : this.#dir.pzxid;
+  }
+
+  set pzxid(v: bigint) {
+    if (v !== this.czxid || this.#dir !== null) (this.#dir ??= new ZDir(0, this.czxid)).pzxid = v;
+  }
+
+  /** The data as a new Buffer (null: none); each call copies. */
+  get data(): Buffer | null {
+    const d = this.#data;
+    return d === null ? null : d.length === 0 ? EMPTY_DATA : Buffer.from(d, "latin1");
+  }
+
+  set data(v: Uint8Array | null) {
+    this.#data = latin1Of(v);
+  }
+
+  /** The data's bytes as a latin1 string (char i = byte i), without a copy. */
+  get dataLatin1(): string | null {
+    return this.#data;
+  }
+
+  set dataLatin1(v: string | null) {
+    this.#data = v;
+  }
+
+  get dataLength(): number {
+    return this.#data === null ? 0 : this.#data.length;
+  }
+
+  /** A plain copy of the node's record (data copied), e.g. to restore into another tree. */
+  toRecord(): ZNodeRecord {
+    const { acl, czxid, mzxid, pzxid, ctimeMs, mtimeMs, version, cversion, aversion, ephemeralOwner } = this;
+    return { data: this.data, acl, czxid, mzxid, pzxid, ctimeMs, mtimeMs, version, cversion, aversion, ephemeralOwner };
+  }
+}
+
+/** A node's children and what changes with them: only on nodes that ever had a child (or a record saying so). */
+class ZDir {
+  children: Set<string> | null = null;
+  cversion: number;
+  pzxid: bigint;
+
+  constructor(cversion: number, pzxid: bigint) {
+    this.cversion = cversion;
+    this.pzxid = pzxid;
+  }
+}
+
+/** Bytes as a latin1 string, one char per byte: the form a ZNode keeps its data in. */
+export function latin1Of(v: Uint8Array | null): string | null {
+  if (v === null) return null;
+  if (v.length === 0) return "";
+  return (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)).toString("latin1");
 }
 
 export const EffectKind = {
@@ -64,7 +162,22 @@ export interface Effect {
 }
 
 /** A node as a snapshot stores it: everything but its children, which follow from the paths. */
-export type ZNodeRecord = Omit<ZNode, "children">;
+export interface ZNodeRecord {
+  data: Buffer | null;
+  acl: readonly ACL[];
+  czxid: bigint;
+  mzxid: bigint;
+  pzxid: bigint;
+  ctimeMs: number;
+  mtimeMs: number;
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+}
+
+/** A node record's fields but its data and ACL (what both snapshot formats call its stat). */
+export type ZNodeStat = Omit<ZNodeRecord, "data" | "acl">;
 
 export interface OpResult {
   err: number;
@@ -341,7 +454,7 @@ export class DataTree {
       aversion: n.aversion,
       // Containers and TTL nodes keep their marker inside; clients see 0, as in ZooKeeper.
       ephemeralOwner: isEphemeralOwner(n.ephemeralOwner) ? n.ephemeralOwner : 0n,
-      dataLength: n.data === null ? 0 : n.data.length,
+      dataLength: n.dataLength,
       numChildren: childCount(n),
       pzxid: n.pzxid,
     };
@@ -387,20 +500,12 @@ export class DataTree {
    * children. Returns false, changing nothing, when the parent is missing.
    */
   restoreNode(path: string, rec: ZNodeRecord): boolean {
-    const node: ZNode = {
-      data: rec.data,
-      acl: this.#intern(rec.acl),
-      czxid: rec.czxid,
-      mzxid: rec.mzxid,
-      pzxid: rec.pzxid,
-      ctimeMs: rec.ctimeMs,
-      mtimeMs: rec.mtimeMs,
-      version: rec.version,
-      cversion: rec.cversion,
-      aversion: rec.aversion,
-      ephemeralOwner: rec.ephemeralOwner,
-      children: null,
-    };
+    return this.restoreStat(path, latin1Of(rec.data), rec.acl, rec);
+  }
+
+  /** restoreNode with the data already in a ZNode's form (latin1Of): a snapshot decodes it so. */
+  restoreStat(path: string, dataLatin1: string | null, acl: readonly ACL[], s: ZNodeStat): boolean {
+    const node = new ZNode(dataLatin1, this.#intern(acl), s.czxid, s.mzxid, s.pzxid, s.ctimeMs, s.mtimeMs, s.version, s.cversion, s.aversion, s.ephemeralOwner);
     this.#quotaDirty = true;
     const old = this.#nodes.get(path);
     if (old !== undefined) {
@@ -675,9 +780,9 @@ export class DataTree {
   }
 
   #setStats(stats: ZNode, usage: QuotaUsage): void {
-    const data = Buffer.from(formatUsage(usage), "utf8");
-    this.#dataBytes += data.length - dataLength(stats);
-    stats.data = data;
+    const text = formatUsage(usage); // ASCII: its latin1 chars are its UTF-8 bytes
+    this.#dataBytes += text.length - stats.dataLength;
+    stats.dataLatin1 = text;
   }
 
   /** Rebuilds the quota roots from /zookeeper/quota and recounts each one's stats. */
@@ -698,20 +803,7 @@ export class DataTree {
   }
 
   #newNode(data: Buffer | null, acl: readonly ACL[], zxid: bigint, timeMs: number, owner: bigint): ZNode {
-    return {
-      data,
-      acl: this.#intern(acl),
-      czxid: zxid,
-      mzxid: zxid,
-      pzxid: zxid,
-      ctimeMs: timeMs,
-      mtimeMs: timeMs,
-      version: 0,
-      cversion: 0,
-      aversion: 0,
-      ephemeralOwner: owner,
-      children: null,
-    };
+    return new ZNode(latin1Of(data), this.#intern(acl), zxid, zxid, zxid, timeMs, timeMs, 0, 0, 0, owner);
   }
 
   /** Puts a node into the maps and its parent's children (parent must exist). */
@@ -849,5 +941,5 @@ export function childCount(n: ZNode): number {
 }
 
 function dataLength(n: ZNode): number {
-  return n.data === null ? 0 : n.data.length;
+  return n.dataLength;
 }

@@ -176,7 +176,7 @@ describe("session-end moves", () => {
     const fuzzy = new DataTree();
     for (const e of before) fuzzy.replay(e);
     const to = h.tree.get("/q/qn-0000000004")!;
-    fuzzy.restoreNode("/q/qn-0000000004", { ...to });
+    fuzzy.restoreNode("/q/qn-0000000004", to.toRecord());
     fuzzy.replay(close, [from]);
     expect(fuzzy.get("/q")!.cversion).toBe(h.tree.get("/q")!.cversion);
     expect(fuzzy.get("/q")!.pzxid).toBe(h.tree.get("/q")!.pzxid);

@@ -43,6 +43,20 @@ describe("reads", () => {
     expect(c.exists("/a/").err).toBe(Err.BadArguments);
   });
 
+  it("getData answers every data byte as written (the tree keeps data as a string), null and empty apart, with the Stat", () => {
+    const h = new Harness();
+    const c = h.connect();
+    const bytes = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => 255 - i)), Buffer.from([0xc3, 0x28, 0xed, 0xa0, 0x80])]);
+    c.create("/bin", bytes);
+    c.create("/empty", Buffer.alloc(0));
+    c.create("/null", null);
+    const got = decodeBody(c.call(rq.getData("/bin")), GetDataResponseSchema);
+    expect(got.data).toEqual(bytes);
+    expect(got.stat).toMatchObject({ dataLength: bytes.length, version: 0, numChildren: 0 });
+    expect(decodeBody(c.call(rq.getData("/empty")), GetDataResponseSchema).data).toEqual(Buffer.alloc(0));
+    expect(decodeBody(c.call(rq.getData("/null")), GetDataResponseSchema).data).toBeNull();
+  });
+
   it("an error reply has no body", () => {
     const h = new Harness();
     const c = h.connect();

@@ -14,7 +14,6 @@ import {
   parseLimits,
   parseStatsTrack,
   quotaNodeOf,
-  type ZNodeRecord,
 } from "../../../src/tree/index.js";
 import type { Txn } from "../../../src/txn/index.js";
 import { asSessionId, asZxid } from "../../../src/util/index.js";
@@ -59,8 +58,7 @@ class Applier {
 function restored(from: DataTree): DataTree {
   const to = new DataTree();
   for (const [path, n] of from.nodes()) {
-    const { children: _children, ...rec } = n;
-    expect(to.restoreNode(path, rec as ZNodeRecord)).toBe(true);
+    expect(to.restoreNode(path, n.toRecord())).toBe(true);
   }
   return to;
 }
@@ -220,8 +218,8 @@ describe("quota stats maintained on apply", () => {
       a.run(t);
     }
     // The snapshot caught the first two creates already (fuzzy): replay redoes all five.
-    snap.restoreNode("/f/0", { ...a.tree.get("/f/0")!, acl: OPEN_ACL_UNSAFE } as ZNodeRecord);
-    snap.restoreNode("/f/1", { ...a.tree.get("/f/1")!, acl: OPEN_ACL_UNSAFE } as ZNodeRecord);
+    snap.restoreNode("/f/0", { ...a.tree.get("/f/0")!.toRecord(), acl: OPEN_ACL_UNSAFE });
+    snap.restoreNode("/f/1", { ...a.tree.get("/f/1")!.toRecord(), acl: OPEN_ACL_UNSAFE });
     let zxid = snapAt;
     for (const t of txns) snap.replay({ hdr: { sessionId: asSessionId(1n), cxid: 1, zxid: asZxid(++zxid), timeMs: 1, opCode: OpCode.create2 }, txn: t });
     expect(snap.get("/zookeeper/quota/f/zookeeper_stats")?.data?.toString()).toBe("count=6,bytes=10");
