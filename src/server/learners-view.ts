@@ -12,7 +12,7 @@ import type { JsonObject, JsonValue } from "../net/index.js";
 import { counterOf, epochOf, asZxid, hex64 } from "../util/index.js";
 import type { OperatedServer } from "./operations.js";
 import type { ZabProgress } from "./standalone.js";
-import type { LearnerProgress } from "../zab/leader.js";
+import type { LearnerProgress } from "../zab/index.js";
 
 /** Proposals after `from` up to `to` when both are of one epoch (zxids count up without gaps there). */
 function txnsBetween(to: bigint, from: bigint): number | null {

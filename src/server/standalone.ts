@@ -37,7 +37,7 @@ import { MemoryReclaimer } from "./reclaim.js";
 import { timedDisk } from "./timed-disk.js";
 import { cryptoPrng, systemClock } from "./clock.js";
 import { VERSION_LINE, VERSION_STRING } from "./version.js";
-import type { LearnerProgress } from "../zab/leader.js";
+import type { LearnerProgress } from "../zab/index.js";
 
 /**
  * How an ensemble member changes the standalone server (src/server/quorum.ts): its commit
