@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseConfig, type CorralConfig } from "../../src/config/index.js";
 
 export const STORE_PASSWORD = "s3cret";
 
@@ -90,5 +91,22 @@ export function makePki(): Pki {
     rogue: issue(dir, "rogue", "/O=corral/OU=test/CN=client1", "rogue-ca", CLIENT_EXT),
     reissueServer: () => void issue(dir, "server", "/CN=127.0.0.1", "ca", SERVER_EXT),
     remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * A standalone server's configuration from zoo.cfg `lines` (ports written as 1, since
+ * zoo.cfg refuses 0, and replaced by 0: any free port), in memory, no admin server.
+ */
+export function tlsConfig(lines: string[]): CorralConfig {
+  const { config } = parseConfig(lines.join("\n"), { sourceName: "zoo.cfg" });
+  return {
+    ...config,
+    clientPort: 0,
+    clientPortAddress: "127.0.0.1",
+    ...(config.secureClientPort === undefined ? {} : { secureClientPort: 0 }),
+    dataDir: undefined,
+    dataLogDir: undefined,
+    adminServerEnabled: false,
   };
 }

@@ -8,25 +8,12 @@ import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectAttemptError, CorralClient, ZooKeeperError, type ClientTlsOptions } from "../../src/client/index.js";
-import { parseConfig } from "../../src/config/index.js";
 import { StandaloneServer } from "../../src/server/index.js";
 import { silentLogger } from "../../src/util/index.js";
-import { issueFromCa, makePki, type Identity, type Pki } from "../helpers/tls-certs.js";
+import { issueFromCa, makePki, tlsConfig, type Identity, type Pki } from "../helpers/tls-certs.js";
 
 async function startServer(lines: string[]): Promise<StandaloneServer> {
-  const { config } = parseConfig(lines.join("\n"), { sourceName: "zoo.cfg" });
-  const server = new StandaloneServer({
-    config: {
-      ...config,
-      clientPort: 0,
-      clientPortAddress: "127.0.0.1",
-      ...(config.secureClientPort === undefined ? {} : { secureClientPort: 0 }),
-      dataDir: undefined,
-      dataLogDir: undefined,
-      adminServerEnabled: false,
-    },
-    log: silentLogger,
-  });
+  const server = new StandaloneServer({ config: tlsConfig(lines), log: silentLogger });
   await server.start();
   return server;
 }

@@ -9,11 +9,11 @@ import { connect as tcpConnect } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, CREATOR_ALL_ACL, type CorralClient } from "../../src/client/index.js";
-import { ConfigError, parseConfig, type CorralConfig } from "../../src/config/index.js";
+import { ConfigError, parseConfig } from "../../src/config/index.js";
 import { runAdminCommand } from "../../src/net/index.js";
 import { StandaloneServer, adminSource } from "../../src/server/index.js";
 import { silentLogger, type Logger } from "../../src/util/index.js";
-import { CLIENT1_DN, CLIENT2_DN, makePki, STORE_PASSWORD, type Pki } from "../helpers/tls-certs.js";
+import { CLIENT1_DN, CLIENT2_DN, makePki, STORE_PASSWORD, tlsConfig, type Pki } from "../helpers/tls-certs.js";
 
 type Line = { level: string; obj: Record<string, unknown>; msg: string };
 
@@ -44,20 +44,6 @@ function recordingLogger(): Logger & { lines: Line[]; waitFor(re: RegExp): Promi
     },
   };
   return { ...log, child: () => log } as Logger & { lines: Line[]; waitFor(re: RegExp): Promise<Line> };
-}
-
-function tlsConfig(lines: string[]): CorralConfig {
-  // Ports are written as 1 and replaced by 0 (any free port): zoo.cfg refuses 0.
-  const { config } = parseConfig(lines.join("\n"), { sourceName: "zoo.cfg" });
-  return {
-    ...config,
-    clientPort: 0,
-    clientPortAddress: "127.0.0.1",
-    ...(config.secureClientPort === undefined ? {} : { secureClientPort: 0 }),
-    dataDir: undefined,
-    dataLogDir: undefined,
-    adminServerEnabled: false,
-  };
 }
 
 async function startServer(lines: string[]): Promise<{ server: StandaloneServer; log: ReturnType<typeof recordingLogger> }> {

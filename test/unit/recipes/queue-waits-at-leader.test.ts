@@ -43,17 +43,23 @@ class Pair {
     this.replicate();
     return this.learner.attach(sid);
   }
+
+  /** A producer on the leader, the queue /q, and a learner's consumer whose wait the leader now keeps. */
+  waitingOnLearner() {
+    const producer = this.leader.connect();
+    producer.create("/q");
+    const remote = this.learnerClient();
+    const waited = take(remote, "/q", { wait: true });
+    expect(waited.body?.found).toBe(false);
+    expect(this.deliver()).toBe(1);
+    return { producer, remote, waited };
+  }
 }
 
 describe("queue waits kept by the leader", () => {
   it("a learner's consumer waits at the leader, ahead of a later consumer on the leader, and its member pushes the item", () => {
     const p = new Pair();
-    const producer = p.leader.connect();
-    producer.create("/q");
-    const remote = p.learnerClient();
-    const waited = take(remote, "/q", { wait: true });
-    expect(waited.body?.found).toBe(false);
-    expect(p.deliver()).toBe(1);
+    const { producer, remote, waited } = p.waitingOnLearner();
     // A consumer on the leader asks after the learner's did.
     const local = p.leader.connect();
     expect(take(local, "/q", { wait: true }).body?.found).toBe(false);
@@ -70,11 +76,7 @@ describe("queue waits kept by the leader", () => {
 
   it("a cancel that crosses the leader's take puts the item back at the head", () => {
     const p = new Pair();
-    const producer = p.leader.connect();
-    producer.create("/q");
-    const remote = p.learnerClient();
-    const waited = take(remote, "/q", { wait: true });
-    p.deliver();
+    const { producer, remote, waited } = p.waitingOnLearner();
     // The leader takes the item for the wait; before the learner applies that take, the
     // client gives up.
     producer.create("/q/qn-", "crossed", { mode: CreateMode.PersistentSequential });
@@ -94,11 +96,7 @@ describe("queue waits kept by the leader", () => {
 
   it("a cancel before any item drops the wait at the leader; the next item stays in the queue", () => {
     const p = new Pair();
-    const producer = p.leader.connect();
-    producer.create("/q");
-    const remote = p.learnerClient();
-    const waited = take(remote, "/q", { wait: true });
-    p.deliver();
+    const { producer, remote, waited } = p.waitingOnLearner();
     expect(cancelWait(remote, "/q", waited.requestId).body?.cancelled).toBe(true);
     p.deliver();
     producer.create("/q/qn-", "kept", { mode: CreateMode.PersistentSequential });
