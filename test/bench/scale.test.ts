@@ -5,12 +5,17 @@
 // jute.maxbuffer), and reports the numbers it exists for. Not a speed test.
 
 import { setMaxListeners } from "node:events";
+import { existsSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { FrameParser } from "../../src/jute/index.js";
 import { exitCodeFor, runBench } from "../../bench/harness.js";
 import { defaultOptions, parseOptions, scaleSizes, type BenchOptions } from "../../bench/options.js";
 import { renderTable } from "../../bench/report/table.js";
 import type { BenchReport, CaseReport } from "../../bench/report/types.js";
+import type { LockHandle, RecipeClient } from "../../bench/recipes/api.js";
+import { corralCliPath } from "../../bench/servers/corral.js";
 import { WORKLOAD_GROUPS } from "../../bench/workloads/index.js";
+import { FrameSpy, JUTE_MAXBUFFER } from "../../bench/workloads/scale-common.js";
 
 const SCALE = WORKLOAD_GROUPS["scale"]!;
 
@@ -130,4 +135,59 @@ describe("scale options", () => {
     expect(o.plan.scale).toMatchObject({ factor: 0.01, mutexes: 10, waiters: 500, sessions: 100, znodes: 10_000, backlog: 10_000 });
     expect(() => parseOptions(["--scale", "0"])).toThrow(/--scale/);
   });
+});
+
+/** A mutex that grants at once, to everyone. */
+function brokenMutex(real: RecipeClient): RecipeClient {
+  let token = 0n;
+  const grant = async (): Promise<LockHandle> => ({ token: ++token, lost: new AbortController().signal, release: async () => {} });
+  return { ...real, mutex: grant, writeLock: grant, lostRaces: () => real.lostRaces() };
+}
+
+function frame(bodyBytes: number): Buffer {
+  const b = Buffer.alloc(4 + bodyBytes);
+  b.writeInt32BE(bodyBytes, 0);
+  return b;
+}
+
+describe("scale workloads' checks catch what they are for", () => {
+  it("mutex-many fails loudly when its mutexes let two holders in", async () => {
+    const broken = await runBench(tinyOptions(["mutex-many"]), { recipeOverride: (_c, r) => brokenMutex(r) });
+    expect(broken.violations[0]?.message).toMatch(/mutual exclusion broken/);
+    expect(exitCodeFor(broken)).toBe(1);
+  }, 30_000);
+
+  it("the frame spy sees every reply frame: the largest, and any over jute.maxbuffer", () => {
+    const spy = new FrameSpy().install();
+    try {
+      const taken = new FrameParser(JUTE_MAXBUFFER + 1024);
+      expect(taken.push(Buffer.concat([frame(10), frame(JUTE_MAXBUFFER + 1)]))).toHaveLength(2);
+      expect(() => new FrameParser(JUTE_MAXBUFFER).push(frame(JUTE_MAXBUFFER + 1))).toThrow();
+    } finally {
+      spy.uninstall();
+    }
+    expect(spy.maxFrameBytes).toBe(JUTE_MAXBUFFER + 1);
+    expect(spy.overMaxbuffer).toBe(1);
+    expect(spy.refused).toBe(1);
+    // Uninstalled: no longer counting.
+    new FrameParser(JUTE_MAXBUFFER + 1024).push(frame(JUTE_MAXBUFFER + 2));
+    expect(spy.maxFrameBytes).toBe(JUTE_MAXBUFFER + 1);
+  });
+
+  it.skipIf(!existsSync(corralCliPath()))("znodes-1m against a Corral process: every acknowledged znode is back after kill -9, and the next case gets an empty server", async () => {
+    const o = tinyOptions(["znodes-1m", "mixed-p999"]);
+    const r = await runBench({ ...o, corral: "process" });
+    expect(r.violations).toEqual([]);
+    const z = r.cases.find((c) => c.workload === "znodes-1m")!.runs[0]!;
+    expect(z.errors, z.errorSamples.join("; ")).toBe(0);
+    expect(z.extra["loaded"]).toBe(1_000);
+    expect(z.extra["recoveryMs"]).toBeGreaterThan(0);
+    expect(z.extra["rssMiBRecovered"]).toBeGreaterThan(0);
+    expect(z.extra["heapBytesPerZnode"]).toBeDefined();
+    // The case after it ran on the restarted (wiped) server, pids and all.
+    const m = r.cases.find((c) => c.workload === "mixed-p999")!.runs[0]!;
+    expect(m.errors, m.errorSamples.join("; ")).toBe(0);
+    expect(m.serverRssBytes).toBeGreaterThan(0);
+    expect(exitCodeFor(r)).toBe(0);
+  }, 60_000);
 });
