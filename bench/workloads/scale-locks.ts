@@ -178,6 +178,8 @@ export const waitersWorkload: Workload = {
   unit: "hand-offs",
   latency: "hand-off with the whole line waiting (release sent to next grant)",
   headline: "throughput",
+  // One lock: each grant waits for the holder's release txn, a serial chain of durable hand-offs.
+  floor: "chain",
   targets: () => [{ metric: "extra", key: "p99BigOverBase", versus: "absolute", op: "<=", ratio: 2, source: "issue 15" }],
   cases: (plan): CaseSpec[] => {
     const s = plan.scale;

@@ -77,6 +77,9 @@ describe("scale workloads at a tiny scale (Corral in-process)", () => {
     // Every grant (two chains of 50 plus the first holder) passed the lock table.
     expect(extra("waiters-100k", "grantsChecked")).toBe(101);
     expect(one("waiters-100k").runs[0]!.ops).toBe(50);
+    // A chain of durable hand-offs on one lock: held against the floor.
+    expect(one("waiters-100k").ofFloor?.kind).toBe("chain");
+    expect(one("queue-backlog").ofFloor?.kind).toBe("latency");
   });
 
   it("sessions-10k: opens every session in the storm and reads the server's idle CPU", () => {
