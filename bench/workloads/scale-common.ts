@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { FrameError, FrameParser } from "../../src/jute/index.js";
 import { fourLetterWord, serverMode } from "../servers/net.js";
 import { sampleProcess } from "../servers/proc.js";
+import type { ZooKeeperClient } from "../../src/client/index.js";
 import type { ServerUnderTest } from "../servers/types.js";
 import { CorrectnessViolation } from "../checks.js";
 import type { CaseContext } from "./types.js";
@@ -241,4 +242,25 @@ export function cpuSecondsOf(pid: number): number | null {
 export function put(ctx: CaseContext, key: string, value: number | null | undefined): void {
   if (value === null || value === undefined || !Number.isFinite(value)) return;
   ctx.extra[key] = Math.round(value * 1000) / 1000;
+}
+
+/**
+ * Counts the connection states the driver's sessions go through (SUSPENDED: a
+ * connection lost; LOST: a session gone), so a run that lost them says so.
+ */
+export class ConnectionWatch {
+  suspended = 0;
+  lost = 0;
+
+  attach(client: ZooKeeperClient): void {
+    client.on("connectionState", (state: string) => {
+      if (state === "SUSPENDED") this.suspended++;
+      else if (state === "LOST") this.lost++;
+    });
+  }
+
+  report(ctx: CaseContext): void {
+    put(ctx, "connectionsLost", this.suspended);
+    put(ctx, "sessionsLost", this.lost);
+  }
 }

@@ -19,7 +19,7 @@ import type { LockHandle, RecipeClient } from "../recipes/api.js";
 import { LatencyHistogram } from "../stats.js";
 import { ensurePath, now } from "./driver.js";
 import { cycle } from "./locks.js";
-import { errorText, memberMemory, pipelined, pollUntil, put, sum } from "./scale-common.js";
+import { ConnectionWatch, errorText, memberMemory, pipelined, pollUntil, put, sum } from "./scale-common.js";
 import type { CaseContext, CaseSpec, PlanOptions, Workload } from "./types.js";
 
 const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -101,11 +101,15 @@ interface Line {
   /** The window counts this phase's hand-offs. */
   windowed: boolean;
   held: LockHandle | undefined;
+  /** Marks the held lock released by the chain (its lost listener then does nothing). */
+  letGo: (() => void) | undefined;
   holder: string;
   /** Resolves when a phase's last hand-off landed (the grantee keeps the lock). */
   phaseEnded: (() => void) | undefined;
   next: number;
   grants: number;
+  /** Grants whose `lost` fired while held (the session was lost): given up, not a violation. */
+  lostWhileHeld: number;
   finished: boolean;
 }
 
@@ -120,21 +124,41 @@ function fileWaiter(line: Line): void {
       const grantedAt = now();
       ctx.locks.acquired(path, "write", lock.token, holder);
       line.grants++;
+      // The client says when a held lock can no longer be counted on (its session lost),
+      // before anyone else can be granted it: the holder lets go then, as a user would.
+      let released = false;
+      const onLost = (): void => {
+        if (released) return;
+        released = true;
+        line.lostWhileHeld++;
+        ctx.locks.released(path, "write", holder);
+        if (!line.finished && !ctx.signal.aborted) ctx.error(new Error(`${holder} lost the lock it held (its session was lost)`));
+      };
+      if (lock.lost.aborted) onLost();
+      else lock.lost.addEventListener("abort", onLost, { once: true });
+      if (released) return;
       if (line.releasedAt !== undefined) {
         const ms = grantedAt - line.releasedAt;
         line.histogram?.recordMs(ms);
         if (line.windowed) ctx.window.tick(line.releasedAt, ms);
       }
       await yieldOnce();
+      if (released) return;
       ctx.locks.check(path, "write", holder);
       if (line.handoffsLeft > 0 && !line.finished) {
         line.handoffsLeft--;
+        released = true;
+        lock.lost.removeEventListener("abort", onLost);
         ctx.locks.released(path, "write", holder);
         line.releasedAt = now();
         fileWaiter(line);
         await lock.release();
       } else {
         line.held = lock;
+        line.letGo = () => {
+          released = true;
+          lock.lost.removeEventListener("abort", onLost);
+        };
         line.holder = holder;
         line.releasedAt = undefined;
         line.phaseEnded?.();
@@ -150,7 +174,7 @@ function fileWaiter(line: Line): void {
 async function chain(line: Line, handoffs: number, histogram: LatencyHistogram | undefined, windowed: boolean, timeoutMs: number): Promise<boolean> {
   const { ctx, path } = line;
   const held = line.held;
-  if (held === undefined) return false;
+  if (held === undefined || held.lost.aborted) return false;
   line.handoffsLeft = handoffs - 1;
   line.histogram = histogram;
   line.windowed = windowed;
@@ -161,6 +185,8 @@ async function chain(line: Line, handoffs: number, histogram: LatencyHistogram |
     timer = setTimeout(() => resolve(false), timeoutMs);
     ctx.signal.addEventListener("abort", () => resolve(false), { once: true });
   });
+  line.letGo?.();
+  line.letGo = undefined;
   ctx.locks.released(path, "write", line.holder);
   line.releasedAt = now();
   fileWaiter(line);
@@ -208,7 +234,14 @@ export const waitersWorkload: Workload = {
     const chainBoundMs = Math.min(phaseBoundMs, CHAIN_MS_MAX);
     const path = `${ctx.root}/line`;
     await ensurePath(ctx.admin, path);
-    const sessions = await Promise.all(Array.from({ length: s }, async () => ctx.recipes(await ctx.connect())));
+    const states = new ConnectionWatch();
+    const sessions = await Promise.all(
+      Array.from({ length: s }, async () => {
+        const c = await ctx.connect();
+        states.attach(c);
+        return ctx.recipes(c);
+      }),
+    );
     const line: Line = {
       ctx,
       path,
@@ -219,9 +252,11 @@ export const waitersWorkload: Workload = {
       histogram: undefined,
       windowed: false,
       held: undefined,
+      letGo: undefined,
       holder: "",
       next: 0,
       grants: 0,
+      lostWhileHeld: 0,
       finished: false,
       phaseEnded: undefined,
     };
@@ -285,6 +320,8 @@ export const waitersWorkload: Workload = {
     } finally {
       line.finished = true;
       ctx.extra["waiterGrants"] = line.grants;
+      put(ctx, "locksLostWhileHeld", line.lostWhileHeld);
+      states.report(ctx);
     }
   },
 };
