@@ -25,6 +25,7 @@ import type { CaseContext, CaseSpec, PlanOptions, Workload } from "./types.js";
 const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** Waiters issued before the filing phase looks at the lock's child count again. */
 const FILE_BATCH = 2_000;
+const WAITER_SESSION_TIMEOUT_MS = 30_000;
 /** Bound of one chain of hand-offs. */
 const CHAIN_MS_MAX = 90_000;
 /** Setup creates in flight (lock parents). */
@@ -110,6 +111,8 @@ interface Line {
   grants: number;
   /** Grants whose `lost` fired while held (the session was lost): given up, not a violation. */
   lostWhileHeld: number;
+  /** Waits that failed (they will never be granted: the filing stops counting on them). */
+  failed: number;
   finished: boolean;
 }
 
@@ -166,6 +169,7 @@ function fileWaiter(line: Line): void {
     })
     .catch((e: unknown) => {
       // A violation is recorded where it was seen (and has aborted the run).
+      line.failed++;
       if (!(e instanceof CorrectnessViolation) && !line.finished && !ctx.signal.aborted) ctx.error(e);
     });
 }
@@ -237,7 +241,9 @@ export const waitersWorkload: Workload = {
     const states = new ConnectionWatch();
     const sessions = await Promise.all(
       Array.from({ length: s }, async () => {
-        const c = await ctx.connect();
+        // Each session carries thousands of waits: a 30 s timeout (pings every 10 s), so a
+        // server slow to answer a burst is not taken for a lost session as soon.
+        const c = await ctx.connect({ sessionTimeoutMs: WAITER_SESSION_TIMEOUT_MS });
         states.attach(c);
         return ctx.recipes(c);
       }),
@@ -257,6 +263,7 @@ export const waitersWorkload: Workload = {
       next: 0,
       grants: 0,
       lostWhileHeld: 0,
+      failed: 0,
       finished: false,
       phaseEnded: undefined,
     };
@@ -287,7 +294,9 @@ export const waitersWorkload: Workload = {
         const batch = Math.min(FILE_BATCH, n - filed);
         for (let i = 0; i < batch; i++) fileWaiter(line);
         filed += batch;
-        await pollUntil(async () => (count = await children()) >= filed + 1, deadline - now(), ctx.signal, 10);
+        // Failed waits will not show up: stop waiting for them (and stop filing).
+        await pollUntil(async () => (count = await children()) >= filed + 1 - line.failed || line.failed > 0, deadline - now(), ctx.signal, 10);
+        if (line.failed > 0) break;
       }
       const fileMs = now() - t0;
       put(ctx, "waitersFiled", Math.max(0, count - 1));
@@ -321,6 +330,7 @@ export const waitersWorkload: Workload = {
       line.finished = true;
       ctx.extra["waiterGrants"] = line.grants;
       put(ctx, "locksLostWhileHeld", line.lostWhileHeld);
+      put(ctx, "waitsFailed", line.failed);
       states.report(ctx);
     }
   },
