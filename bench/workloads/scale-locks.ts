@@ -122,7 +122,10 @@ function fileWaiter(line: Line): void {
   const id = line.next++;
   const holder = `waiter-${id}`;
   const r = line.sessions[id % line.sessions.length]!;
-  r.mutex(path, { timeoutMs: line.waitMs, signal: ctx.signal })
+  // No abort signal per wait: 100,000 listeners on one signal cost the driver more than
+  // the server (Node's EventTarget adds and removes them in linear time). A stopped run
+  // closes the sessions, which ends every wait.
+  r.mutex(path, { timeoutMs: line.waitMs })
     .then(async (lock) => {
       const grantedAt = now();
       ctx.locks.acquired(path, "write", lock.token, holder);
