@@ -39,7 +39,7 @@ import { startZooKeeper } from "./servers/zookeeper.js";
 import { spread } from "./stats.js";
 import { ensurePath, HerdMeter, Window } from "./workloads/driver.js";
 import { selectWorkloads } from "./workloads/index.js";
-import type { CaseContext, CaseSpec, Workload } from "./workloads/types.js";
+import type { CaseContext, CaseSpec, Target, Workload } from "./workloads/types.js";
 
 const BENCH_ROOT = "/corral-bench";
 const SESSION_TIMEOUT_MS = 10_000;
@@ -131,7 +131,9 @@ async function runOnce(server: ServerUnderTest, pc: PlannedCase, run: number, op
   setMaxListeners(0, abort.signal);
   const onOuterAbort = (): void => abort.abort(hooks.signal?.reason);
   hooks.signal?.addEventListener("abort", onOuterAbort, { once: true });
-  const boundMs = opts.warmupMs + opts.durationMs + OVERRUN_MS;
+  // Scale workloads set their own window and bound (a load phase, a storm); others use the options'.
+  const timing = workload.timing?.(spec, { ...opts.plan, quick: opts.quick }) ?? { warmupMs: opts.warmupMs, durationMs: opts.durationMs, boundMs: opts.warmupMs + opts.durationMs + OVERRUN_MS, opsMax: opts.opsMax };
+  const boundMs = timing.boundMs;
   let overran = false;
   const hardTimer = setTimeout(() => {
     overran = true;
@@ -146,9 +148,9 @@ async function runOnce(server: ServerUnderTest, pc: PlannedCase, run: number, op
   let fsyncStart: Promise<FsyncCounts | null> | undefined;
   let fsyncEnd: Promise<FsyncCounts | null> | undefined;
   const window = new Window({
-    warmupMs: opts.warmupMs,
-    durationMs: opts.durationMs,
-    opsMax: opts.opsMax,
+    warmupMs: timing.warmupMs,
+    durationMs: timing.durationMs,
+    opsMax: timing.opsMax,
     signal: abort.signal,
     onStart: () => {
       cpuStart = sample();
@@ -167,8 +169,8 @@ async function runOnce(server: ServerUnderTest, pc: PlannedCase, run: number, op
   const locks = new LockTable(violations);
   let firstRecipes: RecipeClient | undefined;
   status.ops = () => window.ops;
-  const open = async (): Promise<ZooKeeperClient> => {
-    const c = await connect(server.connectString, { sessionTimeoutMs: SESSION_TIMEOUT_MS, connectTimeoutMs: SESSION_TIMEOUT_MS });
+  const open = async (sessionTimeoutMs = SESSION_TIMEOUT_MS): Promise<ZooKeeperClient> => {
+    const c = await connect(server.connectString, { sessionTimeoutMs, connectTimeoutMs: Math.max(SESSION_TIMEOUT_MS, sessionTimeoutMs) });
     clients.push(c);
     if (abort.signal.aborted) {
       await closeAll([c]);
@@ -195,8 +197,9 @@ async function runOnce(server: ServerUnderTest, pc: PlannedCase, run: number, op
       random: seededRandom(opts.seed * 1_000_003 + seedOffset),
       waitMs: Math.max(WAIT_MS_MIN, opts.durationMs),
       admin,
-      connect: async () => {
-        const c = await open();
+      server,
+      connect: async (o) => {
+        const c = await open(o?.sessionTimeoutMs);
         meter.attach(c);
         return c;
       },
@@ -301,6 +304,15 @@ function lostRacesPerItem(c: CaseReport): number | null {
   return races === undefined || items === undefined || items === 0 ? null : races / items;
 }
 
+/** A target on a number of `extra`: Corral's median, alone or ÷ ZooKeeper's. */
+function extraTarget(c: CaseReport, z: CaseReport, t: Target): number | null {
+  const mine = t.key === undefined ? undefined : c.summary.extra[t.key]?.median;
+  if (mine === undefined || !Number.isFinite(mine)) return null;
+  if (t.versus !== "zookeeper") return mine;
+  const theirs = z.summary.extra[t.key!]?.median;
+  return theirs === undefined ? null : ratio(mine, theirs);
+}
+
 export function compare(cases: readonly CaseReport[], workloads: readonly Workload[]): Comparison[] {
   const out: Comparison[] = [];
   for (const c of cases.filter((x) => x.target === "corral")) {
@@ -312,7 +324,8 @@ export function compare(cases: readonly CaseReport[], workloads: readonly Worklo
     const w = workloads.find((x) => x.name === c.workload);
     const targets: TargetCheck[] = [];
     for (const t of w?.targets?.(c) ?? []) {
-      const actual = t.metric === "throughput" ? tr : t.metric === "p50" ? p50 : t.metric === "p99" ? p99 : lostRacesPerItem(c);
+      const actual =
+        t.metric === "throughput" ? tr : t.metric === "p50" ? p50 : t.metric === "p99" ? p99 : t.metric === "extra" ? extraTarget(c, z, t) : lostRacesPerItem(c);
       if (actual === null) continue;
       targets.push({ ...t, actual, met: t.op === ">=" ? actual >= t.ratio : actual <= t.ratio });
     }
@@ -482,8 +495,8 @@ export async function runBench(opts: BenchOptions, hooks: HarnessHooks = {}): Pr
             headline: pc.workload.headline,
             target: l.target,
             topology,
-            recipeMode: pc.workload.group === "recipe" ? (mine.recipes?.recipeMode ?? null) : null,
-            recipeImplementation: pc.workload.group === "recipe" ? (mine.recipes?.implementation ?? null) : null,
+            recipeMode: pc.workload.group !== "raw" ? (mine.recipes?.recipeMode ?? null) : null,
+            recipeImplementation: pc.workload.group !== "raw" ? (mine.recipes?.implementation ?? null) : null,
             runs: mine.runs,
             summary: summarize(mine.runs),
             ofFloor: null,

@@ -7,8 +7,8 @@ import type { RecipeChoice } from "./recipes/api.js";
 import { repoRoot } from "./servers/corral.js";
 import { TARGETS, TOPOLOGIES, type TargetName, type Topology } from "./servers/types.js";
 import { DEFAULT_ZK_JVM_FLAGS } from "./servers/zookeeper.js";
-import { WORKLOADS, WORKLOAD_GROUPS } from "./workloads/index.js";
-import type { PlanOptions } from "./workloads/types.js";
+import { DEFAULT_WORKLOADS, WORKLOADS, WORKLOAD_GROUPS } from "./workloads/index.js";
+import type { PlanOptions, ScaleSizes } from "./workloads/types.js";
 
 export interface BenchOptions {
   quick: boolean;
@@ -43,6 +43,8 @@ bench/results/<date>.json and bench/results/<date>.md (see bench/results/README.
   --workload a,b          names or groups (default all):
                           ${WORKLOADS.map((w) => w.name).join(", ")}
                           groups: ${Object.keys(WORKLOAD_GROUPS).join(", ")}
+                          ("all" is every workload but the scale group's; "scale" runs
+                          those at full size, about 30 min: use --repeats 1)
   --repeats N             runs per case; median, min and max are reported (default 3)
   --duration S            measured seconds per run (default 2; --quick 1)
   --warmup S              unmeasured seconds before each window (default 0.5; --quick 0.2)
@@ -57,6 +59,19 @@ bench/results/<date>.json and bench/results/<date>.md (see bench/results/README.
   --consumers C           queue consumers (default 4)
   --barrier-clients N     double barrier size (default 10)
   --election-members N    election members (default 5)
+  --scale F               multiplies every count of the scale workloads (default 1; 0.01 for a smoke run)
+  --mutexes N             mutex-many: independent mutexes (default 1000)
+  --contenders N          mutex-many: contenders per mutex (default 4)
+  --mutex-sessions N      mutex-many: sessions the contenders share (default 64)
+  --waiters N             waiters-100k: waiters on one lock (default 100000)
+  --waiter-sessions N     waiters-100k: sessions filing them (default 16)
+  --sessions N            sessions-10k: sessions (default 10000)
+  --idle S                sessions-10k: seconds of idle CPU measured (default 10)
+  --znodes N              znodes-1m: znodes of 100 bytes (default 1000000)
+  --backlog N             queue-backlog: items in the backlog (default 1000000)
+  --mixed-clients N       mixed-p999: sessions (default 32)
+  --mixed-duration S      mixed-p999: seconds of mixed load (default 10)
+  --phase-max S           scale workloads: bound of one phase (filing, loading, a storm; default 240)
   --recipes R             auto (the client's recipe API when it has one) | standin (bench's classic recipes)
   --corral M              process (default) | in-process
   --force-sync yes|no     forceSync for both servers (default yes)
@@ -102,6 +117,33 @@ export function defaultPlan(): PlanOptions {
     consumers: 4,
     barrierClients: 10,
     electionMembers: 5,
+    scale: scaleSizes(1),
+  };
+}
+
+/** The scale workloads' sizes at `factor` (counts scaled, never below a workable minimum). */
+export function scaleSizes(factor: number, base: Partial<ScaleSizes> = {}): ScaleSizes {
+  const n = (full: number, min: number): number => Math.max(min, Math.round(full * factor));
+  return {
+    factor,
+    mutexes: base.mutexes ?? n(1_000, 2),
+    contendersPerMutex: base.contendersPerMutex ?? 4,
+    mutexSessions: base.mutexSessions ?? n(64, 4),
+    waiters: base.waiters ?? n(100_000, 20),
+    waiterSessions: base.waiterSessions ?? n(16, 2),
+    waitersBase: base.waitersBase ?? 10,
+    handoffs: base.handoffs ?? n(2_000, 50),
+    sessions: base.sessions ?? n(10_000, 10),
+    connectsInFlight: base.connectsInFlight ?? 256,
+    idleSeconds: base.idleSeconds ?? Math.max(1, Math.round(10 * Math.min(1, factor * 10))),
+    znodes: base.znodes ?? n(1_000_000, 200),
+    znodeBytes: base.znodeBytes ?? 100,
+    createsInFlight: base.createsInFlight ?? 1_000,
+    backlog: base.backlog ?? n(1_000_000, 100),
+    queueItems: base.queueItems ?? n(5_000, 50),
+    mixedClients: base.mixedClients ?? n(32, 4),
+    mixedSeconds: base.mixedSeconds ?? Math.max(1, Math.round(10 * Math.min(1, factor * 10))),
+    phaseSeconds: base.phaseSeconds ?? 240,
   };
 }
 
@@ -110,7 +152,7 @@ export function defaultOptions(quick = false): BenchOptions {
     quick,
     targets: [...TARGETS],
     topologies: quick ? ["standalone"] : [...TOPOLOGIES],
-    workloads: WORKLOADS.map((w) => w.name),
+    workloads: DEFAULT_WORKLOADS.map((w) => w.name),
     repeats: quick ? 1 : 3,
     warmupMs: quick ? 200 : 500,
     durationMs: quick ? 1_000 : 2_000,
@@ -151,6 +193,19 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
       consumers: { type: "string" },
       "barrier-clients": { type: "string" },
       "election-members": { type: "string" },
+      scale: { type: "string" },
+      mutexes: { type: "string" },
+      contenders: { type: "string" },
+      "mutex-sessions": { type: "string" },
+      waiters: { type: "string" },
+      "waiter-sessions": { type: "string" },
+      sessions: { type: "string" },
+      idle: { type: "string" },
+      znodes: { type: "string" },
+      backlog: { type: "string" },
+      "mixed-clients": { type: "string" },
+      "mixed-duration": { type: "string" },
+      "phase-max": { type: "string" },
       recipes: { type: "string" },
       corral: { type: "string" },
       "force-sync": { type: "string" },
@@ -195,6 +250,31 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
   if (values["election-members"] !== undefined) {
     p.electionMembers = positiveInt("election-members", values["election-members"]);
     if (p.electionMembers < 2) throw new Error("--election-members must be at least 2");
+  }
+  {
+    let factor = 1;
+    if (values.scale !== undefined) {
+      factor = Number(values.scale);
+      if (!Number.isFinite(factor) || factor <= 0 || factor > 10) throw new Error(`--scale must be a number in (0, 10], got ${JSON.stringify(values.scale)}`);
+    }
+    const base: Partial<ScaleSizes> = {};
+    const int = (k: keyof typeof values, key: keyof ScaleSizes): void => {
+      const v = values[k];
+      if (typeof v === "string") (base as Record<string, number>)[key] = positiveInt(String(k), v);
+    };
+    int("mutexes", "mutexes");
+    int("contenders", "contendersPerMutex");
+    int("mutex-sessions", "mutexSessions");
+    int("waiters", "waiters");
+    int("waiter-sessions", "waiterSessions");
+    int("sessions", "sessions");
+    int("idle", "idleSeconds");
+    int("znodes", "znodes");
+    int("backlog", "backlog");
+    int("mixed-clients", "mixedClients");
+    int("mixed-duration", "mixedSeconds");
+    int("phase-max", "phaseSeconds");
+    p.scale = scaleSizes(factor, base);
   }
   if (values.recipes !== undefined) {
     if (values.recipes !== "auto" && values.recipes !== "standin") throw new Error("--recipes must be auto or standin");

@@ -43,6 +43,13 @@ export class LatencyHistogram {
     };
   }
 
+  /** The value at percentile `p` (e.g. 99.9), ms; 0 when empty; never above the max. */
+  percentileMs(p: number): number {
+    const h = this.#h;
+    if (h.totalCount === 0) return 0;
+    return Math.min(h.getValueAtPercentile(p), h.maxValue) / 1000;
+  }
+
   destroy(): void {
     this.#h.destroy();
   }

@@ -74,6 +74,7 @@ export function headlineRatio(cmp: Comparison | undefined, headline: "throughput
 
 export function fmtTarget(t: TargetCheck): string {
   if (t.metric === "lostRaces") return `${t.ratio} lost races ${t.met ? "met" : "MISSED"}`;
+  if (t.metric === "extra") return `${t.key ?? "?"}${t.versus === "zookeeper" ? " vs ZK" : ""} ${t.op === ">=" ? "≥" : "≤"}${t.ratio}${t.versus === "zookeeper" ? "x" : ""} ${t.met ? "met" : "MISSED"} (${fmtNum(t.actual)})`;
   const metric = t.metric === "throughput" ? "" : `${t.metric} `;
   return `${metric}${t.op === ">=" ? "≥" : "≤"}${t.ratio}x ${t.met ? "met" : "MISSED"}`;
 }

@@ -4,6 +4,7 @@
 
 import { TARGET_LABEL, type Topology } from "../servers/types.js";
 import { fmtDisk, fmtFloor, fmtOfFloor, fmtMiB, fmtMs, fmtNum, fmtRatio, fmtTarget, headlineRatio, headlineText, p50p99 } from "./format.js";
+import { WORKLOAD_GROUPS } from "../workloads/index.js";
 import type { BenchReport, CaseReport } from "./types.js";
 
 export const TABLE_COLUMNS = [
@@ -79,6 +80,35 @@ export function rowsFor(report: BenchReport, topology: Topology): string[][] {
   return rows;
 }
 
+/** Workloads whose extras are their result (the scale group): printed key by key, Corral|ZooKeeper. */
+const DETAILED = new Set(WORKLOAD_GROUPS["scale"] ?? []);
+
+/** One line per detailed case: every extra's median, Corral|ZooKeeper. */
+export function detailLines(report: BenchReport, topology: Topology): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const c of report.cases.filter((x) => x.topology === topology && DETAILED.has(x.workload))) {
+    const key = `${c.workload}\u0000${c.variant}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const of = (t: string): CaseReport | undefined => report.cases.find((x) => x.topology === topology && x.target === t && x.workload === c.workload && x.variant === c.variant);
+    const corral = of("corral");
+    const zk = of("zookeeper");
+    const keys = [...new Set([...Object.keys(corral?.summary.extra ?? {}), ...Object.keys(zk?.summary.extra ?? {})])];
+    const v = (x: CaseReport | undefined, k: string): string => {
+      const s = x?.summary.extra[k];
+      return s === undefined ? "-" : fmtNum(s.median);
+    };
+    const errs = (x: CaseReport | undefined): string => (x === undefined ? "" : [...new Set(x.runs.flatMap((r) => r.errorSamples))].join("; "));
+    out.push(`  ${c.workload} ${c.variant}: ${keys.map((k) => `${k} ${v(corral, k)}|${v(zk, k)}`).join(", ")}`);
+    for (const [who, x] of [["Corral", corral], ["ZooKeeper", zk]] as const) {
+      const e = errs(x);
+      if (e !== "") out.push(`    ${who} errors: ${e}`);
+    }
+  }
+  return out;
+}
+
 export function renderTable(report: BenchReport): string {
   const out: string[] = [];
   const runs = report.options["repeats"] as number;
@@ -89,6 +119,8 @@ export function renderTable(report: BenchReport): string {
     out.push(`\n${topology === "standalone" ? "Standalone" : "3-node ensemble"} — median of ${runs} run${runs === 1 ? "" : "s"} (min–max); ops/s, or failover time for election`);
     for (const s of unavailable) out.push(`  ${TARGET_LABEL[s.target]}: ${s.reason ?? "not available"}`);
     if (rows.length > 0) out.push(alignTable(TABLE_COLUMNS, rows));
+    const details = detailLines(report, topology);
+    if (details.length > 0) out.push("scale details (median; Corral|ZooKeeper):", ...details);
   }
   out.push(`disk: ${fmtDisk(report.disk)} (the servers' dataDir disk, no load)`);
   out.push(`floor: durable hand-off ${fmtFloor(report.floor)}; "of floor": ops/s as % of 1/floor (chains), or p50 as x floor (latencies); an ensemble's floor adds one RTT`);

@@ -25,6 +25,8 @@ export interface ServerProcess {
   logTail(): string;
   /** SIGTERM, then SIGKILL after a bound. Idempotent. */
   stop(): Promise<void>;
+  /** SIGKILL now (a crash, for recovery timings); resolves once it has exited. */
+  kill9(): Promise<void>;
 }
 
 /** Starts a server process with stdout and stderr going to `logFile` (not through us). */
@@ -61,6 +63,13 @@ export function spawnServer(command: string, args: readonly string[], opts: { lo
       }
     },
     stop: () => (stopped ??= stopChild(child)),
+    kill9: () =>
+      (stopped ??= (async () => {
+        if (child.pid === undefined || hasExited(child)) return;
+        child.kill("SIGKILL");
+        if (!(await waitForExit(child, STOP_KILL_WAIT_MS))) throw new Error(`server pid ${child.pid} survived SIGKILL for ${STOP_KILL_WAIT_MS} ms`);
+        live.delete(child);
+      })()),
   };
 }
 

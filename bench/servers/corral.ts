@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { spawnServer, type ServerProcess } from "./children.js";
 import { fourLetterWord, LOOPBACK, waitForModes } from "./net.js";
 import type { CommonServerSettings, StartOutcome, Topology } from "./types.js";
+import { kill9AndRestart } from "./restart.js";
 import { prepareNodes } from "./zoo-cfg.js";
 
 const START_TIMEOUT_MS = 30_000;
@@ -65,17 +66,16 @@ export async function startCorralProcess(topology: Topology, settings: CommonSer
   for (let attempt = 1; attempt <= PORT_ATTEMPTS_MAX; attempt++) {
     const { nodes, cfgOf, removeDirs } = await prepareNodes("corral", size, topology, settings);
     const procs: ServerProcess[] = [];
+    const spawnAll = (): ServerProcess[] =>
+      nodes.map((node) =>
+        spawnServer(process.execPath, [...nodeFlags(), cli, "server", "start-foreground", cfgOf(node)], {
+          logFile: join(node.dir, "server.log"),
+          env: { ...process.env, CORRAL_LOG_LEVEL: "warn" },
+          cwd: repoRoot(),
+        }),
+      );
     try {
-      for (const node of nodes) {
-        const cfg = cfgOf(node);
-        procs.push(
-          spawnServer(process.execPath, [...nodeFlags(), cli, "server", "start-foreground", cfg], {
-            logFile: join(node.dir, "server.log"),
-            env: { ...process.env, CORRAL_LOG_LEVEL: "warn" },
-            cwd: repoRoot(),
-          }),
-        );
-      }
+      procs.push(...spawnAll());
       const modes = await waitForModes(
         nodes.map((n) => n.clientPort),
         START_TIMEOUT_MS,
@@ -97,8 +97,13 @@ export async function startCorralProcess(topology: Topology, settings: CommonSer
           connectString: nodes.map((n) => `${LOOPBACK}:${n.clientPort}`).join(","),
           version: version.replace(/^Zookeeper version: /, "Corral "),
           how: `${size} child process${size > 1 ? "es" : ""} (${modes.join(", ")}): ${process.execPath} dist/src/cli/main.js server start-foreground zoo.cfg (node ${process.version})`,
-          pids: procs.map((p) => p.pid),
+          get pids() {
+            return procs.map((p) => p.pid);
+          },
           inProcess: false,
+          clientPorts: nodes.map((n) => n.clientPort),
+          dataDirs: nodes.map((n) => join(n.dir, "data")),
+          kill9AndRestart: ({ wipe }) => kill9AndRestart(procs, spawnAll, nodes.map((n) => n.clientPort), nodes.map((n) => join(n.dir, "data")), wipe),
           metricsUrls: nodes.map((n) => `http://${LOOPBACK}:${n.metricsPort}/metrics`),
           notes,
           stop: () =>

@@ -25,6 +25,17 @@ export interface ServerUnderTest {
   readonly notes: string[];
   /** Each member's /metrics with its fsync histogram (Corral's child processes), if served. */
   readonly metricsUrls?: readonly string[];
+  /** Each member's client port, in the order of `pids` (scale workloads ask each member). */
+  readonly clientPorts?: readonly number[];
+  /** Each member's dataDir, in the order of `pids` (snapshots and logs are watched there). */
+  readonly dataDirs?: readonly string[];
+  /**
+   * kill -9 every member, then start them again on the same config and ports (with
+   * `wipe`, on emptied dataDirs: a fresh server). Resolves once every member serves
+   * (`srvr` answers) with when the new processes were spawned (performance.now()).
+   * `pids` are the new ones afterwards. Absent for an in-process server.
+   */
+  kill9AndRestart?(opts: { wipe: boolean }): Promise<{ spawnedAt: number }>;
   /** Stops every process and removes the temp dirs. Idempotent. */
   stop(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { spawnServer, type ServerProcess } from "./children.js";
 import { fourLetterWord, LOOPBACK, waitForModes } from "./net.js";
 import type { CommonServerSettings, StartOutcome, Topology } from "./types.js";
+import { kill9AndRestart } from "./restart.js";
 import { prepareNodes } from "./zoo-cfg.js";
 import { findZooKeeperInstall } from "./zookeeper-install.js";
 
@@ -38,13 +39,16 @@ export async function startZooKeeper(topology: Topology, settings: CommonServerS
   for (let attempt = 1; attempt <= PORT_ATTEMPTS_MAX; attempt++) {
     const { nodes, cfgOf, removeDirs } = await prepareNodes("zk", size, topology, settings);
     const procs: ServerProcess[] = [];
-    try {
-      for (const node of nodes) {
-        const cfg = cfgOf(node);
+    const java = install.java;
+    const classpath = install.serverClasspath;
+    const spawnAll = (): ServerProcess[] =>
+      nodes.map((node) => {
         const main = topology === "ensemble" ? QUORUM_MAIN : STANDALONE_MAIN;
-        const args = [...jvmFlags, `-Dzookeeper.log.dir=${node.dir}`, "-cp", install.serverClasspath, main, cfg];
-        procs.push(spawnServer(install.java, args, { logFile: join(node.dir, "server.log") }));
-      }
+        const args = [...jvmFlags, `-Dzookeeper.log.dir=${node.dir}`, "-cp", classpath, main, cfgOf(node)];
+        return spawnServer(java, args, { logFile: join(node.dir, "server.log") });
+      });
+    try {
+      procs.push(...spawnAll());
       const modes = await waitForModes(
         nodes.map((n) => n.clientPort),
         START_TIMEOUT_MS,
@@ -60,8 +64,13 @@ export async function startZooKeeper(topology: Topology, settings: CommonServerS
           connectString: nodes.map((n) => `${LOOPBACK}:${n.clientPort}`).join(","),
           version: version.replace(/^Zookeeper version: /, "Apache ZooKeeper "),
           how: `${size} JVM${size > 1 ? "s" : ""} (${modes.join(", ")}): ${install.java} ${jvmFlags.join(" ")} -cp ${install.serverClasspath} ${topology === "ensemble" ? QUORUM_MAIN : STANDALONE_MAIN}`,
-          pids: procs.map((p) => p.pid),
+          get pids() {
+            return procs.map((p) => p.pid);
+          },
           inProcess: false,
+          clientPorts: nodes.map((n) => n.clientPort),
+          dataDirs: nodes.map((n) => join(n.dir, "data")),
+          kill9AndRestart: ({ wipe }) => kill9AndRestart(procs, spawnAll, nodes.map((n) => n.clientPort), nodes.map((n) => join(n.dir, "data")), wipe),
           notes: [],
           stop: () =>
             (stopped ??= (async () => {

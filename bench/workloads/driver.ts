@@ -26,6 +26,8 @@ export class Window {
   #measureStart = Number.POSITIVE_INFINITY;
   #measureEnd: number | undefined;
   ops = 0;
+  /** Latency of the last op counted (ms), for workloads that keep per-kind histograms. */
+  lastTickMs = 0;
 
   constructor(opts: { warmupMs: number; durationMs: number; opsMax: number; signal: AbortSignal; onStart: () => void; onEnd: () => void }) {
     this.#warmupMs = opts.warmupMs;
@@ -76,7 +78,10 @@ export class Window {
   tick(startedAt: number, latencyMs?: number, count = 1): void {
     if (startedAt < this.#measureStart || !this.running) return;
     this.ops += count;
-    if (latencyMs !== undefined) this.histogram.recordMs(latencyMs);
+    if (latencyMs !== undefined) {
+      this.histogram.recordMs(latencyMs);
+      this.lastTickMs = latencyMs;
+    }
   }
 
   /** Ends the window now (e.g. a workload that finished its planned work). */

@@ -5,12 +5,17 @@ import { electionWorkload } from "./election.js";
 import { lockWorkloads } from "./locks.js";
 import { queueWorkloads } from "./queues.js";
 import { rawWorkloads } from "./raw.js";
+import { scaleWorkloads } from "./scale.js";
 import type { Workload } from "./types.js";
 
-export const WORKLOADS: readonly Workload[] = [...rawWorkloads, ...lockWorkloads, ...queueWorkloads, barrierWorkload, electionWorkload];
+/** What `npm run bench` runs by default ("all"): every workload but the scale group's. */
+export const DEFAULT_WORKLOADS: readonly Workload[] = [...rawWorkloads, ...lockWorkloads, ...queueWorkloads, barrierWorkload, electionWorkload];
+
+export const WORKLOADS: readonly Workload[] = [...DEFAULT_WORKLOADS, ...scaleWorkloads];
 
 export const WORKLOAD_GROUPS: Record<string, readonly string[]> = {
-  all: WORKLOADS.map((w) => w.name),
+  all: DEFAULT_WORKLOADS.map((w) => w.name),
+  scale: scaleWorkloads.map((w) => w.name),
   raw: WORKLOADS.filter((w) => w.group === "raw").map((w) => w.name),
   recipes: WORKLOADS.filter((w) => w.group === "recipe").map((w) => w.name),
   locks: ["lock", "mutex", "rwlock"],

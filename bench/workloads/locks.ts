@@ -14,7 +14,7 @@ import type { CaseContext, CaseSpec, Workload } from "./types.js";
 const yieldOnce = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** One acquire - check - release cycle on `path` by `holder`. */
-async function cycle(ctx: CaseContext, r: RecipeClient, path: string, mode: "read" | "write", holder: string, kind: "mutex" | "rw"): Promise<void> {
+export async function cycle(ctx: CaseContext, r: RecipeClient, path: string, mode: "read" | "write", holder: string, kind: "mutex" | "rw"): Promise<void> {
   const t0 = now();
   const opts = { timeoutMs: ctx.waitMs, signal: ctx.signal };
   const lock: LockHandle = kind === "mutex" ? await r.mutex(path, opts) : mode === "write" ? await r.writeLock(path, opts) : await r.readLock(path, opts);

@@ -4,6 +4,7 @@
 import type { ZooKeeperClient } from "../../src/client/index.js";
 import type { LockTable, ViolationLog } from "../checks.js";
 import type { RecipeClient } from "../recipes/api.js";
+import type { ServerUnderTest } from "../servers/types.js";
 import type { Window } from "./driver.js";
 
 export interface PlanOptions {
@@ -23,6 +24,40 @@ export interface PlanOptions {
   consumers: number;
   barrierClients: number;
   electionMembers: number;
+  /** Sizes of the scale workloads (bench/workloads/scale-*.ts), already multiplied by --scale. */
+  scale: ScaleSizes;
+}
+
+/** Sizes of the scale workloads; `--scale F` multiplies the counts (not the seconds). */
+export interface ScaleSizes {
+  /** --scale itself, for the report. */
+  factor: number;
+  /** mutex-many: independent mutexes, contenders on each, sessions they share. */
+  mutexes: number;
+  contendersPerMutex: number;
+  mutexSessions: number;
+  /** waiters-100k: waiters filed on one lock, the sessions filing them, the small case's waiters. */
+  waiters: number;
+  waiterSessions: number;
+  waitersBase: number;
+  /** Hand-offs measured with the small and with the big line of waiters. */
+  handoffs: number;
+  /** sessions-10k: sessions, connects in flight during the storm, seconds of idle CPU. */
+  sessions: number;
+  connectsInFlight: number;
+  idleSeconds: number;
+  /** znodes-1m: znodes (of znodeBytes each), creates in flight while loading. */
+  znodes: number;
+  znodeBytes: number;
+  createsInFlight: number;
+  /** queue-backlog: items in the backlog; items offered and taken in each measured phase. */
+  backlog: number;
+  queueItems: number;
+  /** mixed-p999: sessions, and seconds of mixed load. */
+  mixedClients: number;
+  mixedSeconds: number;
+  /** Bound of any one phase of a scale workload (filing, loading, a storm), seconds. */
+  phaseSeconds: number;
 }
 
 export interface CaseSpec {
@@ -39,7 +74,14 @@ export interface Target {
    * What is compared: the Corral/ZooKeeper ratio of ops/s ("throughput") or of a latency
    * percentile; or Corral's own lost races per item ("lostRaces", an absolute bound).
    */
-  metric: "throughput" | "p50" | "p99" | "lostRaces";
+  metric: "throughput" | "p50" | "p99" | "lostRaces" | "extra";
+  /**
+   * metric "extra": which number of the case's `extra` is compared, and against what:
+   * "zookeeper" (Corral's ÷ ZooKeeper's median, e.g. RSS after loading a tree) or
+   * "absolute" (Corral's own median, e.g. its p99 with 100,000 waiters ÷ with 10).
+   */
+  key?: string;
+  versus?: "zookeeper" | "absolute";
   op: ">=" | "<=";
   ratio: number;
   /** Which issue sets it. */
@@ -49,7 +91,7 @@ export interface Target {
 export interface Workload {
   name: string;
   title: string;
-  group: "raw" | "recipe";
+  group: "raw" | "recipe" | "scale";
   /** What one op is, plural: "creates", "grants", "items", "rounds", "failovers". */
   unit: string;
   /** What the latency histogram measures. */
@@ -65,6 +107,12 @@ export interface Workload {
    * round trip (leader to follower and back) in an ensemble.
    */
   floor?: "chain" | "latency";
+  /**
+   * The run's measurement window and hard bound when they are not --warmup/--duration
+   * (scale workloads: a load phase, a storm, that ends when its work is done and closes
+   * the window itself). `opsMax` replaces --ops-max.
+   */
+  timing?: (spec: CaseSpec, plan: PlanOptions) => { warmupMs: number; durationMs: number; boundMs: number; opsMax: number };
   /** The issues' targets for a case (none if absent). */
   targets?: (c: { variant: string; clients: number }) => Target[];
   run(ctx: CaseContext, spec: CaseSpec): Promise<void>;
@@ -85,7 +133,9 @@ export interface CaseContext {
   /** An unmetered session for setup (parent nodes) and checks; not for load. */
   readonly admin: ZooKeeperClient;
   /** Opens a metered client session (closed by the harness at the end of the case). */
-  connect(): Promise<ZooKeeperClient>;
+  connect(opts?: { sessionTimeoutMs?: number }): Promise<ZooKeeperClient>;
+  /** The server under test: its processes, ports, dataDirs, and a kill -9 restart. */
+  readonly server: ServerUnderTest;
   /** The recipe API for a client (the client's own, or bench's stand-in). */
   recipes(client: ZooKeeperClient): Promise<RecipeClient>;
   /** Records a failed op (not a correctness violation). */

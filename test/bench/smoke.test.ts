@@ -1,4 +1,4 @@
-// Smoke test of the benchmark harness (bench/): every workload runs for about a second
+// Smoke test of the benchmark harness (bench/): every default workload runs for about a second
 // against an in-process Corral, with small client counts. Checks the output's shape
 // (JSON, table, Markdown, SVG) and that the correctness checks run and pass — and that
 // they catch a lock that lets two holders in and a queue that delivers an item twice.
@@ -16,7 +16,7 @@ import { renderMarkdown } from "../../bench/report/markdown.js";
 import { renderTable, TABLE_COLUMNS } from "../../bench/report/table.js";
 import { REPORT_SCHEMA, type BenchReport } from "../../bench/report/types.js";
 import { writeReport } from "../../bench/report/write.js";
-import { WORKLOADS } from "../../bench/workloads/index.js";
+import { DEFAULT_WORKLOADS as WORKLOADS } from "../../bench/workloads/index.js";
 import { findZooKeeperInstall, inCi } from "../helpers/zookeeper-install.js";
 
 const zk = findZooKeeperInstall();
