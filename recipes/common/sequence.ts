@@ -42,6 +42,17 @@ export function insertionIndex(sorted: readonly string[], seq: number): number {
   return lo;
 }
 
+/**
+ * Index of `name` in `sorted` (sortBySequence's order), or -1: a binary search, not a scan
+ * (a line of 100,000 waiters made every new waiter's lookup a scan of the whole line).
+ */
+export function indexOfName(sorted: readonly string[], name: string): number {
+  const seq = sequenceOf(name);
+  if (seq === undefined) return -1;
+  for (let i = insertionIndex(sorted, seq); i < sorted.length && sequenceOf(sorted[i]!) === seq; i++) if (sorted[i] === name) return i;
+  return -1;
+}
+
 /** A sorted list of sequential names kept up to date one change at a time. */
 export class SortedNames {
   readonly names: string[];
@@ -57,11 +68,8 @@ export class SortedNames {
   }
 
   remove(name: string): boolean {
-    const seq = sequenceOf(name);
-    if (seq === undefined) return false;
-    let i = insertionIndex(this.names, seq);
-    while (i < this.names.length && this.names[i] !== name && sequenceOf(this.names[i]!) === seq) i++;
-    if (this.names[i] !== name) return false;
+    const i = indexOfName(this.names, name);
+    if (i === -1) return false;
     this.names.splice(i, 1);
     return true;
   }

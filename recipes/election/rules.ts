@@ -4,7 +4,7 @@
 // the member just ahead of it, so a leader's departure wakes one member.
 
 import { MISSING, stripProtected, type Missing } from "../common/rules.js";
-import { sortBySequence } from "../common/sequence.js";
+import { indexOfName, sortBySequence } from "../common/sequence.js";
 
 export const MEMBER_PREFIX = "n_";
 
@@ -26,7 +26,7 @@ export function leaderOf(children: Iterable<string>): string | undefined {
  * `me` is not among `sorted` (fail closed: a member whose node is gone never leads).
  */
 export function predecessorOf(sorted: readonly string[], me: string): string | undefined | Missing {
-  const i = sorted.indexOf(me);
+  const i = indexOfName(sorted, me);
   if (i === -1) return MISSING;
   return i === 0 ? undefined : sorted[i - 1];
 }

@@ -10,7 +10,7 @@
 //   Curator read/write lock: "__READ__", "__WRIT__"  Curator mutex: "-lock-"
 
 import { MISSING, stripProtected, type Missing } from "../common/rules.js";
-import { sequenceOf } from "../common/sequence.js";
+import { indexOfName, sequenceOf } from "../common/sequence.js";
 
 export type LockMode = "read" | "write";
 
@@ -41,7 +41,7 @@ export function modeOf(name: string): LockMode | undefined {
  * a contender whose node is gone holds nothing).
  */
 export function blockerOf(sorted: readonly string[], me: string): string | undefined | Missing {
-  const i = sorted.indexOf(me);
+  const i = indexOfName(sorted, me);
   if (i === -1) return MISSING;
   if (i === 0) return undefined;
   if (modeOf(me) === "write") return sorted[i - 1];

@@ -5,7 +5,7 @@
 // when the engine (or Curator) made them: "_c_<requestId>-lease-NNNNNNNNNN".
 
 import { MISSING, stripProtected, type Missing } from "../common/rules.js";
-import { sortBySequence } from "../common/sequence.js";
+import { indexOfName, sortBySequence } from "../common/sequence.js";
 
 export const NODE_PREFIX = "lease-";
 
@@ -26,7 +26,7 @@ export function isHolder(children: Iterable<string>, permits: number, me: string
  * "waits", or MISSING when `me` is not there (fail closed: a gone lease holds nothing).
  */
 export function permitOf(sorted: readonly string[], permits: number, me: string): "holds" | "waits" | Missing {
-  const i = sorted.indexOf(me);
+  const i = indexOfName(sorted, me);
   if (i === -1) return MISSING;
   return i < permits ? "holds" : "waits";
 }

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { MISSING, isRequestId, protectedName, requestIdOf, stripProtected, tokenOf } from "../../../recipes/common/rules.js";
-import { SortedNames, sequenceOf, sortBySequence } from "../../../recipes/common/sequence.js";
+import { SortedNames, indexOfName, sequenceOf, sortBySequence } from "../../../recipes/common/sequence.js";
 
 const UUID = "3f2c8a9e-1b7d-4c2e-9f00-0123456789ab";
 
@@ -46,6 +46,21 @@ describe("sequence order", () => {
     const names = [`_c_${UUID}-write__lock__0000000003`, "read-0000000001", "__lock__0000000002", "x"];
     expect(sortBySequence(names)).toEqual(["read-0000000001", "__lock__0000000002", `_c_${UUID}-write__lock__0000000003`]);
     expect(sequenceOf("n_-000000005")).toBe(-5);
+  });
+
+  it("indexOfName finds a name where indexOf does, by binary search (overflowed sequences and shared sequences too)", () => {
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    for (let round = 0; round < 50; round++) {
+      const names: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const seq = rand(60) - 10; // some negative: "-000000005", as after the counter overflows
+        const digits = seq < 0 ? `-${String(-seq).padStart(9, "0")}` : String(seq).padStart(10, "0");
+        names.push(`${["read-", "write-", "__lock__", `_c_${UUID}-write__lock__`][rand(4)]}${digits}`);
+      }
+      const sorted = sortBySequence(new Set(names));
+      for (const n of [...sorted, "read-0000000099", "write-0000000003x", "x"]) expect(indexOfName(sorted, n)).toBe(sorted.indexOf(n));
+    }
   });
 
   it("a SortedNames list stays sorted through inserts and removes", () => {
