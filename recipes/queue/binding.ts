@@ -354,7 +354,7 @@ export class QueueBinding implements RecipeBinding {
     // Not one another take here has claimed, nor one a prepared txn already removes, nor
     // one due for the dead-letter queue (the owner of time-driven txns moves it there).
     const policy = parsePolicy(engine.tree.get(path)?.data);
-    const name = q.items.names.find((n) => !q.claimed.has(n) && !isDeadLetter(n, policy) && engine.willExist(joinPath(path, n)));
+    const name = q.items.find((n) => !q.claimed.has(n) && !isDeadLetter(n, policy) && engine.willExist(joinPath(path, n)));
     if (name === undefined) return undefined;
     q.claimed.add(name);
     const itemPath = joinPath(path, name);

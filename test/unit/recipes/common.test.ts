@@ -63,6 +63,44 @@ describe("sequence order", () => {
     }
   });
 
+  it("a SortedNames list matches a plain sorted list through takes at the head, inserts and removes anywhere", () => {
+    let seed = 11;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    const name = (seq: number): string => `qn-${String(seq).padStart(10, "0")}`;
+    const s = new SortedNames([name(2), name(0), name(1)], () => true);
+    let model = [name(0), name(1), name(2)];
+    let next = 3;
+    const gone: string[] = [];
+    for (let step = 0; step < 2_000; step++) {
+      const r = rand(10);
+      if (r < 4) {
+        const n = name(next++);
+        s.insert(n);
+        model.push(n);
+      } else if (r < 8 || model.length === 0) {
+        const head = model[0];
+        expect(head === undefined ? false : s.remove(head)).toBe(head !== undefined);
+        model = model.slice(1);
+        if (head !== undefined) gone.push(head);
+      } else if (r === 8 && gone.length > 0) {
+        // An item goes back under its own sequence (a requeue): anywhere, the head too.
+        const back = gone.splice(rand(gone.length), 1)[0]!;
+        s.insert(back);
+        model = [...model, back].sort();
+      } else {
+        const victim = model[rand(model.length)]!;
+        expect(s.remove(victim)).toBe(true);
+        model = model.filter((m) => m !== victim);
+        gone.push(victim);
+      }
+      expect(s.length).toBe(model.length);
+      expect(s.find(() => true)).toBe(model[0]);
+      if (step % 97 === 0) expect(s.names).toEqual(model);
+    }
+    expect(s.names).toEqual(model);
+    expect(s.remove(name(next))).toBe(false);
+  });
+
   it("a SortedNames list stays sorted through inserts and removes", () => {
     const s = new SortedNames(["a-0000000005", "a-0000000001"], () => true);
     s.insert("b-0000000003");
