@@ -16,8 +16,11 @@ import { SortedNames } from "./sequence.js";
 
 export interface ChainRules {
   isContender(name: string): boolean;
-  /** The contender blocking `me` among `sorted`, undefined when `me` may proceed, MISSING when `me` is not there. */
-  blockerOf(sorted: readonly string[], me: string): string | undefined | Missing;
+  /**
+   * The contender blocking `me` among `sorted` from index `from` on (the part before it is
+   * removed), undefined when `me` may proceed, MISSING when `me` is not there.
+   */
+  blockerOf(sorted: readonly string[], me: string, from: number): string | undefined | Missing;
   /** Called once for each waiter that may proceed. */
   grant(engine: EngineApi, sessionId: bigint, dir: string, node: string, requestId: string): void;
 }
@@ -53,7 +56,7 @@ export class WaitChain {
    */
   enqueue(engine: EngineApi, sessionId: bigint, dir: string, name: string, requestId: string): Enqueued {
     const d = this.#dir(engine, dir);
-    const blocker = this.#rules.blockerOf(d.contenders.names, name);
+    const blocker = this.#rules.blockerOf(d.contenders.backing, name, d.contenders.head);
     if (blocker === MISSING) return "missing";
     if (blocker === undefined) {
       d.byName.delete(name);
@@ -103,7 +106,7 @@ export class WaitChain {
     d.byBlocker.delete(change.name);
     for (const w of woken ?? []) {
       if (d.byName.get(w.name) !== w) continue;
-      const blocker = this.#rules.blockerOf(d.contenders.names, w.name);
+      const blocker = this.#rules.blockerOf(d.contenders.backing, w.name, d.contenders.head);
       if (blocker === MISSING) {
         d.byName.delete(w.name);
         this.#gone(engine, change.dir, w);
@@ -114,7 +117,7 @@ export class WaitChain {
         this.#rules.grant(engine, w.sessionId, change.dir, joinPath(change.dir, w.name), w.requestId);
       }
     }
-    if (d.contenders.names.length === 0 && d.byName.size === 0) {
+    if (d.contenders.length === 0 && d.byName.size === 0) {
       this.#dirs.delete(change.dir);
       engine.untrackDir(change.dir, this.#binding);
     }

@@ -78,6 +78,24 @@ export class SortedNames {
     return this.#arr.length - this.#head;
   }
 
+  /**
+   * The backing array, sorted; only its part from `head` on is live. For lookups that
+   * must not copy: a lock's line is read on every release, and `names` after a removal
+   * at the head copies the whole line.
+   */
+  get backing(): readonly string[] {
+    return this.#arr;
+  }
+
+  get head(): number {
+    return this.#head;
+  }
+
+  /** The first `n` names, lowest sequence first. */
+  first(n: number): string[] {
+    return this.#arr.slice(this.#head, this.#head + n);
+  }
+
   /** The first name, lowest sequence first, that `pred` accepts (no copy). */
   find(pred: (name: string) => boolean): string | undefined {
     const arr = this.#arr;

@@ -25,8 +25,8 @@ export function leaderOf(children: Iterable<string>): string | undefined {
  * The member `me` waits on (the one just ahead), undefined if `me` leads, MISSING if
  * `me` is not among `sorted` (fail closed: a member whose node is gone never leads).
  */
-export function predecessorOf(sorted: readonly string[], me: string): string | undefined | Missing {
-  const i = indexOfName(sorted, me);
+export function predecessorOf(sorted: readonly string[], me: string, from = 0): string | undefined | Missing {
+  const i = indexOfName(sorted, me, from);
   if (i === -1) return MISSING;
-  return i === 0 ? undefined : sorted[i - 1];
+  return i === from ? undefined : sorted[i - 1];
 }

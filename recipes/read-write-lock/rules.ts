@@ -40,12 +40,12 @@ export function modeOf(name: string): LockMode | undefined {
  * undefined when `me` holds the lock; MISSING when `me` is not in `sorted` (fail closed:
  * a contender whose node is gone holds nothing).
  */
-export function blockerOf(sorted: readonly string[], me: string): string | undefined | Missing {
-  const i = indexOfName(sorted, me);
+export function blockerOf(sorted: readonly string[], me: string, from = 0): string | undefined | Missing {
+  const i = indexOfName(sorted, me, from);
   if (i === -1) return MISSING;
-  if (i === 0) return undefined;
+  if (i === from) return undefined;
   if (modeOf(me) === "write") return sorted[i - 1];
-  for (let j = i - 1; j >= 0; j--) if (modeOf(sorted[j]!) === "write") return sorted[j];
+  for (let j = i - 1; j >= from; j--) if (modeOf(sorted[j]!) === "write") return sorted[j];
   return undefined;
 }
 

@@ -79,7 +79,7 @@ export class SemaphoreBinding implements RecipeBinding {
       this.#dirs.set(dir, d);
       engine.trackDir(dir, this);
     }
-    const state = permitOf(d.leases.names, d.permits, name);
+    const state = permitOf(d.leases.backing, d.permits, name, d.leases.head);
     if (state === "waits") d.waiting.set(name, { sessionId, requestId });
     else d.waiting.delete(name);
     return state;
@@ -104,7 +104,7 @@ export class SemaphoreBinding implements RecipeBinding {
       const node = joinPath(change.dir, change.name);
       engine.push(own.sessionId, { kind: RecipeEventKind.NodeGone, path: change.dir, node, token: 0n, data: null, requestId: own.requestId });
     }
-    const holders = d.leases.names.slice(0, d.permits);
+    const holders = d.leases.first(d.permits);
     for (const name of holders) {
       const w = d.waiting.get(name);
       if (w === undefined) continue;
@@ -113,7 +113,7 @@ export class SemaphoreBinding implements RecipeBinding {
       const token = engine.tree.get(node)?.czxid ?? 0n;
       engine.push(w.sessionId, { kind: RecipeEventKind.LockGranted, path: change.dir, node, token, data: null, requestId: w.requestId });
     }
-    if (d.leases.names.length === 0 && d.waiting.size === 0) {
+    if (d.leases.length === 0 && d.waiting.size === 0) {
       this.#dirs.delete(change.dir);
       engine.untrackDir(change.dir, this);
     }

@@ -25,10 +25,10 @@ export function isHolder(children: Iterable<string>, permits: number, me: string
  * Whether `me` holds a permit among `sorted` (leases, lowest sequence first): "holds",
  * "waits", or MISSING when `me` is not there (fail closed: a gone lease holds nothing).
  */
-export function permitOf(sorted: readonly string[], permits: number, me: string): "holds" | "waits" | Missing {
-  const i = indexOfName(sorted, me);
+export function permitOf(sorted: readonly string[], permits: number, me: string, from = 0): "holds" | "waits" | Missing {
+  const i = indexOfName(sorted, me, from);
   if (i === -1) return MISSING;
-  return i < permits ? "holds" : "waits";
+  return i - from < permits ? "holds" : "waits";
 }
 
 export function parsePermits(data: Buffer | null): number | undefined {

@@ -4,6 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { MISSING, isRequestId, protectedName, requestIdOf, stripProtected, tokenOf } from "../../../recipes/common/rules.js";
 import { SortedNames, indexOfName, sequenceOf, sortBySequence } from "../../../recipes/common/sequence.js";
+import { predecessorOf } from "../../../recipes/election/rules.js";
+import { blockerOf as rwBlockerOf } from "../../../recipes/read-write-lock/rules.js";
+import { permitOf } from "../../../recipes/semaphore/rules.js";
 
 const UUID = "3f2c8a9e-1b7d-4c2e-9f00-0123456789ab";
 
@@ -99,6 +102,21 @@ describe("sequence order", () => {
     }
     expect(s.names).toEqual(model);
     expect(s.remove(name(next))).toBe(false);
+  });
+
+  it("the rules read a line from its live part on as they read that part copied out", () => {
+    let seed = 5;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    for (let round = 0; round < 200; round++) {
+      const line = sortBySequence(Array.from({ length: 1 + rand(12) }, (_, i) => `${rand(2) === 0 ? "read-" : "write-"}${String(i * 3 + rand(3)).padStart(10, "0")}`));
+      const from = rand(line.length);
+      const live = line.slice(from);
+      for (const me of [...line, "write-0000000999"]) {
+        expect(rwBlockerOf(line, me, from)).toBe(rwBlockerOf(live, me));
+        expect(predecessorOf(line, me, from)).toBe(predecessorOf(live, me));
+        for (const permits of [1, 2, 3]) expect(permitOf(line, permits, me, from)).toBe(permitOf(live, permits, me));
+      }
+    }
   });
 
   it("a SortedNames list stays sorted through inserts and removes", () => {
