@@ -50,7 +50,7 @@ import {
   type JuteReader,
   type JuteWriter,
 } from "../../src/jute/index.js";
-import type { Conn, ExtensionCall, PlanContext, WriteReq } from "../../src/pipeline/index.js";
+import { SYNC_WRITE, type Conn, type ExtensionCall, type PlanContext, type WriteReq } from "../../src/pipeline/index.js";
 import { failedCall, type ChildChange, type EngineApi, type Move, type RecipeBinding } from "../../src/recipe-engine/index.js";
 import { basenameOf, invalidPathReason, joinPath, parentOf, type ApplyResult } from "../../src/tree/index.js";
 import { createPath, findProtected, firstError } from "../common/binding.js";
@@ -413,8 +413,8 @@ export class QueueBinding implements RecipeBinding {
     const key = waitKey(sessionId, requestId);
     if (this.#atOwner.get(key)?.path === path) {
       // The leader may have made the take already (it is on its way here): the item goes
-      // back when it arrives. The check is sent after the cancel, so once it is applied
-      // here any such take has been too.
+      // back when it arrives. The sync write (what `sync` sends) leaves after the cancel,
+      // so once it is applied here any such take has been too.
       this.#atOwner.delete(key);
       this.#cancelledAtOwner.add(key);
       engine.toOwner(this, sessionId, (out) => {
@@ -422,7 +422,7 @@ export class QueueBinding implements RecipeBinding {
         out.ustring(path);
         out.ustring(requestId);
       });
-      engine.submit(sessionId, { kind: "check", path: "/", version: -1 }, () => this.#cancelledAtOwner.delete(key));
+      engine.submit(sessionId, SYNC_WRITE, () => this.#cancelledAtOwner.delete(key));
       return true;
     }
     const q = this.#queues.get(path);

@@ -1,5 +1,5 @@
 // The request path: per-session FIFO, prep -> commit -> apply -> reply.
-export { Pipeline, SessionQueue, type PipelineOptions, type ApplySubscriber } from "./pipeline.js";
+export { Pipeline, SessionQueue, SYNC_WRITE, type PipelineOptions, type ApplySubscriber } from "./pipeline.js";
 export { decodeRequest, isWrite, type Request, type WriteReq, type ReadReq, type ReconfigReq } from "./requests.js";
 export {
   memoryCommitLog,

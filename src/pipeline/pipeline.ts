@@ -453,7 +453,11 @@ export class Pipeline {
 
 const NO_IDS: readonly Id[] = [];
 
-const SYNC_WRITE: WriteReq = { kind: "check", path: "/", version: -1 };
+/**
+ * What `sync` sends a learner's leader: a no-op check of "/". Once it is applied here, so
+ * is everything the leader had prepared before it (the recipe engine orders by it too).
+ */
+export const SYNC_WRITE: WriteReq = { kind: "check", path: "/", version: -1 };
 
 function syncCall(path: string): ExtensionCall {
   return {

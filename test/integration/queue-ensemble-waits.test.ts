@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { connect, type CorralClient } from "../../src/client/index.js";
 import { RecipeViews, startEnsembleForTest, type QuorumServer, type TestEnsemble } from "../../src/server/index.js";
+import { FaultProxy } from "../../src/testing/index.js";
 
 let stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -27,13 +28,9 @@ async function clientOf(ens: TestEnsemble, m: QuorumServer): Promise<CorralClien
   return c;
 }
 
-/** Polls server state (no event tells it) until `cond` holds, bounded. */
+/** Polls server state (no event tells it) until `cond` holds, bounded (vitest's expect.poll). */
 async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`never: ${what}`);
+  await expect.poll(cond, { timeout: 10_000, interval: 5, message: what }).toBe(true);
 }
 
 /** The waiters the leader keeps on `path` (the admin `queues` view of the leader). */
@@ -114,6 +111,31 @@ describe("queue waits in an ensemble", () => {
     await producer.queue("/quit").offer("kept");
     const later = await clientOf(ens, f1!);
     expect((await later.queue("/quit").take({ timeoutMs: 5_000 })).toString()).toBe("kept");
+  });
+
+  it("a follower's consumer whose connection is cut while the leader keeps its wait gets the item the leader took for it", async () => {
+    // The leader may take an item for the wait while the client is away: the item is the
+    // session's (in flight), and the take the client re-sends on reconnecting finds it.
+    const ens = await ensemble();
+    const [f1] = ens.followers();
+    const proxy = await FaultProxy.start({ host: "127.0.0.1", port: ens.clientPortOf(f1!) });
+    stops.push(() => proxy.close());
+    const consumer = await connect(`127.0.0.1:${proxy.port}`, { sessionTimeoutMs: 10_000 });
+    stops.push(() => consumer.close());
+    const producer = await clientOf(ens, ens.leader()!);
+    await producer.create("/cut", null);
+    const sid = consumer.sessionId;
+    const got = consumer.queue("/cut").take({ timeoutMs: 20_000 });
+    await until(() => leaderWaiters(ens, "/cut") === 1, "the leader keeps the wait");
+    proxy.refuse(true);
+    proxy.cut();
+    await producer.queue("/cut").offer("while-away");
+    // Taken for the waiter's session while it has no connection: in flight, not in the queue.
+    await until(() => leaderWaiters(ens, "/cut") === 0, "the leader took the item for the wait");
+    expect((await producer.getChildren("/cut")).filter((n) => n.startsWith("qn-"))).toEqual([]);
+    proxy.heal();
+    expect((await got).toString()).toBe("while-away");
+    expect(consumer.sessionId).toBe(sid);
   });
 
   it("a wait the leader keeps for a consumer whose session ends is dropped; its item stays in the queue", async () => {
