@@ -44,7 +44,9 @@ export function describeBoth(title: string, body: (ctx: FaultCtx) => void, kinds
         await target?.stop();
       });
       const open = async (host: string, port: number, opts: ClientOptions = {}): Promise<CorralClient> => {
-        const c = await connect(`${host}:${port}`, { sessionTimeoutMs: 2000, ...opts });
+        // The first connect to a JVM that just started can take seconds on a busy machine
+        // (CI saw 2 s): connecting is not what these suites test, so it gets its own bound.
+        const c = await connect(`${host}:${port}`, { sessionTimeoutMs: 2000, connectTimeoutMs: 20_000, ...opts });
         clients.push(c);
         return c;
       };
