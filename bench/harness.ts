@@ -290,6 +290,7 @@ function summarize(runs: readonly RunResult[]): CaseSummary {
     serverCpuUsPerOp: maybe((r) => r.serverCpuUsPerOp),
     serverRssBytes: maybe((r) => r.serverRssBytes),
     serverFsyncP50Ms: maybe((r) => r.serverFsync?.p50Ms ?? null),
+    serverFsyncsPerOp: maybe((r) => (r.serverFsync !== null && r.ops > 0 ? r.serverFsync.fsyncs / r.ops : null)),
     extra: Object.fromEntries([...extraKeys].map((k) => [k, spread(nums((r) => r.extra[k] ?? null))])),
   };
 }

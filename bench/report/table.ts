@@ -45,6 +45,8 @@ function notes(c: CaseReport | undefined, z: CaseReport | undefined): string {
   if (rc !== undefined || rz !== undefined) out.push(`lost races/item ${rc ?? "-"}|${rz ?? "-"}`);
   const fsync = c?.summary.serverFsyncP50Ms;
   if (fsync !== null && fsync !== undefined) out.push(`Corral fsync p50 ${fmtMs(fsync.median)} ms`);
+  const perOp = c?.summary.serverFsyncsPerOp;
+  if (perOp !== null && perOp !== undefined) out.push(`fsyncs/op ${fmtNum(perOp.median)}`);
   const mode = c?.recipeMode ?? null;
   if (mode !== null && mode !== "engine") out.push(`Corral recipes: ${mode} (${c?.recipeImplementation ?? "?"})`);
   if ((c?.runs.some((r) => r.violations.length > 0) ?? false) || (z?.runs.some((r) => r.violations.length > 0) ?? false)) out.push("VIOLATION");

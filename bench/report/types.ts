@@ -49,6 +49,11 @@ export interface CaseSummary {
   serverRssBytes: Spread | null;
   /** The server's fsync p50 under this case's load (see RunResult.serverFsync). */
   serverFsyncP50Ms: Spread | null;
+  /**
+   * The server's fsyncs per op in the window (summed over an ensemble's members): how well
+   * group commit shares a disk wait. A serial hand-off chain costs at least 1 on standalone.
+   */
+  serverFsyncsPerOp: Spread | null;
   extra: Record<string, Spread>;
 }
 
