@@ -19,15 +19,49 @@ export function giveUpSignal(opts: { timeoutMs?: number | undefined; signal?: Ab
   const timer =
     opts.timeoutMs === undefined ? undefined : setTimeout(() => ctrl.abort(new ZooKeeperError(Err.OperationTimeout)), Math.max(0, opts.timeoutMs));
   timer?.unref();
-  const onAbort = (): void => ctrl.abort(opts.signal!.reason);
-  if (opts.signal?.aborted === true) ctrl.abort(opts.signal.reason);
-  else opts.signal?.addEventListener("abort", onAbort, { once: true });
+  const caller = opts.signal;
+  let off: (() => void) | undefined;
+  if (caller?.aborted === true) ctrl.abort(caller.reason);
+  else if (caller !== undefined) off = onAbort(caller, () => ctrl.abort(caller.reason));
   return {
     signal: ctrl.signal,
     done: () => {
       clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", onAbort);
+      off?.();
     },
+  };
+}
+
+/** The calls listening to each caller signal, behind one listener of its own (see onAbort). */
+const fanOuts = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `fn` once when `signal` aborts; the returned function stops that. However many
+ * calls listen at once, the signal itself has one listener: one shutdown signal passed
+ * to thousands of concurrent waits is the common case, and Node's EventTarget adds and
+ * removes a listener in time linear in the listeners it has (4,000 waits on one signal
+ * spent more of the client's CPU there than anywhere else). `signal` must not be aborted yet.
+ */
+export function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  let calls = fanOuts.get(signal);
+  if (calls === undefined) {
+    const mine = new Set<() => void>();
+    calls = mine;
+    fanOuts.set(signal, mine);
+    signal.addEventListener(
+      "abort",
+      () => {
+        fanOuts.delete(signal);
+        for (const f of [...mine]) f();
+        mine.clear();
+      },
+      { once: true },
+    );
+  }
+  const set = calls;
+  set.add(fn);
+  return () => {
+    set.delete(fn);
   };
 }
 
