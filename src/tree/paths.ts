@@ -64,3 +64,27 @@ export function sequenceSuffix(cversion: number): string {
   if (cversion < 0) return "-" + String(-cversion).padStart(10, "0").replace(/^0/, "");
   return String(cversion).padStart(10, "0");
 }
+
+/**
+ * The `_c_<requestId>-` token of a protected node's name (the same reading as recipes'
+ * common rules, which the pipeline and the tree may not import): the request id is 8-64
+ * characters of [0-9a-f-], and the token ends at the first '-' followed by a character
+ * outside that set.
+ */
+export function protectedTokenOf(name: string): string | undefined {
+  if (!name.startsWith("_c_")) return undefined;
+  const m = /^_c_[0-9a-fA-F-]{8,64}?-(?=[^0-9a-fA-F-])/.exec(name) ?? /^_c_[0-9a-fA-F-]{8,64}-(?=[^-])/.exec(name);
+  return m === null ? undefined : m[0];
+}
+
+/**
+ * `<parent>/<token>` for a node whose name carries a protected-create token (the key the
+ * tree indexes such ephemerals by), or undefined for any other name.
+ */
+export function protectedKeyOf(path: string): string | undefined {
+  const i = path.lastIndexOf("/");
+  if (!path.startsWith("_c_", i + 1)) return undefined;
+  const token = protectedTokenOf(path.slice(i + 1));
+  // A slice of the path itself: V8 keeps it as a view into the path's characters.
+  return token === undefined ? undefined : path.slice(0, i + 1 + token.length);
+}

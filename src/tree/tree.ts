@@ -18,7 +18,7 @@ import {
 import type { SessionEndMove, Txn, TxnEntry, TxnHeader } from "../txn/index.js";
 import { asZxid, assert, assertNever, type Zxid } from "../util/index.js";
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, aclKey } from "./acl.js";
-import { basenameOf, joinPath, parentOf } from "./paths.js";
+import { basenameOf, joinPath, parentOf, protectedKeyOf } from "./paths.js";
 import {
   QUOTA_PREFIX,
   formatUsage,
@@ -235,6 +235,11 @@ export class DataTree {
   /** The index last looked up, and its session: creates come in runs from one session. */
   #lastEphemeralOwner: bigint | undefined;
   #lastEphemeralIndex: EphemeralIndex | undefined;
+  /**
+   * Ephemerals whose names carry a protected-create token, by `<parent>/<token>` (see
+   * protectedPathsOf): one path, or several in the rare case that names share a token.
+   */
+  #protected = new Map<string, string | string[]>();
   #containers = new Set<string>();
   #ttls = new Set<string>();
   #acls = new Map<string, readonly ACL[]>();
@@ -278,6 +283,7 @@ export class DataTree {
     this.#ephemerals.clear();
     this.#lastEphemeralOwner = undefined;
     this.#lastEphemeralIndex = undefined;
+    this.#protected.clear();
     this.#containers.clear();
     this.#ttls.clear();
     this.#acls.clear();
@@ -302,6 +308,7 @@ export class DataTree {
     assert(from !== this && !from.#replaying && !this.#replaying, "adoptContent: not while replaying");
     this.#nodes = from.#nodes;
     this.#ephemerals = from.#ephemerals;
+    this.#protected = from.#protected;
     this.#lastEphemeralOwner = undefined;
     this.#lastEphemeralIndex = undefined;
     this.#containers = from.#containers;
@@ -316,6 +323,7 @@ export class DataTree {
     this.lastProcessedZxid = from.lastProcessedZxid;
     from.#nodes = new Map();
     from.#ephemerals = new Map();
+    from.#protected = new Map();
     from.#containers = new Set();
     from.#ttls = new Set();
     from.#acls = new Map();
@@ -387,22 +395,20 @@ export class DataTree {
     return idx.set !== null ? new Set(idx.set) : this.#listedLive(sessionId, idx.paths);
   }
 
-  /**
-   * The session's ephemeral paths as its index holds them, without a copy: for the request
-   * path (a protected create's check). A list-mode index may still hold paths deleted or
-   * re-created by another session since: the caller checks the owner.
-   */
-  ephemeralPathsOf(sessionId: bigint): Iterable<string> {
-    const idx = this.#ephemerals.get(sessionId);
-    if (idx === undefined) return [];
-    return idx.set ?? idx.paths;
-  }
-
   /** The paths of a list-mode index whose nodes exist and are still `owner`'s. */
   #listedLive(owner: bigint, paths: readonly string[]): Set<string> {
     const live = new Set<string>();
     for (const path of paths) if (this.#nodes.get(path)?.ephemeralOwner === owner) live.add(path);
     return live;
+  }
+
+  /**
+   * The ephemerals named `<key>...` where key is `<parent>/<protected token>` (a
+   * protected create's `_c_<requestId>-`): what a protected create checks, in O(1) however
+   * many ephemerals its session has. The caller checks each one's owner.
+   */
+  protectedPathsOf(key: string): string | readonly string[] {
+    return this.#protected.get(key) ?? NO_PATHS;
   }
 
   /** Every session that owns ephemerals, with their paths (O(all ephemerals): admin views). */
@@ -820,6 +826,7 @@ export class DataTree {
     const owner = node.ephemeralOwner;
     if (owner === 0n) return;
     if (isEphemeralOwner(owner)) {
+      this.#trackProtected(path);
       let idx = this.#ephemeralIndex(owner);
       if (idx === undefined) {
         this.#ephemerals.set(owner, (idx = { paths: [], live: 0, set: null }));
@@ -858,6 +865,7 @@ export class DataTree {
   #untrackOwner(path: string, owner: bigint, settled = true): void {
     if (owner === 0n) return;
     if (isEphemeralOwner(owner)) {
+      this.#untrackProtected(path);
       const idx = this.#ephemeralIndex(owner);
       if (idx === undefined) return;
       if (idx.set !== null) {
@@ -875,6 +883,27 @@ export class DataTree {
     } else {
       this.#containers.delete(path);
       this.#ttls.delete(path);
+    }
+  }
+
+  #trackProtected(path: string): void {
+    const key = protectedKeyOf(path);
+    if (key === undefined) return;
+    const had = this.#protected.get(key);
+    if (had === undefined) this.#protected.set(key, path);
+    else if (typeof had === "string") this.#protected.set(key, [had, path]);
+    else had.push(path);
+  }
+
+  #untrackProtected(path: string): void {
+    const key = protectedKeyOf(path);
+    if (key === undefined) return;
+    const had = this.#protected.get(key);
+    if (had === path) this.#protected.delete(key);
+    else if (Array.isArray(had)) {
+      const rest = had.filter((p) => p !== path);
+      if (rest.length === had.length) return;
+      this.#protected.set(key, rest.length === 1 ? rest[0]! : rest);
     }
   }
 
@@ -930,6 +959,8 @@ interface EphemeralIndex {
   live: number;
   set: Set<string> | null;
 }
+
+const NO_PATHS: readonly string[] = [];
 
 /** Stale paths an ephemeral index's list may hold beyond twice its live ones. */
 const EPHEMERAL_SLACK = 32;

@@ -71,6 +71,23 @@ describe("PROTECTED_CREATE_FLAG", () => {
     expect(a.replyTo(x)!.err).toBe(Err.Ok);
   });
 
+  it("two of the session's nodes share a token: it counts until the last of them is gone, also after a restart from the snapshot", () => {
+    const h = new Harness();
+    const a = h.connect();
+    a.create("/l", "");
+    const mode = CreateMode.EphemeralSequential | P;
+    a.create(`/l/_c_${ID}-x`, "", { mode: CreateMode.Ephemeral });
+    a.create(`/l/_c_${ID}-y`, "", { mode: CreateMode.Ephemeral });
+    a.delete(`/l/_c_${ID}-x`);
+    expect(a.create(`/l/_c_${ID}-write__lock__`, "", { mode }).err).toBe(Err.NodeExists);
+    // A tree rebuilt from a snapshot of this one answers the same.
+    const restored = new DataTree();
+    for (const [path, node] of h.tree.nodes()) expect(restored.restoreNode(path, node.toRecord())).toBe(true);
+    expect(restored.protectedPathsOf(`/l/_c_${ID}-`)).toBe(`/l/_c_${ID}-y`);
+    a.delete(`/l/_c_${ID}-y`);
+    expect(a.create(`/l/_c_${ID}-write__lock__`, "", { mode }).err).toBe(Err.Ok);
+  });
+
   it("inside a multi the whole multi fails, also against an earlier op of the same multi", () => {
     const h = new Harness();
     const a = h.connect();

@@ -543,6 +543,56 @@ describe("the per-session ephemeral index", () => {
     );
   });
 
+  it("indexes ephemerals by <parent>/<protected token>: exactly the live ones, through deletes, closes, adoption and reset", () => {
+    const ids = ["0123abcd-0000-4000-8000-00000000beef", "0123abcd-0000-4000-8000-00000000cafe"];
+    const keys = ids.flatMap((id) => ["/", "/d/"].map((dir) => `${dir}_c_${id}-`));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 15 })), { minLength: 1, maxLength: 300 }),
+        (ops) => {
+          const tree = new DataTree();
+          let zxid = 0n;
+          const apply = (txn: Txn, sessionId: bigint) =>
+            tree.apply({ hdr: { sessionId: asSessionId(sessionId), cxid: 1, zxid: asZxid(++zxid), timeMs: 1, opCode: OpCode.create2 }, txn }, []);
+          apply({ type: "create", path: "/d", data: null, acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: -1 }, 1n);
+          // Two nodes may share a token (names differ after it); n % 4 === 3 is persistent: never indexed.
+          const pathOf = (n: number): string => `${n % 2 === 0 ? "/" : "/d/"}_c_${ids[(n >> 1) % 2]}-node-${n >> 2}`;
+          const model = new Map<string, bigint>(); // path -> owner (ephemerals only)
+          const check = (t: DataTree): void => {
+            for (const key of keys) {
+              const got = t.protectedPathsOf(key);
+              const want = [...model.keys()].filter((p) => p.startsWith(key) && !p.slice(key.length).includes("/")).sort();
+              expect((typeof got === "string" ? [got] : [...got]).sort()).toEqual(want);
+            }
+          };
+          for (const [kind, session, n] of ops) {
+            const sid = BigInt(session);
+            const path = pathOf(n);
+            if (kind <= 5) {
+              const owner = n % 4 === 3 ? 0n : sid;
+              const r = apply({ type: "create", path, data: null, acl: OPEN_ACL_UNSAFE, ephemeralOwner: owner, parentCVersion: -1 }, sid);
+              if (r.err === Err.Ok && owner !== 0n) model.set(path, sid);
+            } else if (kind <= 8) {
+              if (apply({ type: "delete", path }, sid).err === Err.Ok) model.delete(path);
+            } else {
+              apply({ type: "closeSession" }, sid);
+              for (const [p, o] of model) if (o === sid) model.delete(p);
+            }
+            check(tree);
+          }
+          // A learner's SNAP install takes the index with the nodes; the tree it came from is empty.
+          const adopted = new DataTree();
+          adopted.adoptContent(tree);
+          check(adopted);
+          for (const key of keys) expect(tree.protectedPathsOf(key)).toEqual([]);
+          adopted.reset();
+          for (const key of keys) expect(adopted.protectedPathsOf(key)).toEqual([]);
+        },
+      ),
+      { seed: 4243, numRuns: 200 },
+    );
+  });
+
   it("a long-lived session that creates and deletes many ephemerals still names just its live ones", () => {
     const tree = new DataTree();
     let zxid = 0n;
