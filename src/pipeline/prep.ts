@@ -30,6 +30,7 @@ import {
   sequenceSuffix,
   type AccessCheck,
   type DataTree,
+  protectedKeyOf,
   protectedTokenOf,
 } from "../tree/index.js";
 import type { SessionEndMove, Txn } from "../txn/index.js";
@@ -139,6 +140,12 @@ export class Prep {
    * pending, and a scan of all of them per protected create would be quadratic.
    */
   readonly #ephemeralsPending = new Map<bigint, Set<ChangeRecord>>();
+  /**
+   * The same records of nodes named with a protected-create token, by `<parent>/<token>`
+   * (the tree's protectedPathsOf for txns in flight): a session filing thousands of waits
+   * has thousands pending, and a protected create must not scan them.
+   */
+  readonly #protectedPending = new Map<string, Set<ChangeRecord>>();
 
   readonly #nodesMax: number;
   /** Requests refused for a hard quota limit, by namespace (the root's first component), for /metrics. */
@@ -190,6 +197,7 @@ export class Prep {
     this.#queue.clear();
     this.#ephemeralRecords.clear();
     this.#ephemeralsPending.clear();
+    this.#protectedPending.clear();
     this.#quotaPending.clear();
     this.#scratch = null;
   }
@@ -217,6 +225,12 @@ export class Prep {
       const mine = this.#ephemeralsPending.get(owner);
       mine?.delete(cr);
       if (mine?.size === 0) this.#ephemeralsPending.delete(owner);
+      const key = protectedKeyOf(cr.path);
+      if (key !== undefined) {
+        const same = this.#protectedPending.get(key);
+        same?.delete(cr);
+        if (same?.size === 0) this.#protectedPending.delete(key);
+      }
     }
   }
 
@@ -367,23 +381,23 @@ export class Prep {
   /**
    * PROTECTED_CREATE_FLAG: whether the session owns, or will own once prepared txns (and
    * this multi's earlier ops) apply, an ephemeral under `parentPath` whose name carries
-   * the same `_c_<requestId>-` token as `path`. Only the session's own ephemerals are
-   * looked at (never the parent's children: a queue of 100k items costs nothing).
+   * the same `_c_<requestId>-` token as `path`. Only nodes named with that token are
+   * looked at, applied or in flight, through their indexes: never the parent's children
+   * (a queue of 100k items costs nothing) nor the session's other ephemerals.
    */
   #ownsProtected(sessionId: bigint, parentPath: string, path: string): boolean {
     const token = protectedTokenOf(path.slice(parentPath.length === 1 ? 1 : parentPath.length + 1));
     if (token === undefined) return false;
     const dirPrefix = parentPath === "/" ? "/" : parentPath + "/";
     // #lookup sees the tree as it will be, so nodes deleted by txns in flight are ruled out
-    // by their owner. The tree's own ephemerals with this token come from its index by
-    // `<parent>/<token>` (scanning the session's ephemerals instead made each create of a
-    // session with 6,000 waits cost 6,000 checks: filing was quadratic).
+    // by their owner. Scanning the session's ephemerals instead made each create of a
+    // session with 6,000 waits cost 6,000 checks: filing was quadratic.
     const key = dirPrefix + token;
     const owned = (p: string): boolean => this.#lookup(p)?.ephemeralOwner === sessionId;
     const matches = (p: string): boolean => p.startsWith(key) && p.indexOf("/", dirPrefix.length) === -1 && owned(p);
     const applied = this.#tree.protectedPathsOf(key);
     if (typeof applied === "string" ? owned(applied) : applied.some(owned)) return true;
-    for (const cr of this.#ephemeralsPending.get(sessionId) ?? []) if (matches(cr.path)) return true;
+    for (const cr of this.#protectedPending.get(key) ?? []) if (owned(cr.path)) return true;
     for (const cr of this.#scratch?.values() ?? []) if (cr.node?.ephemeralOwner === sessionId && matches(cr.path)) return true;
     return false;
   }
@@ -511,6 +525,12 @@ export class Prep {
       let mine = this.#ephemeralsPending.get(cr.node.ephemeralOwner);
       if (mine === undefined) this.#ephemeralsPending.set(cr.node.ephemeralOwner, (mine = new Set()));
       mine.add(cr);
+      const key = protectedKeyOf(cr.path);
+      if (key !== undefined) {
+        let same = this.#protectedPending.get(key);
+        if (same === undefined) this.#protectedPending.set(key, (same = new Set()));
+        same.add(cr);
+      }
     }
   }
 }

@@ -14,7 +14,7 @@ export {
   statsPathOf,
 } from "./quota.js";
 export type { QuotaLimits, QuotaUsage } from "./quota.js";
-export { invalidPathReason, parentOf, basenameOf, joinPath, isUnder, sequenceSuffix, protectedTokenOf } from "./paths.js";
+export { invalidPathReason, parentOf, basenameOf, joinPath, isUnder, sequenceSuffix, protectedKeyOf, protectedTokenOf } from "./paths.js";
 export {
   accessCheck,
   checkAcl,
