@@ -85,6 +85,11 @@ export class WaitChain {
     else list.push(w);
   }
 
+  /** A txn deletes several of `dir`'s children: drop the contenders among them in one pass. */
+  onChildrenDeleting(dir: string, names: readonly string[]): void {
+    this.#dirs.get(dir)?.contenders.removeMany(names.filter((n) => this.#rules.isContender(n)));
+  }
+
   /** Feed every child change of a tracked dir here. */
   onChildChange(change: ChildChange, engine: EngineApi): void {
     const d = this.#dirs.get(change.dir);
@@ -108,8 +113,10 @@ export class WaitChain {
       if (d.byName.get(w.name) !== w) continue;
       const blocker = this.#rules.blockerOf(d.contenders.backing, w.name, d.contenders.head);
       if (blocker === MISSING) {
+        // Its node went too, in this txn (onChildrenDeleting dropped it first) or before:
+        // as for a waiter's own node above, it is told unless its own session removed it.
         d.byName.delete(w.name);
-        this.#gone(engine, change.dir, w);
+        if (change.entry.hdr.sessionId !== w.sessionId) this.#gone(engine, change.dir, w);
       } else if (blocker !== undefined) {
         this.#file(d, blocker, w);
       } else {

@@ -121,6 +121,21 @@ export class SortedNames {
     return true;
   }
 
+  /**
+   * Removes every name of `names` there is, in one pass over the list: a txn that deletes
+   * many contenders at once (a session with thousands of waits in one line ends) would
+   * otherwise splice the array once per name (6,250 of a 100,000-name line: ~0.3 s).
+   */
+  removeMany(names: Iterable<string>): void {
+    const drop = new Set(names);
+    if (drop.size === 0) return;
+    const arr = this.#arr;
+    const kept: string[] = [];
+    for (let i = this.#head; i < arr.length; i++) if (!drop.has(arr[i]!)) kept.push(arr[i]!);
+    this.#arr = kept;
+    this.#head = 0;
+  }
+
   #compact(): void {
     if (this.#head === 0) return;
     this.#arr = this.#arr.slice(this.#head);

@@ -61,6 +61,10 @@ export class ReadWriteLockBinding implements RecipeBinding {
     this.chain.onChildChange(change, engine);
   }
 
+  onChildrenDeleting(dir: string, names: readonly string[]): void {
+    this.chain.onChildrenDeleting(dir, names);
+  }
+
   rebuild(): Iterable<bigint> {
     return this.chain.clear();
   }

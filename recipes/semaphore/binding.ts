@@ -90,6 +90,10 @@ export class SemaphoreBinding implements RecipeBinding {
     return [...this.#dirs].map(([dir, d]) => ({ dir, permits: d.permits, leases: [...d.leases.names], waiting: [...d.waiting.keys()] }));
   }
 
+  onChildrenDeleting(dir: string, names: readonly string[]): void {
+    this.#dirs.get(dir)?.leases.removeMany(names.filter(isContender));
+  }
+
   onChildChange(change: ChildChange, engine: EngineApi): void {
     const d = this.#dirs.get(change.dir);
     if (d === undefined || !isContender(change.name)) return;

@@ -105,6 +105,12 @@ export interface RecipeBinding {
   readonly opCodes: readonly number[];
   decode(opCode: number, r: JuteReader, engine: EngineApi): ExtensionCall;
   onChildChange?(change: ChildChange, engine: EngineApi): void;
+  /**
+   * A txn deletes `names` (several) from `dir`: called before their onChildChange calls,
+   * so an ordered line can drop them all in one pass. Each name's onChildChange still
+   * follows and must then find it already gone from that line.
+   */
+  onChildrenDeleting?(dir: string, names: readonly string[], engine: EngineApi): void;
   onNodeDeleted?(path: string, entry: TxnEntry, engine: EngineApi): void;
   /** A session is gone: drop its waiters. */
   onSessionClosed?(sessionId: bigint, engine: EngineApi): void;
@@ -311,12 +317,31 @@ export class RecipeEngine implements EngineApi {
 
   #onApply(entry: TxnEntry, effects: readonly Effect[]): void {
     if (this.#dirs.size > 0 || this.#nodes.size > 0 || this.#named.length > 0) {
+      if (effects.length > 1 && this.#dirs.size > 0) this.#announceDeletes(effects);
       for (const e of effects) {
         if (e.kind === EffectKind.Created || e.kind === EffectKind.Deleted) this.#route(e, entry);
       }
     }
     if (entry.txn.type === "closeSession") {
       for (const b of this.#bindings) b.onSessionClosed?.(entry.hdr.sessionId, this);
+    }
+  }
+
+  /** Tells each tracked dir's bindings, before the changes themselves, which of its children this txn deletes. */
+  #announceDeletes(effects: readonly Effect[]): void {
+    let byDir: Map<string, string[]> | undefined;
+    for (const e of effects) {
+      if (e.kind !== EffectKind.Deleted) continue;
+      const dir = parentOf(e.path);
+      if (!this.#dirs.has(dir)) continue;
+      byDir ??= new Map();
+      const names = byDir.get(dir);
+      if (names === undefined) byDir.set(dir, [basenameOf(e.path)]);
+      else names.push(basenameOf(e.path));
+    }
+    for (const [dir, names] of byDir ?? []) {
+      if (names.length < 2) continue;
+      for (const b of [...(this.#dirs.get(dir) ?? [])]) b.onChildrenDeleting?.(dir, names, this);
     }
   }
 
