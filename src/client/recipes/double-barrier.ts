@@ -77,7 +77,7 @@ async function clientEnter(ctx: RecipeContext, scope: SessionScope, path: string
       await untilFiredOrReconnected(ctx, scope, w.fired, gaveUp);
     }
   } catch (err) {
-    if (!scope.lost.aborted) {
+    if (!scope.ended) {
       const removing = releaseNode(ctx, scope, ctx.sp(own)).catch(() => undefined);
       if (ctx.session.connected) await removing;
     }

@@ -147,7 +147,7 @@ class Member {
       while (!stop.aborted) {
         const scope = ctx.session.scope();
         try {
-          if (ctx.session.closed) throw scope.lost.reason;
+          if (ctx.session.closed) throw scope.endReason;
           const mode = await ctx.mode(scope, stop);
           if (mode === "engine") await this.#engineMember(scope);
           else await this.#clientMember(scope);
@@ -157,7 +157,7 @@ class Member {
             this.#markJoined(e as Error);
             break;
           }
-          if (scope.lost.aborted) {
+          if (scope.ended) {
             this.#setLeading(false);
             continue; // LOST: join again on the next session
           }
@@ -226,9 +226,9 @@ class Member {
         pending.catch(() => undefined);
         let r: { node: string; leader: boolean };
         try {
-          r = await raceAbort(pending, scope.lost, stop);
+          r = await raceAbort(pending, scope, stop);
         } catch (e) {
-          if (isConnectionLoss(e) && !scope.lost.aborted && !stop.aborted) continue;
+          if (isConnectionLoss(e) && !scope.ended && !stop.aborted) continue;
           throw e;
         }
         pending = undefined;
@@ -242,7 +242,7 @@ class Member {
         while (ctx.session.reconnects === sentAt) {
           const e: RecipeEvent | "gone" | undefined = await raceAbort(
             Promise.race([route.event, ctx.session.changed().then(() => undefined), ...(ownGone === undefined ? [] : [ownGone])]),
-            scope.lost,
+            scope,
             stop,
           );
           if (e === undefined) continue;

@@ -60,9 +60,9 @@ export async function engineWait<R, T>(ctx: RecipeContext, scope: SessionScope, 
       sent = true;
       pending.catch(() => undefined);
       try {
-        reply = await raceAbort(pending, scope.lost, gaveUp);
+        reply = await raceAbort(pending, scope, gaveUp);
       } catch (e) {
-        if (isConnectionLoss(e) && !scope.lost.aborted && !gaveUp.aborted) continue;
+        if (isConnectionLoss(e) && !scope.ended && !gaveUp.aborted) continue;
         throw e;
       }
       pending = undefined;
@@ -71,14 +71,14 @@ export async function engineWait<R, T>(ctx: RecipeContext, scope: SessionScope, 
       // Waiting: the event ends it, or a reconnect sends it again (a grant decided while
       // the connection was down comes back as the re-send's reply).
       while (ctx.session.reconnects === sentAt) {
-        const e = await raceAbort(Promise.race([route.event, ctx.session.changed().then(() => undefined)]), scope.lost, gaveUp);
+        const e = await raceAbort(Promise.race([route.event, ctx.session.changed().then(() => undefined)]), scope, gaveUp);
         if (e === undefined) continue;
         if (isNodeGone(e)) throw new ZooKeeperError(Err.NoNode, call.path);
         return call.fromEvent(e);
       }
     }
   } catch (err) {
-    if (!gaveUp.aborted || err !== gaveUp.reason || scope.lost.aborted || !sent) throw err;
+    if (!gaveUp.aborted || err !== gaveUp.reason || scope.ended || !sent) throw err;
     if (pending !== undefined && ctx.session.connected) {
       // The reply is on its way: it decides. A refusal (bad path, no rights) is the
       // answer rather than the timeout; a grant or an item is delivered, not undone.

@@ -27,7 +27,7 @@ export async function untilFiredOrReconnected(ctx: RecipeContext, scope: Session
   while (ctx.session.reconnects === at) {
     const watchFired = await raceAbort(
       Promise.race([fired.then(() => true), ctx.session.changed().then(() => false)]),
-      scope.lost,
+      scope,
       gaveUp,
     );
     if (watchFired) return;

@@ -141,7 +141,7 @@ export class CorralClient extends ZooKeeperClient {
       if (this.#resolvedMode !== undefined) return this.#resolvedMode;
       await scope.usable(signal);
       try {
-        return await raceAbort(this.detectRecipeMode(), scope.lost, signal);
+        return await raceAbort(this.detectRecipeMode(), scope, signal);
       } catch (e) {
         if (!(e instanceof Error && "code" in e && e.code === "ConnectionLoss")) throw e;
       }

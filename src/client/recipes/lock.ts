@@ -116,13 +116,14 @@ function heldLock(ctx: RecipeContext, scope: SessionScope, serverNode: string, t
   const onLost = (): void => {
     if (released !== undefined) return;
     hold();
-    lost.abort(scope.lost.reason);
+    lost.abort(scope.endReason);
   };
-  if (scope.lost.aborted) onLost();
-  else scope.lost.addEventListener("abort", onLost, { once: true });
+  let off: (() => void) | undefined;
+  if (scope.ended) onLost();
+  else off = scope.onEnd(onLost);
   const release = (): Promise<void> => {
     released ??= (async () => {
-      scope.lost.removeEventListener("abort", onLost);
+      off?.();
       try {
         if (!lost.signal.aborted) await releaseNode(ctx, scope, serverNode);
       } finally {
@@ -189,7 +190,7 @@ async function waitOrRemove(ctx: RecipeContext, scope: SessionScope, own: string
   try {
     await wait();
   } catch (err) {
-    if (!scope.lost.aborted) {
+    if (!scope.ended) {
       // At once if connected; else releaseNode waits for the session without holding up the caller.
       const removing = releaseNode(ctx, scope, ctx.sp(own)).catch(() => undefined);
       if (ctx.session.connected) await removing;

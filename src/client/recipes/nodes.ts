@@ -21,7 +21,7 @@ export async function retrying<T>(scope: SessionScope, fn: () => Promise<T>, gav
     await scope.usable(gaveUp);
     try {
       // A call queued while disconnected may wait operationTimeoutMs: giving up does not.
-      return await raceAbort(fn(), scope.lost, gaveUp);
+      return await raceAbort(fn(), scope, gaveUp);
     } catch (e) {
       if (!isConnectionLoss(e)) throw e;
     }
@@ -129,7 +129,7 @@ export async function protectedCreate(
   } catch (err) {
     // Gave up after a create whose reply was lost: if it did make the node, remove it once
     // the session is back, so it never blocks anyone.
-    if (lostOne && !scope.lost.aborted) {
+    if (lostOne && !scope.ended) {
       void retrying(scope, async () => {
         const mine = await findProtected(ctx, parent, token);
         if (mine !== undefined) await releaseNode(ctx, scope, ctx.sp(mine));

@@ -130,7 +130,7 @@ export async function engineTake(
     );
   } catch (e) {
     // The take never went through with its ack: send the ack on its own.
-    if (ack !== undefined && !scope.lost.aborted) ctx.acks.unclaim(sp, ack);
+    if (ack !== undefined && !scope.ended) ctx.acks.unclaim(sp, ack);
     throw e;
   }
 }

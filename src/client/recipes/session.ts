@@ -10,7 +10,7 @@ import { setMaxListeners } from "node:events";
 import { isFinal, type Client } from "../client.js";
 import { ClientClosedError, SessionLostError } from "../errors.js";
 import type { ConnectionState, ConnectionStateInfo } from "../states.js";
-import { deferred, raceAbort, type Deferred } from "./signals.js";
+import { deferred, raceAbort, type Deferred, type Ending } from "./signals.js";
 
 export type { ConnectionState, ConnectionStateInfo };
 
@@ -88,12 +88,12 @@ export class SessionTracker {
    */
   async usable(scope: SessionScope, ...signals: (AbortSignal | undefined)[]): Promise<void> {
     for (;;) {
-      scope.lost.throwIfAborted();
+      if (scope.ended) throw scope.endReason;
       for (const s of signals) s?.throwIfAborted();
       // A disposed scope no longer hears of its session's end: the epoch tells.
       if (scope.epoch !== this.#epoch) throw this.#lastEnd ?? sessionLost(0n);
       if (this.connected) return;
-      await raceAbort(this.changed(), scope.lost, ...signals);
+      await raceAbort(this.changed(), scope, ...signals);
     }
   }
 
@@ -125,25 +125,55 @@ export class SessionTracker {
 }
 
 /**
- * One call's (or one held recipe's) view of its session: `lost` fires when that session
- * ends, with the reason (the client's LOST reason, or ClientClosedError on close()).
- * `dispose()` when the call is over.
+ * One call's (or one held recipe's) view of its session: it ends when that session ends,
+ * with the reason (the client's LOST reason, or ClientClosedError on close()): `ended`,
+ * `endReason`, `onEnd`, or `lost` for an AbortSignal (made only when asked for: most calls
+ * never need one). `dispose()` when the call is over.
  */
-export class SessionScope {
-  readonly #ctrl = new AbortController();
+export class SessionScope implements Ending {
+  #ctrl: AbortController | undefined;
+  #ended = false;
+  #reason: unknown;
+  #listeners: Set<() => void> | undefined;
   readonly epoch: number;
   readonly #tracker: SessionTracker;
   readonly #detach: () => void;
 
   constructor(tracker: SessionTracker, epoch: number, detach: () => void) {
-    setMaxListeners(0, this.#ctrl.signal);
     this.#tracker = tracker;
     this.epoch = epoch;
     this.#detach = detach;
   }
 
+  /** An AbortSignal that aborts, with the reason, when the session ends. */
   get lost(): AbortSignal {
+    if (this.#ctrl === undefined) {
+      this.#ctrl = new AbortController();
+      setMaxListeners(0, this.#ctrl.signal);
+      if (this.#ended) this.#ctrl.abort(this.#reason);
+    }
     return this.#ctrl.signal;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  get endReason(): unknown {
+    return this.#reason;
+  }
+
+  /** Listeners still waiting for the end (a wait that settled must have removed its own). */
+  get endListeners(): number {
+    return this.#listeners?.size ?? 0;
+  }
+
+  onEnd(fn: () => void): () => void {
+    const set = (this.#listeners ??= new Set());
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+    };
   }
 
   get tracker(): SessionTracker {
@@ -152,7 +182,13 @@ export class SessionScope {
 
   end(reason: Error): void {
     this.#detach();
-    this.#ctrl.abort(reason);
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#reason = reason;
+    this.#ctrl?.abort(reason);
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    for (const fn of listeners ?? []) fn();
   }
 
   dispose(): void {

@@ -66,28 +66,54 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
 }
 
 /**
- * Settles as `p` does, or rejects with the reason of the first of `signals` to abort;
- * either way the abort listeners are removed (a wait may race thousands of times against
+ * Something that ends once, with a reason, and says so to listeners: a SessionScope is one
+ * without an AbortSignal of its own (an AbortController per recipe call was the dearest
+ * thing a call allocated on the client).
+ */
+export interface Ending {
+  readonly ended: boolean;
+  readonly endReason: unknown;
+  /** Calls `fn` once when it ends (it has not yet); the returned function stops that. */
+  onEnd(fn: () => void): () => void;
+}
+
+/**
+ * Settles as `p` does, or rejects with the reason of the first of `signals` to abort (or
+ * end); either way the listeners are removed (a wait may race thousands of times against
  * the same long-lived signal).
  */
-export function raceAbort<T>(p: Promise<T>, ...signals: (AbortSignal | undefined)[]): Promise<T> {
-  const live = signals.filter((s): s is AbortSignal => s !== undefined);
+export function raceAbort<T>(p: Promise<T>, ...signals: (AbortSignal | Ending | undefined)[]): Promise<T> {
+  const live = signals.filter((s): s is AbortSignal | Ending => s !== undefined);
   for (const s of live) {
-    if (!s.aborted) continue;
+    const why = s instanceof AbortSignal ? (s.aborted ? { reason: s.reason as unknown } : undefined) : s.ended ? { reason: s.endReason } : undefined;
+    if (why === undefined) continue;
     // Nobody else may observe `p` (a call's reply): its later failure is not unhandled.
     p.catch(() => undefined);
-    return Promise.reject(s.reason as Error);
+    return Promise.reject(why.reason as Error);
   }
   if (live.length === 0) return p;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (e: Event): void => {
-      detach();
-      reject((e.target as AbortSignal).reason as Error);
-    };
+    const offs: (() => void)[] = [];
     const detach = (): void => {
-      for (const s of live) s.removeEventListener("abort", onAbort);
+      for (const off of offs) off();
     };
-    for (const s of live) s.addEventListener("abort", onAbort, { once: true });
+    for (const s of live) {
+      if (s instanceof AbortSignal) {
+        const onAbort = (): void => {
+          detach();
+          reject(s.reason as Error);
+        };
+        s.addEventListener("abort", onAbort, { once: true });
+        offs.push(() => s.removeEventListener("abort", onAbort));
+      } else {
+        offs.push(
+          s.onEnd(() => {
+            detach();
+            reject(s.endReason as Error);
+          }),
+        );
+      }
+    }
     p.then(
       (v) => {
         detach();

@@ -197,6 +197,45 @@ describe("SessionTracker: CLOSED", () => {
   });
 });
 
+describe("SessionScope: its end without an AbortSignal of its own", () => {
+  it("ended, endReason and onEnd say the end once; `lost`, asked for before or after, aborts with the same reason", () => {
+    const { client, tracker } = tracked();
+    const early = tracker.scope();
+    const late = tracker.scope();
+    const earlyLost = early.lost; // made before the end: aborted by it
+    const heard: unknown[] = [];
+    const off = early.onEnd(() => heard.push("a"));
+    early.onEnd(() => heard.push("b"));
+    off();
+    expect(early.ended).toBe(false);
+    const reason = new SessionLostError(SESSION, 2400, 3000);
+    client.announce("LOST", { reason });
+    expect(heard).toEqual(["b"]);
+    expect(early.ended && late.ended).toBe(true);
+    expect(early.endReason).toBe(reason);
+    expect(earlyLost.aborted && earlyLost.reason === reason).toBe(true);
+    // Made only now, after the end: born aborted, with the reason.
+    expect(late.lost.aborted).toBe(true);
+    expect(late.lost.reason).toBe(reason);
+    expect(early.endListeners).toBe(0);
+    // A second end (CLOSED after LOST) changes nothing and tells nobody again.
+    client.announce("CLOSED");
+    expect(heard).toEqual(["b"]);
+    expect(early.endReason).toBe(reason);
+  });
+
+  it("a disposed scope is not told; its listeners are never called", () => {
+    const { client, tracker } = tracked();
+    const scope = tracker.scope();
+    let told = 0;
+    scope.onEnd(() => told++);
+    scope.dispose();
+    client.announce("LOST", { reason: new SessionLostError(SESSION, 2400, 3000) });
+    expect(told).toBe(0);
+    expect(scope.ended).toBe(false);
+  });
+});
+
 describe("SessionTracker: state changes and listeners", () => {
   it("changed() resolves at the next announcement; listen() hears each until unsubscribed", async () => {
     const { client, tracker } = tracked();
@@ -232,7 +271,7 @@ describe("SessionTracker: state changes and listeners", () => {
     expect(client.listenerCount("connectionState")).toBe(1);
   });
 
-  it("usable() given up by a signal rejects with its reason and leaves no listener on the signal or on lost", async () => {
+  it("usable() given up by a signal rejects with its reason and leaves no listener on the signal or on the scope", async () => {
     const { client, tracker } = tracked();
     client.announce("SUSPENDED");
     const scope = tracker.scope();
@@ -240,12 +279,12 @@ describe("SessionTracker: state changes and listeners", () => {
     setMaxListeners(0, ctrl.signal); // a hundred waits on one caller's signal, on purpose
     const waits = Array.from({ length: 100 }, () => scope.usable(ctrl.signal));
     expect(await peek(waits[0]!)).toEqual({ state: "pending" });
-    expect(abortListeners(scope.lost)).toBe(100);
+    expect(scope.endListeners).toBe(100);
     expect(abortListeners(ctrl.signal)).toBe(100);
     const why = new Error("gave up");
     ctrl.abort(why);
     for (const w of waits) expect(await peek(w)).toEqual({ state: "rejected", error: why });
-    expect(abortListeners(scope.lost)).toBe(0);
+    expect(scope.endListeners).toBe(0);
     expect(abortListeners(ctrl.signal)).toBe(0);
     scope.dispose();
   });
@@ -261,10 +300,10 @@ describe("SessionTracker: state changes and listeners", () => {
       client.announce("SUSPENDED");
       expect(await peek(wait)).toEqual({ state: "pending" });
     }
-    expect(abortListeners(scope.lost)).toBe(1);
+    expect(scope.endListeners).toBe(1);
     client.announce("RECONNECTED");
     expect(await peek(wait)).toEqual({ state: "resolved", value: undefined });
-    expect(abortListeners(scope.lost)).toBe(0);
+    expect(scope.endListeners).toBe(0);
     expect(abortListeners(ctrl.signal)).toBe(0);
     scope.dispose();
   });

@@ -133,6 +133,41 @@ describe("giveUpSignal", () => {
 });
 
 describe("raceAbort", () => {
+  it("races an Ending (a session scope) as it races a signal: rejects with its reason, and leaves no listener either way", async () => {
+    const listeners = new Set<() => void>();
+    let ended = false;
+    let endReason: unknown;
+    const ending = {
+      get ended() {
+        return ended;
+      },
+      get endReason() {
+        return endReason;
+      },
+      onEnd(fn: () => void) {
+        listeners.add(fn);
+        return () => listeners.delete(fn);
+      },
+    };
+    const settled = deferred<number>();
+    const won = raceAbort(settled.promise, ending);
+    expect(listeners.size).toBe(1);
+    settled.resolve(1);
+    expect(await peek(won)).toEqual({ state: "resolved", value: 1 });
+    expect(listeners.size).toBe(0);
+    const other = new AbortController();
+    const lost = raceAbort(deferred<number>().promise, ending, other.signal);
+    ended = true;
+    endReason = new Error("session ended");
+    for (const fn of [...listeners]) fn();
+    expect(await peek(lost)).toEqual({ state: "rejected", error: endReason });
+    expect(listeners.size).toBe(0);
+    expect(abortListeners(other.signal)).toBe(0);
+    // Already ended: rejects at once, adds nothing.
+    expect(await peek(raceAbort(deferred<number>().promise, ending))).toEqual({ state: "rejected", error: endReason });
+    expect(listeners.size).toBe(0);
+  });
+
   it("with no signal is the promise itself", () => {
     const p = Promise.resolve(1);
     expect(raceAbort(p)).toBe(p);
