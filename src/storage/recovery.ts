@@ -96,7 +96,9 @@ export async function recover(opts: RecoverOptions, tree: DataTree): Promise<Rec
   for (let i = start; i < logs.length; i++) {
     const f = logs[i]!;
     const buf = await disk.readFile(f.path);
-    const scan = scanLog(buf, f.zxid, prevRead);
+    // What the snapshot holds is only checked, not decoded: it is not replayed.
+    const scan = scanLog(buf, f.zxid, prevRead, { headersOnlyThrough: z0 });
+    if (scan.lastZxid !== undefined) prevRead = scan.lastZxid;
     for (const rec of scan.records) {
       const { hdr, txn } = rec.entry;
       prevRead = hdr.zxid;

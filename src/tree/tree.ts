@@ -242,6 +242,8 @@ export class DataTree {
   #protected = new Map<string, string | string[]>();
   #containers = new Set<string>();
   #ttls = new Set<string>();
+  /** The parent restoreStat found last (see #restoreParentOf). */
+  #restoreParent: { path: string; node: ZNode } | undefined;
   #acls = new Map<string, readonly ACL[]>();
   #dataBytes = 0;
   /** What setSystemData gave each system node, for reset(). */
@@ -284,6 +286,7 @@ export class DataTree {
     this.#lastEphemeralOwner = undefined;
     this.#lastEphemeralIndex = undefined;
     this.#protected.clear();
+    this.#restoreParent = undefined;
     this.#containers.clear();
     this.#ttls.clear();
     this.#acls.clear();
@@ -518,10 +521,28 @@ export class DataTree {
       this.#replace(path, old, node);
       return true;
     }
-    const parent = path === "/" ? undefined : this.#nodes.get(parentOf(path));
+    const parent = path === "/" ? undefined : this.#restoreParentOf(path);
     if (parent === undefined) return false;
     this.#link(path, node, parent);
     return true;
+  }
+
+  /**
+   * The parent node of `path`, for restoreStat: a snapshot lists siblings together, so the
+   * last parent is kept with its path and checked against the map under that same string
+   * (its hash already computed), instead of cutting and hashing a new parent path per
+   * node (a million nodes under one parent: ~10% of a restart).
+   */
+  #restoreParentOf(path: string): ZNode | undefined {
+    const cut = path.lastIndexOf("/");
+    const last = this.#restoreParent;
+    if (last !== undefined && (cut === 0 ? last.path === "/" : cut === last.path.length && path.startsWith(last.path)) && this.#nodes.get(last.path) === last.node) {
+      return last.node;
+    }
+    const parentPath = parentOf(path);
+    const node = this.#nodes.get(parentPath);
+    this.#restoreParent = node === undefined ? undefined : { path: parentPath, node };
+    return node;
   }
 
   #applyMulti(hdr: TxnHeader, txns: Txn[], effects: Effect[]): ApplyResult {

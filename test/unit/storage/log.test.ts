@@ -43,6 +43,35 @@ describe("transaction log", () => {
     expect(treeText(tree)).toBe(treeText(referenceTree(50)));
   });
 
+  it("headersOnlyThrough: records up to the zxid are checked but not returned; damage among them is still found", async () => {
+    const disk = new FakeDisk();
+    const log = await logOn(disk);
+    const entries = creates(30);
+    await Promise.all(entries.map((e) => log.append(e)));
+    await log.close();
+    const buf = disk.files().get(`${DIR}/log.1`)!;
+    const all = scanLog(buf, 1n, undefined);
+    const tail = scanLog(buf, 1n, undefined, { headersOnlyThrough: 20n });
+    expect(tail.damage).toBeUndefined();
+    expect(tail.records.map((r) => r.entry.hdr.zxid)).toEqual(entries.slice(20).map((e) => e.hdr.zxid));
+    expect(tail.records).toEqual(all.records.slice(20));
+    expect(tail.lastZxid).toBe(30n);
+    expect(tail.goodEnd).toBe(all.goodEnd);
+    // All of it skipped: nothing returned, the last zxid still known.
+    const none = scanLog(buf, 1n, undefined, { headersOnlyThrough: 99n });
+    expect(none.records).toEqual([]);
+    expect(none.lastZxid).toBe(30n);
+    // A flipped byte inside a skipped record fails its checksum: reported where it is.
+    const bad = Buffer.from(buf);
+    const at = all.records[5]!.offset;
+    bad[at + 12] = bad[at + 12]! ^ 0xff;
+    const damaged = scanLog(bad, 1n, undefined, { headersOnlyThrough: 20n });
+    expect(damaged.damage?.offset).toBe(at);
+    expect(damaged.lastZxid).toBe(5n);
+    // Continuity is checked across skipped records too: the first must follow prevZxid.
+    expect(scanLog(buf, 1n, 7n, { headersOnlyThrough: 20n }).damage?.hard).toBe(true);
+  });
+
   it("an append given the entry's encoded bytes (an ensemble member's proposal) writes the very same file", async () => {
     const entries = creates(40);
     const plain = new FakeDisk();

@@ -502,6 +502,27 @@ describe("DataTree.apply", () => {
 });
 
 
+describe("restoring from snapshot records", () => {
+  it("children land under their parent as restored last, also when a fuzzy snapshot restores the parent again between them", () => {
+    const from = new DataTree();
+    let zxid = 0n;
+    const mk = (path: string) =>
+      from.apply({ hdr: { sessionId: asSessionId(1n), cxid: 1, zxid: asZxid(++zxid), timeMs: 1, opCode: OpCode.create2 }, txn: { type: "create", path, data: null, acl: OPEN_ACL_UNSAFE, ephemeralOwner: 0n, parentCVersion: -1 } }, []);
+    for (const p of ["/a", "/a/x", "/a/y", "/b", "/b/z", "/a/x/deep"]) expect(mk(p).err).toBe(Err.Ok);
+    const rec = (p: string) => from.get(p)!.toRecord();
+    const to = new DataTree();
+    // Siblings together, then a second record of /a (fuzzy), more of /a's children, another dir, back to /a.
+    for (const p of ["/a", "/a/x", "/a", "/a/y", "/b", "/b/z", "/a/x/deep"]) expect(to.restoreNode(p, rec(p))).toBe(true);
+    expect([...to.get("/a")!.children!].sort()).toEqual(["x", "y"]);
+    expect([...to.get("/b")!.children!]).toEqual(["z"]);
+    expect([...to.get("/a/x")!.children!]).toEqual(["deep"]);
+    // A record whose parent is missing is refused, whatever came just before.
+    expect(to.restoreNode("/c/orphan", rec("/b/z"))).toBe(false);
+    expect(to.restoreNode("/b/w", rec("/b/z"))).toBe(true);
+    expect([...to.get("/b")!.children!].sort()).toEqual(["w", "z"]);
+  });
+});
+
 describe("the per-session ephemeral index", () => {
   // Random creates, deletes, re-creates under another owner, and closeSessions, checked
   // against a model after every txn: ephemeralsOf, ephemeralCount and ephemeralSessions
