@@ -170,7 +170,8 @@ export class QuorumServer {
   #members: readonly ServerSpec[] = [];
   #configVersion = 0n;
   /** The /zookeeper/config data #members was parsed from (identity: unchanged if the same). */
-  #configData: Buffer | null = null;
+  /** /zookeeper/config's bytes (latin1) when last read: see #treeConfigIfChanged. */
+  #configData: string | null = null;
   /** The configuration the peer put in force in the batch being done (from Ready.config). */
   #committedSpec: DynamicConfig | undefined;
   /** The pending configuration found at start (its servers' addresses are known from it). */
@@ -861,12 +862,19 @@ export class QuorumServer {
 
   // ---- dynamic reconfiguration -----------------------------------------------------------
 
-  /** The tree's /zookeeper/config, parsed, if it changed since the last call. */
+  /**
+   * The tree's /zookeeper/config, parsed, if it changed since the last call. Compared by
+   * value (the node's bytes as a string): a node's `data` is a new Buffer on every read,
+   * so comparing those by identity saw a change after every batch, and the first batch
+   * after a restart adopted a reconfig replayed from the log but never committed as the
+   * configuration in force (driver simulator seed 26049: the member then advertised it in
+   * its votes and the election never ended).
+   */
   #treeConfigIfChanged(): DynamicConfig | undefined {
-    const data = this.server.tree.get(CONFIG_NODE)?.data ?? null;
+    const data = this.server.tree.get(CONFIG_NODE)?.dataLatin1 ?? null;
     if (data === this.#configData) return undefined;
     this.#configData = data;
-    const parsed = parseDynamicConfig(data?.toString("utf8") ?? "");
+    const parsed = parseDynamicConfig(data === null ? "" : Buffer.from(data, "latin1").toString("utf8"));
     if (!parsed.ok) {
       // Only reconfig writes the node, with text prep produced: this cannot happen.
       this.log.error({ problem: parsed.problem }, "unreadable /zookeeper/config; keeping the configuration in force");

@@ -29,6 +29,7 @@ const REGRESSIONS: number[] = [
   8598, // the same
   448, // ZAB: a member that missed "add 2" voted for no one, and a pending "remove 1" needed its vote (found with the learner ACK change's timing)
   877, // the same
+  26049, // driver: the tree's /zookeeper/config compared by Buffer identity (a new Buffer per read) adopted a replayed, uncommitted reconfig as in force after the first batch
 ];
 
 /** ~80-100 ms a seed on one core: 300 keep the CI run near half a minute. */
