@@ -77,6 +77,11 @@ export interface Ending {
   onEnd(fn: () => void): () => void;
 }
 
+/** An Ending rather than a signal (any object with addEventListener: a polyfilled AbortSignal too). */
+function isEnding(s: AbortSignal | Ending): s is Ending {
+  return typeof (s as Partial<Ending>).onEnd === "function";
+}
+
 /**
  * Settles as `p` does, or rejects with the reason of the first of `signals` to abort (or
  * end); either way the listeners are removed (a wait may race thousands of times against
@@ -85,7 +90,7 @@ export interface Ending {
 export function raceAbort<T>(p: Promise<T>, ...signals: (AbortSignal | Ending | undefined)[]): Promise<T> {
   const live = signals.filter((s): s is AbortSignal | Ending => s !== undefined);
   for (const s of live) {
-    const why = s instanceof AbortSignal ? (s.aborted ? { reason: s.reason as unknown } : undefined) : s.ended ? { reason: s.endReason } : undefined;
+    const why = !isEnding(s) ? (s.aborted ? { reason: s.reason as unknown } : undefined) : s.ended ? { reason: s.endReason } : undefined;
     if (why === undefined) continue;
     // Nobody else may observe `p` (a call's reply): its later failure is not unhandled.
     p.catch(() => undefined);
@@ -98,7 +103,7 @@ export function raceAbort<T>(p: Promise<T>, ...signals: (AbortSignal | Ending | 
       for (const off of offs) off();
     };
     for (const s of live) {
-      if (s instanceof AbortSignal) {
+      if (!isEnding(s)) {
         const onAbort = (): void => {
           detach();
           reject(s.reason as Error);

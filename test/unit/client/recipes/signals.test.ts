@@ -133,6 +133,16 @@ describe("giveUpSignal", () => {
 });
 
 describe("raceAbort", () => {
+  it("a signal that is not Node's own AbortSignal (a polyfill: an EventTarget with aborted and reason) is raced as a signal", async () => {
+    const target = new EventTarget() as EventTarget & { aborted: boolean; reason: unknown };
+    target.aborted = false;
+    const lost = raceAbort(deferred<number>().promise, target as unknown as AbortSignal);
+    target.aborted = true;
+    target.reason = new Error("polyfill aborted");
+    target.dispatchEvent(new Event("abort"));
+    expect(await peek(lost)).toEqual({ state: "rejected", error: target.reason });
+  });
+
   it("races an Ending (a session scope) as it races a signal: rejects with its reason, and leaves no listener either way", async () => {
     const listeners = new Set<() => void>();
     let ended = false;
