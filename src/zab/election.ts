@@ -98,6 +98,16 @@ export class Election {
     const core = this.#core;
     assert(core.state === PeerState.LOOKING, "votes are counted only while LOOKING");
     const configs = core.configs;
+    // A voter's committed configuration is the reconfig our log holds pending: that reconfig
+    // was committed (a zxid names one txn), so it is in force here too, and a new round
+    // starts under it, as ZooKeeper restarts its election when a notification brings a
+    // newer configuration. Else a member still counting the old configuration keeps
+    // preferring a server the reconfig removed, which the members that saw the commit
+    // cannot elect: no round ever ends (driver simulator seed 36986).
+    if (configVersion > configs.committed.version && configs.pending?.version === configVersion && configs.isVoter(from)) {
+      core.activatePendingThrough(configVersion);
+      this.start();
+    }
     const myId = core.cfg.myId;
     const fromVoter = configs.isVoter(from);
     if (state === PeerState.LOOKING) {

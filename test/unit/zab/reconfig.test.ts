@@ -280,6 +280,48 @@ describe("ZabPeer reconfiguration", () => {
     expect(old.members().map((m) => m.id)).toEqual([1n, 2n, 3n]);
   });
 
+  it("a looking server told by a voter that its pending reconfig is committed takes it up and starts a new round under it", () => {
+    // Found by the driver simulator (test/sim, seed 36986): "remove 5" committed on 3 and 4
+    // while 1 and 5 logged it without hearing the commit; 1 and 5 kept voting for 5 (best by
+    // id under the old configuration), which 3 and 4 cannot elect: no round ever ended.
+    const X = 0x6_0000_0028n;
+    const five: [number, Member["role"]][] = [1, 2, 3, 4, 5].map((i) => [i, "participant"]);
+    const peer = new ZabPeer(
+      { myId: 1n, servers: five.map(([id, role]) => ({ id: BigInt(id), role })), initLimitTicks: 10, syncLimitTicks: 5, finalizeTicks: 1, committedLogMax: 100, reconfigOf },
+      {
+        acceptedEpoch: 6,
+        currentEpoch: 6,
+        lastZxid: 0x6_0000_002bn,
+        lastCommitted: 0x6_0000_0025n,
+        recent: [],
+        pendingConfig: { servers: [1, 2, 3, 4].map((i) => ({ id: BigInt(i), role: "participant" as const })), version: X },
+      },
+    );
+    const sent: { to: bigint; msg: ZabMsg }[] = [];
+    const drain = (): void => {
+      for (let r: Ready | undefined = peer.ready(); r !== undefined; r = peer.ready()) {
+        sent.push(...r.sendNow, ...r.sendAfterPersist);
+        peer.advance(r);
+      }
+    };
+    drain();
+    expect(peer.reconfigPending).toBe(true);
+    const better = { leader: 5n, zxid: 0x6_0000_002bn, peerEpoch: 6 };
+    // A voter of the old configuration votes 5: still a candidate here.
+    peer.step(5n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote: better, electionEpoch: 1, configVersion: 0x4_0000_0007n });
+    drain();
+    sent.length = 0;
+    // 4 says its committed configuration is the one pending here.
+    peer.step(4n, { type: "NOTIFICATION", state: PeerState.LOOKING, vote: { leader: 4n, zxid: 0x6_0000_002bn, peerEpoch: 6 }, electionEpoch: 1, configVersion: X });
+    drain();
+    expect(peer.reconfigPending).toBe(false);
+    expect(peer.members().map((m) => m.id)).toEqual([1n, 2n, 3n, 4n]);
+    const votes = sent.filter((o) => o.msg.type === "NOTIFICATION").map((o) => o.msg as Extract<ZabMsg, { type: "NOTIFICATION" }>);
+    expect(votes.length).toBeGreaterThan(0);
+    // A new round under the new configuration: nobody is told to elect 5 any more.
+    expect(votes.every((v) => v.vote.leader !== 5n && v.configVersion === X && v.electionEpoch >= 2)).toBe(true);
+  });
+
   it("a restarted server whose log replayed an uncommitted reconfig joins the leader the rest follow", () => {
     // Found by the driver simulator (test/sim, seed 92): 2 led, logged a reconfig removing
     // 1, and crashed before it committed; replaying its log at restart, its tree (and so
