@@ -446,7 +446,8 @@ export function scanLog(buf: Buffer, nameZxid: bigint, prevZxid: bigint | undefi
       const validAfter = findValidRecord(buf, offset + 1, prev);
       return done({ offset, reason: f.reason, hard: false, validAfter });
     }
-    const headerZxid = through === undefined ? undefined : decodeRecordZxid(f.payload);
+    // Zxids only grow: once past `through`, every record is decoded in full (its header once).
+    const headerZxid = through === undefined || (prev !== undefined && prev >= through) ? undefined : decodeRecordZxid(f.payload);
     if (typeof headerZxid === "string") return done({ offset, reason: headerZxid, hard: true, validAfter: undefined });
     const decoded = headerZxid !== undefined && headerZxid <= through! ? undefined : decodeRecord(f.payload);
     if (typeof decoded === "string") return done({ offset, reason: decoded, hard: true, validAfter: undefined });
